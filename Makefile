@@ -1,0 +1,36 @@
+# Every target sets itself up: a local virtual environment in .venv, installed from pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DB ?= bre.sqlite3
+
+.PHONY: help run test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## serve the simulator on 127.0.0.1:8000 with an SQLite file and the demo console
+	$(BIN)/bre serve --host $(HOST) --port $(PORT) --db $(DB)
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check engine tests bench
+	$(BIN)/ruff format --check engine tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP) ## the benchmarks, each figure beside a ceiling measured in the same run
+	$(BIN)/python -m bench
+
+clean: ## remove the virtual environment and local databases
+	rm -rf $(VENV) bre.sqlite3 bre.sqlite3-wal bre.sqlite3-shm

@@ -1,0 +1,141 @@
+"""The lifecycles of restores and backups as plain data: one table per kind of job.
+
+The tables are the one place the lifecycles are written. The `transitions` machines
+(`engine.runtime.machines`), the deletable-state lists, the gate's notion of a running job, the
+diagrams in `docs/lifecycles.md` and the property tests all read them.
+
+Rules the tables keep (reference section 5):
+- a client causes exactly one restore transition, PENDING -> REQUESTING; the engine drives the rest;
+- a backup is created INITIALIZING; a DELETE cancels it while it runs (CANCELLING) and deletes it
+  otherwise (DELETING); both end with the record removed;
+- SUCCESS and FAILED restores are permanent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine.core.enums import BackupStatus, JobKind, RestoreStatus
+
+#: The pseudo-state of a backup whose record the engine has removed (not an API status).
+REMOVED = "REMOVED"
+
+
+class Actor(StrEnum):
+    """Who may fire a transition."""
+
+    CLIENT = "client"  #: a REST or embedded API call
+    ENGINE = "engine"  #: the worker, by the progression model
+    CONTROL = "control"  #: the simulator's control surface (the world changing under the engine)
+
+
+class Event(StrEnum):
+    """Transition names, shared by both tables where the meaning is the same."""
+
+    REQUEST = "request"
+    RECEIVE = "receive"
+    BEGIN = "begin"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    CANCEL = "cancel"
+    DELETE = "delete"
+    VANISH = "vanish"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    event: Event
+    sources: tuple[str, ...]
+    dest: str
+    actor: Actor
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    kind: JobKind
+    states: tuple[str, ...]
+    initial: str
+    final: tuple[str, ...]
+    #: states in which the job holds the engine gate (for backups: the gate of its host)
+    running: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+
+    def target(self, state: str, event: Event) -> str | None:
+        """Where `event` leads from `state`, or None when the table refuses it."""
+        for t in self.transitions:
+            if t.event is event and state in t.sources:
+                return t.dest
+        return None
+
+    def sources(self, event: Event) -> tuple[str, ...]:
+        return next(t.sources for t in self.transitions if t.event is event)
+
+    def events(self) -> tuple[Event, ...]:
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+
+_R = RestoreStatus
+RESTORE = Lifecycle(
+    kind=JobKind.RESTORE,
+    states=tuple(s.value for s in _R),
+    initial=_R.PENDING,
+    final=(_R.SUCCESS, _R.FAILED),
+    running=(_R.REQUESTING, _R.INITIALIZING, _R.IN_PROGRESS),
+    transitions=(
+        Transition(Event.REQUEST, (_R.PENDING,), _R.REQUESTING, Actor.CLIENT,
+                   "POST /restores/{id} {status: REQUESTING}"),
+        Transition(Event.RECEIVE, (_R.REQUESTING,), _R.INITIALIZING, Actor.ENGINE,
+                   "the engine receives the request"),
+        Transition(Event.BEGIN, (_R.INITIALIZING,), _R.IN_PROGRESS, Actor.ENGINE,
+                   "the restore begins; services stop"),
+        Transition(Event.SUCCEED, (_R.IN_PROGRESS,), _R.SUCCESS, Actor.ENGINE,
+                   "finished; backup_id becomes null"),
+        Transition(Event.FAIL, (_R.INITIALIZING, _R.IN_PROGRESS), _R.FAILED, Actor.ENGINE,
+                   "finished with errors; backup_id becomes null"),
+    ),
+)  # fmt: skip
+
+_B = BackupStatus
+BACKUP = Lifecycle(
+    kind=JobKind.BACKUP,
+    states=(*(s.value for s in _B), REMOVED),
+    initial=_B.INITIALIZING,
+    final=(REMOVED,),
+    running=(_B.INITIALIZING, _B.IN_PROGRESS, _B.CANCELLING),
+    transitions=(
+        Transition(Event.BEGIN, (_B.INITIALIZING,), _B.IN_PROGRESS, Actor.ENGINE,
+                   "the engine accepts the request"),
+        Transition(Event.SUCCEED, (_B.IN_PROGRESS,), _B.SUCCESS, Actor.ENGINE, "finished"),
+        Transition(Event.FAIL, (_B.INITIALIZING, _B.IN_PROGRESS), _B.FAILED, Actor.ENGINE,
+                   "finished with errors"),
+        Transition(Event.CANCEL, (_B.INITIALIZING, _B.IN_PROGRESS), _B.CANCELLING, Actor.CLIENT,
+                   "DELETE /backups/{id} while it runs"),
+        Transition(Event.DELETE, (_B.SUCCESS, _B.FAILED, _B.MISSING), _B.DELETING, Actor.CLIENT,
+                   "DELETE /backups/{id} when finished"),
+        Transition(Event.VANISH, (_B.SUCCESS, _B.FAILED), _B.MISSING, Actor.CONTROL,
+                   "the file moved or deleted outside the engine"),
+        Transition(Event.REMOVE, (_B.CANCELLING, _B.DELETING), REMOVED, Actor.ENGINE,
+                   "the engine removes record and file"),
+    ),
+)  # fmt: skip
+
+LIFECYCLES: dict[JobKind, Lifecycle] = {JobKind.RESTORE: RESTORE, JobKind.BACKUP: BACKUP}
+
+#: States from which DELETE is accepted: the sources of the client's delete transitions for
+#: backups, and every unfinished state for restore records (deleting a record never stops a job).
+BACKUP_DELETABLE: tuple[str, ...] = (*BACKUP.sources(Event.CANCEL), *BACKUP.sources(Event.DELETE))
+RESTORE_DELETABLE: tuple[str, ...] = tuple(s for s in RESTORE.states if s not in RESTORE.final)
+
+
+def mermaid(lifecycle: Lifecycle) -> str:
+    """A mermaid state diagram of a table, for the docs (regenerated and compared by a test)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {lifecycle.initial}"]
+    for t in lifecycle.transitions:
+        for source in t.sources:
+            lines.append(f"    {source} --> {t.dest}: {t.event.value} ({t.actor.value})")
+    for state in lifecycle.final:
+        lines.append(f"    {state} --> [*]")
+    return "\n".join(lines) + "\n"
