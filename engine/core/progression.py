@@ -1,0 +1,173 @@
+"""How jobs progress and end: the simulator's model of the engine's timing and outcomes.
+
+Per kind of job (and optionally per job): a mode (`auto`: each phase lasts its duration;
+`manual`: each phase waits for a step; `immediate`: no phase takes time), phase durations, and
+an outcome (`SUCCESS`, `FAILED`, `HANG`, a sequence used one job after another, or a seeded
+failure rate). Outcomes are drawn per job from (seed, kind, job ordinal), so they do not depend
+on the order in which jobs happen to be processed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from engine.core.enums import BackupStatus, JobKind, RestoreStatus
+
+
+class Mode(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+    IMMEDIATE = "immediate"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    HANG = "HANG"  #: stays IN_PROGRESS until stepped (then FAILED) or forever
+
+
+#: The phases a job spends time in, per kind; their durations are the rule's keys.
+PHASES: dict[JobKind, tuple[str, ...]] = {
+    JobKind.RESTORE: (
+        RestoreStatus.REQUESTING, RestoreStatus.INITIALIZING, RestoreStatus.IN_PROGRESS,
+    ),
+    JobKind.BACKUP: (
+        BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS, BackupStatus.CANCELLING,
+        BackupStatus.DELETING,
+    ),
+}  # fmt: skip
+
+#: Default durations when served: a few seconds per job, so that polling clients see each state.
+DEFAULT_DURATIONS_MS: dict[JobKind, dict[str, int]] = {
+    JobKind.RESTORE: {"REQUESTING": 1_000, "INITIALIZING": 2_000, "IN_PROGRESS": 5_000},
+    JobKind.BACKUP: {"INITIALIZING": 1_000, "IN_PROGRESS": 3_000, "CANCELLING": 1_000,
+                     "DELETING": 1_000},
+}  # fmt: skip
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1000}
+
+
+class RuleError(ValueError):
+    """A progression rule that cannot be read; the message names the key and the value."""
+
+
+def parse_duration_ms(value: Any, key: str = "duration") -> int:
+    """`5s`, `500ms`, `2m`, `1h` or a number of seconds, as milliseconds."""
+    if isinstance(value, bool):
+        raise RuleError(f"{key}: {value!r} is not a duration")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise RuleError(f"{key}: {value!r} is negative")
+        return round(value * 1000)
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value)
+        if match:
+            return round(float(match[1]) * _UNIT_MS[match[2]])
+    raise RuleError(f"{key}: {value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomePlan:
+    """SUCCESS / FAILED / HANG, a sequence (one per job, the last repeating), or a rate."""
+
+    fixed: Outcome | None = Outcome.SUCCESS
+    sequence: tuple[Outcome, ...] = ()
+    failure_rate: float | None = None
+
+    @classmethod
+    def read(cls, value: Any, key: str = "outcome") -> OutcomePlan:
+        if isinstance(value, str):
+            return cls(fixed=_outcome(value, key))
+        if isinstance(value, list | tuple) and value:
+            return cls(fixed=None, sequence=tuple(_outcome(v, key) for v in value))
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((name, rate),) = value.items()
+            if _outcome(name, key) is not Outcome.FAILED:
+                raise RuleError(f"{key}: only a FAILED rate is supported, got {name!r}")
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+                raise RuleError(f"{key}: the rate {rate!r} is not between 0 and 1")
+            return cls(fixed=None, failure_rate=float(rate))
+        raise RuleError(
+            f"{key}: {value!r} is not SUCCESS, FAILED, HANG, a list of them, or {{FAILED: rate}}"
+        )
+
+    def choose(self, seed: int, kind: JobKind, ordinal: int) -> Outcome:
+        """The outcome of the `ordinal`-th job of `kind` (1-based), deterministically."""
+        if self.fixed is not None:
+            return self.fixed
+        if self.sequence:
+            return self.sequence[min(ordinal, len(self.sequence)) - 1]
+        draw = random.Random(f"{seed}:{kind.value}:{ordinal}").random()
+        return Outcome.FAILED if draw < (self.failure_rate or 0.0) else Outcome.SUCCESS
+
+    def to_json(self) -> Any:
+        if self.fixed is not None:
+            return self.fixed.value
+        if self.sequence:
+            return [o.value for o in self.sequence]
+        return {"FAILED": self.failure_rate}
+
+
+def _outcome(value: Any, key: str) -> Outcome:
+    try:
+        return Outcome(str(value).upper())
+    except ValueError:
+        raise RuleError(f"{key}: {value!r} is not SUCCESS, FAILED or HANG") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Progression:
+    """The rule for one kind of job (or one job)."""
+
+    mode: Mode = Mode.AUTO
+    durations_ms: Mapping[str, int] = field(default_factory=dict)
+    outcome: OutcomePlan = field(default_factory=OutcomePlan)
+
+    def duration_ms(self, kind: JobKind, phase: str) -> int | None:
+        """How long `phase` lasts; None: until stepped (manual mode)."""
+        if self.mode is Mode.MANUAL:
+            return None
+        if self.mode is Mode.IMMEDIATE:
+            return 0
+        return self.durations_ms.get(phase, DEFAULT_DURATIONS_MS[kind].get(phase, 0))
+
+    @classmethod
+    def read(cls, kind: JobKind, spec: Mapping[str, Any], base: Progression | None = None) -> Progression:
+        """Read a rule as written in scenarios and control requests, over `base`."""
+        rule = base or cls()
+        durations = dict(rule.durations_ms)
+        phases = {p.lower(): p for p in PHASES[kind]}
+        for key, value in spec.items():
+            if key == "mode":
+                try:
+                    rule = replace(rule, mode=Mode(value))
+                except ValueError:
+                    raise RuleError(f"mode: {value!r} is not auto, manual or immediate") from None
+            elif key == "outcome":
+                rule = replace(rule, outcome=OutcomePlan.read(value))
+            elif key in phases:
+                durations[phases[key]] = parse_duration_ms(value, key)
+            else:
+                allowed = ", ".join(["mode", "outcome", *phases])
+                raise RuleError(f"{key}: not a key of a {kind.value} rule (allowed: {allowed})")
+        return replace(rule, durations_ms=durations)
+
+    def to_json(self, kind: JobKind) -> dict[str, Any]:
+        body: dict[str, Any] = {"mode": self.mode.value}
+        for phase in PHASES[kind]:
+            body[phase.lower()] = self.duration_ms_raw(kind, phase) / 1000
+        body["outcome"] = self.outcome.to_json()
+        return body
+
+    def duration_ms_raw(self, kind: JobKind, phase: str) -> int:
+        return self.durations_ms.get(phase, DEFAULT_DURATIONS_MS[kind].get(phase, 0))
+
+
+def default_rules() -> dict[JobKind, Progression]:
+    return {kind: Progression() for kind in JobKind}

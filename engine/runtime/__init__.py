@@ -1,0 +1,1 @@
+"""The engine: clocks, lifecycle machines, the progression model and the worker."""

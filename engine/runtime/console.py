@@ -1,0 +1,346 @@
+"""A simulated console: its domain operations, its control operations, its clock and waiters.
+
+Every operation is one unit of work on the store (`units`), run with this console's clock; the
+transitions it fired are logged after the commit, the worker is woken when there is new work,
+and waiters (`wait_for`) are told that something changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import anyio
+import structlog
+
+from engine.core import rules
+from engine.core.enums import JobKind, RestoreStatus
+from engine.core.errors import QRadarError
+from engine.core.progression import PHASES, Outcome, Progression
+from engine.core.records import Backup, BackupConfiguration, Host, Restore, World
+from engine.core.versions import LATEST, ApiVersion
+from engine.runtime import units
+from engine.runtime.clock import Clock, VirtualClock, Waker
+from engine.runtime.machines import Fired, Machines
+from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
+
+T = TypeVar("T")
+log = structlog.get_logger("engine")
+
+
+class Console:
+    """One isolated console: world, gate, rules and clock of its own."""
+
+    def __init__(self, id: str, store: Store, machines: Machines, clock: Clock) -> None:
+        self.id = id
+        self.store = store
+        self.machines = machines
+        self.clock = clock
+        self.waker = Waker()
+        self._changed = anyio.Event()
+        self.operations = 0
+        self.history: list[Fired] = []  # bounded: the last HISTORY transitions
+        self.history_limit = 1000
+
+    # plumbing -----------------------------------------------------------------------------
+    async def run_unit(self, work: Callable[..., T], *args: Any) -> T:
+        """Run one unit of work for this console; report what it fired after the commit."""
+        step = units.Step(self.id, self.clock.now_ms(), self.machines)
+        try:
+            result: T = await self.store.transact(lambda tx: work(tx, step, *args))
+        except QRadarError as error:
+            if error.code.http_status == 409:
+                log.info("conflict", console=self.id, code=error.code.unique,
+                         endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
+            raise
+        if step.fired:
+            self._report(step.fired)
+        return result
+
+    async def read(self, work: Callable[[Tx], T]) -> T:
+        return await self.store.read(work)
+
+    def _report(self, fired: list[Fired]) -> None:
+        for f in fired:
+            log.info("transition", console=f.console, kind=f.kind.value, id=f.id,
+                     **{"from": f.source or None}, to=f.dest, trigger=f.event, at_ms=f.at_ms)  # fmt: skip
+        self.history.extend(fired)
+        if len(self.history) > self.history_limit:
+            del self.history[: len(self.history) - self.history_limit]
+        self.waker.notify()
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def notify(self) -> None:
+        """Something changed outside a unit of this console (control, another process)."""
+        self.waker.notify()
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    # restores -----------------------------------------------------------------------------
+    async def create_restore(
+        self,
+        backup_id: Any = None,
+        groups: Any = None,
+        *,
+        version: ApiVersion = LATEST,
+        initiated_by: str = "admin",
+    ) -> Restore:
+        return await self.create_restore_from(
+            {"backup_id": backup_id, "groups": groups}, version=version, initiated_by=initiated_by
+        )
+
+    async def create_restore_from(
+        self, body: Any, *, version: ApiVersion = LATEST, initiated_by: str = "admin"
+    ) -> Restore:
+        request = rules.read_restore_create(rules.require_object(body, "restore"))
+        restore = await self.run_unit(units.create_restore, request, version, initiated_by)
+        log.info("restore_created", console=self.id, id=restore.id, backup_id=restore.backup_id)
+        return restore
+
+    async def request_restore(
+        self, id: int, status: Any = "REQUESTING", *, version: ApiVersion = LATEST, **site: Any
+    ) -> Restore:
+        return await self.request_restore_from(id, {"status": status, **site}, version=version)
+
+    async def request_restore_from(
+        self, id: int, body: Any, *, version: ApiVersion = LATEST
+    ) -> Restore:
+        site = rules.read_restore_request(rules.require_object(body, "restore"), version)
+        return await self.run_unit(units.request_restore, id, site)
+
+    async def delete_restore(self, id: int) -> None:
+        await self.run_unit(units.delete_restore, id)
+        log.info("restore_deleted", console=self.id, id=id)
+
+    async def get_restore(self, id: int) -> Restore:
+        return (await self.read(lambda tx: units.visible_restore(tx, self.id, id))).record
+
+    async def list_restores(self) -> list[Restore]:
+        return await self.read(lambda tx: tx.restores(self.id))
+
+    # backups ------------------------------------------------------------------------------
+    async def create_backup(
+        self,
+        backup_type: Any = "CONFIG",
+        name: Any = None,
+        configuration_id: Any = 1,
+        description: Any = None,
+        host_id: Any = None,
+        *,
+        initiated_by: str = "admin",
+    ) -> Backup:
+        body = {"name": name, "configuration_id": configuration_id, "description": description,
+                "host_id": host_id}  # fmt: skip
+        return await self.create_backup_from(backup_type, body, initiated_by=initiated_by)
+
+    async def create_backup_from(
+        self, backup_type: Any, body: Any, *, initiated_by: str = "admin"
+    ) -> Backup:
+        checked = rules.require_object(body, "backup")
+        rules.read_backup_type(backup_type)
+        return await self.run_unit(units.create_backup, backup_type, checked, initiated_by)
+
+    async def update_backup(self, id: int, description: Any) -> Backup:
+        return await self.update_backup_from(id, {"description": description})
+
+    async def update_backup_from(self, id: int, body: Any) -> Backup:
+        return await self.run_unit(units.update_backup, id, rules.require_object(body, "backup"))
+
+    async def delete_backup(self, id: int) -> Backup:
+        return await self.run_unit(units.delete_backup, id)
+
+    async def get_backup(self, id: int) -> Backup:
+        stored = await self.read(lambda tx: units.visible_backup(tx, self.id, id, rules.E.BACKUP_GET))
+        return stored.record
+
+    async def list_backups(self) -> list[Backup]:
+        return await self.read(lambda tx: tx.backups(self.id))
+
+    # the world ----------------------------------------------------------------------------
+    async def hosts(self) -> list[Host]:
+        return await self.read(lambda tx: tx.hosts(self.id))
+
+    async def configurations(self) -> list[BackupConfiguration]:
+        return await self.read(lambda tx: tx.configurations(self.id))
+
+    async def state(self) -> ConsoleState:
+        state = await self.read(lambda tx: tx.console(self.id))
+        if state is None:
+            raise units.ConsoleMissing(self.id)
+        return state
+
+    # control ------------------------------------------------------------------------------
+    async def seed_world(self, world: World) -> None:
+        """Replace the world: hosts, configurations, backups; clears restores and jobs."""
+        await self.run_unit(units.load_world, world.hosts, world.configurations, world.backups)
+        await self._settings(rebalancing=world.rebalancing,
+                             outage_during_restore=world.outage_during_restore)  # fmt: skip
+        log.info("world_seeded", console=self.id, hosts=len(world.hosts),
+                 backups=len(world.backups))  # fmt: skip
+
+    async def add_backup(self, backup: Backup) -> Backup:
+        result = await self.run_unit(units.add_backup, backup)
+        self.notify()
+        log.info("backup_added", console=self.id, id=backup.id, status=backup.status.value)
+        return result
+
+    async def set_rebalancing(self, on: bool) -> None:
+        await self._settings(rebalancing=on)
+        log.info("rebalancing_set", console=self.id, on=on)
+
+    async def set_outage_mode(self, on: bool) -> None:
+        await self._settings(outage_during_restore=on)
+        log.info("outage_mode_set", console=self.id, on=on)
+
+    async def set_rule(self, kind: JobKind | str, spec: Mapping[str, Any]) -> Progression:
+        """Change the progression rule of a kind of job (keys as in scenario files)."""
+        kind = JobKind(kind)
+        current = (await self.state()).settings.get("rules", {}).get(kind.value, {})
+        merged = {**current, **spec}
+        rule = Progression.read(kind, merged)  # raises RuleError naming the key
+        await self._settings(rules_for=(kind, merged))
+        log.info("rule_set", console=self.id, kind=kind.value, rule=merged)
+        return rule
+
+    async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
+        """Override the progression of one job (by its record id)."""
+        kind = JobKind(kind)
+        Progression.read(kind, spec)
+        await self.run_unit(_set_job_rule, kind, id, dict(spec))
+        self.notify()
+        log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
+
+    async def set_seed(self, seed: int) -> None:
+        await self._settings(seed=seed)
+
+    async def step(self, kind: JobKind | str, id: int | None = None,
+                   outcome: Outcome | str | None = None) -> StoredRestore | StoredBackup | None:  # fmt: skip
+        """Manual mode: move the running job of `kind` to its next phase now."""
+        chosen = Outcome(outcome) if outcome is not None else None
+        result = await self.run_unit(units.step_job, JobKind(kind), id, chosen)
+        log.info("job_stepped", console=self.id, kind=str(kind), id=id)
+        return result
+
+    async def start_external_restore(self) -> Restore:
+        restore = await self.run_unit(units.start_external_restore)
+        log.info("external_restore_started", console=self.id, id=restore.id)
+        return restore
+
+    async def finish_external_restore(self, outcome: Outcome | str = Outcome.SUCCESS) -> bool:
+        done = await self.run_unit(units.finish_external_restore, Outcome(outcome))
+        log.info("external_restore_finished", console=self.id, outcome=str(outcome), found=done)
+        return done
+
+    async def backup_missing(self, id: int) -> Backup:
+        return await self.run_unit(units.backup_missing, id)
+
+    async def reset(self, world: World | None = None) -> None:
+        """Back to a clean world (the given one, or the one the console was created with)."""
+        await self._settings(reset=True)
+        await self.seed_world(world or World())
+        log.info("console_reset", console=self.id)
+
+    async def _settings(self, **changes: Any) -> None:
+        await self.run_unit(_change_settings, changes)
+        self.notify()
+
+    # waiting ------------------------------------------------------------------------------
+    async def wait_for(self, check: Callable[[], Awaitable[bool]], within_s: float = 3600) -> None:
+        """Wait until `check()` holds, at most `within_s` of this console's time.
+
+        On a virtual clock, time jumps from one engine deadline to the next, so the wait is
+        instant in wall time; on a real clock it waits for changes, at most `within_s` seconds.
+        """
+        clock = self.clock
+        deadline = clock.now_ms() + round(within_s * 1000)
+        if isinstance(clock, VirtualClock):
+            while not await check():
+                if not await clock.jump_to_next(deadline):
+                    await clock.advance_to(deadline)
+                    if await check():
+                        return
+                    raise TimeoutError(f"condition not met within {within_s} s of virtual time")
+            return
+        with anyio.fail_after(within_s):
+            while not await check():
+                changed = self._changed
+                with anyio.move_on_after(0.05):
+                    await changed.wait()
+
+    async def wait_for_restore(
+        self, id: int, status: RestoreStatus | str | tuple[str, ...] = ("SUCCESS", "FAILED"),
+        within_s: float = 3600,
+    ) -> Restore:  # fmt: skip
+        wanted = {status} if isinstance(status, str) else set(status)
+        found: list[Restore] = []
+
+        async def check() -> bool:
+            stored = await self.read(lambda tx: tx.restore(self.id, id))
+            if stored is None:
+                raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+            found[:] = [stored.record]
+            return stored.record.status.value in wanted
+
+        await self.wait_for(check, within_s)
+        return found[0]
+
+    async def wait_for_backup(
+        self, id: int, status: str | tuple[str, ...] = ("SUCCESS", "FAILED"), within_s: float = 3600
+    ) -> Backup | None:
+        """Wait for a backup status; `None` in `status` waits for the record to be removed."""
+        wanted = {status} if isinstance(status, str) or status is None else set(status)
+        found: list[Backup | None] = []
+
+        async def check() -> bool:
+            stored = await self.read(lambda tx: tx.backup(self.id, id))
+            found[:] = [stored.record if stored else None]
+            if stored is None:
+                return None in wanted
+            return stored.record.status.value in wanted
+
+        await self.wait_for(check, within_s)
+        return found[0]
+
+    def __repr__(self) -> str:
+        return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self.history)})"
+
+
+def _change_settings(tx: Tx, step: units.Step, changes: dict[str, Any]) -> None:
+    state = step.state(tx)
+    settings = dict(state.settings)
+    rebalancing = state.rebalancing
+    for key, value in changes.items():
+        if key == "rebalancing":
+            rebalancing = bool(value)
+        elif key == "rules_for":
+            kind, spec = value
+            settings["rules"] = {**settings.get("rules", {}), kind.value: spec}
+        elif key == "reset":
+            for name in ("rules", "outage_during_restore"):
+                settings.pop(name, None)
+            rebalancing = False
+        else:
+            settings[key] = value
+    tx.put_console(replace(state, rebalancing=rebalancing, settings=settings))
+
+
+def _set_job_rule(tx: Tx, step: units.Step, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
+    stored = tx.restore(step.console, id) if kind is JobKind.RESTORE else tx.backup(step.console, id)
+    if stored is None:
+        raise LookupError(f"no {kind.value} {id}")
+    job = replace(stored.job, rule=spec)
+    rule = step.rule(tx, kind, job)
+    if job.ordinal is not None and "outcome" in spec:
+        job = replace(job, outcome=rule.outcome.choose(step.seed(tx), kind, job.ordinal))
+    if job.due_at is not None or job.status in PHASES[kind]:
+        # the phase under way follows the new rule from when it began
+        duration = rule.duration_ms(kind, job.status)
+        hung = job.status == "IN_PROGRESS" and job.outcome is Outcome.HANG
+        since = job.phase_since if job.phase_since is not None else step.now_ms
+        job = replace(job, due_at=None if duration is None or hung else since + duration)
+    if isinstance(stored, StoredRestore):
+        tx.update_restore(step.console, id, stored.record.status.value, stored.record, job)
+    else:
+        tx.update_backup(step.console, id, stored.record.status.value, stored.record, job)

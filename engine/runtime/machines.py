@@ -1,0 +1,123 @@
+"""The lifecycle tables as `transitions` machines. The only module that imports `transitions`.
+
+Shape (notes/transitions.md): one `Machine` per table, built once per simulator with no models
+attached (`model=None`, `initial=None`, `auto_transitions=False`, `send_event=True`); events are
+fired through `machine.events[name].trigger(model)` on a transient `JobModel` rebuilt from the
+stored row for one unit of work, so no model outlives its transaction.
+
+The machines are the synchronous `Machine`, fired inside the store's unit of work: that sidesteps
+the three hazards of `AsyncMachine` (a second trigger cancelling the first caller, swallowed
+`CancelledError`, callbacks run concurrently) rather than patching them, and keeps each
+transition and its write in one atomic unit. Callbacks run in the order listed: persist (a
+compare-and-set write, before the state changes), then record (after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from engine.core.enums import JobKind
+from engine.core.lifecycle import LIFECYCLES, Event, Lifecycle
+
+
+class IllegalTransition(RuntimeError):
+    """The table refuses this event in this state (an engine bug or a lost race)."""
+
+    def __init__(self, kind: JobKind, state: str, event: Event) -> None:
+        super().__init__(f"{kind.value}: no transition {event.value!r} from {state}")
+        self.kind, self.state, self.event = kind, state, event
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A transition that happened, for logs, journals and waiters."""
+
+    console: str
+    kind: JobKind
+    id: int
+    source: str
+    dest: str
+    event: str
+    at_ms: int
+
+
+class JobModel:
+    """A transient model for one transition: the row's state plus how to persist a change.
+
+    Not a dataclass: `transitions` compares models with `==`, and value-equal models would be
+    treated as one (notes/transitions.md, point 3).
+    """
+
+    __slots__ = ("console", "fired", "id", "kind", "now_ms", "persist", "status")
+
+    def __init__(
+        self,
+        kind: JobKind,
+        console: str,
+        id: int,
+        status: str,
+        now_ms: int,
+        persist: Callable[[str, str], None],
+        fired: list[Fired],
+    ) -> None:
+        self.kind, self.console, self.id, self.status = kind, console, id, status
+        self.now_ms = now_ms
+        self.persist = persist
+        self.fired = fired
+
+
+class LifecycleMachine:
+    """One table's machine; `fire` moves a model or raises IllegalTransition."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+        self._machine = Machine(
+            model=None,
+            states=list(lifecycle.states),
+            initial=None,
+            transitions=[
+                {"trigger": t.event.value, "source": list(t.sources), "dest": t.dest}
+                for t in lifecycle.transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="status",
+            before_state_change=[self._persist],
+            after_state_change=[self._record],
+        )
+
+    @staticmethod
+    def _persist(event: Any) -> None:
+        model: JobModel = event.model
+        model.persist(event.transition.source, event.transition.dest)
+
+    @staticmethod
+    def _record(event: Any) -> None:
+        model: JobModel = event.model
+        model.fired.append(
+            Fired(model.console, model.kind, model.id, event.transition.source,
+                  event.transition.dest, event.event.name, model.now_ms)
+        )  # fmt: skip
+
+    def fire(self, model: JobModel, event: Event) -> None:
+        trigger = self._machine.events.get(event.value)
+        if trigger is None:
+            raise IllegalTransition(model.kind, model.status, event)
+        try:
+            trigger.trigger(model)
+        except MachineError:
+            raise IllegalTransition(model.kind, model.status, event) from None
+
+
+class Machines:
+    """The machines of every table, built once per simulator."""
+
+    def __init__(self) -> None:
+        self.by_kind = {kind: LifecycleMachine(table) for kind, table in LIFECYCLES.items()}
+
+    def fire(self, model: JobModel, event: Event) -> None:
+        self.by_kind[model.kind].fire(model, event)

@@ -1,0 +1,435 @@
+"""Units of work: each operation of the engine as one atomic function of the store's `Tx`.
+
+A unit reads what it needs, applies the pure rules and the gate, fires the lifecycle machine
+(whose persist callback writes a compare-and-set), and returns the new record. The store runs it
+inside one transaction, so a refused operation changes nothing and two racing ones serialise.
+Units run on the store's thread: no awaits, no logging; the transitions they fire are collected
+in `Step.fired` and reported by the caller after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.core import gate, rules
+from engine.core.enums import (
+    AppDeploymentLocation,
+    BackupStatus,
+    BackupType,
+    JobKind,
+    Origin,
+    RestoreStatus,
+)
+from engine.core.errors import QRadarError
+from engine.core.lifecycle import BACKUP, REMOVED, RESTORE, Event
+from engine.core.progression import Outcome, Progression
+from engine.core.records import Backup, BackupConfiguration, Host, Restore
+from engine.core.versions import ApiVersion
+from engine.runtime.machines import Fired, JobModel, Machines
+from engine.store.base import ConsoleState, Job, StaleState, StoredBackup, StoredRestore, Tx
+
+E = rules.E
+
+
+class ConsoleMissing(LookupError):
+    """The console was deleted (or never created) in the store."""
+
+
+@dataclass(slots=True)
+class Step:
+    """The context of one unit: which console, when, and what it fired."""
+
+    console: str
+    now_ms: int
+    machines: Machines
+    fired: list[Fired] = field(default_factory=list)
+    _state: ConsoleState | None = None
+
+    def state(self, tx: Tx) -> ConsoleState:
+        if self._state is None:
+            self._state = tx.console(self.console)
+            if self._state is None:
+                raise ConsoleMissing(self.console)
+        return self._state
+
+    def rule(self, tx: Tx, kind: JobKind, job: Job | None = None) -> Progression:
+        spec = self.state(tx).settings.get("rules", {}).get(kind.value, {})
+        rule = Progression.read(kind, spec)
+        if job is not None and job.rule:
+            rule = Progression.read(kind, job.rule, rule)
+        return rule
+
+    def seed(self, tx: Tx) -> int:
+        return int(self.state(tx).settings.get("seed", 0))
+
+
+def _due(now: int, duration: int | None) -> int | None:
+    return None if duration is None else now + duration
+
+
+# --- restores --------------------------------------------------------------------------------
+
+
+def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> StoredRestore:
+    """Fire one restore transition; the persist callback writes it with a compare-and-set."""
+    record, job = stored.record, stored.job
+    result: list[StoredRestore] = [stored]
+    now = step.now_ms
+
+    def persist(source: str, dest: str) -> None:
+        rec, jb = record, replace(job, status=dest, phase_since=now)
+        rule = step.rule(tx, JobKind.RESTORE, job)
+        if dest == RestoreStatus.REQUESTING:
+            ordinal = tx.next_ordinal(step.console, JobKind.RESTORE)
+            outcome = rule.outcome.choose(step.seed(tx), JobKind.RESTORE, ordinal)
+            jb = replace(jb, ordinal=ordinal, outcome=outcome)
+        if dest == RestoreStatus.INITIALIZING:
+            rec = replace(rec, time_initiated=now)
+        if dest in RESTORE.final:
+            rec = replace(rec, time_completed=now, backup_id=None)
+            jb = replace(jb, due_at=None)
+        elif dest == RestoreStatus.IN_PROGRESS and jb.outcome is Outcome.HANG:
+            jb = replace(jb, due_at=None)
+        elif jb.origin is Origin.EXTERNAL:
+            jb = replace(jb, due_at=None)  # a UI restore moves only when told to finish
+        else:
+            jb = replace(jb, due_at=_due(now, rule.duration_ms(JobKind.RESTORE, dest)))
+        rec = replace(rec, status=RestoreStatus(dest))
+        if dest in RESTORE.final and not jb.visible:
+            # the record was deleted while its job ran: the job ends, nothing is left to show
+            tx.purge_restore(step.console, rec.id)
+        elif not tx.update_restore(step.console, rec.id, source, rec, jb):
+            raise StaleState(f"restore {rec.id} is no longer {source}")
+        result[0] = StoredRestore(rec, jb)
+
+    model = JobModel(JobKind.RESTORE, step.console, record.id, record.status.value, now,
+                     persist, step.fired)  # fmt: skip
+    step.machines.fire(model, event)
+    return result[0]
+
+
+def create_restore(
+    tx: Tx, step: Step, request: rules.RestoreRequest, version: ApiVersion, initiated_by: str
+) -> Restore:
+    stored = tx.backup(step.console, request.backup_id)
+    backup = stored.record if stored and stored.job.visible else None
+    rules.check_restorable(request, backup, version)
+    assert backup is not None
+    gate.check_restore_create(tx.unfinished_restore_record(step.console))
+    console_host = next((h for h in tx.hosts(step.console) if h.console), None)
+    restore = Restore(
+        id=tx.next_id(step.console, JobKind.RESTORE),
+        initiated_by=initiated_by,
+        host_id=console_host.id if console_host else backup.host_id,
+        time_initiated=None,
+        time_completed=None,
+        status=RestoreStatus.PENDING,
+        is_cross_deployment_restore=bool(step.state(tx).settings.get("cross_deployment", False)),
+        backup_id=backup.id,
+        backup_name=backup.name,
+        backup_version=backup.version,
+        backup_type=backup.type,
+        backup_filename=backup.content_file_path.rsplit("/", 1)[-1],
+        groups=request.groups,
+    )
+    tx.insert_restore(step.console, restore, Job(JobKind.RESTORE, restore.id, restore.status))
+    return restore
+
+
+def visible_restore(tx: Tx, console: str, id: int) -> StoredRestore:
+    stored = tx.restore(console, id)
+    if stored is None or not stored.job.visible:
+        raise QRadarError.at(E.RESTORE_GET, 1001, id=id)
+    return stored
+
+
+def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Restore:
+    stored = tx.restore(step.console, id)
+    if stored is None or not stored.job.visible:
+        raise QRadarError.at(E.RESTORE_UPDATE, 1001, id=id)
+    rules.check_requestable(stored.record, site, tx.hosts(step.console))
+    gate.check_restore_start(tx.gate(step.console))
+    return _move_restore(tx, step, stored, Event.REQUEST).record
+
+
+def delete_restore(tx: Tx, step: Step, id: int) -> None:
+    stored = tx.restore(step.console, id)
+    if stored is None or not stored.job.visible:
+        raise QRadarError.at(E.RESTORE_DELETE, 1001, id=id)
+    rules.check_restore_deletable(stored.record)
+    if stored.record.status is RestoreStatus.PENDING:
+        tx.purge_restore(step.console, id)  # no job behind it
+    else:
+        tx.hide_restore(step.console, id)  # the job runs on and keeps the gate
+
+
+# --- backups ---------------------------------------------------------------------------------
+
+
+def _file_path(configuration: BackupConfiguration | None, name: str, kind: BackupType, host: int) -> str:
+    directory = configuration.backup_directory_path if configuration else "/store/backup"
+    return f"{directory}/backup.{name}.{host}.{kind.value.lower()}.tgz"
+
+
+def _size(seed: int, console: str, id: int) -> int:
+    digest = hashlib.blake2b(f"{seed}:{console}:{id}".encode(), digest_size=4).digest()
+    return 10_485_760 + int.from_bytes(digest, "big") % 524_288_000
+
+
+def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> StoredBackup | None:
+    record, job = stored.record, stored.job
+    result: list[StoredBackup | None] = [stored]
+    now = step.now_ms
+
+    def persist(source: str, dest: str) -> None:
+        if dest == REMOVED:
+            tx.remove_backup(step.console, record.id)
+            result[0] = None
+            return
+        rule = step.rule(tx, JobKind.BACKUP, job)
+        rec = replace(record, status=BackupStatus(dest))
+        jb = replace(job, status=dest, phase_since=now)
+        if dest in (BackupStatus.SUCCESS, BackupStatus.FAILED):
+            rec = replace(rec, time_completed=now)
+            if dest == BackupStatus.SUCCESS:
+                rec = replace(rec, size_on_disk=_size(step.seed(tx), step.console, rec.id))
+            else:
+                rec = replace(rec, is_valid=False)
+        if dest in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING):
+            jb = replace(jb, due_at=None)
+        elif dest == BackupStatus.IN_PROGRESS and jb.outcome is Outcome.HANG:
+            jb = replace(jb, due_at=None)
+        else:
+            jb = replace(jb, due_at=_due(now, rule.duration_ms(JobKind.BACKUP, dest)))
+        if not tx.update_backup(step.console, rec.id, source, rec, jb):
+            raise StaleState(f"backup {rec.id} is no longer {source}")
+        result[0] = StoredBackup(rec, jb)
+
+    model = JobModel(JobKind.BACKUP, step.console, record.id, record.status.value, now,
+                     persist, step.fired)  # fmt: skip
+    step.machines.fire(model, event)
+    return result[0]
+
+
+def create_backup(
+    tx: Tx, step: Step, backup_type: Any, body: Mapping[str, Any], initiated_by: str
+) -> Backup:
+    configurations = tx.configurations(step.console)
+    hosts = tx.hosts(step.console)
+    request = rules.read_backup_create(backup_type, body, hosts, configurations)
+    rules.check_backup_world_conflicts(
+        request, configurations, tx.backup_name_taken(step.console, request.name)
+    )
+    gate.check_backup_start(tx.gate(step.console), request.host_id)
+    host = next(h for h in hosts if h.id == request.host_id)
+    configuration = next(c for c in configurations if c.configuration_id == request.configuration_id)
+    rule = step.rule(tx, JobKind.BACKUP)
+    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP)
+    outcome = rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal)
+    now = step.now_ms
+    backup = Backup(
+        id=tx.next_id(step.console, JobKind.BACKUP),
+        configuration_id=request.configuration_id,
+        host_id=request.host_id,
+        name=request.name,
+        description=request.description,
+        type=request.type,
+        version=host.version,
+        time_initiated=now,
+        time_completed=None,
+        initiated_by=initiated_by,
+        status=BackupStatus.INITIALIZING,
+        size_on_disk=0,
+        content_file_path=_file_path(configuration, request.name, request.type, host.id),
+        is_valid=True,
+        is_version_compatible=True,
+        app_deployment_location=(
+            AppDeploymentLocation.CONSOLE
+            if request.type is BackupType.CONFIG
+            else AppDeploymentLocation.NA
+        ),
+        build_version=f"{host.version}.20260101",
+    )
+    job = Job(
+        JobKind.BACKUP, backup.id, BackupStatus.INITIALIZING, ordinal=ordinal, outcome=outcome,
+        phase_since=now,
+        due_at=_due(now, rule.duration_ms(JobKind.BACKUP, BackupStatus.INITIALIZING)),
+    )  # fmt: skip
+    tx.insert_backup(step.console, backup, job)
+    step.fired.append(
+        Fired(step.console, JobKind.BACKUP, backup.id, "", backup.status, "create", now)
+    )
+    return backup
+
+
+def visible_backup(tx: Tx, console: str, id: int, endpoint: rules.EndpointId) -> StoredBackup:
+    stored = tx.backup(console, id)
+    if stored is None or not stored.job.visible:
+        raise QRadarError.at(endpoint, 1001, id=id)
+    return stored
+
+
+def update_backup(tx: Tx, step: Step, id: int, body: Mapping[str, Any]) -> Backup:
+    stored = visible_backup(tx, step.console, id, E.BACKUP_UPDATE)
+    present, description = rules.read_backup_update(body)
+    if not present:
+        return stored.record
+    record = replace(stored.record, description=description)
+    if not tx.update_backup(step.console, id, record.status.value, record, stored.job):
+        raise StaleState(f"backup {id} changed")
+    return record
+
+
+def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
+    stored = visible_backup(tx, step.console, id, E.BACKUP_DELETE)
+    rules.check_backup_deletable(stored.record)
+    running = stored.record.status in (BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS)
+    moved = _move_backup(tx, step, stored, Event.CANCEL if running else Event.DELETE)
+    assert moved is not None
+    return moved.record
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+def _next_event(job: Job) -> Event | None:
+    """What the engine does when a job's phase is over."""
+    if job.kind is JobKind.RESTORE:
+        return {
+            RestoreStatus.REQUESTING: Event.RECEIVE,
+            RestoreStatus.INITIALIZING: Event.BEGIN,
+            RestoreStatus.IN_PROGRESS: Event.FAIL if job.outcome is Outcome.FAILED else Event.SUCCEED,
+        }.get(RestoreStatus(job.status))
+    if job.status == REMOVED:
+        return None
+    return {
+        BackupStatus.INITIALIZING: Event.BEGIN,
+        BackupStatus.IN_PROGRESS: Event.FAIL if job.outcome is Outcome.FAILED else Event.SUCCEED,
+        BackupStatus.CANCELLING: Event.REMOVE,
+        BackupStatus.DELETING: Event.REMOVE,
+    }.get(BackupStatus(job.status))
+
+
+def _advance(tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event) -> StoredRestore | StoredBackup | None:
+    if isinstance(stored, StoredRestore):
+        return _move_restore(tx, step, stored, event)
+    return _move_backup(tx, step, stored, event)
+
+
+def run_due(tx: Tx, step: Step, limit: int = 256) -> int:
+    """Advance every job whose phase is over; chain phases that take no time. Returns the count."""
+    moved = 0
+    for stored in tx.due_jobs(step.console, step.now_ms, limit):
+        current: StoredRestore | StoredBackup | None = stored
+        while current is not None and current.job.due_at is not None:
+            if current.job.due_at > step.now_ms:
+                break
+            event = _next_event(current.job)
+            if event is None:
+                break
+            current = _advance(tx, step, current, event)
+            moved += 1
+    return moved
+
+
+def step_job(
+    tx: Tx, step: Step, kind: JobKind, id: int | None, outcome: Outcome | None
+) -> StoredRestore | StoredBackup | None:
+    """Manual progression: the next phase of a running job, now (a hung one fails)."""
+    running = [j for j in tx.running_jobs(step.console) if j.job.kind is kind]
+    if id is not None:
+        running = [j for j in running if j.job.id == id]
+    running = [j for j in running if j.job.origin is Origin.API]
+    if not running:
+        return None
+    stored = running[0]
+    job = stored.job
+    if outcome is not None or job.outcome is Outcome.HANG:
+        job = replace(job, outcome=outcome or Outcome.FAILED)
+        stored = replace(stored, job=job)
+    event = _next_event(job)
+    if event is None:
+        return None
+    return _advance(tx, step, stored, event)
+
+
+def start_external_restore(tx: Tx, step: Step) -> Restore:
+    """A restore started from the console's UI: not listed by the API, but it holds the gate."""
+    if tx.gate(step.console).restore_running:
+        raise QRadarError.at(E.RESTORE_UPDATE, 1016)
+    console_host = next((h for h in tx.hosts(step.console) if h.console), None)
+    restore = Restore(
+        id=tx.next_id(step.console, JobKind.RESTORE), initiated_by="console-ui",
+        host_id=console_host.id if console_host else 0, time_initiated=step.now_ms,
+        time_completed=None, status=RestoreStatus.IN_PROGRESS, is_cross_deployment_restore=False,
+        backup_id=None, backup_name="", backup_version="", backup_type=BackupType.CONFIG,
+        backup_filename="", groups=(),
+    )  # fmt: skip
+    job = Job(JobKind.RESTORE, restore.id, restore.status, visible=False, origin=Origin.EXTERNAL,
+              phase_since=step.now_ms)  # fmt: skip
+    tx.insert_restore(step.console, restore, job)
+    step.fired.append(
+        Fired(step.console, JobKind.RESTORE, restore.id, "", restore.status, "external", step.now_ms)
+    )
+    return restore
+
+
+def finish_external_restore(tx: Tx, step: Step, outcome: Outcome) -> bool:
+    for stored in tx.running_jobs(step.console):
+        if isinstance(stored, StoredRestore) and stored.job.origin is Origin.EXTERNAL:
+            _move_restore(tx, step, stored, Event.FAIL if outcome is Outcome.FAILED else Event.SUCCEED)
+            return True
+    return False
+
+
+def backup_missing(tx: Tx, step: Step, id: int) -> Backup:
+    """The file of a finished backup vanished outside the engine."""
+    stored = visible_backup(tx, step.console, id, E.BACKUP_GET)
+    moved = _move_backup(tx, step, stored, Event.VANISH)
+    assert moved is not None
+    return moved.record
+
+
+def recover(tx: Tx, step: Step, fail_in_flight: bool) -> int:
+    """After a restart: jobs in flight resume where they were, or fail (by policy)."""
+    count = 0
+    for stored in tx.running_jobs(step.console):
+        job = stored.job
+        if fail_in_flight and job.status in (RestoreStatus.INITIALIZING, RestoreStatus.IN_PROGRESS):
+            if job.origin is Origin.EXTERNAL:
+                continue
+            stored = replace(stored, job=replace(job, outcome=Outcome.FAILED))
+            _advance(tx, step, stored, Event.FAIL)
+            count += 1
+    return count  # the others resume: overdue phases end on the worker's first pass
+
+
+def load_world(tx: Tx, step: Step, hosts: tuple[Host, ...], configurations: tuple[BackupConfiguration, ...], backups: tuple[Backup, ...]) -> None:
+    """Replace a console's world (hosts, configurations, records) in one unit."""
+    tx.clear_world(step.console)
+    for host in hosts:
+        tx.put_host(step.console, host)
+    for configuration in configurations:
+        tx.put_configuration(step.console, configuration)
+    for backup in backups:
+        add_backup(tx, step, backup)
+
+
+def add_backup(tx: Tx, step: Step, backup: Backup) -> Backup:
+    """Seed a backup record in any status (the world, not the API)."""
+    if tx.backup(step.console, backup.id) is not None:
+        raise ValueError(f"backup {backup.id} already exists")
+    running = backup.status.value in BACKUP.running or backup.status is BackupStatus.DELETING
+    rule = step.rule(tx, JobKind.BACKUP)
+    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP) if running else None
+    job = Job(
+        JobKind.BACKUP, backup.id, backup.status, ordinal=ordinal, phase_since=step.now_ms,
+        outcome=rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None,
+        due_at=_due(step.now_ms, rule.duration_ms(JobKind.BACKUP, backup.status)) if running else None,
+    )  # fmt: skip
+    tx.insert_backup(step.console, backup, job)
+    tx.reserve_id(step.console, JobKind.BACKUP, backup.id)
+    return backup

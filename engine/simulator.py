@@ -1,0 +1,325 @@
+"""The simulator: the composition root that embeds the engine in a test suite or a server.
+
+    async with Simulator(Settings()) as sim:          # in-memory store, virtual clocks
+        console = sim.console()                        # the default console
+        restore = await console.create_restore(1, ["CUSTOM_RULES_CONFIG"])
+        await console.request_restore(restore.id)
+        await console.wait_for_restore(restore.id)     # hours of simulated time, instantly
+
+It owns the store, one `Console` (world, gate, rules, clock) per console id, and an anyio task
+group with one worker per console. The task group lives in a task of its own, so that entering
+and leaving the simulator may happen in different tasks (as pytest fixtures do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any, Literal
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from engine.core.records import World, demo_world
+from engine.runtime import units
+from engine.runtime.clock import Clock, RealClock, VirtualClock
+from engine.runtime.console import Console
+from engine.runtime.machines import Machines
+from engine.runtime.worker import Worker
+from engine.store.base import ConsoleState, Credential, Store
+from engine.store.sqlite import SqliteStore
+
+log = structlog.get_logger("engine")
+
+DEFAULT_CONSOLE = "default"
+DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
+DEFAULT_BASIC = ("admin", "admin")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the key and the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
+
+    db: str = ":memory:"
+    clock: Literal["virtual", "real"] = "virtual"
+    autojump: bool = False
+    seed: int = 0
+    recovery: Literal["resume", "fail"] = "resume"
+    scan_interval_s: float = 0.5
+    tokens: tuple[str, ...] = (DEFAULT_TOKEN,)
+    basic: tuple[tuple[str, str], ...] = (DEFAULT_BASIC,)
+    world: World | None = None  # the default console's world on first start; None: the demo
+    sample_keys: bool = False  # also emit IBM's sample keys `intiated_by`, `build_version`
+    rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
+        readers = {
+            "BRE_DB": ("db", str),
+            "BRE_CLOCK": ("clock", _choice("BRE_CLOCK", ("virtual", "real"))),
+            "BRE_SEED": ("seed", _integer("BRE_SEED")),
+            "BRE_RECOVERY": ("recovery", _choice("BRE_RECOVERY", ("resume", "fail"))),
+            "BRE_SCAN_INTERVAL": ("scan_interval_s", _number("BRE_SCAN_INTERVAL")),
+            "BRE_SAMPLE_KEYS": ("sample_keys", _flag("BRE_SAMPLE_KEYS")),
+        }
+        for key, (name, read) in readers.items():
+            if key in environ:
+                values[name] = read(environ[key])
+        if "BRE_TOKENS" in environ:
+            values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _choice(key: str, allowed: tuple[str, ...]) -> Any:
+    def read(value: str) -> str:
+        if value not in allowed:
+            raise SettingsError(f"{key}={value!r}: expected one of {', '.join(allowed)}")
+        return value
+
+    return read
+
+
+def _integer(key: str) -> Any:
+    def read(value: str) -> int:
+        try:
+            return int(value)
+        except ValueError:
+            raise SettingsError(f"{key}={value!r}: expected an integer") from None
+
+    return read
+
+
+def _number(key: str) -> Any:
+    def read(value: str) -> float:
+        try:
+            return float(value)
+        except ValueError:
+            raise SettingsError(f"{key}={value!r}: expected a number") from None
+
+    return read
+
+
+def _flag(key: str) -> Any:
+    def read(value: str) -> bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{key}={value!r}: expected true or false")
+
+    return read
+
+
+class Simulator:
+    """An isolated simulator: a store, its consoles and their workers."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        settings = settings or Settings()
+        self.settings = replace(settings, **overrides) if overrides else settings
+        self.machines = Machines()
+        self._consoles: dict[str, Console] = {}
+        self._workers: dict[str, Worker] = {}
+        self._cancel: dict[str, anyio.CancelScope] = {}
+        self._credentials: dict[tuple[str, bool], Credential] = {}
+        self._store: Store | None = None
+        self._group: TaskGroup | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self.ready = False
+
+    # life ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        await self.stop()
+
+    async def start(self) -> None:
+        self._store = await SqliteStore.open(self.settings.db)
+        started = asyncio.Event()
+        self._runner = asyncio.get_running_loop().create_task(
+            self._run(started), name="simulator-task-group"
+        )
+        await started.wait()
+        existing = {c.id for c in await self.store.read(lambda tx: tx.consoles())}
+        if DEFAULT_CONSOLE not in existing:
+            await self.create_console(
+                DEFAULT_CONSOLE,
+                tokens=self.settings.tokens,
+                basic=self.settings.basic,
+                world=self.settings.world or demo_world(),
+                seed=self.settings.seed,
+                rules=self.settings.rules,
+            )
+            existing.discard(DEFAULT_CONSOLE)
+        for id in sorted(existing | {DEFAULT_CONSOLE}):
+            await self._attach(id, recover=id in existing)
+        self.ready = True
+        log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
+
+    async def _run(self, started: asyncio.Event) -> None:
+        async with anyio.create_task_group() as group:
+            self._group = group
+            started.set()
+            await anyio.sleep_forever()
+
+    async def stop(self) -> None:
+        """Stop taking work, cancel the workers between units, finish queued writes, close."""
+        self.ready = False
+        if self._runner is not None:
+            self._runner.cancel()
+            try:
+                await self._runner
+            except asyncio.CancelledError:
+                pass
+            self._runner = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+        log.info("simulator_stopped")
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the simulator is not running (use `async with Simulator()`)")
+        return self._store
+
+    # consoles -----------------------------------------------------------------------------
+    def console(self, id: str = DEFAULT_CONSOLE) -> Console:
+        """A console of this process (the default one unless named)."""
+        try:
+            return self._consoles[id]
+        except KeyError:
+            raise LookupError(f"no console {id!r}") from None
+
+    async def find_console(self, id: str) -> Console | None:
+        """A console by id, attaching one that another process created in the shared store."""
+        if id in self._consoles:
+            return self._consoles[id]
+        state = await self.store.read(lambda tx: tx.console(id))
+        if state is None:
+            return None
+        return await self._attach(id, recover=False)
+
+    def consoles(self) -> list[str]:
+        return sorted(self._consoles)
+
+    async def create_console(
+        self,
+        id: str | None = None,
+        *,
+        tokens: tuple[str, ...] = (),
+        basic: tuple[tuple[str, str], ...] = (),
+        world: World | None = None,
+        seed: int | None = None,
+        rules: Mapping[str, Mapping[str, Any]] | None = None,
+        clock: Literal["virtual", "real"] | None = None,
+        non_admin_tokens: tuple[str, ...] = (),
+    ) -> Console:
+        """A new isolated console with its own tokens, world, gate, rules and clock."""
+        id = id or f"console-{secrets.token_hex(4)}"
+        tokens = tokens or (secrets.token_hex(16),)
+        settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
+        if rules:
+            settings["rules"] = {k: dict(v) for k, v in rules.items()}
+        if clock is not None:
+            settings["clock"] = clock
+
+        def create(tx: units.Tx) -> None:
+            if tx.console(id) is not None:
+                raise ValueError(f"console {id!r} exists")
+            tx.put_console(ConsoleState(id, settings=settings))
+            for token in tokens:
+                tx.put_credential(Credential(token, id, True, f"token-{token[:6]}"))
+            for token in non_admin_tokens:
+                tx.put_credential(Credential(token, id, False, f"token-{token[:6]}"))
+            for user, password in basic:
+                tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
+
+        await self.store.transact(create)
+        console = await self._attach(id, recover=False)
+        await console.seed_world(world if world is not None else demo_world())
+        log.info("console_created", console=id)
+        return console
+
+    async def delete_console(self, id: str) -> bool:
+        scope = self._cancel.pop(id, None)
+        if scope is not None:
+            scope.cancel()
+        self._consoles.pop(id, None)
+        self._workers.pop(id, None)
+        self._credentials = {k: v for k, v in self._credentials.items() if v.console != id}
+        deleted = await self.store.transact(lambda tx: tx.delete_console(id))
+        log.info("console_deleted", console=id, found=deleted)
+        return deleted
+
+    async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
+        await self.store.transact(
+            lambda tx: tx.put_credential(Credential(token, console, admin, f"token-{token[:6]}"))
+        )
+
+    async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
+        key = (secret, basic)
+        found = self._credentials.get(key)
+        if found is None:
+            found = await self.store.read(lambda tx: tx.credential(secret, basic))
+            if found is not None:
+                self._credentials[key] = found
+        return found
+
+    async def _attach(self, id: str, *, recover: bool) -> Console:
+        state = await self.store.read(lambda tx: tx.console(id))
+        if state is None:
+            raise LookupError(f"no console {id!r}")
+        clock = self._clock_for(state)
+        console = Console(id, self.store, self.machines, clock)
+        self._consoles[id] = console
+        if recover:
+            failed = await console.run_unit(units.recover, self.settings.recovery == "fail")
+            log.info("console_recovered", console=id, policy=self.settings.recovery, failed=failed)
+        worker = Worker(console, self.settings.scan_interval_s)
+        self._workers[id] = worker
+        assert self._group is not None
+        await self._group.start(self._supervise, id, worker, name=f"worker:{id}")
+        if isinstance(clock, VirtualClock):
+            self._group.start_soon(clock.run_autojump, name=f"autojump:{id}")
+        return console
+
+    async def _supervise(
+        self, id: str, worker: Worker, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None:
+        with anyio.CancelScope() as scope:
+            self._cancel[id] = scope
+            await worker.run(task_status=task_status)
+
+    def _clock_for(self, state: ConsoleState) -> Clock:
+        kind = state.settings.get("clock", self.settings.clock)
+        if kind == "real":
+            return RealClock()
+        start = state.clock_ms if state.clock_ms is not None else None
+        return VirtualClock(start, autojump=self.settings.autojump) if start else VirtualClock(
+            autojump=self.settings.autojump
+        )
+
+    def workers(self) -> dict[str, Worker]:
+        return dict(self._workers)
+
+    def __repr__(self) -> str:
+        return (
+            f"Simulator(db={self.settings.db!r}, consoles={len(self._consoles)}, "
+            f"ready={self.ready}, pid={os.getpid()})"
+        )

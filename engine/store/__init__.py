@@ -1,0 +1,1 @@
+"""Stores: the port the engine depends on (`base`) and its SQLite adapter (`sqlite`)."""

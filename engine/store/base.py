@@ -1,0 +1,136 @@
+"""The store port: what the engine needs of persistence, in the domain's words.
+
+The engine never sees SQL. It hands the store *units of work*: synchronous functions of a `Tx`
+that read and write through domain methods. The store runs each unit atomically (all or
+nothing), in order, and may group many units into one commit; a unit's result is returned only
+after its commit, so nothing acknowledged is lost. Gate checks run inside the unit that records
+the start, which is what makes them hold across processes sharing one database.
+
+A server database would add an adapter with the same `Store` and `Tx`, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from engine.core.enums import JobKind, Origin
+from engine.core.gate import GateView
+from engine.core.progression import Outcome
+from engine.core.records import Backup, BackupConfiguration, Host, Restore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The engine's side of a record: what the worker needs, not shown by the API."""
+
+    kind: JobKind
+    id: int
+    status: str
+    visible: bool = True
+    origin: Origin = Origin.API
+    due_at: int | None = None
+    outcome: Outcome | None = None
+    rule: dict[str, Any] | None = None  # a per-job progression rule, as written
+    ordinal: int | None = None  # the n-th job of its kind on the console (for outcome plans)
+    phase_since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRestore:
+    record: Restore
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBackup:
+    record: Backup
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleState:
+    """A console's settings as stored; `settings` is the JSON the control surface writes."""
+
+    id: str
+    rebalancing: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    revision: int = 0
+    clock_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    secret: str  # a SEC token, or "user:password" for Basic
+    console: str
+    admin: bool = True
+    name: str = "admin"
+    basic: bool = False
+
+
+class Tx(Protocol):
+    """One atomic unit of work's view of the store (synchronous: it runs on the store's thread)."""
+
+    # consoles and credentials
+    def console(self, console: str) -> ConsoleState | None: ...
+    def consoles(self) -> list[ConsoleState]: ...
+    def put_console(self, state: ConsoleState) -> None: ...
+    def delete_console(self, console: str) -> bool: ...
+    def credential(self, secret: str, basic: bool) -> Credential | None: ...
+    def put_credential(self, credential: Credential) -> None: ...
+    def next_id(self, console: str, kind: JobKind) -> int: ...
+    def reserve_id(self, console: str, kind: JobKind, id: int) -> None: ...
+    def next_ordinal(self, console: str, kind: JobKind) -> int: ...
+
+    # the world
+    def hosts(self, console: str) -> list[Host]: ...
+    def configurations(self, console: str) -> list[BackupConfiguration]: ...
+    def put_host(self, console: str, host: Host) -> None: ...
+    def put_configuration(self, console: str, configuration: BackupConfiguration) -> None: ...
+    def clear_world(self, console: str) -> None: ...
+
+    # restores
+    def restore(self, console: str, id: int) -> StoredRestore | None: ...
+    def restores(self, console: str) -> list[Restore]: ...
+    def insert_restore(self, console: str, restore: Restore, job: Job) -> None: ...
+    def update_restore(
+        self, console: str, id: int, expected: str, record: Restore, job: Job
+    ) -> bool: ...
+    def hide_restore(self, console: str, id: int) -> None: ...
+    def purge_restore(self, console: str, id: int) -> None: ...
+    def unfinished_restore_record(self, console: str) -> bool: ...
+
+    # backups
+    def backup(self, console: str, id: int) -> StoredBackup | None: ...
+    def backups(self, console: str) -> list[Backup]: ...
+    def backup_name_taken(self, console: str, name: str) -> bool: ...
+    def insert_backup(self, console: str, backup: Backup, job: Job) -> None: ...
+    def update_backup(
+        self, console: str, id: int, expected: str, record: Backup, job: Job
+    ) -> bool: ...
+    def remove_backup(self, console: str, id: int) -> None: ...
+
+    # the engine
+    def gate(self, console: str) -> GateView: ...
+    def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]: ...
+    def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]: ...
+    def next_due(self, console: str) -> int | None: ...
+
+
+class Store(Protocol):
+    """Runs units of work atomically; commits may be grouped; results only after commit."""
+
+    async def transact(self, work: Callable[[Tx], T]) -> T: ...
+
+    async def read(self, work: Callable[[Tx], T]) -> T: ...
+
+    async def close(self) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+
+class StaleState(RuntimeError):
+    """A compare-and-set found the record in another state: another writer got there first."""

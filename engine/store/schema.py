@@ -1,0 +1,102 @@
+"""The SQLite schema, versioned: each migration moves the database one version forward.
+
+Indexes serve the paths that run per request: a record by (console, id), the list of a
+console ordered by id, the gate (running jobs of a console), the worker (due jobs) and backup
+name uniqueness.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: consoles, credentials, the world, restores, backups
+    """
+    CREATE TABLE consoles (
+        id TEXT PRIMARY KEY,
+        rebalancing INTEGER NOT NULL DEFAULT 0,
+        settings TEXT NOT NULL DEFAULT '{}',
+        revision INTEGER NOT NULL DEFAULT 0,
+        clock_ms INTEGER,
+        next_restore_id INTEGER NOT NULL DEFAULT 1,
+        next_backup_id INTEGER NOT NULL DEFAULT 1,
+        restore_ordinal INTEGER NOT NULL DEFAULT 0,
+        backup_ordinal INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE credentials (
+        secret TEXT NOT NULL,
+        basic INTEGER NOT NULL,
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        admin INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (secret, basic)
+    );
+    CREATE TABLE hosts (
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        hostname TEXT NOT NULL, private_ip TEXT NOT NULL, is_console INTEGER NOT NULL,
+        active INTEGER NOT NULL, components TEXT NOT NULL, ariel_data INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        PRIMARY KEY (console, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE configurations (
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (console, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE restores (
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        initiated_by TEXT NOT NULL, host_id INTEGER NOT NULL,
+        time_initiated INTEGER, time_completed INTEGER,
+        status TEXT NOT NULL, is_cross_deployment_restore INTEGER NOT NULL,
+        backup_id INTEGER, backup_name TEXT NOT NULL, backup_version TEXT NOT NULL,
+        backup_type TEXT NOT NULL, backup_filename TEXT NOT NULL, groups_ TEXT NOT NULL,
+        visible INTEGER NOT NULL, origin TEXT NOT NULL, due_at INTEGER, outcome TEXT,
+        rule TEXT, ordinal INTEGER, phase_since INTEGER,
+        PRIMARY KEY (console, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX restores_running ON restores (console, status);
+    CREATE INDEX restores_due ON restores (console, due_at) WHERE due_at IS NOT NULL;
+    CREATE TABLE backups (
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL,
+        configuration_id INTEGER NOT NULL, host_id INTEGER NOT NULL, name TEXT NOT NULL,
+        description TEXT, type TEXT NOT NULL, version TEXT NOT NULL,
+        time_initiated INTEGER, time_completed INTEGER, initiated_by TEXT NOT NULL,
+        status TEXT NOT NULL, size_on_disk INTEGER NOT NULL, content_file_path TEXT NOT NULL,
+        is_valid INTEGER NOT NULL, is_version_compatible INTEGER NOT NULL,
+        app_deployment_location TEXT NOT NULL, build_version TEXT NOT NULL,
+        visible INTEGER NOT NULL, origin TEXT NOT NULL, due_at INTEGER, outcome TEXT,
+        rule TEXT, ordinal INTEGER, phase_since INTEGER,
+        PRIMARY KEY (console, id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX backups_name ON backups (console, name);
+    CREATE INDEX backups_running ON backups (console, status);
+    CREATE INDEX backups_due ON backups (console, due_at) WHERE due_at IS NOT NULL;
+    """,
+)
+
+VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to VERSION; returns the version found before. Runs in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > VERSION:
+            raise RuntimeError(
+                f"the database has schema version {found}; this simulator knows up to {VERSION}"
+            )
+        for script in MIGRATIONS[found:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return int(found)

@@ -1,0 +1,602 @@
+"""The SQLite adapter of the store port, on aiosqlite, with group commit.
+
+Write path: units of work queue up; one writer task drains the queue and runs the whole batch
+in a single call on aiosqlite's thread, inside one `BEGIN IMMEDIATE` transaction, each unit in
+its own savepoint (a unit that raises is rolled back alone), then one COMMIT. The cost of
+aiosqlite is the thread hop, not the SQL (notes/performance-baselines.md): this design pays one
+hop per batch instead of one per statement. The batch runs through `Connection._execute`, the
+hook aiosqlite's own methods use; aiosqlite is pinned below 0.23 for that reason.
+
+Durability: `journal_mode=WAL` with `synchronous=NORMAL`. A committed unit survives the
+process being killed (SIGKILL); the last commits before a power loss may not. Results are handed
+back only after COMMIT returns, so nothing acknowledged is lost to a crash of the process.
+
+`BEGIN IMMEDIATE` takes SQLite's write lock before the first read of a batch, so the gate checks
+inside a unit see every commit of every process sharing the file (busy_timeout waits for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from engine.core.enums import (
+    AppDeploymentLocation,
+    BackupStatus,
+    BackupType,
+    JobKind,
+    Origin,
+    RestoreGroup,
+    RestoreStatus,
+)
+from engine.core.gate import GateView
+from engine.core.lifecycle import BACKUP, RESTORE
+from engine.core.progression import Outcome
+from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
+from engine.store import schema
+from engine.store.base import ConsoleState, Credential, Job, StoredBackup, StoredRestore
+
+T = TypeVar("T")
+MAX_BATCH = 512
+
+_RUNNING_RESTORE = tuple(str(s) for s in RESTORE.running)
+_RUNNING_BACKUP = tuple(str(s) for s in BACKUP.running)
+_UNFINISHED_RESTORE = tuple(s for s in RESTORE.states if s not in RESTORE.final)
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ",".join("?" * len(values))
+
+
+_RESTORE_COLUMNS = (
+    "id, initiated_by, host_id, time_initiated, time_completed, status, "
+    "is_cross_deployment_restore, backup_id, backup_name, backup_version, backup_type, "
+    "backup_filename, groups_, visible, origin, due_at, outcome, rule, ordinal, phase_since"
+)
+_BACKUP_COLUMNS = (
+    "id, configuration_id, host_id, name, description, type, version, time_initiated, "
+    "time_completed, initiated_by, status, size_on_disk, content_file_path, is_valid, "
+    "is_version_compatible, app_deployment_location, build_version, visible, origin, due_at, "
+    "outcome, rule, ordinal, phase_since"
+)
+
+
+def _job(kind: JobKind, row: tuple[Any, ...], offset: int) -> Job:
+    visible, origin, due_at, outcome, rule, ordinal, since = row[offset : offset + 7]
+    return Job(
+        kind=kind,
+        id=row[0],
+        status=row[5] if kind is JobKind.RESTORE else row[10],
+        visible=bool(visible),
+        origin=Origin(origin),
+        due_at=due_at,
+        outcome=Outcome(outcome) if outcome else None,
+        rule=json.loads(rule) if rule else None,
+        ordinal=ordinal,
+        phase_since=since,
+    )
+
+
+def _restore(row: tuple[Any, ...]) -> Restore:
+    groups = row[12]
+    return Restore(
+        id=row[0],
+        initiated_by=row[1],
+        host_id=row[2],
+        time_initiated=row[3],
+        time_completed=row[4],
+        status=RestoreStatus(row[5]),
+        is_cross_deployment_restore=bool(row[6]),
+        backup_id=row[7],
+        backup_name=row[8],
+        backup_version=row[9],
+        backup_type=BackupType(row[10]),
+        backup_filename=row[11],
+        groups=tuple(RestoreGroup(g) for g in groups.split(",")) if groups else (),
+    )
+
+
+def _backup(row: tuple[Any, ...]) -> Backup:
+    return Backup(
+        id=row[0],
+        configuration_id=row[1],
+        host_id=row[2],
+        name=row[3],
+        description=row[4],
+        type=BackupType(row[5]),
+        version=row[6],
+        time_initiated=row[7],
+        time_completed=row[8],
+        initiated_by=row[9],
+        status=BackupStatus(row[10]),
+        size_on_disk=row[11],
+        content_file_path=row[12],
+        is_valid=bool(row[13]),
+        is_version_compatible=bool(row[14]),
+        app_deployment_location=AppDeploymentLocation(row[15]),
+        build_version=row[16],
+    )
+
+
+def _job_values(job: Job) -> tuple[Any, ...]:
+    return (
+        int(job.visible),
+        job.origin.value,
+        job.due_at,
+        job.outcome.value if job.outcome else None,
+        json.dumps(job.rule, sort_keys=True) if job.rule is not None else None,
+        job.ordinal,
+        job.phase_since,
+    )
+
+
+def _restore_values(r: Restore) -> tuple[Any, ...]:
+    return (
+        r.id, r.initiated_by, r.host_id, r.time_initiated, r.time_completed, r.status.value,
+        int(r.is_cross_deployment_restore), r.backup_id, r.backup_name, r.backup_version,
+        r.backup_type.value, r.backup_filename, ",".join(g.value for g in r.groups),
+    )  # fmt: skip
+
+
+def _backup_values(b: Backup) -> tuple[Any, ...]:
+    return (
+        b.id, b.configuration_id, b.host_id, b.name, b.description, b.type.value, b.version,
+        b.time_initiated, b.time_completed, b.initiated_by, b.status.value, b.size_on_disk,
+        b.content_file_path, int(b.is_valid), int(b.is_version_compatible),
+        b.app_deployment_location.value, b.build_version,
+    )  # fmt: skip
+
+
+class SqliteTx:
+    """The `Tx` of the SQLite store: domain reads and writes on one connection, in its thread."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    # consoles and credentials ------------------------------------------------------------
+    def console(self, console: str) -> ConsoleState | None:
+        row = self._c.execute(
+            "SELECT id, rebalancing, settings, revision, clock_ms FROM consoles WHERE id = ?",
+            (console,),
+        ).fetchone()
+        if row is None:
+            return None
+        return ConsoleState(row[0], bool(row[1]), json.loads(row[2]), row[3], row[4])
+
+    def consoles(self) -> list[ConsoleState]:
+        rows = self._c.execute(
+            "SELECT id, rebalancing, settings, revision, clock_ms FROM consoles ORDER BY id"
+        ).fetchall()
+        return [ConsoleState(r[0], bool(r[1]), json.loads(r[2]), r[3], r[4]) for r in rows]
+
+    def put_console(self, state: ConsoleState) -> None:
+        self._c.execute(
+            "INSERT INTO consoles (id, rebalancing, settings, revision, clock_ms) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET rebalancing = excluded."
+            "rebalancing, settings = excluded.settings, revision = consoles.revision + 1, "
+            "clock_ms = excluded.clock_ms",
+            (state.id, int(state.rebalancing), json.dumps(state.settings, sort_keys=True),
+             state.revision, state.clock_ms),
+        )  # fmt: skip
+
+    def delete_console(self, console: str) -> bool:
+        for table in ("credentials", "hosts", "configurations", "restores", "backups"):
+            self._c.execute(f"DELETE FROM {table} WHERE console = ?", (console,))  # noqa: S608
+        return self._c.execute("DELETE FROM consoles WHERE id = ?", (console,)).rowcount > 0
+
+    def credential(self, secret: str, basic: bool) -> Credential | None:
+        row = self._c.execute(
+            "SELECT console, admin, name FROM credentials WHERE secret = ? AND basic = ?",
+            (secret, int(basic)),
+        ).fetchone()
+        if row is None:
+            return None
+        return Credential(secret, row[0], bool(row[1]), row[2], basic)
+
+    def put_credential(self, credential: Credential) -> None:
+        self._c.execute(
+            "INSERT OR REPLACE INTO credentials (secret, basic, console, admin, name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (credential.secret, int(credential.basic), credential.console,
+             int(credential.admin), credential.name),
+        )  # fmt: skip
+
+    def next_id(self, console: str, kind: JobKind) -> int:
+        column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
+        row = self._c.execute(
+            f"UPDATE consoles SET {column} = {column} + 1 WHERE id = ? RETURNING {column} - 1",
+            (console,),
+        ).fetchone()
+        return int(row[0])
+
+    def reserve_id(self, console: str, kind: JobKind, id: int) -> None:
+        """Keep the id counter past a record seeded with its own id."""
+        column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
+        self._c.execute(
+            f"UPDATE consoles SET {column} = max({column}, ?) WHERE id = ?", (id + 1, console)
+        )
+
+    def next_ordinal(self, console: str, kind: JobKind) -> int:
+        column = "restore_ordinal" if kind is JobKind.RESTORE else "backup_ordinal"
+        row = self._c.execute(
+            f"UPDATE consoles SET {column} = {column} + 1 WHERE id = ? RETURNING {column}",
+            (console,),
+        ).fetchone()
+        return int(row[0])
+
+    # the world ---------------------------------------------------------------------------
+    def hosts(self, console: str) -> list[Host]:
+        rows = self._c.execute(
+            "SELECT id, hostname, private_ip, is_console, active, components, ariel_data, "
+            "version FROM hosts WHERE console = ? ORDER BY id",
+            (console,),
+        ).fetchall()
+        return [
+            Host(r[0], r[1], r[2], bool(r[3]), bool(r[4]),
+                 tuple(c for c in r[5].split(",") if c), bool(r[6]), r[7])
+            for r in rows
+        ]  # fmt: skip
+
+    def put_host(self, console: str, host: Host) -> None:
+        self._c.execute(
+            "INSERT OR REPLACE INTO hosts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (console, host.id, host.hostname, host.private_ip, int(host.console),
+             int(host.active), ",".join(host.components), int(host.ariel_data), host.version),
+        )  # fmt: skip
+
+    def configurations(self, console: str) -> list[BackupConfiguration]:
+        rows = self._c.execute(
+            "SELECT body FROM configurations WHERE console = ? ORDER BY id", (console,)
+        ).fetchall()
+        result = []
+        for (body,) in rows:
+            data = json.loads(body)
+            data["data_backup_host_configuration"] = tuple(
+                DataBackupHost(**h) for h in data["data_backup_host_configuration"]
+            )
+            result.append(BackupConfiguration(**data))
+        return result
+
+    def put_configuration(self, console: str, configuration: BackupConfiguration) -> None:
+        body = configuration.to_json()
+        body["undeployed_changes"] = configuration.undeployed_changes
+        self._c.execute(
+            "INSERT OR REPLACE INTO configurations VALUES (?, ?, ?)",
+            (console, configuration.configuration_id, json.dumps(body, sort_keys=True)),
+        )
+
+    def clear_world(self, console: str) -> None:
+        for table in ("hosts", "configurations", "restores", "backups"):
+            self._c.execute(f"DELETE FROM {table} WHERE console = ?", (console,))  # noqa: S608
+        self._c.execute(
+            "UPDATE consoles SET next_restore_id = 1, next_backup_id = 1, restore_ordinal = 0, "
+            "backup_ordinal = 0, rebalancing = 0 WHERE id = ?",
+            (console,),
+        )
+
+    # restores ----------------------------------------------------------------------------
+    def restore(self, console: str, id: int) -> StoredRestore | None:
+        row = self._c.execute(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = ? AND id = ?",  # noqa: S608
+            (console, id),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13))
+
+    def restores(self, console: str) -> list[Restore]:
+        rows = self._c.execute(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores "  # noqa: S608
+            "WHERE console = ? AND visible = 1 ORDER BY id",
+            (console,),
+        ).fetchall()
+        return [_restore(r) for r in rows]
+
+    def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
+        self._c.execute(
+            f"INSERT INTO restores (console, {_RESTORE_COLUMNS}) "  # noqa: S608
+            f"VALUES (?, {_marks(('',) * 20)})",
+            (console, *_restore_values(restore), *_job_values(job)),
+        )
+
+    def update_restore(
+        self, console: str, id: int, expected: str, record: Restore, job: Job
+    ) -> bool:
+        cursor = self._c.execute(
+            "UPDATE restores SET time_initiated = ?, time_completed = ?, status = ?, "
+            "backup_id = ?, visible = ?, origin = ?, due_at = ?, outcome = ?, rule = ?, "
+            "ordinal = ?, phase_since = ? WHERE console = ? AND id = ? AND status = ?",
+            (record.time_initiated, record.time_completed, record.status.value, record.backup_id,
+             *_job_values(job), console, id, expected),
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def hide_restore(self, console: str, id: int) -> None:
+        self._c.execute(
+            "UPDATE restores SET visible = 0 WHERE console = ? AND id = ?", (console, id)
+        )
+
+    def purge_restore(self, console: str, id: int) -> None:
+        self._c.execute("DELETE FROM restores WHERE console = ? AND id = ?", (console, id))
+
+    def unfinished_restore_record(self, console: str) -> bool:
+        row = self._c.execute(
+            "SELECT 1 FROM restores WHERE console = ? AND visible = 1 "
+            f"AND status IN ({_marks(_UNFINISHED_RESTORE)}) LIMIT 1",
+            (console, *_UNFINISHED_RESTORE),
+        ).fetchone()
+        return row is not None
+
+    # backups -----------------------------------------------------------------------------
+    def backup(self, console: str, id: int) -> StoredBackup | None:
+        row = self._c.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = ? AND id = ?",  # noqa: S608
+            (console, id),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17))
+
+    def backups(self, console: str) -> list[Backup]:
+        rows = self._c.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups "  # noqa: S608
+            "WHERE console = ? AND visible = 1 ORDER BY id",
+            (console,),
+        ).fetchall()
+        return [_backup(r) for r in rows]
+
+    def backup_name_taken(self, console: str, name: str) -> bool:
+        row = self._c.execute(
+            "SELECT 1 FROM backups WHERE console = ? AND name = ?", (console, name)
+        ).fetchone()
+        return row is not None
+
+    def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
+        self._c.execute(
+            f"INSERT INTO backups (console, {_BACKUP_COLUMNS}) "  # noqa: S608
+            f"VALUES (?, {_marks(('',) * 24)})",
+            (console, *_backup_values(backup), *_job_values(job)),
+        )
+
+    def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
+        cursor = self._c.execute(
+            "UPDATE backups SET description = ?, time_initiated = ?, time_completed = ?, "
+            "status = ?, size_on_disk = ?, visible = ?, origin = ?, due_at = ?, outcome = ?, "
+            "rule = ?, ordinal = ?, phase_since = ? WHERE console = ? AND id = ? AND status = ?",
+            (record.description, record.time_initiated, record.time_completed,
+             record.status.value, record.size_on_disk, *_job_values(job), console, id, expected),
+        )  # fmt: skip
+        return cursor.rowcount == 1
+
+    def remove_backup(self, console: str, id: int) -> None:
+        self._c.execute("DELETE FROM backups WHERE console = ? AND id = ?", (console, id))
+
+    # the engine --------------------------------------------------------------------------
+    def gate(self, console: str) -> GateView:
+        rebalancing = self._c.execute(
+            "SELECT rebalancing FROM consoles WHERE id = ?", (console,)
+        ).fetchone()
+        restore = self._c.execute(
+            "SELECT 1 FROM restores WHERE console = ? "
+            f"AND status IN ({_marks(_RUNNING_RESTORE)}) LIMIT 1",
+            (console, *_RUNNING_RESTORE),
+        ).fetchone()
+        hosts = self._c.execute(
+            "SELECT DISTINCT host_id FROM backups WHERE console = ? "
+            f"AND status IN ({_marks(_RUNNING_BACKUP)})",
+            (console, *_RUNNING_BACKUP),
+        ).fetchall()
+        return GateView(
+            rebalancing=bool(rebalancing and rebalancing[0]),
+            restore_running=restore is not None,
+            backup_hosts=frozenset(h[0] for h in hosts),
+        )
+
+    def due_jobs(
+        self, console: str, now_ms: int, limit: int
+    ) -> list[StoredRestore | StoredBackup]:
+        jobs: list[StoredRestore | StoredBackup] = []
+        for row in self._c.execute(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores "  # noqa: S608
+            "WHERE console = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (console, now_ms, limit),
+        ):
+            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+        for row in self._c.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups "  # noqa: S608
+            "WHERE console = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (console, now_ms, limit),
+        ):
+            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+        return jobs
+
+    def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
+        jobs: list[StoredRestore | StoredBackup] = []
+        for row in self._c.execute(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = ? "  # noqa: S608
+            f"AND status IN ({_marks(_RUNNING_RESTORE)}) ORDER BY id",
+            (console, *_RUNNING_RESTORE),
+        ):
+            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+        running = (*_RUNNING_BACKUP, BackupStatus.DELETING.value)
+        for row in self._c.execute(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = ? "  # noqa: S608
+            f"AND status IN ({_marks(running)}) ORDER BY id",
+            (console, *running),
+        ):
+            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+        return jobs
+
+    def next_due(self, console: str) -> int | None:
+        row = self._c.execute(
+            "SELECT min(d) FROM (SELECT min(due_at) AS d FROM restores WHERE console = ? "
+            "AND due_at IS NOT NULL UNION ALL SELECT min(due_at) FROM backups "
+            "WHERE console = ? AND due_at IS NOT NULL)",
+            (console, console),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+
+@dataclass(slots=True)
+class _Unit:
+    work: Callable[[SqliteTx], Any]
+    future: asyncio.Future[Any]
+    writes: bool
+
+
+@dataclass(slots=True)
+class _Stats:
+    batches: int = 0
+    units: int = 0
+    failures: int = 0
+    largest_batch: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class SqliteStore:
+    """The store on one SQLite database (a file, or `:memory:`), one connection, one writer."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+        self._queue: list[_Unit] = []
+        self._pending = asyncio.Event()
+        self._closed = False
+        self._closing = False
+        self._stats = _Stats()
+        self._writer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, path: str = ":memory:", *, busy_timeout_ms: int = 10_000) -> SqliteStore:
+        conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+        store = cls(conn, path)
+        try:
+            await conn._execute(store._setup, busy_timeout_ms)
+        except BaseException:
+            await conn.close()
+            raise
+        store._writer = asyncio.get_running_loop().create_task(
+            store._write_loop(), name=f"sqlite-writer:{path}"
+        )
+        return store
+
+    def _setup(self, busy_timeout_ms: int) -> None:
+        c = self._conn._conn
+        c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if self.path != ":memory:":
+            mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise RuntimeError(f"could not set journal_mode=WAL on {self.path} (got {mode})")
+        c.execute("PRAGMA synchronous = NORMAL")
+        c.execute("PRAGMA foreign_keys = OFF")
+        schema.migrate(c)
+
+    async def transact(self, work: Callable[[SqliteTx], T]) -> T:
+        return await self._submit(work, writes=True)  # type: ignore[no-any-return]
+
+    async def read(self, work: Callable[[SqliteTx], T]) -> T:
+        return await self._submit(work, writes=False)  # type: ignore[no-any-return]
+
+    async def _submit(self, work: Callable[[SqliteTx], Any], writes: bool) -> Any:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Unit(work, future, writes))
+        self._pending.set()
+        return await future
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                batch = [u for u in batch if not u.future.done()]  # callers that gave up
+                if not batch:
+                    continue
+                try:
+                    # Shielded: a cancelled writer must not leave a batch half-handed-back.
+                    results = await asyncio.shield(self._conn._execute(self._run_batch, batch))
+                except BaseException as error:  # the batch failed as a whole (commit failed)
+                    for unit in batch:
+                        if not unit.future.done():
+                            unit.future.set_exception(
+                                error if isinstance(error, Exception) else RuntimeError(str(error))
+                            )
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                self._stats.batches += 1
+                self._stats.units += len(batch)
+                self._stats.largest_batch = max(self._stats.largest_batch, len(batch))
+                for unit, (ok, value) in zip(batch, results, strict=True):
+                    if unit.future.done():
+                        continue
+                    if ok:
+                        unit.future.set_result(value)
+                    else:
+                        self._stats.failures += 1
+                        unit.future.set_exception(value)
+            if self._closing and not self._queue:
+                return
+
+    def _run_batch(self, batch: list[_Unit]) -> list[tuple[bool, Any]]:
+        """Runs on aiosqlite's thread: one transaction, a savepoint per unit, one commit."""
+        c = self._conn._conn
+        tx = SqliteTx(c)
+        writes = any(u.writes for u in batch)
+        c.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
+        results: list[tuple[bool, Any]] = []
+        try:
+            for unit in batch:
+                if unit.writes:
+                    c.execute("SAVEPOINT unit")
+                    try:
+                        results.append((True, unit.work(tx)))
+                        c.execute("RELEASE unit")
+                    except Exception as error:
+                        c.execute("ROLLBACK TO unit")
+                        c.execute("RELEASE unit")
+                        results.append((False, error))
+                else:
+                    try:
+                        results.append((True, unit.work(tx)))
+                    except Exception as error:
+                        results.append((False, error))
+            c.execute("COMMIT")
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+        return results
+
+    async def close(self) -> None:
+        """Finish every queued unit, then close the connection (nothing half-written)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closing = True
+        self._pending.set()
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+        await self._conn.close()
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "batches": self._stats.batches,
+            "units": self._stats.units,
+            "failed_units": self._stats.failures,
+            "largest_batch": self._stats.largest_batch,
+            "queued": len(self._queue),
+        }
+
+    def __repr__(self) -> str:
+        return f"SqliteStore(path={self.path!r}, batches={self._stats.batches}, units={self._stats.units})"
