@@ -244,9 +244,9 @@ class Simulator:
                 raise ValueError(f"console {id!r} exists")
             tx.put_console(ConsoleState(id, settings=settings))
             for token in tokens:
-                tx.put_credential(Credential(token, id, True, f"token-{token[:6]}"))
+                tx.put_credential(Credential(token, id, True, "admin"))
             for token in non_admin_tokens:
-                tx.put_credential(Credential(token, id, False, f"token-{token[:6]}"))
+                tx.put_credential(Credential(token, id, False, "operator"))
             for user, password in basic:
                 tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
 
@@ -269,7 +269,7 @@ class Simulator:
 
     async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
         await self.store.transact(
-            lambda tx: tx.put_credential(Credential(token, console, admin, f"token-{token[:6]}"))
+            lambda tx: tx.put_credential(Credential(token, console, admin, "admin" if admin else "operator"))
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
@@ -287,6 +287,7 @@ class Simulator:
             raise LookupError(f"no console {id!r}")
         clock = self._clock_for(state)
         console = Console(id, self.store, self.machines, clock)
+        await console.refresh()
         self._consoles[id] = console
         if recover:
             failed = await console.run_unit(units.recover, self.settings.recovery == "fail")

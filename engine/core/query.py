@@ -9,6 +9,10 @@ Decisions where the documentation is silent (reference section 6, question 16):
 - **filter precedence**: `not` binds tighter than `and`, which binds tighter than `or`
   (SQL's order, and what `protected = true and not id in (1,2)` reads as); parentheses group.
   Keywords are case-insensitive. Errors name a zero-based character position.
+- **filter lexicon**: a bare value is a run of ASCII letters, digits and `_ . + -` (`PENDING`,
+  `7.5.0`, `-3`, `1e3`); anything else must be quoted, so `;` is a syntax error. Besides the
+  documented operators, `not like`, `not ilike` and `field contains value` (for `groups`) are
+  accepted. Nested names `outer(inner)` parse, but no record here has one: unknown field.
 - **filter on list fields** (restore `groups`): a positive test (`=`, `<`, `in`, `between`,
   `like`, `contains` ...) is true when *any* element passes it; its negation (`!=`, `not in`,
   `not between`, `not like`) is true when *no* element does. An empty list is not null.

@@ -18,7 +18,7 @@ from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.progression import PHASES, Outcome, Progression
-from engine.core.records import Backup, BackupConfiguration, Host, Restore, World
+from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
@@ -42,6 +42,10 @@ class Console:
         self.operations = 0
         self.history: list[Fired] = []  # bounded: the last HISTORY transitions
         self.history_limit = 1000
+        self.world: World | None = None  # the last world seeded here: what reset returns to
+        # Outage mode as this process last set or read it: checked on every /api request, so
+        # it is kept here rather than read from the store each time.
+        self.outage_mode = False
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(self, work: Callable[..., T], *args: Any) -> T:
@@ -165,6 +169,16 @@ class Console:
     async def configurations(self) -> list[BackupConfiguration]:
         return await self.read(lambda tx: tx.configurations(self.id))
 
+    async def restore_running(self) -> bool:
+        """Whether a restore holds the gate (any origin, record deleted or not)."""
+        return (await self.read(lambda tx: tx.gate(self.id))).restore_running
+
+    async def refresh(self) -> ConsoleState:
+        """Re-read the settings another process may have changed."""
+        state = await self.state()
+        self.outage_mode = bool(state.settings.get("outage_during_restore", False))
+        return state
+
     async def state(self) -> ConsoleState:
         state = await self.read(lambda tx: tx.console(self.id))
         if state is None:
@@ -175,8 +189,10 @@ class Console:
     async def seed_world(self, world: World) -> None:
         """Replace the world: hosts, configurations, backups; clears restores and jobs."""
         await self.run_unit(units.load_world, world.hosts, world.configurations, world.backups)
+        self.world = world
         await self._settings(rebalancing=world.rebalancing,
                              outage_during_restore=world.outage_during_restore)  # fmt: skip
+        self.outage_mode = world.outage_during_restore
         log.info("world_seeded", console=self.id, hosts=len(world.hosts),
                  backups=len(world.backups))  # fmt: skip
 
@@ -192,6 +208,7 @@ class Console:
 
     async def set_outage_mode(self, on: bool) -> None:
         await self._settings(outage_during_restore=on)
+        self.outage_mode = on
         log.info("outage_mode_set", console=self.id, on=on)
 
     async def set_rule(self, kind: JobKind | str, spec: Mapping[str, Any]) -> Progression:
@@ -239,7 +256,7 @@ class Console:
     async def reset(self, world: World | None = None) -> None:
         """Back to a clean world (the given one, or the one the console was created with)."""
         await self._settings(reset=True)
-        await self.seed_world(world or World())
+        await self.seed_world(world or self.world or demo_world())
         log.info("console_reset", console=self.id)
 
     async def _settings(self, **changes: Any) -> None:

@@ -1,0 +1,51 @@
+"""Bytes on the wire: JSON bodies, QRadar error bodies, and the ASGI calls that send them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.errors import QRadarError
+from engine.core.versions import LATEST, ApiVersion
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = "application/json"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False).encode()
+
+
+@dataclass(slots=True)
+class Reply:
+    """A response before it is sent: status, JSON (or no) body, extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    empty: bool = False  # 204: no body at all
+    media_type: str = JSON
+
+    def encoded(self) -> bytes:
+        return b"" if self.empty else dumps(self.body)
+
+
+def error_reply(error: QRadarError, version: ApiVersion = LATEST) -> Reply:
+    return Reply(error.code.http_status, error.body(version))
+
+
+async def send_reply(send: Send, reply: Reply) -> bytes:
+    payload = reply.encoded()
+    headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
+    if not reply.empty:
+        headers.append((b"content-length", str(len(payload)).encode()))
+    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items())
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+    return payload

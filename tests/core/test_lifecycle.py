@@ -1,0 +1,120 @@
+"""The lifecycle tables (engine/core/lifecycle.py) and the diagrams committed in the docs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.core.enums import BackupStatus, RestoreStatus
+from engine.core.lifecycle import (
+    BACKUP,
+    BACKUP_DELETABLE,
+    LIFECYCLES,
+    REMOVED,
+    RESTORE,
+    RESTORE_DELETABLE,
+    Actor,
+    Event,
+    Lifecycle,
+    mermaid,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "lifecycles.md"
+TABLES = pytest.mark.parametrize("table", [RESTORE, BACKUP], ids=lambda t: t.kind.value)
+
+
+def _mermaid_blocks(text: str) -> list[str]:
+    return re.findall(r"^```mermaid\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_committed_diagrams_are_current() -> None:
+    """docs/lifecycles.md holds exactly the diagrams the tables generate, restore first."""
+    blocks = _mermaid_blocks(DOC.read_text(encoding="utf-8"))
+    assert blocks == [mermaid(RESTORE), mermaid(BACKUP)], (
+        "docs/lifecycles.md is out of date: regenerate it with engine.core.lifecycle.mermaid()"
+    )
+
+
+@TABLES
+def test_diagram_has_every_edge_of_the_table(table: Lifecycle) -> None:
+    lines = mermaid(table).splitlines()
+    assert lines[:2] == ["stateDiagram-v2", f"    [*] --> {table.initial}"]
+    for t in table.transitions:
+        for source in t.sources:
+            assert f"    {source} --> {t.dest}: {t.event.value} ({t.actor.value})" in lines
+    for state in table.final:
+        assert f"    {state} --> [*]" in lines
+
+
+@TABLES
+def test_table_is_well_formed(table: Lifecycle) -> None:
+    states = set(table.states)
+    assert table.initial in states
+    assert set(table.final) <= states
+    assert set(table.running) <= states
+    assert not set(table.running) & set(table.final)
+    for t in table.transitions:
+        assert set(t.sources) <= states, t
+        assert t.dest in states, t
+        assert not set(t.sources) & set(table.final), f"{t.event}: leaves a final state"
+    # deterministic: one destination per (state, event)
+    for state in table.states:
+        for event in Event:
+            dests = {t.dest for t in table.transitions if t.event is event and state in t.sources}
+            assert len(dests) <= 1
+
+
+@TABLES
+def test_every_state_is_reachable_and_every_unfinished_state_can_end(table: Lifecycle) -> None:
+    edges = {(s, t.dest) for t in table.transitions for s in t.sources}
+    reach = {table.initial}
+    while True:
+        more = {d for s, d in edges if s in reach} - reach
+        if not more:
+            break
+        reach |= more
+    # MISSING is reached from SUCCESS/FAILED through the control surface: still reachable
+    assert reach == set(table.states)
+    for state in table.states:
+        seen, frontier = {state}, {state}
+        while frontier:
+            frontier = {d for s, d in edges if s in frontier} - seen
+            seen |= frontier
+        assert seen & set(table.final), f"{state} can never end"
+
+
+def test_restore_table_is_the_documented_one() -> None:
+    R = RestoreStatus
+    assert RESTORE.states == tuple(s.value for s in R)
+    assert RESTORE.initial == R.PENDING
+    assert set(RESTORE.final) == {R.SUCCESS, R.FAILED}
+    assert set(RESTORE.running) == {R.REQUESTING, R.INITIALIZING, R.IN_PROGRESS}
+    # the client causes exactly one restore transition, PENDING -> REQUESTING
+    client = [t for t in RESTORE.transitions if t.actor is Actor.CLIENT]
+    assert [(t.sources, t.dest) for t in client] == [((R.PENDING,), R.REQUESTING)]
+    assert RESTORE.target(R.PENDING, Event.REQUEST) == R.REQUESTING
+    assert RESTORE.target(R.REQUESTING, Event.RECEIVE) == R.INITIALIZING
+    assert RESTORE.target(R.INITIALIZING, Event.BEGIN) == R.IN_PROGRESS
+    assert RESTORE.target(R.IN_PROGRESS, Event.SUCCEED) == R.SUCCESS
+    assert RESTORE.target(R.IN_PROGRESS, Event.FAIL) == R.FAILED
+    assert RESTORE_DELETABLE == (R.PENDING, R.REQUESTING, R.INITIALIZING, R.IN_PROGRESS)
+
+
+def test_backup_table_is_the_documented_one() -> None:
+    B = BackupStatus
+    assert BACKUP.initial == B.INITIALIZING
+    assert BACKUP.final == (REMOVED,)
+    assert set(BACKUP.running) == {B.INITIALIZING, B.IN_PROGRESS, B.CANCELLING}
+    assert set(BACKUP_DELETABLE) == {B.INITIALIZING, B.IN_PROGRESS, B.FAILED, B.SUCCESS, B.MISSING}
+    assert BACKUP.target(B.IN_PROGRESS, Event.CANCEL) == B.CANCELLING
+    assert BACKUP.target(B.MISSING, Event.DELETE) == B.DELETING
+    assert BACKUP.target(B.CANCELLING, Event.REMOVE) == REMOVED
+    assert BACKUP.target(B.DELETING, Event.REMOVE) == REMOVED
+    assert BACKUP.target(B.CANCELLING, Event.CANCEL) is None
+    assert BACKUP.target(B.DELETING, Event.DELETE) is None
+
+
+def test_lifecycles_cover_every_job_kind() -> None:
+    assert {t.kind for t in LIFECYCLES.values()} == set(LIFECYCLES)
