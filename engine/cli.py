@@ -33,7 +33,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise SettingsError(f"--config {path}: expected a mapping")
         for key, value in data.items():
             if key not in _CONFIG_KEYS:
-                raise SettingsError(f"--config {path}: unknown key {key!r} (allowed: {', '.join(_CONFIG_KEYS)})")
+                raise SettingsError(
+                    f"--config {path}: unknown key {key!r} (allowed: {', '.join(_CONFIG_KEYS)})"
+                )
             values[key] = value
         if "world" in values:
             try:
@@ -69,11 +71,17 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
     p.add_argument("--db", default=None, help="an SQLite file, or :memory: (default)")
     p.add_argument("--token", action="append", help="SEC token of the default console (repeatable)")
-    p.add_argument("--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)")
+    p.add_argument(
+        "--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)"
+    )
     p.add_argument("--clock", choices=("real", "virtual"), default=None, help="default: real")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--recovery", choices=("resume", "fail"), default=None,
-                   help="what happens to jobs in flight after a restart (default: resume)")
+    p.add_argument(
+        "--recovery",
+        choices=("resume", "fail"),
+        default=None,
+        help="what happens to jobs in flight after a restart (default: resume)",
+    )
     p.add_argument("--cpu", type=int, default=None, help="pin the process to one CPU")
     p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
     p.add_argument("--log-level", default="INFO")
@@ -90,7 +98,9 @@ def _optional(sub: Any, module: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bre", description="QRadar Backup and Restore Engine simulator")
+    p = argparse.ArgumentParser(
+        prog="bre", description="QRadar Backup and Restore Engine simulator"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _optional(sub, "engine.scenarios.command")

@@ -8,15 +8,18 @@ the simulator stops its workers and flushes the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import structlog
 import uvicorn
 
 from engine.api.app import create_app
-from engine.simulator import Simulator, Settings
+from engine.simulator import Settings, Simulator
 
 log = structlog.get_logger("server")
 
@@ -39,6 +42,15 @@ def bind(listen: Listen) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its own shutdown, which would kill the process before
+    the simulator stops: signals are handled in `serve` instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(settings: Settings, listen: Listen, *, announce: bool = True) -> None:
     sock = bind(listen)
     host, port = sock.getsockname()[:2]
@@ -48,9 +60,12 @@ async def serve(settings: Settings, listen: Listen, *, announce: bool = True) ->
             app, log_level="warning", lifespan="off", access_log=False, http="auto",
             timeout_graceful_shutdown=5,
         )  # fmt: skip
-        server = uvicorn.Server(config)
+        server = _Server(config)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
         task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.01)
         if server.started and announce:
             shown = f"[{host}]" if ":" in host else host

@@ -14,6 +14,7 @@ and leaving the simulator may happen in different tasks (as pytest fixtures do).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store
+from engine.store.base import ConsoleState, Credential, Store, Tx
 from engine.store.sqlite import SqliteStore
 
 log = structlog.get_logger("engine")
@@ -182,10 +183,8 @@ class Simulator:
         self.ready = False
         if self._runner is not None:
             self._runner.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-            except asyncio.CancelledError:
-                pass
             self._runner = None
         if self._store is not None:
             await self._store.close()
@@ -239,7 +238,7 @@ class Simulator:
         if clock is not None:
             settings["clock"] = clock
 
-        def create(tx: units.Tx) -> None:
+        def create(tx: Tx) -> None:
             if tx.console(id) is not None:
                 raise ValueError(f"console {id!r} exists")
             tx.put_console(ConsoleState(id, settings=settings))
@@ -269,7 +268,9 @@ class Simulator:
 
     async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
         await self.store.transact(
-            lambda tx: tx.put_credential(Credential(token, console, admin, "admin" if admin else "operator"))
+            lambda tx: tx.put_credential(
+                Credential(token, console, admin, "admin" if admin else "operator")
+            )
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
@@ -312,8 +313,10 @@ class Simulator:
         if kind == "real":
             return RealClock()
         start = state.clock_ms if state.clock_ms is not None else None
-        return VirtualClock(start, autojump=self.settings.autojump) if start else VirtualClock(
-            autojump=self.settings.autojump
+        return (
+            VirtualClock(start, autojump=self.settings.autojump)
+            if start
+            else VirtualClock(autojump=self.settings.autojump)
         )
 
     def workers(self) -> dict[str, Worker]:

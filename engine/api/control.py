@@ -27,7 +27,9 @@ from engine.simulator import Simulator
 
 
 class ControlSurface:
-    def __init__(self, simulator: Simulator, control: Control, journals: dict[str, Journal]) -> None:
+    def __init__(
+        self, simulator: Simulator, control: Control, journals: dict[str, Journal]
+    ) -> None:
         self.simulator = simulator
         self.control = control
         self.journals = journals
@@ -64,11 +66,17 @@ class ControlSurface:
     async def create_console(self, request: Request) -> Response:
         body = await _body(request)
         if not isinstance(body, dict):
-            return _error(400, "expected a JSON object: {id?, tokens?, world?, seed?, rules?, clock?}")
+            return _error(
+                400, "expected a JSON object: {id?, tokens?, world?, seed?, rules?, clock?}"
+            )
         allowed = {"id", "tokens", "non_admin_tokens", "basic", "world", "seed", "rules", "clock"}
         unknown = set(body) - allowed
         if unknown:
-            return _error(400, f"unknown keys: {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(allowed))})")
+            return _error(
+                400,
+                f"unknown keys: {', '.join(sorted(unknown))} "
+                f"(allowed: {', '.join(sorted(allowed))})",
+            )
         try:
             world = read_world(body.get("world"))
             tokens = tuple(str(t) for t in body.get("tokens", ()))
@@ -84,7 +92,8 @@ class ControlSurface:
         except (WorldError, RuleError, ValueError, TypeError) as error:
             return _error(400, str(error))
         state = await console.state()
-        return JSONResponse({"id": console.id, "tokens": list(tokens) or await self._tokens(console.id),
+        tokens_shown = list(tokens) or await self._tokens(console.id)
+        return JSONResponse({"id": console.id, "tokens": tokens_shown,
                              "settings": state.settings}, status_code=201)  # fmt: skip
 
     async def _tokens(self, console: str) -> list[str]:
@@ -196,7 +205,9 @@ class ControlSurface:
             return _missing(request)
         body = await _body(request)
         try:
-            await self.control.apply(console, {"reset": body if isinstance(body, dict) and body else True})
+            await self.control.apply(
+                console, {"reset": body if isinstance(body, dict) and body else True}
+            )
         except ControlError as error:
             return _error(400, str(error))
         self.journals.pop(console.id, None)
@@ -209,7 +220,9 @@ class ControlSurface:
         body = await _body(request)
         if not isinstance(body, dict) or not isinstance(body.get("token"), str):
             return _error(400, "expected {token: ..., admin?: true}")
-        await self.simulator.add_token(console.id, body["token"], admin=bool(body.get("admin", True)))
+        await self.simulator.add_token(
+            console.id, body["token"], admin=bool(body.get("admin", True))
+        )
         return JSONResponse({"token": body["token"]}, status_code=201)
 
     async def _console(self, request: Request) -> Console | None:

@@ -1,1 +1,1 @@
-"""The simulator's control surface: the world, rules, clock, faults; shared by HTTP and scenarios."""
+"""The simulator's control surface: world, rules, clock, faults; shared by HTTP and scenarios."""

@@ -82,7 +82,9 @@ class Control:
         result = {}
         for kind, spec in value.items():
             if kind not in ("restore", "backup") or not isinstance(spec, Mapping):
-                raise ControlError(f"control.engine.{kind}: expected restore or backup with a mapping")
+                raise ControlError(
+                    f"control.engine.{kind}: expected restore or backup with a mapping"
+                )
             result[kind] = (await console.set_rule(kind, spec)).to_json(JobKind(kind))
         return result
 

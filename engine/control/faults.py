@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\\\{[^/]*?\\\}|\\\*")
@@ -29,6 +29,7 @@ class Fault:
     times: int | None = 1  # None: until cleared
     latency_ms: int = 0
     hits: int = 0
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._pattern = re.compile(_PLACEHOLDER.sub("[^/]+", re.escape(self.path)) + "/?")

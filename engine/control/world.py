@@ -73,7 +73,9 @@ def read_host(value: Any, path: str = "host") -> Host:
         raise WorldError(f"{path}.components", "expected a list")
     for i, c in enumerate(components):
         if c not in COMPONENTS:
-            raise WorldError(f"{path}.components[{i}]", f"{c!r} is not one of {', '.join(COMPONENTS)}")
+            raise WorldError(
+                f"{path}.components[{i}]", f"{c!r} is not one of {', '.join(COMPONENTS)}"
+            )
     host_id = _int(data["id"], f"{path}.id")
     return Host(
         id=host_id,
@@ -107,19 +109,25 @@ def read_backup(value: Any, path: str = "backup", default_host: int = 53) -> Bac
         status = BackupStatus(data.get("status", "SUCCESS"))
     except ValueError:
         allowed = ", ".join(s.value for s in BackupStatus)
-        raise WorldError(f"{path}.status", f"{data.get('status')!r} is not one of {allowed}") from None
+        raise WorldError(
+            f"{path}.status", f"{data.get('status')!r} is not one of {allowed}"
+        ) from None
     backup_id = _int(data["id"], f"{path}.id")
     name = _str(data["name"], f"{path}.name")
     finished = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
     started = VIRTUAL_EPOCH_MS - 86_400_000 + backup_id * 60_000
     location = data.get(
         "app_deployment_location",
-        AppDeploymentLocation.CONSOLE.value if kind is BackupType.CONFIG else AppDeploymentLocation.NA.value,
+        AppDeploymentLocation.CONSOLE.value
+        if kind is BackupType.CONFIG
+        else AppDeploymentLocation.NA.value,
     )
     try:
         deployment = AppDeploymentLocation(location)
     except ValueError:
-        raise WorldError(f"{path}.app_deployment_location", f"{location!r} is not CONSOLE, APPHOST or NA") from None
+        raise WorldError(
+            f"{path}.app_deployment_location", f"{location!r} is not CONSOLE, APPHOST or NA"
+        ) from None
     host_id = _int(data.get("host_id", default_host), f"{path}.host_id")
     return Backup(
         id=backup_id,
@@ -133,13 +141,20 @@ def read_backup(value: Any, path: str = "backup", default_host: int = 53) -> Bac
         time_completed=data.get("time_completed", started + 600_000 if finished else None),
         initiated_by=_str(data.get("initiated_by", "admin"), f"{path}.initiated_by"),
         status=status,
-        size_on_disk=_int(data.get("size_on_disk", 52_428_800 if finished else 0), f"{path}.size_on_disk"),
+        size_on_disk=_int(
+            data.get("size_on_disk", 52_428_800 if finished else 0), f"{path}.size_on_disk"
+        ),
         content_file_path=_str(
-            data.get("content_file_path", f"/store/backup/backup.{name}.{host_id}.{kind.value.lower()}.tgz"),
+            data.get(
+                "content_file_path",
+                f"/store/backup/backup.{name}.{host_id}.{kind.value.lower()}.tgz",
+            ),
             f"{path}.content_file_path",
         ),
         is_valid=_bool(data.get("is_valid", True), f"{path}.is_valid"),
-        is_version_compatible=_bool(data.get("is_version_compatible", True), f"{path}.is_version_compatible"),
+        is_version_compatible=_bool(
+            data.get("is_version_compatible", True), f"{path}.is_version_compatible"
+        ),
         app_deployment_location=deployment,
         build_version=_str(data.get("build_version", "7.5.0.20260101"), f"{path}.build_version"),
     )
@@ -160,11 +175,13 @@ def read_configuration(value: Any, path: str, hosts: Sequence[Host]) -> BackupCo
         backup_directory_path=_str(data.get("backup_directory_path", "/store/backup"),
                                    f"{path}.backup_directory_path"),
         data_backup_host_configuration=tuple(
-            DataBackupHost(_int(h, f"{path}.data_backup_hosts[{i}]")) for i, h in enumerate(data_hosts)
+            DataBackupHost(_int(h, f"{path}.data_backup_hosts[{i}]"))
+            for i, h in enumerate(data_hosts)
         ),
         configuration_backup_enabled=_bool(data.get("configuration_backup_enabled", True),
                                            f"{path}.configuration_backup_enabled"),
-        undeployed_changes=_bool(data.get("undeployed_changes", False), f"{path}.undeployed_changes"),
+        undeployed_changes=_bool(data.get("undeployed_changes", False),
+                                 f"{path}.undeployed_changes"),
     )  # fmt: skip
 
 

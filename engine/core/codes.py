@@ -311,4 +311,3 @@ BODY_TOO_LARGE = lookup(None, 17)
 UNSUPPORTED_MEDIA_TYPE = lookup(None, 19)
 SERVICES_STOPPED = lookup(None, 20)
 HELP_FAILED = lookup(None, 1020)
-

@@ -78,7 +78,7 @@ class Endpoint:
 
     @property
     def fields_placement(self) -> Placement | None:
-        """Where this endpoint reads `fields`: a query on GETs and DELETE /backups, a header on POSTs."""
+        """Where the endpoint reads `fields`: query on GETs and DELETE /backups, header on POSTs."""
         for p in self.parameters:
             if p.name == "fields":
                 return p.placement
@@ -104,9 +104,7 @@ _FIELDS_QUERY = Parameter(
     "Fields that are not named are excluded. Specify subfields in brackets and multiple fields "
     "in the same object are separated by commas.",
 )
-_FIELDS_HEADER = Parameter(
-    "fields", Placement.HEADER, "String", False, _FIELDS_QUERY.description
-)
+_FIELDS_HEADER = Parameter("fields", Placement.HEADER, "String", False, _FIELDS_QUERY.description)
 _RANGE = Parameter(
     "Range",
     Placement.HEADER,
@@ -124,7 +122,11 @@ _FILTER = Parameter(
     "fields.",
 )
 _SORT = Parameter(
-    "sort", Placement.QUERY, "String", False, "This parameter is used to sort the elements in a list."
+    "sort",
+    Placement.QUERY,
+    "String",
+    False,
+    "This parameter is used to sort the elements in a list.",
 )
 
 

@@ -64,7 +64,9 @@ class QRadarError(Exception):
         return cls(code, message, **params)
 
     @staticmethod
-    def at(endpoint: EndpointId, unique: int, message: str | None = None, **params: Any) -> QRadarError:
+    def at(
+        endpoint: EndpointId, unique: int, message: str | None = None, **params: Any
+    ) -> QRadarError:
         """The error for a code as a given endpoint documents it."""
         return QRadarError.of(codes.lookup(endpoint, unique), message, **params)
 

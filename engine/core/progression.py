@@ -138,7 +138,9 @@ class Progression:
         return self.durations_ms.get(phase, DEFAULT_DURATIONS_MS[kind].get(phase, 0))
 
     @classmethod
-    def read(cls, kind: JobKind, spec: Mapping[str, Any], base: Progression | None = None) -> Progression:
+    def read(
+        cls, kind: JobKind, spec: Mapping[str, Any], base: Progression | None = None
+    ) -> Progression:
         """Read a rule as written in scenarios and control requests, over `base`."""
         rule = base or cls()
         durations = dict(rule.durations_ms)

@@ -136,7 +136,9 @@ class Backup:
         return body
 
 
-def backup_fields(version: ApiVersion | None, *, listing: bool, sample_keys: bool) -> tuple[str, ...]:
+def backup_fields(
+    version: ApiVersion | None, *, listing: bool, sample_keys: bool
+) -> tuple[str, ...]:
     """The keys a backup has in a response of that version and endpoint."""
     names = BACKUP_FIELDS
     if listing and (version is None or version >= V26):

@@ -30,7 +30,9 @@ NAME_MAX = 100
 DESCRIPTION_MAX = 255
 
 
-def _unreadable(name: str, placement: str = "body", content_type: str = "APPLICATION_JSON") -> QRadarError:
+def _unreadable(
+    name: str, placement: str = "body", content_type: str = "APPLICATION_JSON"
+) -> QRadarError:
     return QRadarError.of(
         codes.UNREADABLE_PARAMETER, name=name, placement=placement, content_type=content_type
     )
@@ -132,9 +134,7 @@ class RestoreSite:
     event_collector_id: int | None = None
 
 
-def read_restore_request(
-    body: Mapping[str, Any], version: ApiVersion = LATEST
-) -> RestoreSite:
+def read_restore_request(body: Mapping[str, Any], version: ApiVersion = LATEST) -> RestoreSite:
     """Body checks of POST /restores/{id}: only `status: REQUESTING` is accepted (1013)."""
     status = body.get("status")
     if status is not None and not isinstance(status, str):

@@ -67,8 +67,8 @@ class Console:
 
     def _report(self, fired: list[Fired]) -> None:
         for f in fired:
-            log.info("transition", console=f.console, kind=f.kind.value, id=f.id,
-                     **{"from": f.source or None}, to=f.dest, trigger=f.event, at_ms=f.at_ms)  # fmt: skip
+            fields = {"from": f.source or None, "to": f.dest, "trigger": f.event, "at_ms": f.at_ms}
+            log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
         self.history.extend(fired)
         if len(self.history) > self.history_limit:
             del self.history[: len(self.history) - self.history_limit]
@@ -156,7 +156,9 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
-        stored = await self.read(lambda tx: units.visible_backup(tx, self.id, id, rules.E.BACKUP_GET))
+        stored = await self.read(
+            lambda tx: units.visible_backup(tx, self.id, id, rules.E.BACKUP_GET)
+        )
         return stored.record
 
     async def list_backups(self) -> list[Backup]:
@@ -232,8 +234,9 @@ class Console:
     async def set_seed(self, seed: int) -> None:
         await self._settings(seed=seed)
 
-    async def step(self, kind: JobKind | str, id: int | None = None,
-                   outcome: Outcome | str | None = None) -> StoredRestore | StoredBackup | None:  # fmt: skip
+    async def step(
+        self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
+    ) -> StoredRestore | StoredBackup | None:
         """Manual mode: move the running job of `kind` to its next phase now."""
         chosen = Outcome(outcome) if outcome is not None else None
         result = await self.run_unit(units.step_job, JobKind(kind), id, chosen)
@@ -344,7 +347,9 @@ def _change_settings(tx: Tx, step: units.Step, changes: dict[str, Any]) -> None:
 
 
 def _set_job_rule(tx: Tx, step: units.Step, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
-    stored = tx.restore(step.console, id) if kind is JobKind.RESTORE else tx.backup(step.console, id)
+    stored = (
+        tx.restore(step.console, id) if kind is JobKind.RESTORE else tx.backup(step.console, id)
+    )
     if stored is None:
         raise LookupError(f"no {kind.value} {id}")
     job = replace(stored.job, rule=spec)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.core import gate, rules
+from engine.core.endpoints import EndpointId
 from engine.core.enums import (
     AppDeploymentLocation,
     BackupStatus,
@@ -169,7 +170,9 @@ def delete_restore(tx: Tx, step: Step, id: int) -> None:
 # --- backups ---------------------------------------------------------------------------------
 
 
-def _file_path(configuration: BackupConfiguration | None, name: str, kind: BackupType, host: int) -> str:
+def _file_path(
+    configuration: BackupConfiguration | None, name: str, kind: BackupType, host: int
+) -> str:
     directory = configuration.backup_directory_path if configuration else "/store/backup"
     return f"{directory}/backup.{name}.{host}.{kind.value.lower()}.tgz"
 
@@ -198,9 +201,9 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
                 rec = replace(rec, size_on_disk=_size(step.seed(tx), step.console, rec.id))
             else:
                 rec = replace(rec, is_valid=False)
-        if dest in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING):
-            jb = replace(jb, due_at=None)
-        elif dest == BackupStatus.IN_PROGRESS and jb.outcome is Outcome.HANG:
+        settled = dest in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
+        hung = dest == BackupStatus.IN_PROGRESS and jb.outcome is Outcome.HANG
+        if settled or hung:
             jb = replace(jb, due_at=None)
         else:
             jb = replace(jb, due_at=_due(now, rule.duration_ms(JobKind.BACKUP, dest)))
@@ -225,7 +228,9 @@ def create_backup(
     )
     gate.check_backup_start(tx.gate(step.console), request.host_id)
     host = next(h for h in hosts if h.id == request.host_id)
-    configuration = next(c for c in configurations if c.configuration_id == request.configuration_id)
+    configuration = next(
+        c for c in configurations if c.configuration_id == request.configuration_id
+    )
     rule = step.rule(tx, JobKind.BACKUP)
     ordinal = tx.next_ordinal(step.console, JobKind.BACKUP)
     outcome = rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal)
@@ -265,7 +270,7 @@ def create_backup(
     return backup
 
 
-def visible_backup(tx: Tx, console: str, id: int, endpoint: rules.EndpointId) -> StoredBackup:
+def visible_backup(tx: Tx, console: str, id: int, endpoint: EndpointId) -> StoredBackup:
     stored = tx.backup(console, id)
     if stored is None or not stored.job.visible:
         raise QRadarError.at(endpoint, 1001, id=id)
@@ -301,7 +306,9 @@ def _next_event(job: Job) -> Event | None:
         return {
             RestoreStatus.REQUESTING: Event.RECEIVE,
             RestoreStatus.INITIALIZING: Event.BEGIN,
-            RestoreStatus.IN_PROGRESS: Event.FAIL if job.outcome is Outcome.FAILED else Event.SUCCEED,
+            RestoreStatus.IN_PROGRESS: Event.FAIL
+            if job.outcome is Outcome.FAILED
+            else Event.SUCCEED,
         }.get(RestoreStatus(job.status))
     if job.status == REMOVED:
         return None
@@ -313,7 +320,9 @@ def _next_event(job: Job) -> Event | None:
     }.get(BackupStatus(job.status))
 
 
-def _advance(tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event) -> StoredRestore | StoredBackup | None:
+def _advance(
+    tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event
+) -> StoredRestore | StoredBackup | None:
     if isinstance(stored, StoredRestore):
         return _move_restore(tx, step, stored, event)
     return _move_backup(tx, step, stored, event)
@@ -372,7 +381,9 @@ def start_external_restore(tx: Tx, step: Step) -> Restore:
               phase_since=step.now_ms)  # fmt: skip
     tx.insert_restore(step.console, restore, job)
     step.fired.append(
-        Fired(step.console, JobKind.RESTORE, restore.id, "", restore.status, "external", step.now_ms)
+        Fired(
+            step.console, JobKind.RESTORE, restore.id, "", restore.status, "external", step.now_ms
+        )
     )
     return restore
 
@@ -380,7 +391,9 @@ def start_external_restore(tx: Tx, step: Step) -> Restore:
 def finish_external_restore(tx: Tx, step: Step, outcome: Outcome) -> bool:
     for stored in tx.running_jobs(step.console):
         if isinstance(stored, StoredRestore) and stored.job.origin is Origin.EXTERNAL:
-            _move_restore(tx, step, stored, Event.FAIL if outcome is Outcome.FAILED else Event.SUCCEED)
+            _move_restore(
+                tx, step, stored, Event.FAIL if outcome is Outcome.FAILED else Event.SUCCEED
+            )
             return True
     return False
 
@@ -407,7 +420,13 @@ def recover(tx: Tx, step: Step, fail_in_flight: bool) -> int:
     return count  # the others resume: overdue phases end on the worker's first pass
 
 
-def load_world(tx: Tx, step: Step, hosts: tuple[Host, ...], configurations: tuple[BackupConfiguration, ...], backups: tuple[Backup, ...]) -> None:
+def load_world(
+    tx: Tx,
+    step: Step,
+    hosts: tuple[Host, ...],
+    configurations: tuple[BackupConfiguration, ...],
+    backups: tuple[Backup, ...],
+) -> None:
     """Replace a console's world (hosts, configurations, records) in one unit."""
     tx.clear_world(step.console)
     for host in hosts:
@@ -428,7 +447,9 @@ def add_backup(tx: Tx, step: Step, backup: Backup) -> Backup:
     job = Job(
         JobKind.BACKUP, backup.id, backup.status, ordinal=ordinal, phase_since=step.now_ms,
         outcome=rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None,
-        due_at=_due(step.now_ms, rule.duration_ms(JobKind.BACKUP, backup.status)) if running else None,
+        due_at=(
+            _due(step.now_ms, rule.duration_ms(JobKind.BACKUP, backup.status)) if running else None
+        ),
     )  # fmt: skip
     tx.insert_backup(step.console, backup, job)
     tx.reserve_id(step.console, JobKind.BACKUP, backup.id)

@@ -15,6 +15,7 @@ from anyio.abc import TaskStatus
 
 from engine.runtime import units
 from engine.runtime.clock import VirtualClock
+from engine.store.base import Tx
 
 if TYPE_CHECKING:
     from engine.runtime.console import Console
@@ -35,7 +36,7 @@ class Worker:
         console = self.console
         clock = console.clock
         virtual = isinstance(clock, VirtualClock)
-        if virtual:
+        if isinstance(clock, VirtualClock):
             clock.register()
         try:
             task_status.started()
@@ -52,13 +53,13 @@ class Worker:
         except units.ConsoleMissing:
             return  # the console was deleted under us
         finally:
-            if virtual:
+            if isinstance(clock, VirtualClock):
                 clock.unregister()
 
     def __repr__(self) -> str:
         return f"Worker(console={self.console.id!r}, passes={self.passes}, moved={self.moved})"
 
 
-def _pass(tx: units.Tx, step: units.Step) -> tuple[int, int | None]:
+def _pass(tx: Tx, step: units.Step) -> tuple[int, int | None]:
     moved = units.run_due(tx, step, BATCH)
     return moved, tx.next_due(step.console)

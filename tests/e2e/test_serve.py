@@ -1,0 +1,101 @@
+"""`bre serve` as a user runs it: a subprocess on a free port, driven over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CONFIG = """
+tokens: [e2e-token]
+rules:
+  restore: {requesting: 300ms, initializing: 400ms, in_progress: 600ms}
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    config = tmp_path / "bre.yaml"
+    config.write_text(CONFIG)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", str(tmp_path / "e2e.db"),
+         "--config", str(config), "--log-level", "WARNING"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("ready: http://"), (line, process.stderr.read() if process.stderr else "")
+    url = line.split()[1]
+    assert "token=e2e-token" in line
+    try:
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)  # also closes the pipes
+
+
+def test_a_full_restore_over_real_http(server: tuple[str, subprocess.Popen[str]]) -> None:
+    url, _ = server
+    with httpx.Client(base_url=url, headers={"SEC": "e2e-token", "Version": "26.0"}) as client:
+        assert client.get("/simulator/ready").json() == {"ready": True}
+        created = client.post(
+            "/api/backup_and_restore/restores",
+            json={"backup_id": 1, "groups": ["DEPLOYMENT_CONFIG", "CUSTOM_RULES_CONFIG"]},
+        )
+        assert created.status_code == 201, created.text
+        rid = created.json()["id"]
+        assert created.json()["status"] == "PENDING"
+        requested = client.post(f"/api/backup_and_restore/restores/{rid}", json={"status": "REQUESTING"})
+        assert requested.status_code == 200
+        assert requested.json()["status"] == "REQUESTING"
+
+        second = client.post("/api/backup_and_restore/restores", json={"backup_id": 2, "groups": ["DEPLOYMENT_CONFIG"]})
+        assert second.status_code == 409
+        assert second.json()["code"] == 1011
+        backup = client.post(
+            "/api/backup_and_restore/backups", headers={"backup_type": "CONFIG"},
+            json={"name": "during_restore", "configuration_id": 1},
+        )  # fmt: skip
+        assert backup.status_code == 409
+        assert backup.json()["code"] == 1016
+
+        seen: list[str] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            body = client.get(f"/api/backup_and_restore/restores/{rid}").json()
+            if not seen or seen[-1] != body["status"]:
+                seen.append(body["status"])
+            if body["status"] in ("SUCCESS", "FAILED"):
+                break
+            time.sleep(0.05)
+        assert seen == ["REQUESTING", "INITIALIZING", "IN_PROGRESS", "SUCCESS"]
+        assert body["backup_id"] is None
+        assert body["time_completed"] >= body["time_initiated"]
+
+
+def test_sigterm_stops_gracefully_and_the_records_survive(
+    server: tuple[str, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    url, process = server
+    with httpx.Client(base_url=url, headers={"SEC": "e2e-token"}) as client:
+        created = client.post(
+            "/api/backup_and_restore/backups", headers={"backup_type": "CONFIG"},
+            json={"name": "kept", "configuration_id": 1},
+        )  # fmt: skip
+        assert created.status_code == 201
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "e2e.db") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM backups")}
+    assert "kept" in names
