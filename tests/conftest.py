@@ -44,7 +44,6 @@ def make_world(**changes: Any) -> World:
     return replace(base, hosts=base.hosts + extra, **changes)
 
 
-
 def backup_record(id: int, **changes: Any) -> Backup:
     """A finished CONFIG backup of the console host; override any field."""
     values: dict[str, Any] = {

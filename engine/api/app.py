@@ -7,20 +7,40 @@ httpx's ASGI transport does not run lifespan.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from engine.api.control import ControlSurface
 from engine.api.handlers import HANDLERS
 from engine.api.help import help_routes
 from engine.api.journal import Journal
 from engine.api.qradar import MAX_BODY, QRadarApi, family_routes
+from engine.api.wire import Receive, Scope, Send
 from engine.control.actions import Control
 from engine.simulator import Simulator
 
 OPENAPI_PATH = "/openapi.json"
+
+
+class SimulatorApp(Starlette):
+    """Starlette for the control surface; every path under `/api` goes to the QRadar dispatcher
+    as it is (a Starlette `Mount` would not match some paths, e.g. with an encoded newline, and
+    answer its own text 404 instead of QRadar's 404/4)."""
+
+    def __init__(self, api: QRadarApi, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == "/api" or path.startswith("/api/"):
+            await self.api(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -46,12 +66,8 @@ def create_app(
 
         return JSONResponse(document())
 
-    app = Starlette(
-        routes=[
-            Mount("/api", app=api),
-            *surface.routes(),
-            Route(OPENAPI_PATH, openapi, methods=["GET"]),
-        ]
+    app = SimulatorApp(
+        api, routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])]
     )
     app.state.simulator = simulator
     app.state.control = control

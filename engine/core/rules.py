@@ -38,11 +38,15 @@ def _unreadable(
     )
 
 
+LONG_MAX = 2**63 - 1
+
+
 def _integer(value: Any, name: str) -> int | None:
-    """An optional Long: None stays None; a bool, float or string cannot be read (422/11)."""
+    """An optional Long: None stays None; a bool, float, string or out-of-range number cannot
+    be read (422/11), as a Java Long binding would refuse it."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not -LONG_MAX - 1 <= value <= LONG_MAX:
         raise _unreadable(name)
     return value
 
@@ -69,39 +73,30 @@ def require_object(body: Any, name: str) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class RestoreRequest:
-    """A validated POST /restores body."""
+    """A read POST /restores body: `groups` as sent (strings), checked with the backup."""
 
     backup_id: int
-    groups: tuple[RestoreGroup, ...]
+    groups: tuple[str, ...] | None
 
 
 def read_restore_create(body: Mapping[str, Any]) -> RestoreRequest:
-    """Checks of POST /restores that need no record: 1002, 1008, 1010 (and 422/11)."""
+    """Reads POST /restores: wrong types are 422/11, a missing backup_id 1002."""
     backup_id = _integer(body.get("backup_id"), "backup_id")
     if backup_id is None:
         raise QRadarError.at(E.RESTORE_CREATE, 1002)
     raw_groups = body.get("groups")
-    if raw_groups is None or raw_groups == []:
-        raise QRadarError.at(E.RESTORE_CREATE, 1008)
-    if not isinstance(raw_groups, list):
+    if raw_groups is None:
+        return RestoreRequest(backup_id, None)
+    if not isinstance(raw_groups, list) or not all(isinstance(g, str) for g in raw_groups):
         raise _unreadable("groups")
-    groups: list[RestoreGroup] = []
-    for raw in raw_groups:
-        if not isinstance(raw, str):
-            raise _unreadable("groups")
-        try:
-            group = RestoreGroup(raw)
-        except ValueError:
-            raise QRadarError.at(E.RESTORE_CREATE, 1010, group=raw) from None
-        if group not in groups:
-            groups.append(group)
-    return RestoreRequest(backup_id, tuple(groups))
+    return RestoreRequest(backup_id, tuple(raw_groups))
 
 
 def check_restorable(
     request: RestoreRequest, backup: Backup | None, version: ApiVersion = LATEST
-) -> None:
-    """Checks of POST /restores against the backup and the group rules: 1003-1007, 1009, 1019."""
+) -> tuple[RestoreGroup, ...]:
+    """Checks of POST /restores in the order of its table: the backup (1003-1007), the groups
+    (1008, 1010), the group rules (1009, 1019 from 15.0). Returns the groups, deduplicated."""
     if backup is None:
         raise QRadarError.at(E.RESTORE_CREATE, 1003, backup_id=request.backup_id)
     if backup.type is not BackupType.CONFIG:
@@ -112,7 +107,17 @@ def check_restorable(
         raise QRadarError.at(E.RESTORE_CREATE, 1006)
     if not backup.is_version_compatible:
         raise QRadarError.at(E.RESTORE_CREATE, 1007)
-    groups = set(request.groups)
+    if not request.groups:
+        raise QRadarError.at(E.RESTORE_CREATE, 1008)
+    chosen: list[RestoreGroup] = []
+    for raw in request.groups:
+        try:
+            group = RestoreGroup(raw)
+        except ValueError:
+            raise QRadarError.at(E.RESTORE_CREATE, 1010, group=raw) from None
+        if group not in chosen:
+            chosen.append(group)
+    groups = set(chosen)
     has_deployment = RestoreGroup.DEPLOYMENT_CONFIG in groups
     needs_deployment = {RestoreGroup.INSTALLED_APPS_CONFIG}
     if version >= V18:
@@ -124,33 +129,39 @@ def check_restorable(
     needs_domains = {RestoreGroup.ASSETS_DATA, RestoreGroup.USERS_CONFIG}
     if version >= V15 and groups & needs_domains and not has_deployment:
         raise QRadarError.at(E.RESTORE_CREATE, 1019)
+    return tuple(chosen)
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreSite:
-    """The optional cross-deployment targets of POST /restores/{id} (13.0+)."""
+    """A read POST /restores/{id} body: the status asked for, and the optional cross-deployment
+    targets (13.0+)."""
 
+    status: str | None = RestoreStatus.REQUESTING.value
     host_id: int | None = None
     event_collector_id: int | None = None
 
 
 def read_restore_request(body: Mapping[str, Any], version: ApiVersion = LATEST) -> RestoreSite:
-    """Body checks of POST /restores/{id}: only `status: REQUESTING` is accepted (1013)."""
+    """Reads POST /restores/{id}: values of the wrong type are 422/11; the rest is checked
+    once the restore is known (404 comes first)."""
     status = body.get("status")
     if status is not None and not isinstance(status, str):
         raise _unreadable("status")
-    if status != RestoreStatus.REQUESTING.value:
-        raise QRadarError.at(E.RESTORE_UPDATE, 1013)
     if version < V13:
-        return RestoreSite()  # other fields are ignored before 13.0
+        return RestoreSite(status)  # other fields are ignored before 13.0
     return RestoreSite(
+        status,
         _integer(body.get("restore_site_host_id"), "restore_site_host_id"),
         _integer(body.get("restore_site_event_collector_id"), "restore_site_event_collector_id"),
     )
 
 
 def check_requestable(restore: Restore, site: RestoreSite, hosts: Iterable[Host]) -> None:
-    """State and site checks of POST /restores/{id}: 1012, then 1030-1033 (13.0+)."""
+    """Checks of POST /restores/{id} on a known restore: 1013 (only REQUESTING may be asked),
+    1012 (only a PENDING restore changes), then 1031/1030 and 1033/1032 (13.0+)."""
+    if site.status != RestoreStatus.REQUESTING.value:
+        raise QRadarError.at(E.RESTORE_UPDATE, 1013)
     if restore.status is not RestoreStatus.PENDING:
         raise QRadarError.at(E.RESTORE_UPDATE, 1012, id=restore.id, status=restore.status.value)
     by_id = {h.id: h for h in hosts}

@@ -50,12 +50,12 @@ LATEST: ApiVersion = SUPPORTED[-1]
 FIRST: ApiVersion = SUPPORTED[0]
 
 #: Versions older than the family: QRadar knows them (they are valid API versions), but no
-#: backup_and_restore endpoint exists there. QRadar removed versions before 3.0 long ago.
-REMOVED_BEFORE: ApiVersion = ApiVersion(3, 0)
+#: backup_and_restore endpoint exists there.
 KNOWN_OLDER: tuple[ApiVersion, ...] = tuple(
-    ApiVersion.parse(v)
-    for v in ("3.0", "4.0", "5.0", "5.1", "6.0", "7.0", "8.0", "9.0", "10.0", "11.0")
+    ApiVersion.parse(v) for v in ("4.0", "5.0", "5.1", "6.0", "7.0", "8.0", "9.0", "10.0", "11.0")
 )
+#: Versions QRadar has removed: its observed message names 3.0 as removed.
+REMOVED: tuple[ApiVersion, ...] = tuple(ApiVersion.parse(v) for v in ("1.0", "2.0", "3.0", "3.1"))
 
 #: What QRadar marks deprecated: a release supports its own version and about two before it.
 DEPRECATED_BELOW: ApiVersion = ApiVersion(25, 0)
@@ -86,7 +86,8 @@ def choose(header: str | None) -> VersionChoice:
 
     Absent: the latest. A major alone: the latest minor of that major. A version newer than the
     newest: the newest. Older known versions are returned as they are (their endpoints do not
-    exist; the router answers for that). Unknown text: VersionNotValid; before 3.0: VersionRemoved.
+    exist; the router answers for that). Removed versions (up to 3.1): VersionRemoved; anything
+    else: VersionNotValid.
     """
     if header is None or header.strip() == "":
         return VersionChoice(LATEST, None)
@@ -98,7 +99,7 @@ def choose(header: str | None) -> VersionChoice:
             return VersionChoice(max(within), text)
         if major > LATEST.major:
             return VersionChoice(LATEST, text)
-        if major < REMOVED_BEFORE.major:
+        if any(v.major == major for v in REMOVED):
             raise VersionRemoved(text)
         raise VersionNotValid(text)
     try:
@@ -109,6 +110,6 @@ def choose(header: str | None) -> VersionChoice:
         return VersionChoice(version, text)
     if version > LATEST and version.minor == 0:
         return VersionChoice(LATEST, text)
-    if version < REMOVED_BEFORE:
+    if version in REMOVED:
         raise VersionRemoved(text)
     raise VersionNotValid(text)

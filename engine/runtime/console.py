@@ -278,6 +278,8 @@ class Console:
         if isinstance(clock, VirtualClock):
             while not await check():
                 if not await clock.jump_to_next(deadline):
+                    if await check():  # the settle inside jump_to_next may have done it
+                        return
                     await clock.advance_to(deadline)
                     if await check():
                         return

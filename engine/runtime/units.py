@@ -117,7 +117,7 @@ def create_restore(
 ) -> Restore:
     stored = tx.backup(step.console, request.backup_id)
     backup = stored.record if stored and stored.job.visible else None
-    rules.check_restorable(request, backup, version)
+    groups = rules.check_restorable(request, backup, version)
     assert backup is not None
     gate.check_restore_create(tx.unfinished_restore_record(step.console))
     console_host = next((h for h in tx.hosts(step.console) if h.console), None)
@@ -134,7 +134,7 @@ def create_restore(
         backup_version=backup.version,
         backup_type=backup.type,
         backup_filename=backup.content_file_path.rsplit("/", 1)[-1],
-        groups=request.groups,
+        groups=groups,
     )
     tx.insert_restore(step.console, restore, Job(JobKind.RESTORE, restore.id, restore.status))
     return restore

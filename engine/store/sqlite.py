@@ -372,10 +372,12 @@ class SqliteTx:
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         cursor = self._c.execute(
             "UPDATE backups SET description = ?, time_initiated = ?, time_completed = ?, "
-            "status = ?, size_on_disk = ?, visible = ?, origin = ?, due_at = ?, outcome = ?, "
-            "rule = ?, ordinal = ?, phase_since = ? WHERE console = ? AND id = ? AND status = ?",
+            "status = ?, size_on_disk = ?, is_valid = ?, is_version_compatible = ?, visible = ?, "
+            "origin = ?, due_at = ?, outcome = ?, rule = ?, ordinal = ?, phase_since = ? "
+            "WHERE console = ? AND id = ? AND status = ?",
             (record.description, record.time_initiated, record.time_completed,
-             record.status.value, record.size_on_disk, *_job_values(job), console, id, expected),
+             record.status.value, record.size_on_disk, int(record.is_valid),
+             int(record.is_version_compatible), *_job_values(job), console, id, expected),
         )  # fmt: skip
         return cursor.rowcount == 1
 

@@ -298,7 +298,8 @@ CASES: tuple[Case, ...] = (
     Case("Rc-1009-apps-12.0", E.RESTORE_CREATE, 1009, 422, T_1009_OLD,
          rc_groups(["INSTALLED_APPS_CONFIG", "CUSTOM_RULES_CONFIG"], "12.0"), version=V("12.0")),
     Case("Rc-1010", E.RESTORE_CREATE, 1010, 422, "A group was provided that does not exist.",
-         rc_groups(["CUSTOM_RULES_CONFIG", "NOT_A_GROUP"]), "The group NOT_A_GROUP does not exist."),
+         rc_groups(["CUSTOM_RULES_CONFIG", "NOT_A_GROUP"]),
+         "The group NOT_A_GROUP does not exist."),
     Case("Rc-1019-users-15.0", E.RESTORE_CREATE, 1019, 422,
          '"The ASSETS_DATA and USERS_CONFIG groups must be included with DOMAINS group."',
          rc_groups(["USERS_CONFIG"], "15.0"), version=V("15.0")),
@@ -506,3 +507,24 @@ async def test_backup_per_host_gate(console: Console) -> None:
     with pytest.raises(Conflict) as caught:
         await console.create_backup("DATA", "data_104_again", host_id=104)
     assert caught.value.body()["message"] == "A backup is already in progress on the host 104."
+
+
+# --- order of checks (product.md: parameters, existence 404, validation 422, conflicts 409) ------
+
+
+async def test_unreadable_body_comes_before_existence(console: Console) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        await console.request_restore_from(999, None)
+    assert caught.value.code is codes.MISSING_BODY
+
+
+async def test_existence_comes_before_validation_on_backup_update(console: Console) -> None:
+    with pytest.raises(NotFound) as caught:
+        await console.update_backup(999, "d" * 256)
+    assert caught.value.code.unique == 1001
+
+
+async def test_existence_comes_before_validation_on_restore_request(console: Console) -> None:
+    with pytest.raises(NotFound) as caught:
+        await console.request_restore(999, "SUCCESS")
+    assert caught.value.code.unique == 1001
