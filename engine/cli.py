@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from engine import logs
+from engine.load import command as load_command
 from engine.control.world import WorldError, read_world
 from engine.simulator import Settings, SettingsError
 
@@ -88,23 +89,13 @@ def _add_serve(sub: Any) -> None:
     p.set_defaults(run=_serve)
 
 
-def _optional(sub: Any, module: str) -> None:
-    """Subcommands of other modules register themselves through `add_command(sub)`."""
-    try:
-        imported = __import__(module, fromlist=["add_command"])
-    except ImportError:
-        return
-    imported.add_command(sub)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bre", description="QRadar Backup and Restore Engine simulator"
     )
     sub = p.add_subparsers(dest="command", required=True)
     _add_serve(sub)
-    _optional(sub, "engine.scenarios.command")
-    _optional(sub, "engine.load.command")
+    load_command.add_command(sub)
     return p
 
 

@@ -1,0 +1,83 @@
+"""The load benchmark (issue 5): a `bre load` run as a figure.
+
+200 virtual clients for 60 s (10 s in quick mode) against one `bre serve` process (an SQLite
+file, the real clock, short engine durations), the clients split over 2 generator processes
+(`bre load --processes 2`: a Python/httpx generator is slower than the server, so one process
+would measure the generator). Reported: throughput, p99 of the GETs, the number of invariant
+violations (the goal is zero), and the server's RSS (VmRSS of its process) before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import Row
+
+CLIENTS = 200
+PROCESSES = 2
+MIX = "poller=10,restore=3,backup=3,rebalance=1,lister=2"
+
+
+def command(quick: bool, out: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "engine", "load", "--clients", str(CLIENTS),
+        "--duration", "10" if quick else "60", "--processes", str(PROCESSES), "--mix", MIX,
+        "--json", str(out), "--no-progress", "--quiet",
+    ]  # fmt: skip
+
+
+def run(
+    quick: bool = False, progress: Callable[[str], None] | None = None,
+    notes: list[str] | None = None,
+) -> list[Row]:  # fmt: skip
+    """The rows of one `bre load` run; remarks (generator, codes, goal) go to `notes`."""
+    say = progress or (lambda s: None)
+    notes = notes if notes is not None else []
+    with tempfile.TemporaryDirectory(prefix="bre-bench-load-") as scratch:
+        out = Path(scratch) / "load.json"
+        argv = command(quick, out)
+        say(f"load: {' '.join(argv[1:])}")
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+        if not out.exists():
+            raise RuntimeError(f"bre load failed ({result.returncode}): {result.stderr[-2000:]}")
+        report: dict[str, Any] = json.loads(out.read_text())
+    gets = {k: v for k, v in report["endpoints"].items() if k.startswith("GET ")}
+    get_count = sum(v["count"] for v in gets.values())
+    get_p99 = max((v["p99_ms"] for v in gets.values()), default=0.0)
+    violations = sum(report["violation_counts"].values())
+    server = report["servers"][0] if report["servers"] else {}
+    start, end = server.get("rss_kib_start"), server.get("rss_kib_end")
+    label = f"bre load, {CLIENTS} clients, {report['duration_s']:.0f} s"
+    rows = [
+        Row(f"{label}: throughput", report["throughput_rps"], "req/s"),
+        Row(f"{label}: GET p99 (worst GET endpoint)", get_p99, "ms"),
+        Row(f"{label}: all requests p99", report["overall"]["p99_ms"], "ms"),
+        Row(f"{label}: invariant violations", float(violations), "count"),
+    ]
+    if start and end:
+        rows.append(Row(f"{label}: server RSS before", start / 1024, "MiB"))
+        rows.append(Row(f"{label}: server RSS after", end / 1024, "MiB"))
+    notes.append(
+        f"load: generator {report['generator']}, {report['clients']} clients {report['roles']}, "
+        f"target {report['target']}; {report['requests']:,} requests ({get_count:,} GETs); "
+        f"codes {report['codes']}; violations {report['violation_counts'] or 0} "
+        f"(goal 0: {'met' if violations == 0 else 'NOT met'}); exit status {result.returncode}"
+    )
+    notes.append(f"load: command `{' '.join(['bre', *argv[3:]])}`")
+    return rows
+
+
+if __name__ == "__main__":  # python -m bench.load [--quick]
+    from bench import text_table
+
+    found: list[str] = []
+    table = run("--quick" in sys.argv, lambda s: print(s, file=sys.stderr), found)
+    print(text_table(table))
+    for line in found:
+        print(f"- {line}")

@@ -1,0 +1,144 @@
+"""`bre serve` processes started by a load run (or a benchmark) and stopped after it.
+
+Several processes can share one port (the server binds with SO_REUSEPORT, so the kernel spreads
+connections over them) or listen on a port each; they share one SQLite file, which is what keeps
+the gate one gate across them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ServerError(RuntimeError):
+    """A server that did not start, with what it printed."""
+
+
+@dataclass(slots=True)
+class Server:
+    """One `bre serve` process."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    token: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def rss_kib(self) -> int | None:
+        return rss_kib(self.pid)
+
+
+def rss_kib(pid: int) -> int | None:
+    """VmRSS of a process in KiB (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def start_server(
+    *, db: str, port: int = 0, host: str = "127.0.0.1", token: str = "bre-load-token",
+    cpu: int | None = None, log: Path, timeout_s: float = 30.0, extra: tuple[str, ...] = (),
+) -> Server:  # fmt: skip
+    """Start `python -m engine serve` and wait for its `ready:` line."""
+    command = [
+        sys.executable, "-m", "engine", "serve", "--host", host, "--port", str(port),
+        "--db", db, "--token", token, "--log-level", "WARNING", "--log-format", "json", *extra,
+    ]  # fmt: skip
+    if cpu is not None:
+        command += ["--cpu", str(cpu)]
+    errors = log.open("wb")
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    errors.close()
+    assert process.stdout is not None
+    line: list[bytes] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout_s)
+    text = line[0].decode(errors="replace").strip() if line else ""
+    if not text.startswith("ready: http://"):
+        stop(process)
+        raise ServerError(
+            f"`bre serve` did not start (got {text!r}); its log: {log.read_text()[-2000:]}"
+        )
+    # The server prints nothing else on stdout: leaving the pipe unread cannot block it.
+    return Server(process, text.split()[1], token, log)
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@dataclass(slots=True)
+class Servers:
+    """N servers on one SQLite file: one port shared (SO_REUSEPORT) or a port each."""
+
+    count: int
+    db: str
+    directory: Path
+    shared_port: bool = True
+    token: str = "bre-load-token"
+    cpu: int | None = None
+    servers: list[Server] = field(default_factory=list)
+
+    def start(self) -> list[Server]:
+        first = start_server(
+            db=self.db, token=self.token, cpu=self.cpu, log=self.directory / "serve-0.log"
+        )
+        self.servers.append(first)
+        port = int(first.url.rsplit(":", 1)[1])
+        for i in range(1, self.count):
+            self.servers.append(
+                start_server(
+                    db=self.db,
+                    port=port if self.shared_port else 0,
+                    token=self.token,
+                    cpu=self.cpu,
+                    log=self.directory / f"serve-{i}.log",
+                )
+            )
+        return self.servers
+
+    @property
+    def urls(self) -> list[str]:
+        return sorted({s.url for s in self.servers})
+
+    def exited(self) -> list[int]:
+        """Pids of servers that have exited (a crash is a failed run)."""
+        return [s.pid for s in self.servers if s.process.poll() is not None]
+
+    def stop(self) -> None:
+        for server in self.servers:
+            stop(server.process)
+
+    def logs(self) -> str:
+        parts = []
+        for server in self.servers:
+            text = server.log.read_text(errors="replace") if server.log.exists() else ""
+            if text.strip():
+                parts.append(f"--- server {server.pid} ---\n{text[-4000:]}")
+        return "\n".join(parts)

@@ -1,0 +1,94 @@
+"""`bre load` against real `bre serve` processes: conflicts provoked, invariants held."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli import main
+
+CONFLICTS = {"409/1011", "409/1014", "409/1015", "409/1016"}
+MIX = "poller=8,restore=4,backup=3,rebalance=1,lister=2"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`bre serve` as a subprocess on a free port, an SQLite file."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db",
+         str(tmp_path / "served.sqlite3"), "--log-level", "WARNING", "--log-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("ready: http://"), line
+    try:
+        yield line.split()[1]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=15)
+
+
+def load(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / "report.json"
+    status = main(["load", "--json", str(out), "--no-progress", "--quiet", "--seed", "7", *args])
+    return status, json.loads(out.read_text())
+
+
+def assert_clean(report: dict[str, Any]) -> None:
+    assert report["violation_counts"] == {}, report["violations"][:10]
+    assert not any(k.startswith("5") or k == "no answer" for k in report["statuses"])
+    assert report["final_checks"] > 0
+
+
+@pytest.mark.slow
+def test_every_conflict_code_against_a_served_simulator(served: str, tmp_path: Path) -> None:
+    status, report = load(
+        tmp_path, "--target", served, "--duration", "8", "--clients", "24", "--mix", MIX
+    )
+    assert_clean(report)
+    assert status == 0
+    assert set(report["codes"]) >= CONFLICTS, report["codes"]
+    assert report["endpoints"]["POST /restores/{id}"]["statuses"].get("200", 0) > 0
+
+
+@pytest.mark.slow
+def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
+    status, report = load(
+        tmp_path, "--spawn", "2", "--db", str(tmp_path / "shared.sqlite3"),
+        "--duration", "8", "--clients", "24", "--mix", MIX,
+    )  # fmt: skip
+    assert_clean(report)
+    assert status == 0
+    assert len(report["servers"]) == 2
+    assert set(report["codes"]) >= CONFLICTS, report["codes"]
+
+
+@pytest.mark.slow
+def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: str, tmp_path: Path) -> None:
+    status, report = load(
+        tmp_path, "--target", served, "--duration", "6", "--clients", "24",
+        "--mix", MIX + ",bad=4",
+    )  # fmt: skip
+    assert_clean(report)
+    assert status == 0
+    bad = report["bad_input"]
+    assert sum(bad.values()) > 20
+    assert all(": 4" in key for key in bad), bad  # "<case>: 4xx/code" only
+    assert any(key.startswith("oversized body: 413") for key in bad), bad
+    assert any(key.startswith("wrong token: 401/18") for key in bad), bad
+    assert set(report["codes"]) >= CONFLICTS, report["codes"]
+
+
+def test_a_bad_mix_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", "--mix", "pollers=1", "--no-progress"]) == 2
+    assert "unknown role 'pollers'" in capsys.readouterr().err
