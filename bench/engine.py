@@ -201,7 +201,9 @@ class Memory:
     db_bytes: int
 
 
-async def memory(directory: str, count: int, total: int) -> Memory:
+async def memory(
+    directory: str, count: int, total: int, progress: Callable[[str], None] = print
+) -> Memory:
     per_console = max(1, total // count)
     done = 0
     samples: list[tuple[int, int]] = []
@@ -220,6 +222,10 @@ async def memory(directory: str, count: int, total: int) -> Memory:
             done += step * count
             gc.collect()
             samples.append((done, rss_kib()))
+            progress(
+                f"  {done:,} lifecycles: RSS {samples[-1][1] / 1024:.1f} MiB, "
+                f"last phase {runs[-1].rate:,.0f} lifecycles/s"
+            )
         run = Run(
             sum(r.lifecycles for r in runs), sum(r.seconds for r in runs),
             sum(r.cpu_seconds for r in runs), sum(r.batches for r in runs),
@@ -436,7 +442,7 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         total = config.lifecycles
         with affinity(headline):
             progress(f"memory: {total:,} lifecycles across {config.consoles} consoles ...")
-            mem = asyncio.run(memory(directory, config.consoles, total))
+            mem = asyncio.run(memory(directory, config.consoles, total, progress))
         first = mem.samples[1] if len(mem.samples) > 1 else mem.samples[0]
         last = mem.samples[-1]
         for done, kib in mem.samples[1:]:
