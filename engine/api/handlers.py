@@ -29,7 +29,7 @@ E = EndpointId
 
 def path_id(call: Call, name: str = "id") -> int:
     raw = call.params.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # str.isdigit() takes "²"
         raise QRadarError.of(
             codes.UNREADABLE_PARAMETER, name=name, placement="path", content_type="TEXT_PLAIN"
         )
@@ -66,6 +66,17 @@ def listing(
     return Reply(200, page, {"Content-Range": content_range})
 
 
+def check_fields(call: Call, allowed: Sequence[str]) -> None:
+    """Read `fields` before the operation: a bad selector (422/30, /31) must change nothing."""
+    text = call.fields()
+    if text is not None:
+        query.parse_fields(text, allowed)
+
+
+def _backup_fields(call: Call) -> None:
+    check_fields(call, backup_fields(call.version, listing=False, sample_keys=call.sample_keys))
+
+
 def _restore(call: Call, restore: Restore, status: int = 200) -> Reply:
     return Reply(status, select(call, restore.to_json(), RESTORE_FIELDS))
 
@@ -73,7 +84,10 @@ def _restore(call: Call, restore: Restore, status: int = 200) -> Reply:
 def _backup(call: Call, backup: Backup, status: int = 200, *, listing_shape: bool = False) -> Reply:
     sample = call.sample_keys
     body = backup.to_json(call.version, listing=listing_shape, sample_keys=sample)
-    return Reply(status, select(call, body, backup_fields(call.version, listing=listing_shape, sample_keys=sample)))
+    return Reply(
+        status,
+        select(call, body, backup_fields(call.version, listing=listing_shape, sample_keys=sample)),
+    )
 
 
 # --- backups ---------------------------------------------------------------------------------
@@ -81,12 +95,16 @@ def _backup(call: Call, backup: Backup, status: int = 200, *, listing_shape: boo
 
 async def list_backups(call: Call) -> Reply:
     sample = call.sample_keys
-    items = [b.to_json(call.version, listing=True, sample_keys=sample) for b in await call.console.list_backups()]
+    items = [
+        b.to_json(call.version, listing=True, sample_keys=sample)
+        for b in await call.console.list_backups()
+    ]
     allowed = backup_fields(call.version, listing=True, sample_keys=sample)
     return listing(call, items, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
 
 
 async def create_backup(call: Call) -> Reply:
+    _backup_fields(call)
     backup = await call.console.create_backup_from(
         call.headers.get("backup_type"), call.json_body("backup"), initiated_by=call.credential.name
     )
@@ -94,15 +112,18 @@ async def create_backup(call: Call) -> Reply:
 
 
 async def get_backup(call: Call) -> Reply:
+    _backup_fields(call)
     return _backup(call, await call.console.get_backup(path_id(call)))
 
 
 async def update_backup(call: Call) -> Reply:
+    _backup_fields(call)
     id = path_id(call)
     return _backup(call, await call.console.update_backup_from(id, call.json_body("backup")))
 
 
 async def delete_backup(call: Call) -> Reply:
+    _backup_fields(call)
     return _backup(call, await call.console.delete_backup(path_id(call)), 202)
 
 
@@ -111,10 +132,13 @@ async def delete_backup(call: Call) -> Reply:
 
 async def list_restores(call: Call) -> Reply:
     items = [r.to_json() for r in await call.console.list_restores()]
-    return listing(call, items, RESTORE_FIELDS, RESTORE_SORTABLE, QRadarError.at(E.RESTORES_LIST, 1018))
+    return listing(
+        call, items, RESTORE_FIELDS, RESTORE_SORTABLE, QRadarError.at(E.RESTORES_LIST, 1018)
+    )
 
 
 async def create_restore(call: Call) -> Reply:
+    check_fields(call, RESTORE_FIELDS)
     restore = await call.console.create_restore_from(
         call.json_body("restore"), version=call.version, initiated_by=call.credential.name
     )
@@ -122,12 +146,16 @@ async def create_restore(call: Call) -> Reply:
 
 
 async def get_restore(call: Call) -> Reply:
+    check_fields(call, RESTORE_FIELDS)
     return _restore(call, await call.console.get_restore(path_id(call)))
 
 
 async def request_restore(call: Call) -> Reply:
+    check_fields(call, RESTORE_FIELDS)
     id = path_id(call)
-    restore = await call.console.request_restore_from(id, call.json_body("restore"), version=call.version)
+    restore = await call.console.request_restore_from(
+        id, call.json_body("restore"), version=call.version
+    )
     return _restore(call, restore)
 
 
@@ -155,7 +183,7 @@ async def update_iptables(call: Call) -> Reply:
                              content_type="APPLICATION_JSON")  # fmt: skip
     restores = await call.console.list_restores()
     if not restores:
-        raise QRadarError.at(E.IPTABLES_UPDATE, 1001, id="")
+        raise QRadarError.at(E.IPTABLES_UPDATE, 1001, "The restore does not exist.")
     return _restore(call, restores[-1])
 
 

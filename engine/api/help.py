@@ -154,7 +154,9 @@ async def backup_configuration(call: Call) -> Reply:
     for configuration in await call.console.configurations():
         if configuration.configuration_id == id:
             return Reply(200, select(call, configuration.to_json(), tuple(CONFIGURATION_FIELDS)))
-    raise QRadarError.of(codes.UNKNOWN_PATH, "The backup configuration does not exist.", path=call.path)
+    raise QRadarError.of(
+        codes.UNKNOWN_PATH, "The backup configuration does not exist.", path=call.path
+    )
 
 
 def help_routes() -> list[Route]:
@@ -164,6 +166,10 @@ def help_routes() -> list[Route]:
         ("/help/endpoints", help_endpoints, False),
         ("/config/deployment/hosts", deployment_hosts, True),
         ("/config/backup_and_restore/scheduled_backup_configurations", backup_configurations, True),
-        ("/config/backup_and_restore/scheduled_backup_configurations/{id}", backup_configuration, True),
+        (
+            "/config/backup_and_restore/scheduled_backup_configurations/{id}",
+            backup_configuration,
+            True,
+        ),
     ]
     return [Route(compile_template(t), t, {"GET": (h, None)}, admin) for t, h, admin in table]

@@ -69,19 +69,32 @@ class Call:
             return None
         content_type = self.headers.get("content-type", "application/json")
         media = content_type.split(";", 1)[0].strip().lower()
-        if media not in ("application/json", "text/json", "*/*", "") and not media.endswith("+json"):
+        if media not in ("application/json", "text/json", "*/*", "") and not media.endswith(
+            "+json"
+        ):
             raise QRadarError.of(codes.UNSUPPORTED_MEDIA_TYPE, content_type=content_type)
         try:
             text = self.body.decode("utf-8")
-            return json.loads(text, parse_constant=_reject_constant)
+            return json.loads(text, parse_constant=_reject_constant, parse_int=_long)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise QRadarError.of(
-                codes.UNREADABLE_PARAMETER, name=name, placement="body", content_type="APPLICATION_JSON"
+                codes.UNREADABLE_PARAMETER,
+                name=name,
+                placement="body",
+                content_type="APPLICATION_JSON",
             ) from None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _long(text: str) -> int:
+    """A JSON integer must fit QRadar's Long: larger ones cannot be read (422/11), not 500."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{text} does not fit a Long")
+    return value
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
@@ -149,20 +162,29 @@ class QRadarApi:
         try:
             body = await self._read_body(receive, headers)
             credential, console = await self._authenticate(headers)
-            call = Call(method, path, query, headers, version, console, credential, body=body,
-                        sample_keys=self.simulator.settings.sample_keys)
+            call = Call(
+                method,
+                path,
+                query,
+                headers,
+                version,
+                console,
+                credential,
+                body=body,
+                sample_keys=self.simulator.settings.sample_keys,
+            )
             await self._check_outage(console)
             version = self._version(headers.get("version"))
             call.version = version
             reply = await self._dispatch(call)
-            if call.endpoint is not None and version < versions.DEPRECATED_BELOW:
-                reply.headers.setdefault("Deprecated", "true")
         except QRadarError as error:
             reply = error_reply(error, version)
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
             endpoint = call.endpoint.id if call and call.endpoint else EndpointId.RESTORE_GET
             reply = error_reply(QRadarError.at(endpoint, 1000), version)
+        if call is not None and call.endpoint is not None and version < versions.DEPRECATED_BELOW:
+            reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         payload = await send_reply(send, reply)
         if call is not None:
             self._journal(call, query_string, reply, payload, started)
@@ -237,7 +259,9 @@ class QRadarApi:
         if entry is None and call.method == "HEAD":
             entry = route.handlers.get("GET")
         if entry is None:
-            available = [m for m, (_, e) in route.handlers.items() if e is None or e.exists_in(call.version)]
+            available = [
+                m for m, (_, e) in route.handlers.items() if e is None or e.exists_in(call.version)
+            ]
             if not available:
                 raise QRadarError.of(codes.UNKNOWN_PATH, path=call.path)
             raise QRadarError.of(codes.METHOD_NOT_ALLOWED, method=call.method, path=call.path)
@@ -279,7 +303,9 @@ class QRadarApi:
                 return
         raise QRadarError.of(codes.NOT_ACCEPTABLE, supported=", ".join(sorted(supported)))
 
-    def _journal(self, call: Call, query: str, reply: Reply, payload: bytes, started: float) -> None:
+    def _journal(
+        self, call: Call, query: str, reply: Reply, payload: bytes, started: float
+    ) -> None:
         journal = self.journals(call.console.id)
         kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
         try:
@@ -298,13 +324,23 @@ _JOURNAL_HEADERS = {"version", "range", "fields", "backup_type", "content-type",
 
 
 def _fault_reply(
-    status: int, code: int | None, message: str | None, endpoint: Endpoint | None, version: ApiVersion
+    status: int,
+    code: int | None,
+    message: str | None,
+    endpoint: Endpoint | None,
+    version: ApiVersion,
 ) -> Reply:
     unique = code if code is not None else (1000 if status == 500 else 0)
     try:
         entry = codes.lookup(endpoint.id if endpoint else None, unique)
         if entry.http_status != status:
             raise codes.UnknownCode(unique)
+        if (
+            endpoint is not None
+            and not entry.framework
+            and not entry.exists_in(version, endpoint.id)
+        ):
+            raise codes.UnknownCode(unique)  # e.g. 1021 before 26.0: undocumented in that version
         error = QRadarError.of(entry, message)
         return error_reply(error, version)
     except codes.UnknownCode:
@@ -327,5 +363,8 @@ def family_routes(handlers: Mapping[EndpointId, Handler]) -> list[Route]:
     """Routes of the backup_and_restore family, read from the endpoint table."""
     by_template: dict[str, dict[str, tuple[Handler, Endpoint | None]]] = {}
     for endpoint in ENDPOINTS:
-        by_template.setdefault(endpoint.path, {})[endpoint.method] = (handlers[endpoint.id], endpoint)
+        by_template.setdefault(endpoint.path, {})[endpoint.method] = (
+            handlers[endpoint.id],
+            endpoint,
+        )
     return [Route(compile_template(t), t, h) for t, h in by_template.items()]

@@ -19,7 +19,10 @@ JSON = "application/json"
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False).encode()
+    try:
+        return json.dumps(value, separators=(", ", ": "), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate echoed from the request ("\ud800"): escape it
+        return json.dumps(value, separators=(", ", ": ")).encode()
 
 
 @dataclass(slots=True)
@@ -45,7 +48,9 @@ async def send_reply(send: Send, reply: Reply) -> bytes:
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
     if not reply.empty:
         headers.append((b"content-length", str(len(payload)).encode()))
-    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items())
+    headers.extend(
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
+    )
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
     return payload
