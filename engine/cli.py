@@ -12,8 +12,9 @@ from typing import Any
 import yaml
 
 from engine import logs
-from engine.load import command as load_command
 from engine.control.world import WorldError, read_world
+from engine.load import command as load_command
+from engine.scenarios import command as scenario_command
 from engine.simulator import Settings, SettingsError
 
 Command = Callable[[argparse.Namespace], int]
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     _add_serve(sub)
+    scenario_command.add_command(sub)
     load_command.add_command(sub)
     return p
 

@@ -241,6 +241,12 @@ class Simulator:
         def create(tx: Tx) -> None:
             if tx.console(id) is not None:
                 raise ValueError(f"console {id!r} exists")
+            for secret, is_basic in [(t, False) for t in (*tokens, *non_admin_tokens)] + [
+                (f"{u}:{pw}", True) for u, pw in basic
+            ]:
+                owner = tx.credential(secret, is_basic)
+                if owner is not None:  # a credential selects one console: never move it
+                    raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
             tx.put_console(ConsoleState(id, settings=settings))
             for token in tokens:
                 tx.put_credential(Credential(token, id, True, "admin"))

@@ -181,8 +181,11 @@ class QRadarApi:
             reply = error_reply(error, version)
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
-            endpoint = call.endpoint.id if call and call.endpoint else EndpointId.RESTORE_GET
-            reply = error_reply(QRadarError.at(endpoint, 1000), version)
+            if call is not None and call.endpoint is not None:
+                failure = QRadarError.at(call.endpoint.id, 1000)
+            else:  # the help and config routes: QRadar documents 500/1020 for them
+                failure = QRadarError.of(codes.HELP_FAILED)
+            reply = error_reply(failure, version)
         if call is not None and call.endpoint is not None and version < versions.DEPRECATED_BELOW:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         payload = await send_reply(send, reply)
@@ -330,7 +333,9 @@ def _fault_reply(
     endpoint: Endpoint | None,
     version: ApiVersion,
 ) -> Reply:
-    unique = code if code is not None else (1000 if status == 500 else 0)
+    if code is None and status == 500:
+        code = 1000 if endpoint is not None else codes.HELP_FAILED.unique
+    unique = code if code is not None else 0
     try:
         entry = codes.lookup(endpoint.id if endpoint else None, unique)
         if entry.http_status != status:

@@ -46,7 +46,11 @@ def _integer(value: Any, name: str) -> int | None:
     be read (422/11), as a Java Long binding would refuse it."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not -LONG_MAX - 1 <= value <= LONG_MAX:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not -LONG_MAX - 1 <= value <= LONG_MAX
+    ):
         raise _unreadable(name)
     return value
 

@@ -41,15 +41,17 @@ class Console:
         self._changed = anyio.Event()
         self.operations = 0
         self.history: list[Fired] = []  # bounded: the last HISTORY transitions
-        self.history_limit = 1000
+        self.history_limit = 200
         self.world: World | None = None  # the last world seeded here: what reset returns to
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
         self.outage_mode = False
 
     # plumbing -----------------------------------------------------------------------------
-    async def run_unit(self, work: Callable[..., T], *args: Any) -> T:
-        """Run one unit of work for this console; report what it fired after the commit."""
+    async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
+        """Run one unit of work for this console; report what it fired after the commit.
+
+        `wake=False` is the worker's own pass: what it fired is not new work for itself."""
         step = units.Step(self.id, self.clock.now_ms(), self.machines)
         try:
             result: T = await self.store.transact(lambda tx: work(tx, step, *args))
@@ -59,20 +61,21 @@ class Console:
                          endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
             raise
         if step.fired:
-            self._report(step.fired)
+            self._report(step.fired, wake)
         return result
 
     async def read(self, work: Callable[[Tx], T]) -> T:
         return await self.store.read(work)
 
-    def _report(self, fired: list[Fired]) -> None:
+    def _report(self, fired: list[Fired], wake: bool = True) -> None:
         for f in fired:
             fields = {"from": f.source or None, "to": f.dest, "trigger": f.event, "at_ms": f.at_ms}
             log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
         self.history.extend(fired)
         if len(self.history) > self.history_limit:
             del self.history[: len(self.history) - self.history_limit]
-        self.waker.notify()
+        if wake:
+            self.waker.notify()
         self._changed.set()
         self._changed = anyio.Event()
 

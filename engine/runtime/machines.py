@@ -14,6 +14,7 @@ compare-and-set write, before the state changes), then record (after it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,9 @@ from transitions import Machine, MachineError
 
 from engine.core.enums import JobKind
 from engine.core.lifecycle import LIFECYCLES, Event, Lifecycle
+
+# transitions logs every trigger at DEBUG; with the level set, each call is one cheap check.
+logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 class IllegalTransition(RuntimeError):

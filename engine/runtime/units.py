@@ -33,6 +33,9 @@ from engine.runtime.machines import Fired, JobModel, Machines
 from engine.store.base import ConsoleState, Job, StaleState, StoredBackup, StoredRestore, Tx
 
 E = rules.E
+_RESTORE_STATUS = {s.value: s for s in RestoreStatus}
+_BACKUP_STATUS = {s.value: s for s in BackupStatus}
+_RESTORE_FINAL = frozenset(RestoreStatus(s) for s in RESTORE.final)
 
 
 class ConsoleMissing(LookupError):
@@ -57,14 +60,31 @@ class Step:
         return self._state
 
     def rule(self, tx: Tx, kind: JobKind, job: Job | None = None) -> Progression:
-        spec = self.state(tx).settings.get("rules", {}).get(kind.value, {})
-        rule = Progression.read(kind, spec)
+        state = self.state(tx)
+        rule = _console_rules(state.fingerprint, kind, state.settings)
         if job is not None and job.rule:
             rule = Progression.read(kind, job.rule, rule)
         return rule
 
     def seed(self, tx: Tx) -> int:
         return int(self.state(tx).settings.get("seed", 0))
+
+
+_RULES: dict[tuple[str, JobKind], Progression] = {}
+
+
+def _console_rules(fingerprint: str, kind: JobKind, settings: dict[str, Any]) -> Progression:
+    """A console's rule for a kind, parsed once per distinct settings text (a hot path: every
+    transition asks for it). Without a fingerprint it is parsed each time."""
+    if not fingerprint:
+        return Progression.read(kind, settings.get("rules", {}).get(kind.value, {}))
+    key = (fingerprint, kind)
+    rule = _RULES.get(key)
+    if rule is None:
+        if len(_RULES) > 8192:
+            _RULES.clear()
+        rule = _RULES[key] = Progression.read(kind, settings.get("rules", {}).get(kind.value, {}))
+    return rule
 
 
 def _due(now: int, duration: int | None) -> int | None:
@@ -81,25 +101,27 @@ def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> St
     now = step.now_ms
 
     def persist(source: str, dest: str) -> None:
-        rec, jb = record, replace(job, status=dest, phase_since=now)
         rule = step.rule(tx, JobKind.RESTORE, job)
-        if dest == RestoreStatus.REQUESTING:
+        status = _RESTORE_STATUS[dest]
+        changes: dict[str, Any] = {"status": status}
+        ordinal, outcome = job.ordinal, job.outcome
+        if status is RestoreStatus.REQUESTING:
             ordinal = tx.next_ordinal(step.console, JobKind.RESTORE)
             outcome = rule.outcome.choose(step.seed(tx), JobKind.RESTORE, ordinal)
-            jb = replace(jb, ordinal=ordinal, outcome=outcome)
-        if dest == RestoreStatus.INITIALIZING:
-            rec = replace(rec, time_initiated=now)
-        if dest in RESTORE.final:
-            rec = replace(rec, time_completed=now, backup_id=None)
-            jb = replace(jb, due_at=None)
-        elif dest == RestoreStatus.IN_PROGRESS and jb.outcome is Outcome.HANG:
-            jb = replace(jb, due_at=None)
-        elif jb.origin is Origin.EXTERNAL:
-            jb = replace(jb, due_at=None)  # a UI restore moves only when told to finish
-        else:
-            jb = replace(jb, due_at=_due(now, rule.duration_ms(JobKind.RESTORE, dest)))
-        rec = replace(rec, status=RestoreStatus(dest))
-        if dest in RESTORE.final and not jb.visible:
+        elif status is RestoreStatus.INITIALIZING:
+            changes["time_initiated"] = now
+        due: int | None = None
+        if status in _RESTORE_FINAL:
+            changes["time_completed"] = now
+            changes["backup_id"] = None
+        elif status is RestoreStatus.IN_PROGRESS and outcome is Outcome.HANG:
+            pass
+        elif job.origin is not Origin.EXTERNAL:  # a UI restore moves only when told to finish
+            due = _due(now, rule.duration_ms(JobKind.RESTORE, dest))
+        rec = replace(record, **changes)
+        jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
+                 ordinal, now)  # fmt: skip
+        if status in _RESTORE_FINAL and not jb.visible:
             # the record was deleted while its job ran: the job ends, nothing is left to show
             tx.purge_restore(step.console, rec.id)
         elif not tx.update_restore(step.console, rec.id, source, rec, jb):
@@ -153,7 +175,9 @@ def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Res
         raise QRadarError.at(E.RESTORE_UPDATE, 1001, id=id)
     rules.check_requestable(stored.record, site, tx.hosts(step.console))
     gate.check_restore_start(tx.gate(step.console))
-    return _move_restore(tx, step, stored, Event.REQUEST).record
+    requested = _move_restore(tx, step, stored, Event.REQUEST)
+    _run_job(tx, step, requested)
+    return requested.record  # the answer shows REQUESTING, as the client caused it
 
 
 def delete_restore(tx: Tx, step: Step, id: int) -> None:
@@ -193,20 +217,20 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
             result[0] = None
             return
         rule = step.rule(tx, JobKind.BACKUP, job)
-        rec = replace(record, status=BackupStatus(dest))
-        jb = replace(job, status=dest, phase_since=now)
-        if dest in (BackupStatus.SUCCESS, BackupStatus.FAILED):
-            rec = replace(rec, time_completed=now)
-            if dest == BackupStatus.SUCCESS:
-                rec = replace(rec, size_on_disk=_size(step.seed(tx), step.console, rec.id))
-            else:
-                rec = replace(rec, is_valid=False)
-        settled = dest in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
-        hung = dest == BackupStatus.IN_PROGRESS and jb.outcome is Outcome.HANG
-        if settled or hung:
-            jb = replace(jb, due_at=None)
-        else:
-            jb = replace(jb, due_at=_due(now, rule.duration_ms(JobKind.BACKUP, dest)))
+        status = _BACKUP_STATUS[dest]
+        changes: dict[str, Any] = {"status": status}
+        if status is BackupStatus.SUCCESS:
+            changes["time_completed"] = now
+            changes["size_on_disk"] = _size(step.seed(tx), step.console, record.id)
+        elif status is BackupStatus.FAILED:
+            changes["time_completed"] = now
+            changes["is_valid"] = False
+        settled = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
+        hung = status is BackupStatus.IN_PROGRESS and job.outcome is Outcome.HANG
+        due = None if settled or hung else _due(now, rule.duration_ms(JobKind.BACKUP, dest))
+        rec = replace(record, **changes)
+        jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
+                 job.ordinal, now)  # fmt: skip
         if not tx.update_backup(step.console, rec.id, source, rec, jb):
             raise StaleState(f"backup {rec.id} is no longer {source}")
         result[0] = StoredBackup(rec, jb)
@@ -267,6 +291,7 @@ def create_backup(
     step.fired.append(
         Fired(step.console, JobKind.BACKUP, backup.id, "", backup.status, "create", now)
     )
+    _run_job(tx, step, StoredBackup(backup, job))
     return backup
 
 
@@ -294,6 +319,7 @@ def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
     running = stored.record.status in (BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS)
     moved = _move_backup(tx, step, stored, Event.CANCEL if running else Event.DELETE)
     assert moved is not None
+    _run_job(tx, step, moved)
     return moved.record
 
 
@@ -330,17 +356,21 @@ def _advance(
 
 def run_due(tx: Tx, step: Step, limit: int = 256) -> int:
     """Advance every job whose phase is over; chain phases that take no time. Returns the count."""
+    return sum(
+        _run_job(tx, step, stored) for stored in tx.due_jobs(step.console, step.now_ms, limit)
+    )
+
+
+def _run_job(tx: Tx, step: Step, stored: StoredRestore | StoredBackup | None) -> int:
+    """Move one job through every phase that is already over (zero-length ones included), so
+    that `immediate` jobs finish in the unit that started them."""
     moved = 0
-    for stored in tx.due_jobs(step.console, step.now_ms, limit):
-        current: StoredRestore | StoredBackup | None = stored
-        while current is not None and current.job.due_at is not None:
-            if current.job.due_at > step.now_ms:
-                break
-            event = _next_event(current.job)
-            if event is None:
-                break
-            current = _advance(tx, step, current, event)
-            moved += 1
+    while stored is not None and stored.job.due_at is not None and stored.job.due_at <= step.now_ms:
+        event = _next_event(stored.job)
+        if event is None:
+            break
+        stored = _advance(tx, step, stored, event)
+        moved += 1
     return moved
 
 

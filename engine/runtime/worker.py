@@ -41,7 +41,7 @@ class Worker:
         try:
             task_status.started()
             while True:
-                moved, next_due = await console.run_unit(_pass)
+                moved, next_due = await console.run_unit(_pass, wake=False)
                 self.passes += 1
                 self.moved += moved
                 if moved >= BATCH:

@@ -60,6 +60,9 @@ class ConsoleState:
     settings: dict[str, Any] = field(default_factory=dict)
     revision: int = 0
     clock_ms: int | None = None
+    #: the settings as stored (JSON text): equal texts mean equal settings, so parsed rules
+    #: can be cached by it
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ inside a unit see every commit of every process sharing the file (busy_timeout w
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,21 @@ MAX_BATCH = 512
 _RUNNING_RESTORE = tuple(str(s) for s in RESTORE.running)
 _RUNNING_BACKUP = tuple(str(s) for s in BACKUP.running)
 _UNFINISHED_RESTORE = tuple(s for s in RESTORE.states if s not in RESTORE.final)
+_IN = "','".join  # the status lists are the lifecycle tables' own constants, never input
+#: The whole gate in one statement: rebalancing, a running restore, the hosts of running backups.
+_GATE = (
+    "SELECT (SELECT rebalancing FROM consoles WHERE id = ?), "
+    "EXISTS (SELECT 1 FROM restores WHERE console = ? "
+    f"AND status IN ('{_IN(_RUNNING_RESTORE)}')), "
+    "(SELECT group_concat(DISTINCT host_id) FROM backups WHERE console = ? "
+    f"AND status IN ('{_IN(_RUNNING_BACKUP)}'))"
+)
+_RESTORE_STATUS = {s.value: s for s in RestoreStatus}
+_BACKUP_STATUS = {s.value: s for s in BackupStatus}
+_BACKUP_TYPE = {t.value: t for t in BackupType}
+_GROUP = {g.value: g for g in RestoreGroup}
+_ORIGIN = {o.value: o for o in Origin}
+_OUTCOME = {o.value: o for o in Outcome}
 
 
 def _marks(values: tuple[str, ...]) -> str:
@@ -67,6 +83,14 @@ _BACKUP_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _settings(text: str) -> dict[str, Any]:
+    """Console settings, parsed once per distinct text (read on every unit). Callers treat the
+    result as read-only: a change writes a new text."""
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
 def _job(kind: JobKind, row: tuple[Any, ...], offset: int) -> Job:
     visible, origin, due_at, outcome, rule, ordinal, since = row[offset : offset + 7]
     return Job(
@@ -74,9 +98,9 @@ def _job(kind: JobKind, row: tuple[Any, ...], offset: int) -> Job:
         id=row[0],
         status=row[5] if kind is JobKind.RESTORE else row[10],
         visible=bool(visible),
-        origin=Origin(origin),
+        origin=_ORIGIN[origin],
         due_at=due_at,
-        outcome=Outcome(outcome) if outcome else None,
+        outcome=_OUTCOME[outcome] if outcome else None,
         rule=json.loads(rule) if rule else None,
         ordinal=ordinal,
         phase_since=since,
@@ -91,14 +115,14 @@ def _restore(row: tuple[Any, ...]) -> Restore:
         host_id=row[2],
         time_initiated=row[3],
         time_completed=row[4],
-        status=RestoreStatus(row[5]),
+        status=_RESTORE_STATUS[row[5]],
         is_cross_deployment_restore=bool(row[6]),
         backup_id=row[7],
         backup_name=row[8],
         backup_version=row[9],
-        backup_type=BackupType(row[10]),
+        backup_type=_BACKUP_TYPE[row[10]],
         backup_filename=row[11],
-        groups=tuple(RestoreGroup(g) for g in groups.split(",")) if groups else (),
+        groups=tuple(_GROUP[g] for g in groups.split(",")) if groups else (),
     )
 
 
@@ -109,12 +133,12 @@ def _backup(row: tuple[Any, ...]) -> Backup:
         host_id=row[2],
         name=row[3],
         description=row[4],
-        type=BackupType(row[5]),
+        type=_BACKUP_TYPE[row[5]],
         version=row[6],
         time_initiated=row[7],
         time_completed=row[8],
         initiated_by=row[9],
-        status=BackupStatus(row[10]),
+        status=_BACKUP_STATUS[row[10]],
         size_on_disk=row[11],
         content_file_path=row[12],
         is_valid=bool(row[13]),
@@ -175,13 +199,13 @@ class SqliteTx:
         ).fetchone()
         if row is None:
             return None
-        return ConsoleState(row[0], bool(row[1]), json.loads(row[2]), row[3], row[4])
+        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[4], row[2])
 
     def consoles(self) -> list[ConsoleState]:
         rows = self._c.execute(
             "SELECT id, rebalancing, settings, revision, clock_ms FROM consoles ORDER BY id"
         ).fetchall()
-        return [ConsoleState(r[0], bool(r[1]), json.loads(r[2]), r[3], r[4]) for r in rows]
+        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[4], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
         self._c.execute(
@@ -386,23 +410,12 @@ class SqliteTx:
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
-        rebalancing = self._c.execute(
-            "SELECT rebalancing FROM consoles WHERE id = ?", (console,)
-        ).fetchone()
-        restore = self._c.execute(
-            "SELECT 1 FROM restores WHERE console = ? "
-            f"AND status IN ({_marks(_RUNNING_RESTORE)}) LIMIT 1",
-            (console, *_RUNNING_RESTORE),
-        ).fetchone()
-        hosts = self._c.execute(
-            "SELECT DISTINCT host_id FROM backups WHERE console = ? "
-            f"AND status IN ({_marks(_RUNNING_BACKUP)})",
-            (console, *_RUNNING_BACKUP),
-        ).fetchall()
+        row = self._c.execute(_GATE, (console, console, console)).fetchone()
+        hosts = row[2]
         return GateView(
-            rebalancing=bool(rebalancing and rebalancing[0]),
-            restore_running=restore is not None,
-            backup_hosts=frozenset(h[0] for h in hosts),
+            rebalancing=bool(row[0]),
+            restore_running=bool(row[1]),
+            backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
         )
 
     def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
@@ -499,6 +512,7 @@ class SqliteStore:
             if str(mode).lower() != "wal":
                 raise RuntimeError(f"could not set journal_mode=WAL on {self.path} (got {mode})")
         c.execute("PRAGMA synchronous = NORMAL")
+        c.execute("PRAGMA cache_size = -32768")  # 32 MiB: indexes of large consoles stay hot
         c.execute("PRAGMA foreign_keys = OFF")
         schema.migrate(c)
 
@@ -558,6 +572,18 @@ class SqliteStore:
         writes = any(u.writes for u in batch)
         c.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
         results: list[tuple[bool, Any]] = []
+        if len(batch) == 1:  # no savepoint needed: the transaction is the unit
+            try:
+                results.append((True, batch[0].work(tx)))
+                c.execute("COMMIT")
+            except Exception as error:
+                c.execute("ROLLBACK")
+                results.append((False, error))
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
+            return results
         try:
             for unit in batch:
                 if unit.writes:

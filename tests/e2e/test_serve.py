@@ -32,7 +32,10 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
-    assert line.startswith("ready: http://"), (line, process.stderr.read() if process.stderr else "")
+    assert line.startswith("ready: http://"), (
+        line,
+        process.stderr.read() if process.stderr else "",
+    )
     url = line.split()[1]
     assert "token=e2e-token" in line
     try:
@@ -54,11 +57,16 @@ def test_a_full_restore_over_real_http(server: tuple[str, subprocess.Popen[str]]
         assert created.status_code == 201, created.text
         rid = created.json()["id"]
         assert created.json()["status"] == "PENDING"
-        requested = client.post(f"/api/backup_and_restore/restores/{rid}", json={"status": "REQUESTING"})
+        requested = client.post(
+            f"/api/backup_and_restore/restores/{rid}", json={"status": "REQUESTING"}
+        )
         assert requested.status_code == 200
         assert requested.json()["status"] == "REQUESTING"
 
-        second = client.post("/api/backup_and_restore/restores", json={"backup_id": 2, "groups": ["DEPLOYMENT_CONFIG"]})
+        second = client.post(
+            "/api/backup_and_restore/restores",
+            json={"backup_id": 2, "groups": ["DEPLOYMENT_CONFIG"]},
+        )
         assert second.status_code == 409
         assert second.json()["code"] == 1011
         backup = client.post(

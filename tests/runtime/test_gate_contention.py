@@ -4,8 +4,9 @@ Each round, 200 tasks race: half request the one PENDING restore, half create a 
 the console host (53). Exactly one may win; every loser gets the code the rules give it:
 - the restore won: other requests 422/1012 (no longer PENDING), backups 409/1016;
 - a backup won: requests 409/1015 (a backup runs), other backups 409/1015 (host 53 is busy).
-Jobs are `immediate`, so the winner's job finishes on the worker's next pass (`advance(0)`)
-and the next round starts from a free gate. The task order is shuffled (seeded) per round so
+Every phase lasts one simulated second, so the winner's job holds the gate for the whole round;
+advancing the virtual clock past its phases finishes it and the next round starts from a free
+gate. The task order is shuffled (seeded) per round so
 that both kinds win.
 """
 
@@ -57,8 +58,10 @@ async def test_exactly_one_winner_per_round(
 ) -> None:
     assert isinstance(console.clock, VirtualClock)
     clock = console.clock
-    await console.set_rule("restore", {"mode": "immediate"})
-    await console.set_rule("backup", {"mode": "immediate"})
+    await console.set_rule(
+        "restore", {"requesting": "1s", "initializing": "1s", "in_progress": "1s"}
+    )
+    await console.set_rule("backup", {"initializing": "1s", "in_progress": "1s"})
     shuffle = random.Random(20260101).shuffle
     wins: Counter[str] = Counter()
     losses: Counter[tuple[str, str, int]] = Counter()
@@ -90,7 +93,7 @@ async def test_exactly_one_winner_per_round(
                 assert (kind, code) in allowed, f"round {round_no}: {kind} lost with {code}"
                 losses[(winner, kind, code)] += 1
 
-        await clock.advance(0)  # the worker finishes the winner's job: the gate is free again
+        await clock.advance(10)  # the winner's job finishes: the gate is free again
         if winner == "restore":
             done = await console.get_restore(pending)
             assert (done.status, done.backup_id) == (RestoreStatus.SUCCESS, None)

@@ -1,0 +1,1 @@
+"""Scenario replay: YAML scenario files (format 1), a runner, a report, and a recorder."""
