@@ -35,6 +35,19 @@ import aiosqlite
 import structlog
 
 from bench import Row, all_cpus, rss_kib, set_cpus
+
+#: The event loop of the runs: uvloop (as `bre serve` runs) unless BENCH_LOOP=asyncio.
+LOOP = os.environ.get("BENCH_LOOP", "uvloop")
+
+
+def run_loop(coroutine: Awaitable[Any]) -> Any:
+    if LOOP == "uvloop":
+        import uvloop
+
+        return uvloop.run(coroutine)  # type: ignore[arg-type]
+    return asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
 from engine.store import schema
@@ -368,13 +381,15 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         f"BENCH_PIN={int(config.pin)}: headline figures run {cpu_label(headline)}; "
         "the one-console figure is measured both unpinned and pinned"
     )
-    loop = type(asyncio.new_event_loop()).__name__
-    report.notes.append(f"event loop: asyncio ({loop}), Python's default; clock: virtual")
+    report.notes.append(
+        f"event loop: {LOOP} (BENCH_LOOP=asyncio|uvloop; uvloop is what `bre serve` uses); "
+        "clock: virtual"
+    )
     with tempfile.TemporaryDirectory(prefix="bre-bench-") as directory:
         # start-up
         with affinity(headline):
             progress("start-up ...")
-            enter, exit, ceiling = asyncio.run(startup())
+            enter, exit, ceiling = run_loop(startup())
         report.rows.append(Row(
             "start-up: `async with Simulator()` enter, median of 20", enter, "ms",
             "aiosqlite connect + schema script (:memory:)", ceiling,
@@ -392,7 +407,7 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             for _ in range(config.repeats):
                 progress(f"one console, {label}: {n} lifecycles ...")
                 with affinity(cpus):
-                    runs.append(asyncio.run(one_console(directory, n)))
+                    runs.append(run_loop(one_console(directory, n)))
             ones[label] = sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
         with affinity(headline):
             progress("ceiling: sqlite3, one commit per lifecycle ...")
@@ -416,7 +431,7 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         per = config.per_console
         with affinity(headline):
             progress(f"{config.consoles} consoles x {per} lifecycles ...")
-            many, created = asyncio.run(many_consoles(directory, config.consoles, per))
+            many, created = run_loop(many_consoles(directory, config.consoles, per))
             progress("ceiling: sqlite3, one commit per 100 lifecycles ...")
             batched = statistics.median(
                 sqlite_ceiling(directory, max(many.lifecycles, 50_000), 100, config.consoles)
@@ -442,7 +457,7 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         total = config.lifecycles
         with affinity(headline):
             progress(f"memory: {total:,} lifecycles across {config.consoles} consoles ...")
-            mem = asyncio.run(memory(directory, config.consoles, total, progress))
+            mem = run_loop(memory(directory, config.consoles, total, progress))
         first = mem.samples[1] if len(mem.samples) > 1 else mem.samples[0]
         last = mem.samples[-1]
         for done, kib in mem.samples[1:]:
@@ -472,10 +487,10 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
                 out: list[str] = []
                 progress("profiling one console ...")
                 with profiled("one console", out):
-                    asyncio.run(one_console(directory, n))
+                    run_loop(one_console(directory, n))
                 progress(f"profiling {config.consoles} consoles ...")
                 with profiled(f"{config.consoles} consoles", out):
-                    asyncio.run(many_consoles(directory, config.consoles, per))
+                    run_loop(many_consoles(directory, config.consoles, per))
                 report.notes.append("\n".join(out))
     report.notes.append(
         "ratio = figure / ceiling figure; ceilings ran in the same process, same CPU setting, "

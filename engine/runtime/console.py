@@ -61,7 +61,9 @@ class Console:
                          endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
             raise
         if step.fired:
-            self._report(step.fired, wake)
+            self._report(step.fired, wake and bool(step.scheduled))
+        elif wake and step.scheduled:
+            self.waker.notify()
         return result
 
     async def read(self, work: Callable[[Tx], T]) -> T:

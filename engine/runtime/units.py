@@ -50,7 +50,15 @@ class Step:
     now_ms: int
     machines: Machines
     fired: list[Fired] = field(default_factory=list)
+    #: jobs this unit left waiting for a phase to end: the worker must look at them
+    scheduled: set[tuple[JobKind, int]] = field(default_factory=set)
     _state: ConsoleState | None = None
+
+    def schedule(self, kind: JobKind, id: int, due_at: int | None) -> None:
+        if due_at is None:
+            self.scheduled.discard((kind, id))
+        else:
+            self.scheduled.add((kind, id))
 
     def state(self, tx: Tx) -> ConsoleState:
         if self._state is None:
@@ -121,6 +129,7 @@ def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> St
         rec = replace(record, **changes)
         jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
                  ordinal, now)  # fmt: skip
+        step.schedule(JobKind.RESTORE, job.id, due)
         if status in _RESTORE_FINAL and not jb.visible:
             # the record was deleted while its job ran: the job ends, nothing is left to show
             tx.purge_restore(step.console, rec.id)
@@ -142,15 +151,14 @@ def create_restore(
     groups = rules.check_restorable(request, backup, version)
     assert backup is not None
     gate.check_restore_create(tx.unfinished_restore_record(step.console))
-    console_host = next((h for h in tx.hosts(step.console) if h.console), None)
     restore = Restore(
         id=tx.next_id(step.console, JobKind.RESTORE),
         initiated_by=initiated_by,
-        host_id=console_host.id if console_host else backup.host_id,
+        host_id=backup.host_id,  # a CONFIG backup belongs to the console: the host restored
         time_initiated=None,
         time_completed=None,
         status=RestoreStatus.PENDING,
-        is_cross_deployment_restore=bool(step.state(tx).settings.get("cross_deployment", False)),
+        is_cross_deployment_restore=False,
         backup_id=backup.id,
         backup_name=backup.name,
         backup_version=backup.version,
@@ -173,7 +181,8 @@ def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Res
     stored = tx.restore(step.console, id)
     if stored is None or not stored.job.visible:
         raise QRadarError.at(E.RESTORE_UPDATE, 1001, id=id)
-    rules.check_requestable(stored.record, site, tx.hosts(step.console))
+    targets = site.host_id is not None or site.event_collector_id is not None
+    rules.check_requestable(stored.record, site, tx.hosts(step.console) if targets else ())
     gate.check_restore_start(tx.gate(step.console))
     requested = _move_restore(tx, step, stored, Event.REQUEST)
     _run_job(tx, step, requested)
@@ -214,6 +223,7 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
     def persist(source: str, dest: str) -> None:
         if dest == REMOVED:
             tx.remove_backup(step.console, record.id)
+            step.schedule(JobKind.BACKUP, job.id, None)
             result[0] = None
             return
         rule = step.rule(tx, JobKind.BACKUP, job)
@@ -231,6 +241,7 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
         rec = replace(record, **changes)
         jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
                  job.ordinal, now)  # fmt: skip
+        step.schedule(JobKind.BACKUP, job.id, due)
         if not tx.update_backup(step.console, rec.id, source, rec, jb):
             raise StaleState(f"backup {rec.id} is no longer {source}")
         result[0] = StoredBackup(rec, jb)
@@ -288,6 +299,7 @@ def create_backup(
         due_at=_due(now, rule.duration_ms(JobKind.BACKUP, BackupStatus.INITIALIZING)),
     )  # fmt: skip
     tx.insert_backup(step.console, backup, job)
+    step.schedule(JobKind.BACKUP, backup.id, job.due_at)
     step.fired.append(
         Fired(step.console, JobKind.BACKUP, backup.id, "", backup.status, "create", now)
     )

@@ -541,7 +541,8 @@ class SqliteStore:
                     continue
                 try:
                     # Shielded: a cancelled writer must not leave a batch half-handed-back.
-                    results = await asyncio.shield(_on_thread(self._conn, self._run_batch, batch))
+                    # not cancelled mid-batch: close() lets the writer finish instead
+                    results = await _on_thread(self._conn, self._run_batch, batch)
                 except BaseException as error:  # the batch failed as a whole (commit failed)
                     for unit in batch:
                         if not unit.future.done():
@@ -569,9 +570,16 @@ class SqliteStore:
         """Runs on aiosqlite's thread: one transaction, a savepoint per unit, one commit."""
         c = self._conn._conn
         tx = SqliteTx(c)
-        writes = any(u.writes for u in batch)
-        c.execute("BEGIN IMMEDIATE" if writes else "BEGIN")
         results: list[tuple[bool, Any]] = []
+        if not any(u.writes for u in batch):
+            # reads need no transaction of their own: each statement sees a committed state
+            for unit in batch:
+                try:
+                    results.append((True, unit.work(tx)))
+                except Exception as error:
+                    results.append((False, error))
+            return results
+        c.execute("BEGIN IMMEDIATE")
         if len(batch) == 1:  # no savepoint needed: the transaction is the unit
             try:
                 results.append((True, batch[0].work(tx)))
