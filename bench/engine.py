@@ -36,6 +36,12 @@ import structlog
 
 from bench import Row, all_cpus, rss_kib, set_cpus
 
+
+from engine.runtime.console import Console
+from engine.simulator import Settings, Simulator
+from engine.store import schema
+from engine.store.sqlite import SqliteStore
+
 #: The event loop of the runs: uvloop (as `bre serve` runs) unless BENCH_LOOP=asyncio.
 LOOP = os.environ.get("BENCH_LOOP", "uvloop")
 
@@ -47,11 +53,6 @@ def run_loop(coroutine: Awaitable[Any]) -> Any:
         return uvloop.run(coroutine)  # type: ignore[arg-type]
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
-
-from engine.runtime.console import Console
-from engine.simulator import Settings, Simulator
-from engine.store import schema
-from engine.store.sqlite import SqliteStore
 
 IMMEDIATE = {"restore": {"mode": "immediate"}}
 GROUPS = ["CUSTOM_RULES_CONFIG"]
