@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,18 @@ class Entry:
     headers: dict[str, str]
     body: str | None
     status: int
-    response: Any
+    payload: bytes  # the response as sent; decoded only when the journal is read
     response_headers: dict[str, str]
     duration_ms: float
+
+    @property
+    def response(self) -> Any:
+        if not self.payload:
+            return None
+        try:
+            return json.loads(self.payload)
+        except ValueError:
+            return self.payload.decode("utf-8", "replace")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +55,9 @@ class Journal:
         body = fields.get("body")
         if isinstance(body, str) and len(body) > BODY_LIMIT:
             fields["body"] = body[:BODY_LIMIT]
+        payload = fields.get("payload")
+        if isinstance(payload, bytes) and len(payload) > BODY_LIMIT:
+            fields["payload"] = payload[:BODY_LIMIT]
         self._entries.append(Entry(seq=next(self._seq), **fields))
         self.total += 1
 

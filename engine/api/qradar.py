@@ -311,14 +311,10 @@ class QRadarApi:
     ) -> None:
         journal = self.journals(call.console.id)
         kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
-        try:
-            response = json.loads(payload) if payload else None
-        except ValueError:
-            response = payload.decode("utf-8", "replace")
         journal.record(
             at_ms=call.console.clock.now_ms(), method=call.method, path="/api" + call.path,
             query=query, headers=kept, body=call.body.decode("utf-8", "replace") or None,
-            status=reply.status, response=response, response_headers=dict(reply.headers),
+            status=reply.status, payload=payload, response_headers=dict(reply.headers),
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )  # fmt: skip
 
