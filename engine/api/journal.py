@@ -1,4 +1,8 @@
-"""A bounded journal of requests per console, for introspection and for recording scenarios."""
+"""A bounded journal of requests per console, for introspection and for recording scenarios.
+
+Recording is on the path of every request, so it keeps what it was handed (a tuple of the raw
+values) and builds entries, decoding bodies, only when someone reads the journal.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ class Entry:
     headers: dict[str, str]
     body: str | None
     status: int
-    payload: bytes  # the response as sent; decoded only when the journal is read
+    payload: bytes  # the response as sent
     response_headers: dict[str, str]
     duration_ms: float
 
@@ -43,26 +47,36 @@ class Entry:
         }  # fmt: skip
 
 
+_Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float]
+
+
 class Journal:
     """The last `limit` requests; older ones fall off, so memory stays flat under load."""
 
     def __init__(self, limit: int = 1000) -> None:
-        self._entries: deque[Entry] = deque(maxlen=limit)
+        self._entries: deque[_Raw] = deque(maxlen=limit)
         self._seq = itertools.count(1)
         self.total = 0
 
-    def record(self, **fields: Any) -> None:
-        body = fields.get("body")
-        if isinstance(body, str) and len(body) > BODY_LIMIT:
-            fields["body"] = body[:BODY_LIMIT]
-        payload = fields.get("payload")
-        if isinstance(payload, bytes) and len(payload) > BODY_LIMIT:
-            fields["payload"] = payload[:BODY_LIMIT]
-        self._entries.append(Entry(seq=next(self._seq), **fields))
+    def record(
+        self, at_ms: int, method: str, path: str, query: str, headers: dict[str, str],
+        body: bytes, status: int, payload: bytes, response_headers: dict[str, str],
+        duration_ms: float,
+    ) -> None:  # fmt: skip
+        self._entries.append((next(self._seq), at_ms, method, path, query, headers,
+                              body[:BODY_LIMIT], status, payload[:BODY_LIMIT],
+                              response_headers, duration_ms))  # fmt: skip
         self.total += 1
 
     def entries(self, since: int = 0) -> list[Entry]:
-        return [e for e in self._entries if e.seq > since]
+        return [
+            Entry(seq, at, method, path, query, headers,
+                  body.decode("utf-8", "replace") or None, status, payload, reply_headers,
+                  round(duration, 3))
+            for seq, at, method, path, query, headers, body, status, payload, reply_headers,
+            duration in self._entries
+            if seq > since
+        ]  # fmt: skip
 
     def clear(self) -> None:
         self._entries.clear()

@@ -154,8 +154,9 @@ class QRadarApi:
                 headers[name] = raw_value.decode("latin-1")
         query_string = scope.get("query_string", b"").decode("latin-1")
         query: dict[str, str] = {}
-        for k, v in parse_qsl(query_string, keep_blank_values=True):
-            query.setdefault(k, v)
+        if query_string:
+            for k, v in parse_qsl(query_string, keep_blank_values=True):
+                query.setdefault(k, v)
         call: Call | None = None
         version = versions.LATEST
         body = b""
@@ -312,10 +313,8 @@ class QRadarApi:
         journal = self.journals(call.console.id)
         kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
         journal.record(
-            at_ms=call.console.clock.now_ms(), method=call.method, path="/api" + call.path,
-            query=query, headers=kept, body=call.body.decode("utf-8", "replace") or None,
-            status=reply.status, payload=payload, response_headers=dict(reply.headers),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            call.console.clock.now_ms(), call.method, "/api" + call.path, query, kept, call.body,
+            reply.status, payload, reply.headers, (time.perf_counter() - started) * 1000,
         )  # fmt: skip
 
 
