@@ -98,6 +98,7 @@ class Shared:
     requests: int = 0
     max_requests: int | None = None
     timeout_s: float = 30.0
+    think_s: float = 0.0  # mean pause of a client between two actions (0: none)
     on_exchange: Callable[[Exchange], None] | None = None
 
     def stopping(self) -> bool:
@@ -189,9 +190,12 @@ class Client:
 
     async def run(self) -> None:
         loop = getattr(self, f"_{self.role}")
+        think = self.shared.think_s
         try:
             while not self.shared.stopping():
                 await loop()
+                if think:
+                    await self.pause(think / 2, think * 1.5)
         except Stop:
             return
 

@@ -95,6 +95,14 @@ def add_command(sub: Any) -> None:
         help="per request; no answer within it is a violation",
     )
     load.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="mean pause of each client between two actions, like a real poller "
+        "(default 0: as fast as the answers come)",
+    )
+    load.add_argument(
         "--tolerance-ms",
         type=float,
         default=2.0,
@@ -135,6 +143,7 @@ def options_from(args: argparse.Namespace) -> Options:
         mix_text=args.mix, seed=args.seed, processes=args.processes, json_path=args.json,
         plot_path=args.plot, progress=not args.no_progress and sys.stderr.isatty(),
         timeout_s=args.timeout, tolerance_ms=args.tolerance_ms, server_cpu=args.server_cpu,
+        think_s=args.think,
         worker=worker, history_out=args.history_out, quiet=args.quiet,
     )  # fmt: skip
 

@@ -70,6 +70,7 @@ class Options:
     progress: bool = False
     timeout_s: float = 30.0
     tolerance_ms: float = 2.0
+    think_s: float = 0.0
     server_cpu: int | None = None
     worker: tuple[int, int] | None = None  # (index, count) in worker mode
     history_out: Path | None = None
@@ -137,7 +138,8 @@ async def _run(options: Options) -> Outcome:
 
 def _generator(options: Options) -> str:
     processes = max(options.processes, 1)
-    return f"`bre load` (Python/httpx, {processes} process{'es' if processes > 1 else ''})"
+    think = f", think {options.think_s:g} s" if options.think_s else ", no think time"
+    return f"`bre load` (Python/httpx, {processes} process{'es' if processes > 1 else ''}{think})"
 
 
 def _emit(result: reporting.Report, options: Options) -> None:
@@ -230,7 +232,7 @@ async def _clients(
     https = [_http(targets[i % len(targets)], transport, 1) for i, _ in mine]
     stop = anyio.Event()
     shared = Shared(history=history, token=token, stop=stop, prefix=f"p{index}_{options.seed}",
-                    timeout_s=options.timeout_s)  # fmt: skip
+                    timeout_s=options.timeout_s, think_s=options.think_s)  # fmt: skip
     if options.requests is not None:
         shared.max_requests = max(options.requests // count, 1)
     try:
@@ -306,6 +308,7 @@ async def _children(
         command = [sys.executable, "-m", "engine", "load", "--token", token,
                    "--clients", str(options.clients), "--mix", options.mix_text,
                    "--seed", str(options.seed), "--timeout", str(options.timeout_s),
+                   "--think", str(options.think_s),
                    "--worker", f"{index}/{options.processes}", "--history-out", str(out),
                    "--no-progress"]  # fmt: skip
         for url in urls:
