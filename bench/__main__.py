@@ -3,6 +3,7 @@
     python -m bench            # full run (the memory run does BENCH_LIFECYCLES, 1,000,000)
     python -m bench --quick    # or BENCH_QUICK=1: small counts, one repeat
     python -m bench --profile  # also cProfile the engine runs and print the top functions
+    python -m bench --only engine,http   # a subset of: engine, http, load
 
 Environment: BENCH_QUICK=1, BENCH_LIFECYCLES=<n> (the memory run, across the consoles),
 BENCH_CONSOLES=<n> (default 1000), BENCH_PIN=0|1 (default 1: pin the process to one CPU),
@@ -19,8 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+from bench import Row, markdown_table, text_table
 from bench import engine as engine_bench
-from bench import markdown_table, text_table
+from bench import http as http_bench
+from bench import load as load_bench
+
+SUITES = ("engine", "http", "load")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -35,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts (BENCH_QUICK=1)")
     parser.add_argument("--profile", action="store_true", help="cProfile the engine runs")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results.md")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
     args = parser.parse_args(argv)
+    suites = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(suites) - set(SUITES)
+    if unknown:
+        parser.error(f"--only: unknown suites {sorted(unknown)} (known: {', '.join(SUITES)})")
     quick = args.quick or _flag("BENCH_QUICK", False)
     default_lifecycles = 20_000 if quick else 1_000_000
     cpu = os.environ.get("BENCH_CPU")
@@ -48,17 +58,27 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
     )
     started = time.perf_counter()
-    report = engine_bench.run(config, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    rows: list[Row] = []
+    all_notes: list[str] = []
+    if "engine" in suites:
+        report = engine_bench.run(config, progress=say)
+        rows += report.rows
+        all_notes += report.notes
+    if "http" in suites:
+        rows += http_bench.run(quick, say, all_notes)
+    if "load" in suites:
+        rows += load_bench.run(quick, say, all_notes)
     elapsed = time.perf_counter() - started
     context = (
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
         f"{'quick' if quick else 'full'} run, {elapsed:.0f} s"
     )
-    profile_notes = [n for n in report.notes if n.startswith("===")]
-    notes = [n for n in report.notes if not n.startswith("===")]
+    profile_notes = [n for n in all_notes if n.startswith("===")]
+    notes = [n for n in all_notes if not n.startswith("===")]
     print()
-    print(text_table(report.rows))
+    print(text_table(rows))
     print()
     print(context)
     for note in notes:
@@ -73,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"`python -m bench{' --quick' if quick else ''}`: {context}.",
             "",
-            markdown_table(report.rows),
+            markdown_table(rows),
             "",
             *(f"- {note}" for note in notes),
             "",

@@ -35,8 +35,6 @@ import aiosqlite
 import structlog
 
 from bench import Row, all_cpus, rss_kib, set_cpus
-
-
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
 from engine.store import schema
