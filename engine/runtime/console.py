@@ -272,13 +272,18 @@ class Console:
         self.notify()
 
     # waiting ------------------------------------------------------------------------------
-    async def wait_for(self, check: Callable[[], Awaitable[bool]], within_s: float = 3600) -> None:
-        """Wait until `check()` holds, at most `within_s` of this console's time.
+    async def wait_for(
+        self, check: Callable[[], Awaitable[bool]], within_s: float | None = None
+    ) -> None:
+        """Wait until `check()` holds, at most `within_s` of this console's time (default: a
+        simulated day on a virtual clock, a minute on the real one).
 
         On a virtual clock, time jumps from one engine deadline to the next, so the wait is
         instant in wall time; on a real clock it waits for changes, at most `within_s` seconds.
         """
         clock = self.clock
+        if within_s is None:
+            within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
             while not await check():
@@ -298,7 +303,7 @@ class Console:
 
     async def wait_for_restore(
         self, id: int, status: RestoreStatus | str | tuple[str, ...] = ("SUCCESS", "FAILED"),
-        within_s: float = 3600,
+        within_s: float | None = None,
     ) -> Restore:  # fmt: skip
         wanted = {status} if isinstance(status, str) else set(status)
         found: list[Restore] = []
@@ -314,7 +319,10 @@ class Console:
         return found[0]
 
     async def wait_for_backup(
-        self, id: int, status: str | tuple[str, ...] = ("SUCCESS", "FAILED"), within_s: float = 3600
+        self,
+        id: int,
+        status: str | tuple[str, ...] = ("SUCCESS", "FAILED"),
+        within_s: float | None = None,
     ) -> Backup | None:
         """Wait for a backup status; `None` in `status` waits for the record to be removed."""
         wanted = {status} if isinstance(status, str) or status is None else set(status)
