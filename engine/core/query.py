@@ -187,6 +187,20 @@ def _any_element(value: Any, test: Callable[[Any], bool | None]) -> bool | None:
     return test(value)
 
 
+def _negatable_match(
+    record: Mapping[str, Any], field: str, negated: bool, test: Callable[[Any], bool | None]
+) -> bool:
+    """QRadar's semantics for a test that `not` may negate: on null the negated form holds;
+    a value of the wrong type fails both forms; a list field matches when any element does."""
+    null, current = _null_or_missing(record, field)
+    if null:
+        return negated
+    result = _any_element(current, test)
+    if result is None:
+        return False
+    return result != negated
+
+
 @dataclass(frozen=True, slots=True)
 class Compare:
     """`field op value`; `<>` and `^=` are stored as `!=`."""
@@ -196,15 +210,9 @@ class Compare:
     value: Value
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        null, current = _null_or_missing(record, self.field)
         negative = self.op == "!="
-        if null:
-            return negative
         op = "=" if negative else self.op
-        result = _any_element(current, lambda v: _compare(v, op, self.value))
-        if result is None:
-            return False
-        return not result if negative else result
+        return _negatable_match(record, self.field, negative, lambda v: _compare(v, op, self.value))
 
     def render(self) -> str:
         return f"{self.field} {self.op} {self.value.render()}"
@@ -225,13 +233,7 @@ class InList:
         return any(results)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        null, current = _null_or_missing(record, self.field)
-        if null:
-            return self.negated
-        result = _any_element(current, self._test)
-        if result is None:
-            return False
-        return result != self.negated
+        return _negatable_match(record, self.field, self.negated, self._test)
 
     def render(self) -> str:
         members = ", ".join(v.render() for v in self.values)
@@ -255,13 +257,7 @@ class Between:
         return above and below
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        null, current = _null_or_missing(record, self.field)
-        if null:
-            return self.negated
-        result = _any_element(current, self._test)
-        if result is None:
-            return False
-        return result != self.negated
+        return _negatable_match(record, self.field, self.negated, self._test)
 
     def render(self) -> str:
         word = "not between" if self.negated else "between"
@@ -302,13 +298,7 @@ class Like:
         return _like_matches(self.pattern, v)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
-        null, current = _null_or_missing(record, self.field)
-        if null:
-            return self.negated
-        result = _any_element(current, self._test)
-        if result is None:
-            return False
-        return result != self.negated
+        return _negatable_match(record, self.field, self.negated, self._test)
 
     def render(self) -> str:
         word = ("not " if self.negated else "") + ("ilike" if self.insensitive else "like")

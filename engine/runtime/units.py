@@ -10,7 +10,7 @@ in `Step.fired` and reported by the caller after the commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -99,6 +99,15 @@ def _due(now: int, duration: int | None) -> int | None:
     return None if duration is None else now + duration
 
 
+def _fire(
+    step: Step, kind: JobKind, id: int, status: str, persist: Callable[[str, str], None],
+    event: Event,
+) -> None:  # fmt: skip
+    """Fire `event` on a transient model of the job; `persist` writes the change."""
+    model = JobModel(kind, step.console, id, status, step.now_ms, persist, step.fired)
+    step.machines.fire(model, event)
+
+
 # --- restores --------------------------------------------------------------------------------
 
 
@@ -137,9 +146,7 @@ def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> St
             raise StaleState(f"restore {rec.id} is no longer {source}")
         result[0] = StoredRestore(rec, jb)
 
-    model = JobModel(JobKind.RESTORE, step.console, record.id, record.status.value, now,
-                     persist, step.fired)  # fmt: skip
-    step.machines.fire(model, event)
+    _fire(step, JobKind.RESTORE, record.id, record.status.value, persist, event)
     return result[0]
 
 
@@ -246,9 +253,7 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
             raise StaleState(f"backup {rec.id} is no longer {source}")
         result[0] = StoredBackup(rec, jb)
 
-    model = JobModel(JobKind.BACKUP, step.console, record.id, record.status.value, now,
-                     persist, step.fired)  # fmt: skip
-    step.machines.fire(model, event)
+    _fire(step, JobKind.BACKUP, record.id, record.status.value, persist, event)
     return result[0]
 
 

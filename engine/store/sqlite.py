@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import shutil
-import json
 import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
