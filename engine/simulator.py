@@ -318,12 +318,7 @@ class Simulator:
         kind = state.settings.get("clock", self.settings.clock)
         if kind == "real":
             return RealClock()
-        start = state.clock_ms if state.clock_ms is not None else None
-        return (
-            VirtualClock(start, autojump=self.settings.autojump)
-            if start
-            else VirtualClock(autojump=self.settings.autojump)
-        )
+        return VirtualClock(autojump=self.settings.autojump)  # from VIRTUAL_EPOCH_MS
 
     def workers(self) -> dict[str, Worker]:
         return dict(self._workers)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from engine.api.journal import Journal
 from engine.control.actions import Control, ControlError
 from engine.control.world import WorldError, read_world
+from engine.core.errors import QRadarError
 from engine.core.progression import RuleError
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
@@ -97,16 +98,8 @@ class ControlSurface:
                              "settings": state.settings}, status_code=201)  # fmt: skip
 
     async def _tokens(self, console: str) -> list[str]:
-        def read(tx: Any) -> list[str]:
-            conn = getattr(tx, "_c", None)
-            if conn is None:
-                return []
-            rows = conn.execute(
-                "SELECT secret FROM credentials WHERE console = ? AND basic = 0", (console,)
-            ).fetchall()
-            return [r[0] for r in rows]
-
-        return await self.simulator.store.read(read)
+        credentials = await self.simulator.store.read(lambda tx: tx.credentials(console))
+        return [c.secret for c in credentials if not c.basic]
 
     async def describe(self, request: Request) -> Response:
         console = await self._console(request)
@@ -136,9 +129,10 @@ class ControlSurface:
             result = await self.control.apply(console, body)
         except ControlError as error:
             return _error(400, str(error))
-        except Exception as error:  # a QRadar refusal of a control action (e.g. 1016)
-            message = getattr(error, "message", str(error))
-            return _error(409, message)
+        except QRadarError as error:  # the engine refused, e.g. an external restore (1016)
+            return JSONResponse(
+                {"error": error.message, "qradar": error.body()}, status_code=error.code.http_status
+            )
         return JSONResponse(result)
 
     async def clock(self, request: Request) -> Response:

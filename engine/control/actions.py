@@ -15,10 +15,11 @@ from typing import Any
 
 import structlog
 
-from engine.control.faults import FaultError, FaultTable, read_fault
-from engine.control.world import WorldError, read_backup, read_world
+from engine.control.faults import FaultTable, read_fault
+from engine.control.world import read_backup, read_world
 from engine.core.enums import JobKind
-from engine.core.progression import Outcome, RuleError, parse_duration_ms
+from engine.core.errors import QRadarError
+from engine.core.progression import Outcome, parse_duration_ms
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.simulator import Simulator
@@ -63,7 +64,9 @@ class Control:
                 raise ControlError(f"control.{key}: unknown action (allowed: {', '.join(ACTIONS)})")
             try:
                 results[key] = await getattr(self, f"_{key}")(console, value)
-            except (RuleError, WorldError, FaultError, LookupError, TypeError) as error:
+            except QRadarError:
+                raise  # the engine's own refusal (e.g. 1016), answered as QRadar would
+            except (ValueError, LookupError, TypeError) as error:  # RuleError, WorldError ...
                 raise ControlError(f"control.{key}: {error}") from None
             log.info("control_applied", console=console.id, action=key)
         return results
@@ -93,10 +96,13 @@ class Control:
             value = {"kind": value}
         if not isinstance(value, Mapping) or value.get("kind") not in ("restore", "backup"):
             raise ControlError("control.step: expected restore, backup or {kind, id, outcome}")
+        id = value.get("id")
+        if id is not None and (isinstance(id, bool) or not isinstance(id, int)):
+            raise ControlError(f"control.step.id: {id!r} is not a record id")
         outcome = value.get("outcome")
         if outcome is not None and outcome not in ("SUCCESS", "FAILED"):
             raise ControlError(f"control.step.outcome: {outcome!r} is not SUCCESS or FAILED")
-        moved = await console.step(value["kind"], value.get("id"), outcome)
+        moved = await console.step(value["kind"], id, outcome)
         return _job_json(moved)
 
     async def _external_restore(self, console: Console, value: Any) -> Any:

@@ -17,7 +17,6 @@ MIGRATIONS: tuple[str, ...] = (
         rebalancing INTEGER NOT NULL DEFAULT 0,
         settings TEXT NOT NULL DEFAULT '{}',
         revision INTEGER NOT NULL DEFAULT 0,
-        clock_ms INTEGER,
         next_restore_id INTEGER NOT NULL DEFAULT 1,
         next_backup_id INTEGER NOT NULL DEFAULT 1,
         restore_ordinal INTEGER NOT NULL DEFAULT 0,

@@ -201,27 +201,25 @@ class SqliteTx:
     # consoles and credentials ------------------------------------------------------------
     def console(self, console: str) -> ConsoleState | None:
         row = self._c.execute(
-            "SELECT id, rebalancing, settings, revision, clock_ms FROM consoles WHERE id = ?",
-            (console,),
+            "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = ?", (console,)
         ).fetchone()
         if row is None:
             return None
-        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[4], row[2])
+        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[2])
 
     def consoles(self) -> list[ConsoleState]:
         rows = self._c.execute(
-            "SELECT id, rebalancing, settings, revision, clock_ms FROM consoles ORDER BY id"
+            "SELECT id, rebalancing, settings, revision FROM consoles ORDER BY id"
         ).fetchall()
-        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[4], r[2]) for r in rows]
+        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
         self._c.execute(
-            "INSERT INTO consoles (id, rebalancing, settings, revision, clock_ms) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET rebalancing = excluded."
-            "rebalancing, settings = excluded.settings, revision = consoles.revision + 1, "
-            "clock_ms = excluded.clock_ms",
+            "INSERT INTO consoles (id, rebalancing, settings, revision) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET rebalancing = excluded."
+            "rebalancing, settings = excluded.settings, revision = consoles.revision + 1",
             (state.id, int(state.rebalancing), json.dumps(state.settings, sort_keys=True),
-             state.revision, state.clock_ms),
+             state.revision),
         )  # fmt: skip
 
     def delete_console(self, console: str) -> bool:
@@ -237,6 +235,13 @@ class SqliteTx:
         if row is None:
             return None
         return Credential(secret, row[0], bool(row[1]), row[2], basic)
+
+    def credentials(self, console: str) -> list[Credential]:
+        rows = self._c.execute(
+            "SELECT secret, admin, name, basic FROM credentials WHERE console = ? ORDER BY secret",
+            (console,),
+        ).fetchall()
+        return [Credential(r[0], console, bool(r[1]), r[2], bool(r[3])) for r in rows]
 
     def put_credential(self, credential: Credential) -> None:
         self._c.execute(
