@@ -160,7 +160,10 @@ DESCRIPTIONS: dict[Key, str | None] = {
     (E.HA_ACTION, 1001): RESTORE_MISSING,
     (E.IPTABLES_UPDATE, 1001): RESTORE_MISSING,
     # 500/1000 on all twelve
-    **{(ep, 1000): f"An error occurred during the attempt to {a}." for ep, a in ACTIONS_1000.items()},
+    **{
+        (ep, 1000): f"An error occurred during the attempt to {a}."
+        for ep, a in ACTIONS_1000.items()
+    },
 }
 
 #: Descriptions a later version changed: (first version, text from then on), oldest first.

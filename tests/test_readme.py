@@ -34,4 +34,5 @@ def test_the_scenario_example_is_valid() -> None:
 
 def test_the_quick_start_names_the_two_commands() -> None:
     text = README.read_text()
-    assert "make run" in text and "make test" in text
+    assert "make run" in text
+    assert "make test" in text

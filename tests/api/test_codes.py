@@ -3,7 +3,9 @@
 `CASES` says how to provoke each code with HTTP requests (plus control actions), and the exact
 body expected; each case runs once per supported API version in which the endpoint and the code
 exist. `test_cases_cover_catalogue` derives the expected pairs from the catalogue, so a code
-added there without a case here fails. Texts are written out from the reference (sections 2-4).
+added there without a case here fails. The descriptions are written out from the reference
+(sections 2-4) in tests/reference_texts.py, not read from the catalogue; that module also holds
+the messages this table shares with tests/runtime/test_console_codes.py.
 
 One simulator serves the whole module; every test gets a console of its own (own token, world,
 gate, rules, clock and faults), which is what the product promises for parallel tests.
@@ -20,6 +22,19 @@ import httpx
 import pytest
 import pytest_asyncio
 from conftest import INACTIVE_HOST, NO_ARIEL_HOST, UNCONFIGURED_HOST, make_world
+from reference_texts import (
+    BACKUP_1_DELETING_UNDELETABLE,
+    HOST_53_BUSY,
+    NAME_NIGHTLY_1_TAKEN,
+    NO_BACKUP_999,
+    NO_BACKUP_WITH_ID_999,
+    NO_CONFIGURATION_99,
+    NO_HOST_999,
+    NO_RESTORE_WITH_ID_999,
+    RESTORE_1_NOT_PENDING,
+    RESTORE_1_SUCCESS_UNDELETABLE,
+    description,
+)
 from starlette.applications import Starlette
 
 from engine.api.app import create_app
@@ -256,43 +271,7 @@ def fault(endpoint: EndpointId, status: int, code: int) -> Provoke:
     return provoke
 
 
-# --- the table ---
-
-RESTORE_RUNNING = (
-    "A restore is currently in progress. No new backup or restore processes can be initiated "
-    "while the current process is running."
-)
-T_1009_OLD = "The DEPLOYMENT_CONFIG group must be included with the INSTALLED_APPS_CONFIG group."
-T_1009_NEW = (
-    "The DEPLOYMENT_CONFIG group must be included with the INSTALLED_APPS_CONFIG or "
-    "OFFENSES_DATA group."
-)
-T_1017_B = (
-    "Backups can be deleted only in the following states: INITIALIZING, IN_PROGRESS, FAILED, "
-    "SUCCESS, MISSING."
-)
-T_1017_R = (
-    "Restores can be deleted only in the following states: PENDING, REQUESTING, INITIALIZING, "
-    "IN_PROGRESS."
-)
-T_1018_B = (
-    "The Sort field must be one of the following fields: [id, host_id, name, description, type, "
-    "version, time_initiated, time_completed, initiated_by, status, size_on_disk, "
-    "content_file_path]."
-)
-T_1018_R = (
-    "The sort field must be one of the following fields: [id, initiated_by, time_initiated, "
-    "time_completed, is_cross_deployment_restore, backup_name, backup_type, backup_version, "
-    "backup_filename]."
-)
-ACTIONS_1000 = {
-    E.BACKUPS_LIST: "retrieve the backups", E.BACKUP_CREATE: "create the backup",
-    E.BACKUP_GET: "retrieve the backup", E.BACKUP_UPDATE: "update the backup",
-    E.BACKUP_DELETE: "delete the backup", E.RESTORES_LIST: "retrieve the restores",
-    E.RESTORE_CREATE: "create the restore", E.RESTORE_GET: "retrieve the restore",
-    E.RESTORE_UPDATE: "update the restore", E.RESTORE_DELETE: "delete the restore",
-    E.HA_ACTION: "retrieve the restore", E.IPTABLES_UPDATE: "retrieve the restore",
-}  # fmt: skip
+# --- the table (expected descriptions: reference_texts.DESCRIPTIONS) ---
 
 
 @dataclass(frozen=True)
@@ -301,157 +280,91 @@ class Case:
     endpoint: EndpointId
     code: int
     status: int
-    description: str | None
     provoke: Provoke
     message: str | None = None  # None: the message is the description
     since: ApiVersion = SUPPORTED[0]  # the case needs this version (beyond the code's own)
-    later: tuple[tuple[ApiVersion, str], ...] = ()  # (first version, description) changes
 
     def text(self, version: ApiVersion) -> str | None:
-        chosen = self.description
-        for first, text in self.later:
-            if version >= first:
-                chosen = text
-        return chosen
+        return description(self.endpoint, self.code, version)
 
 
 CASES: tuple[Case, ...] = (
     # POST /restores
-    Case("Rc-1002", E.RESTORE_CREATE, 1002, 422,
-         "The 'backup_id' parameter value cannot be null or empty.", rc({"groups": GROUPS})),
-    Case("Rc-1003", E.RESTORE_CREATE, 1003, 422, "The backup does not exist.",
-         rc({"backup_id": 999, "groups": GROUPS}), "The backup 999 does not exist."),
-    Case("Rc-1004", E.RESTORE_CREATE, 1004, 422, "The backup type must be config.",
-         rc_seeded(type="DATA", host_id=104)),
-    Case("Rc-1005", E.RESTORE_CREATE, 1005, 422, "The backup status must be successful.",
-         rc_seeded(status="FAILED")),
-    Case("Rc-1006", E.RESTORE_CREATE, 1006, 422, "The backup must be valid.",
-         rc_seeded(is_valid=False)),
-    Case("Rc-1007", E.RESTORE_CREATE, 1007, 422, "The backup must be compatible.",
-         rc_seeded(is_version_compatible=False)),
-    Case("Rc-1008", E.RESTORE_CREATE, 1008, 422,
-         "The 'groups' parameter value cannot be null or empty.",
-         rc({"backup_id": 1, "groups": []})),
-    Case("Rc-1009-apps", E.RESTORE_CREATE, 1009, 422, T_1009_OLD,
-         rc({"backup_id": 1, "groups": ["INSTALLED_APPS_CONFIG"]}),
-         later=((V("18.0"), T_1009_NEW),)),
-    Case("Rc-1009-offenses", E.RESTORE_CREATE, 1009, 422, T_1009_NEW,
+    Case("Rc-1002", E.RESTORE_CREATE, 1002, 422, rc({"groups": GROUPS})),
+    Case("Rc-1003", E.RESTORE_CREATE, 1003, 422, rc({"backup_id": 999, "groups": GROUPS}),
+         NO_BACKUP_999),
+    Case("Rc-1004", E.RESTORE_CREATE, 1004, 422, rc_seeded(type="DATA", host_id=104)),
+    Case("Rc-1005", E.RESTORE_CREATE, 1005, 422, rc_seeded(status="FAILED")),
+    Case("Rc-1006", E.RESTORE_CREATE, 1006, 422, rc_seeded(is_valid=False)),
+    Case("Rc-1007", E.RESTORE_CREATE, 1007, 422, rc_seeded(is_version_compatible=False)),
+    Case("Rc-1008", E.RESTORE_CREATE, 1008, 422, rc({"backup_id": 1, "groups": []})),
+    Case("Rc-1009-apps", E.RESTORE_CREATE, 1009, 422,
+         rc({"backup_id": 1, "groups": ["INSTALLED_APPS_CONFIG"]})),
+    Case("Rc-1009-offenses", E.RESTORE_CREATE, 1009, 422,
          rc({"backup_id": 1, "groups": ["OFFENSES_DATA"]}), since=V("18.0")),
-    Case("Rc-1010", E.RESTORE_CREATE, 1010, 422, "A group was provided that does not exist.",
+    Case("Rc-1010", E.RESTORE_CREATE, 1010, 422,
          rc({"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG", "NOPE"]}),
          "The group NOPE does not exist."),
-    Case("Rc-1011", E.RESTORE_CREATE, 1011, 409,
-         "A restore is currently pending or in progress. Only a single restore record can be "
-         "created at a time and all other existing restores must be in a completed state. A "
-         "completed restore has the status of SUCCESS or FAILED.", rc_1011),
-    Case("Rc-1019", E.RESTORE_CREATE, 1019, 422,
-         '"The ASSETS_DATA and USERS_CONFIG groups must be included with DOMAINS group."',
-         rc({"backup_id": 1, "groups": ["USERS_CONFIG"]})),
+    Case("Rc-1011", E.RESTORE_CREATE, 1011, 409, rc_1011),
+    Case("Rc-1019", E.RESTORE_CREATE, 1019, 422, rc({"backup_id": 1, "groups": ["USERS_CONFIG"]})),
     # POST /restores/{id}
-    Case("Ru-1001", E.RESTORE_UPDATE, 1001, 404, "The restore does not exist.",
-         call("POST", "/restores/999", json={"status": "REQUESTING"}),
-         "The restore with id 999 does not exist."),
-    Case("Ru-1012", E.RESTORE_UPDATE, 1012, 422,
-         "Only restores that are in the PENDING state are updated.", ru_1012,
-         "The restore 1 is REQUESTING, not PENDING."),
-    Case("Ru-1013", E.RESTORE_UPDATE, 1013, 422,
-         "The 'status' parameter value can only be updated to REQUESTING.", ru_1013),
-    Case("Ru-1014", E.RESTORE_UPDATE, 1014, 409,
-         "Rebalancing is currently in progress. No restore process can be initiated.", ru_1014),
-    Case("Ru-1015", E.RESTORE_UPDATE, 1015, 409,
-         "A backup is currently in progress. No new backup or restore processes can be "
-         "initiated while the current process is running.", ru_1015),
-    Case("Ru-1016", E.RESTORE_UPDATE, 1016, 409, RESTORE_RUNNING, ru_1016),
-    Case("Ru-1030", E.RESTORE_UPDATE, 1030, 422,
-         "The restore_site_host_id must have a qflow component.",
-         ru_site(restore_site_host_id=104)),
-    Case("Ru-1031", E.RESTORE_UPDATE, 1031, 422,
-         "The restore_site_host_id must be a valid host ID.", ru_site(restore_site_host_id=999)),
+    Case("Ru-1001", E.RESTORE_UPDATE, 1001, 404,
+         call("POST", "/restores/999", json={"status": "REQUESTING"}), NO_RESTORE_WITH_ID_999),
+    Case("Ru-1012", E.RESTORE_UPDATE, 1012, 422, ru_1012, RESTORE_1_NOT_PENDING),
+    Case("Ru-1013", E.RESTORE_UPDATE, 1013, 422, ru_1013),
+    Case("Ru-1014", E.RESTORE_UPDATE, 1014, 409, ru_1014),
+    Case("Ru-1015", E.RESTORE_UPDATE, 1015, 409, ru_1015),
+    Case("Ru-1016", E.RESTORE_UPDATE, 1016, 409, ru_1016),
+    Case("Ru-1030", E.RESTORE_UPDATE, 1030, 422, ru_site(restore_site_host_id=104)),
+    Case("Ru-1031", E.RESTORE_UPDATE, 1031, 422, ru_site(restore_site_host_id=999)),
     Case("Ru-1032", E.RESTORE_UPDATE, 1032, 422,
-         "The restore_site_event_collector_id is not an event collector component.",
          ru_site(restore_site_event_collector_id=NO_ARIEL_HOST)),
-    Case("Ru-1033", E.RESTORE_UPDATE, 1033, 422,
-         "The restore_site_event_collector_id does not exist.",
-         ru_site(restore_site_event_collector_id=999)),
-    *(Case(f"Ru-{n}", E.RESTORE_UPDATE, n, 422, None, fault(E.RESTORE_UPDATE, 422, n), "")
+    Case("Ru-1033", E.RESTORE_UPDATE, 1033, 422, ru_site(restore_site_event_collector_id=999)),
+    *(Case(f"Ru-{n}", E.RESTORE_UPDATE, n, 422, fault(E.RESTORE_UPDATE, 422, n), "")
       for n in (1034, 1035, 1036, 1037)),
     # DELETE, GET /restores/{id}, GET /restores
-    Case("Rd-1001", E.RESTORE_DELETE, 1001, 404, "The restore does not exist.",
-         call("DELETE", "/restores/999"), "The restore with id 999 does not exist."),
-    Case("Rd-1017", E.RESTORE_DELETE, 1017, 422, T_1017_R, rd_1017,
-         "The restore 1 is SUCCESS and cannot be deleted."),
-    Case("Rg-1001", E.RESTORE_GET, 1001, 404, "The restore does not exist.",
-         call("GET", "/restores/999"), "The restore with id 999 does not exist."),
-    Case("Rl-1018", E.RESTORES_LIST, 1018, 422, T_1018_R,
+    Case("Rd-1001", E.RESTORE_DELETE, 1001, 404, call("DELETE", "/restores/999"),
+         NO_RESTORE_WITH_ID_999),
+    Case("Rd-1017", E.RESTORE_DELETE, 1017, 422, rd_1017, RESTORE_1_SUCCESS_UNDELETABLE),
+    Case("Rg-1001", E.RESTORE_GET, 1001, 404, call("GET", "/restores/999"),
+         NO_RESTORE_WITH_ID_999),
+    Case("Rl-1018", E.RESTORES_LIST, 1018, 422,
          call("GET", "/restores", params={"sort": "backup_id"})),
     # HA helpers (21.0+)
-    Case("Ha-1001", E.HA_ACTION, 1001, 404, "The restore does not exist.",
-         call("GET", "/haAction/failover"), "The restore with id failover does not exist."),
-    Case("Ip-1001", E.IPTABLES_UPDATE, 1001, 404, "The restore does not exist.",
+    Case("Ha-1001", E.HA_ACTION, 1001, 404, call("GET", "/haAction/failover"),
+         "The restore with id failover does not exist."),
+    Case("Ip-1001", E.IPTABLES_UPDATE, 1001, 404,
          call("POST", "/updateiptablesprefile", json={"status": "SUCCESS"})),
     # POST /backups
-    Case("Bc-1002", E.BACKUP_CREATE, 1002, 422,
-         "The 'name' parameter value cannot be null or empty.", bc(name="")),
-    Case("Bc-1003", E.BACKUP_CREATE, 1003, 422,
-         "The 'name' parameter value must not exceed 100 characters.", bc(name="n" * 101)),
-    Case("Bc-1004", E.BACKUP_CREATE, 1004, 422,
-         "The 'name' parameter must contain only alphanumerics and '_', '-' or '.'.",
-         bc(name="no spaces")),
-    Case("Bc-1005", E.BACKUP_CREATE, 1005, 409, "The 'name' parameter value must be unique.",
-         bc(name="nightly_1"), "A backup named nightly_1 already exists."),
-    Case("Bc-1006", E.BACKUP_CREATE, 1006, 422,
-         "The 'configuration_id' parameter value cannot be null or empty.",
-         bc(configuration_id=None)),
-    Case("Bc-1007", E.BACKUP_CREATE, 1007, 422, "The backup configuration does not exist.",
-         bc(configuration_id=99), "The backup configuration 99 does not exist."),
-    Case("Bc-1008", E.BACKUP_CREATE, 1008, 422,
-         "The 'description' parameter value must not exceed 255 characters.",
-         bc(description="d" * 256)),
-    Case("Bc-1009", E.BACKUP_CREATE, 1009, 422, "The backup host does not exist.",
-         bc(host_id=999), "The backup host 999 does not exist."),
-    Case("Bc-1010", E.BACKUP_CREATE, 1010, 422,
-         "The provided host_id corresponds to a host that is currently not active. For more "
-         "information, see the following Hosts API: api/config/deployment/hosts",
-         bc("DATA", host_id=INACTIVE_HOST)),
-    Case("Bc-1011", E.BACKUP_CREATE, 1011, 409,
-         "An undeployed configuration change has been detected. Deploy staged changes then try "
-         "again.", bc_1011),
-    Case("Bc-1012", E.BACKUP_CREATE, 1012, 422,
-         "The provided host_id corresponds to a host that is not the console and the backup "
-         "type is CONFIG. A config backup can only take place on the console.",
-         bc("CONFIG", host_id=104)),
-    Case("Bc-1013", E.BACKUP_CREATE, 1013, 422,
-         "Data backups can only be done on hosts that store ariel data. For more information, "
-         "see the following Hosts API: api/config/deployment/hosts",
-         bc("DATA", host_id=NO_ARIEL_HOST)),
-    Case("Bc-1014", E.BACKUP_CREATE, 1014, 422,
-         "The host is not configured for data backups. See the Backup Configuration API for "
-         "more information: api/config/backup_and_restore/scheduled_backup_configurations",
-         bc("DATA", host_id=UNCONFIGURED_HOST)),
-    Case("Bc-1015", E.BACKUP_CREATE, 1015, 409, "A backup is already in progress on the host.",
-         bc_1015, "A backup is already in progress on the host 53."),
-    Case("Bc-1016", E.BACKUP_CREATE, 1016, 409, RESTORE_RUNNING, bc_1016),
+    Case("Bc-1002", E.BACKUP_CREATE, 1002, 422, bc(name="")),
+    Case("Bc-1003", E.BACKUP_CREATE, 1003, 422, bc(name="n" * 101)),
+    Case("Bc-1004", E.BACKUP_CREATE, 1004, 422, bc(name="no spaces")),
+    Case("Bc-1005", E.BACKUP_CREATE, 1005, 409, bc(name="nightly_1"), NAME_NIGHTLY_1_TAKEN),
+    Case("Bc-1006", E.BACKUP_CREATE, 1006, 422, bc(configuration_id=None)),
+    Case("Bc-1007", E.BACKUP_CREATE, 1007, 422, bc(configuration_id=99), NO_CONFIGURATION_99),
+    Case("Bc-1008", E.BACKUP_CREATE, 1008, 422, bc(description="d" * 256)),
+    Case("Bc-1009", E.BACKUP_CREATE, 1009, 422, bc(host_id=999), NO_HOST_999),
+    Case("Bc-1010", E.BACKUP_CREATE, 1010, 422, bc("DATA", host_id=INACTIVE_HOST)),
+    Case("Bc-1011", E.BACKUP_CREATE, 1011, 409, bc_1011),
+    Case("Bc-1012", E.BACKUP_CREATE, 1012, 422, bc("CONFIG", host_id=104)),
+    Case("Bc-1013", E.BACKUP_CREATE, 1013, 422, bc("DATA", host_id=NO_ARIEL_HOST)),
+    Case("Bc-1014", E.BACKUP_CREATE, 1014, 422, bc("DATA", host_id=UNCONFIGURED_HOST)),
+    Case("Bc-1015", E.BACKUP_CREATE, 1015, 409, bc_1015, HOST_53_BUSY),
+    Case("Bc-1016", E.BACKUP_CREATE, 1016, 409, bc_1016),
     # POST, DELETE, GET /backups/{id}, GET /backups
-    Case("Bu-1001", E.BACKUP_UPDATE, 1001, 404, "The backup does not exist.",
-         call("POST", "/backups/999", json={"description": "x"}),
-         "The backup with id 999 does not exist."),
+    Case("Bu-1001", E.BACKUP_UPDATE, 1001, 404,
+         call("POST", "/backups/999", json={"description": "x"}), NO_BACKUP_WITH_ID_999),
     Case("Bu-1008", E.BACKUP_UPDATE, 1008, 422,
-         "The 'description' parameter value must not exceed 255 characters.",
          call("POST", "/backups/1", json={"description": "d" * 256})),
-    Case("Bd-1001", E.BACKUP_DELETE, 1001, 404, "The backup does not exist.",
-         call("DELETE", "/backups/999"), "The backup with id 999 does not exist."),
-    Case("Bd-1017", E.BACKUP_DELETE, 1017, 422, T_1017_B, bd_1017,
-         "The backup 1 is DELETING and cannot be deleted."),
-    Case("Bg-1001", E.BACKUP_GET, 1001, 404, "The backup does not exist.",
-         call("GET", "/backups/999"), "The backup with id 999 does not exist."),
-    Case("Bl-1018", E.BACKUPS_LIST, 1018, 422, T_1018_B,
+    Case("Bd-1001", E.BACKUP_DELETE, 1001, 404, call("DELETE", "/backups/999"),
+         NO_BACKUP_WITH_ID_999),
+    Case("Bd-1017", E.BACKUP_DELETE, 1017, 422, bd_1017, BACKUP_1_DELETING_UNDELETABLE),
+    Case("Bg-1001", E.BACKUP_GET, 1001, 404, call("GET", "/backups/999"), NO_BACKUP_WITH_ID_999),
+    Case("Bl-1018", E.BACKUPS_LIST, 1018, 422,
          call("GET", "/backups", params={"sort": "is_valid"})),
-    Case("Bl-1021", E.BACKUPS_LIST, 1021, 500,
-         "An error occurred during the attempt to retrieve the backups.",
-         fault(E.BACKUPS_LIST, 500, 1021)),
+    Case("Bl-1021", E.BACKUPS_LIST, 1021, 500, fault(E.BACKUPS_LIST, 500, 1021)),
     # 500/1000 on all twelve, through fault injection
-    *(Case(f"{ep.value}-1000", ep, 1000, 500, f"An error occurred during the attempt to {a}.",
-           fault(ep, 500, 1000)) for ep, a in ACTIONS_1000.items()),
+    *(Case(f"{ep.value}-1000", ep, 1000, 500, fault(ep, 500, 1000)) for ep in EndpointId),
 )  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """Every validation and conflict code of the catalogue, provoked through the embedded API.
 
 `CASES` is the table (endpoint, code) -> how to provoke it, with the exact error body expected
-(`err.body(version)`). The texts are written out here from the reference (sections 2-4), not read
-from the catalogue, so the test also checks the catalogue's wording. `test_cases_cover_catalogue`
-fails when a code is added to the catalogue without a case here.
+(`err.body(version)`). The descriptions are written out from the reference (sections 2-4) in
+tests/reference_texts.py, not read from the catalogue, so the test also checks the catalogue's
+wording; that module also holds the messages this table shares with tests/api/test_codes.py.
+`test_cases_cover_catalogue` fails when a code is added to the catalogue without a case here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ from conftest import (
     UNCONFIGURED_HOST,
     backup_record,
     make_world,
+)
+from reference_texts import (
+    BACKUP_1_DELETING_UNDELETABLE,
+    HOST_53_BUSY,
+    NAME_NIGHTLY_1_TAKEN,
+    NO_BACKUP_999,
+    NO_BACKUP_WITH_ID_999,
+    NO_CONFIGURATION_99,
+    NO_HOST_999,
+    NO_RESTORE_WITH_ID_999,
+    RESTORE_1_NOT_PENDING,
+    RESTORE_1_SUCCESS_UNDELETABLE,
+    description,
 )
 
 from engine.core import codes
@@ -40,15 +54,6 @@ HTTP = {
     "resource",
     422: "The request was well-formed but was unable to be followed due to semantic errors",
 }
-RESTORE_RUNNING = (
-    "A restore is currently in progress. No new backup or restore processes can be initiated "
-    "while the current process is running."
-)
-T_1009_OLD = "The DEPLOYMENT_CONFIG group must be included with the INSTALLED_APPS_CONFIG group."
-T_1009_NEW = (
-    "The DEPLOYMENT_CONFIG group must be included with the INSTALLED_APPS_CONFIG or "
-    "OFFENSES_DATA group."
-)
 
 Provoke = Callable[[Console], Awaitable[Any]]
 
@@ -59,10 +64,13 @@ class Case:
     endpoint: EndpointId
     code: int
     status: int
-    description: str
     provoke: Provoke
     message: str | None = None  # None: the message is the description
     version: ApiVersion = LATEST
+
+    @property
+    def description(self) -> str | None:
+        return description(self.endpoint, self.code, self.version)
 
 
 # --- set-ups -------------------------------------------------------------------------------
@@ -273,152 +281,82 @@ async def bl_1018(c: Console) -> Any:
     return parse_sort("is_valid", BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
 
 
-# --- the table ------------------------------------------------------------------------------
+# --- the table (expected descriptions: reference_texts.DESCRIPTIONS) -----------------------
 
 CASES: tuple[Case, ...] = (
     # POST /restores
-    Case("Rc-1002", E.RESTORE_CREATE, 1002, 422,
-         "The 'backup_id' parameter value cannot be null or empty.", rc_1002),
-    Case("Rc-1003", E.RESTORE_CREATE, 1003, 422, "The backup does not exist.", rc_1003,
-         "The backup 999 does not exist."),
-    Case("Rc-1004", E.RESTORE_CREATE, 1004, 422, "The backup type must be config.", rc_1004),
-    Case("Rc-1005", E.RESTORE_CREATE, 1005, 422, "The backup status must be successful.", rc_1005),
-    Case("Rc-1006", E.RESTORE_CREATE, 1006, 422, "The backup must be valid.", rc_1006),
-    Case("Rc-1007", E.RESTORE_CREATE, 1007, 422, "The backup must be compatible.", rc_1007),
-    Case("Rc-1008-empty", E.RESTORE_CREATE, 1008, 422,
-         "The 'groups' parameter value cannot be null or empty.", rc_groups([])),
-    Case("Rc-1008-null", E.RESTORE_CREATE, 1008, 422,
-         "The 'groups' parameter value cannot be null or empty.", rc_groups(None)),
-    Case("Rc-1009-apps-17.0", E.RESTORE_CREATE, 1009, 422, T_1009_OLD,
+    Case("Rc-1002", E.RESTORE_CREATE, 1002, 422, rc_1002),
+    Case("Rc-1003", E.RESTORE_CREATE, 1003, 422, rc_1003, NO_BACKUP_999),
+    Case("Rc-1004", E.RESTORE_CREATE, 1004, 422, rc_1004),
+    Case("Rc-1005", E.RESTORE_CREATE, 1005, 422, rc_1005),
+    Case("Rc-1006", E.RESTORE_CREATE, 1006, 422, rc_1006),
+    Case("Rc-1007", E.RESTORE_CREATE, 1007, 422, rc_1007),
+    Case("Rc-1008-empty", E.RESTORE_CREATE, 1008, 422, rc_groups([])),
+    Case("Rc-1008-null", E.RESTORE_CREATE, 1008, 422, rc_groups(None)),
+    Case("Rc-1009-apps-17.0", E.RESTORE_CREATE, 1009, 422,
          rc_groups(["INSTALLED_APPS_CONFIG"], "17.0"), version=V("17.0")),
-    Case("Rc-1009-apps-18.0", E.RESTORE_CREATE, 1009, 422, T_1009_NEW,
+    Case("Rc-1009-apps-18.0", E.RESTORE_CREATE, 1009, 422,
          rc_groups(["INSTALLED_APPS_CONFIG"], "18.0"), version=V("18.0")),
-    Case("Rc-1009-offenses-18.0", E.RESTORE_CREATE, 1009, 422, T_1009_NEW,
+    Case("Rc-1009-offenses-18.0", E.RESTORE_CREATE, 1009, 422,
          rc_groups(["OFFENSES_DATA"], "18.0"), version=V("18.0")),
-    Case("Rc-1009-apps-12.0", E.RESTORE_CREATE, 1009, 422, T_1009_OLD,
+    Case("Rc-1009-apps-12.0", E.RESTORE_CREATE, 1009, 422,
          rc_groups(["INSTALLED_APPS_CONFIG", "CUSTOM_RULES_CONFIG"], "12.0"), version=V("12.0")),
-    Case("Rc-1010", E.RESTORE_CREATE, 1010, 422, "A group was provided that does not exist.",
+    Case("Rc-1010", E.RESTORE_CREATE, 1010, 422,
          rc_groups(["CUSTOM_RULES_CONFIG", "NOT_A_GROUP"]),
          "The group NOT_A_GROUP does not exist."),
     Case("Rc-1019-users-15.0", E.RESTORE_CREATE, 1019, 422,
-         '"The ASSETS_DATA and USERS_CONFIG groups must be included with DOMAINS group."',
          rc_groups(["USERS_CONFIG"], "15.0"), version=V("15.0")),
-    Case("Rc-1019-assets-27.0", E.RESTORE_CREATE, 1019, 422,
-         '"The ASSETS_DATA and USERS_CONFIG groups must be included with DOMAINS group."',
-         rc_groups(["ASSETS_DATA"])),
-    Case("Rc-1011", E.RESTORE_CREATE, 1011, 409,
-         "A restore is currently pending or in progress. Only a single restore record can be "
-         "created at a time and all other existing restores must be in a completed state. A "
-         "completed restore has the status of SUCCESS or FAILED.", rc_1011),
+    Case("Rc-1019-assets-27.0", E.RESTORE_CREATE, 1019, 422, rc_groups(["ASSETS_DATA"])),
+    Case("Rc-1011", E.RESTORE_CREATE, 1011, 409, rc_1011),
     # POST /restores/{id}
-    Case("Ru-1001", E.RESTORE_UPDATE, 1001, 404, "The restore does not exist.", ru_1001,
-         "The restore with id 999 does not exist."),
-    Case("Ru-1012", E.RESTORE_UPDATE, 1012, 422,
-         "Only restores that are in the PENDING state are updated.", ru_1012,
-         "The restore 1 is REQUESTING, not PENDING."),
-    Case("Ru-1013", E.RESTORE_UPDATE, 1013, 422,
-         "The 'status' parameter value can only be updated to REQUESTING.", ru_1013),
-    Case("Ru-1014", E.RESTORE_UPDATE, 1014, 409,
-         "Rebalancing is currently in progress. No restore process can be initiated.", ru_1014),
-    Case("Ru-1015", E.RESTORE_UPDATE, 1015, 409,
-         "A backup is currently in progress. No new backup or restore processes can be "
-         "initiated while the current process is running.", ru_1015),
-    Case("Ru-1016-deleted-record", E.RESTORE_UPDATE, 1016, 409, RESTORE_RUNNING,
-         ru_1016_deleted_record),
-    Case("Ru-1016-external", E.RESTORE_UPDATE, 1016, 409, RESTORE_RUNNING, ru_1016_external),
-    Case("Ru-1030", E.RESTORE_UPDATE, 1030, 422,
-         "The restore_site_host_id must have a qflow component.",
-         ru_site(restore_site_host_id=104)),
-    Case("Ru-1031", E.RESTORE_UPDATE, 1031, 422,
-         "The restore_site_host_id must be a valid host ID.", ru_site(restore_site_host_id=999)),
+    Case("Ru-1001", E.RESTORE_UPDATE, 1001, 404, ru_1001, NO_RESTORE_WITH_ID_999),
+    Case("Ru-1012", E.RESTORE_UPDATE, 1012, 422, ru_1012, RESTORE_1_NOT_PENDING),
+    Case("Ru-1013", E.RESTORE_UPDATE, 1013, 422, ru_1013),
+    Case("Ru-1014", E.RESTORE_UPDATE, 1014, 409, ru_1014),
+    Case("Ru-1015", E.RESTORE_UPDATE, 1015, 409, ru_1015),
+    Case("Ru-1016-deleted-record", E.RESTORE_UPDATE, 1016, 409, ru_1016_deleted_record),
+    Case("Ru-1016-external", E.RESTORE_UPDATE, 1016, 409, ru_1016_external),
+    Case("Ru-1030", E.RESTORE_UPDATE, 1030, 422, ru_site(restore_site_host_id=104)),
+    Case("Ru-1031", E.RESTORE_UPDATE, 1031, 422, ru_site(restore_site_host_id=999)),
     Case("Ru-1032", E.RESTORE_UPDATE, 1032, 422,
-         "The restore_site_event_collector_id is not an event collector component.",
          ru_site(restore_site_event_collector_id=NO_ARIEL_HOST)),
     Case("Ru-1033", E.RESTORE_UPDATE, 1033, 422,
-         "The restore_site_event_collector_id does not exist.",
          ru_site("13.0", restore_site_event_collector_id=999), version=V("13.0")),
     # DELETE, GET /restores/{id}, GET /restores
-    Case("Rd-1001", E.RESTORE_DELETE, 1001, 404, "The restore does not exist.", rd_1001,
-         "The restore with id 999 does not exist."),
-    Case("Rd-1017-success", E.RESTORE_DELETE, 1017, 422,
-         "Restores can be deleted only in the following states: PENDING, REQUESTING, "
-         "INITIALIZING, IN_PROGRESS.", rd_1017("SUCCESS"),
-         "The restore 1 is SUCCESS and cannot be deleted."),
-    Case("Rd-1017-failed", E.RESTORE_DELETE, 1017, 422,
-         "Restores can be deleted only in the following states: PENDING, REQUESTING, "
-         "INITIALIZING, IN_PROGRESS.", rd_1017("FAILED"),
+    Case("Rd-1001", E.RESTORE_DELETE, 1001, 404, rd_1001, NO_RESTORE_WITH_ID_999),
+    Case("Rd-1017-success", E.RESTORE_DELETE, 1017, 422, rd_1017("SUCCESS"),
+         RESTORE_1_SUCCESS_UNDELETABLE),
+    Case("Rd-1017-failed", E.RESTORE_DELETE, 1017, 422, rd_1017("FAILED"),
          "The restore 1 is FAILED and cannot be deleted."),
-    Case("Rg-1001", E.RESTORE_GET, 1001, 404, "The restore does not exist.", rg_1001,
-         "The restore with id 999 does not exist."),
-    Case("Rl-1018", E.RESTORES_LIST, 1018, 422,
-         "The sort field must be one of the following fields: [id, initiated_by, "
-         "time_initiated, time_completed, is_cross_deployment_restore, backup_name, "
-         "backup_type, backup_version, backup_filename].", rl_1018),
+    Case("Rg-1001", E.RESTORE_GET, 1001, 404, rg_1001, NO_RESTORE_WITH_ID_999),
+    Case("Rl-1018", E.RESTORES_LIST, 1018, 422, rl_1018),
     # POST /backups
-    Case("Bc-1002-null", E.BACKUP_CREATE, 1002, 422,
-         "The 'name' parameter value cannot be null or empty.", bc(name=None)),
-    Case("Bc-1002-empty", E.BACKUP_CREATE, 1002, 422,
-         "The 'name' parameter value cannot be null or empty.", bc(name="")),
-    Case("Bc-1003", E.BACKUP_CREATE, 1003, 422,
-         "The 'name' parameter value must not exceed 100 characters.", bc(name="n" * 101)),
-    Case("Bc-1004", E.BACKUP_CREATE, 1004, 422,
-         "The 'name' parameter must contain only alphanumerics and '_', '-' or '.'.",
-         bc(name="no spaces")),
-    Case("Bc-1005", E.BACKUP_CREATE, 1005, 409, "The 'name' parameter value must be unique.",
-         bc(name="nightly_1"), "A backup named nightly_1 already exists."),
-    Case("Bc-1006", E.BACKUP_CREATE, 1006, 422,
-         "The 'configuration_id' parameter value cannot be null or empty.",
-         bc(configuration_id=None)),
-    Case("Bc-1007", E.BACKUP_CREATE, 1007, 422, "The backup configuration does not exist.",
-         bc(configuration_id=99), "The backup configuration 99 does not exist."),
-    Case("Bc-1008", E.BACKUP_CREATE, 1008, 422,
-         "The 'description' parameter value must not exceed 255 characters.",
-         bc(description="d" * 256)),
-    Case("Bc-1009", E.BACKUP_CREATE, 1009, 422, "The backup host does not exist.",
-         bc(host_id=999), "The backup host 999 does not exist."),
-    Case("Bc-1010", E.BACKUP_CREATE, 1010, 422,
-         "The provided host_id corresponds to a host that is currently not active. For more "
-         "information, see the following Hosts API: api/config/deployment/hosts",
-         bc("DATA", host_id=INACTIVE_HOST)),
-    Case("Bc-1011", E.BACKUP_CREATE, 1011, 409,
-         "An undeployed configuration change has been detected. Deploy staged changes then try "
-         "again.", bc_1011),
-    Case("Bc-1012", E.BACKUP_CREATE, 1012, 422,
-         "The provided host_id corresponds to a host that is not the console and the backup "
-         "type is CONFIG. A config backup can only take place on the console.",
-         bc("CONFIG", host_id=104)),
-    Case("Bc-1013", E.BACKUP_CREATE, 1013, 422,
-         "Data backups can only be done on hosts that store ariel data. For more information, "
-         "see the following Hosts API: api/config/deployment/hosts",
-         bc("DATA", host_id=NO_ARIEL_HOST)),
-    Case("Bc-1014", E.BACKUP_CREATE, 1014, 422,
-         "The host is not configured for data backups. See the Backup Configuration API for "
-         "more information: api/config/backup_and_restore/scheduled_backup_configurations",
-         bc("DATA", host_id=UNCONFIGURED_HOST)),
-    Case("Bc-1015", E.BACKUP_CREATE, 1015, 409, "A backup is already in progress on the host.",
-         bc_1015, "A backup is already in progress on the host 53."),
-    Case("Bc-1016", E.BACKUP_CREATE, 1016, 409, RESTORE_RUNNING, bc_1016),
+    Case("Bc-1002-null", E.BACKUP_CREATE, 1002, 422, bc(name=None)),
+    Case("Bc-1002-empty", E.BACKUP_CREATE, 1002, 422, bc(name="")),
+    Case("Bc-1003", E.BACKUP_CREATE, 1003, 422, bc(name="n" * 101)),
+    Case("Bc-1004", E.BACKUP_CREATE, 1004, 422, bc(name="no spaces")),
+    Case("Bc-1005", E.BACKUP_CREATE, 1005, 409, bc(name="nightly_1"), NAME_NIGHTLY_1_TAKEN),
+    Case("Bc-1006", E.BACKUP_CREATE, 1006, 422, bc(configuration_id=None)),
+    Case("Bc-1007", E.BACKUP_CREATE, 1007, 422, bc(configuration_id=99), NO_CONFIGURATION_99),
+    Case("Bc-1008", E.BACKUP_CREATE, 1008, 422, bc(description="d" * 256)),
+    Case("Bc-1009", E.BACKUP_CREATE, 1009, 422, bc(host_id=999), NO_HOST_999),
+    Case("Bc-1010", E.BACKUP_CREATE, 1010, 422, bc("DATA", host_id=INACTIVE_HOST)),
+    Case("Bc-1011", E.BACKUP_CREATE, 1011, 409, bc_1011),
+    Case("Bc-1012", E.BACKUP_CREATE, 1012, 422, bc("CONFIG", host_id=104)),
+    Case("Bc-1013", E.BACKUP_CREATE, 1013, 422, bc("DATA", host_id=NO_ARIEL_HOST)),
+    Case("Bc-1014", E.BACKUP_CREATE, 1014, 422, bc("DATA", host_id=UNCONFIGURED_HOST)),
+    Case("Bc-1015", E.BACKUP_CREATE, 1015, 409, bc_1015, HOST_53_BUSY),
+    Case("Bc-1016", E.BACKUP_CREATE, 1016, 409, bc_1016),
     # POST, DELETE, GET /backups/{id}, GET /backups
-    Case("Bu-1001", E.BACKUP_UPDATE, 1001, 404, "The backup does not exist.", bu_1001,
-         "The backup with id 999 does not exist."),
-    Case("Bu-1008", E.BACKUP_UPDATE, 1008, 422,
-         "The 'description' parameter value must not exceed 255 characters.", bu_1008),
-    Case("Bd-1001", E.BACKUP_DELETE, 1001, 404, "The backup does not exist.", bd_1001,
-         "The backup with id 999 does not exist."),
-    Case("Bd-1017-cancelling", E.BACKUP_DELETE, 1017, 422,
-         "Backups can be deleted only in the following states: INITIALIZING, IN_PROGRESS, "
-         "FAILED, SUCCESS, MISSING.", bd_1017_cancelling,
+    Case("Bu-1001", E.BACKUP_UPDATE, 1001, 404, bu_1001, NO_BACKUP_WITH_ID_999),
+    Case("Bu-1008", E.BACKUP_UPDATE, 1008, 422, bu_1008),
+    Case("Bd-1001", E.BACKUP_DELETE, 1001, 404, bd_1001, NO_BACKUP_WITH_ID_999),
+    Case("Bd-1017-cancelling", E.BACKUP_DELETE, 1017, 422, bd_1017_cancelling,
          "The backup 4 is CANCELLING and cannot be deleted."),
-    Case("Bd-1017-deleting", E.BACKUP_DELETE, 1017, 422,
-         "Backups can be deleted only in the following states: INITIALIZING, IN_PROGRESS, "
-         "FAILED, SUCCESS, MISSING.", bd_1017_deleting,
-         "The backup 1 is DELETING and cannot be deleted."),
-    Case("Bg-1001", E.BACKUP_GET, 1001, 404, "The backup does not exist.", bg_1001,
-         "The backup with id 999 does not exist."),
-    Case("Bl-1018", E.BACKUPS_LIST, 1018, 422,
-         "The Sort field must be one of the following fields: [id, host_id, name, description, "
-         "type, version, time_initiated, time_completed, initiated_by, status, size_on_disk, "
-         "content_file_path].", bl_1018),
+    Case("Bd-1017-deleting", E.BACKUP_DELETE, 1017, 422, bd_1017_deleting,
+         BACKUP_1_DELETING_UNDELETABLE),
+    Case("Bg-1001", E.BACKUP_GET, 1001, 404, bg_1001, NO_BACKUP_WITH_ID_999),
+    Case("Bl-1018", E.BACKUPS_LIST, 1018, 422, bl_1018),
 )  # fmt: skip
 
 #: Codes provoked only by fault injection (1000, 1021, the undocumented 1034-1037).
