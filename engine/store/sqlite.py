@@ -58,11 +58,15 @@ _RUNNING_BACKUP = tuple(str(s) for s in BACKUP.running)
 _UNFINISHED_RESTORE = tuple(s for s in RESTORE.states if s not in RESTORE.final)
 _IN = "','".join  # the status lists are the lifecycle tables' own constants, never input
 #: The whole gate in one statement: rebalancing, a running restore, the hosts of running backups.
+#: `INDEXED BY` everywhere a status list is searched: without statistics SQLite prefers the
+#: primary key (console, id), which scans every finished record of the console (measured: half
+#: of all engine time at 20,000 restores on one console).
 _GATE = (
     "SELECT (SELECT rebalancing FROM consoles WHERE id = ?), "
-    "EXISTS (SELECT 1 FROM restores WHERE console = ? "
+    "EXISTS (SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? "
     f"AND status IN ('{_IN(_RUNNING_RESTORE)}')), "
-    "(SELECT group_concat(DISTINCT host_id) FROM backups WHERE console = ? "
+    "(SELECT group_concat(DISTINCT host_id) FROM backups INDEXED BY backups_running "
+    "WHERE console = ? "
     f"AND status IN ('{_IN(_RUNNING_BACKUP)}'))"
 )
 _RESTORE_STATUS = {s.value: s for s in RestoreStatus}
@@ -370,7 +374,7 @@ class SqliteTx:
 
     def unfinished_restore_record(self, console: str) -> bool:
         row = self._c.execute(
-            "SELECT 1 FROM restores WHERE console = ? AND visible = 1 "
+            "SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? AND visible = 1 "
             f"AND status IN ({_marks(_UNFINISHED_RESTORE)}) LIMIT 1",
             (console, *_UNFINISHED_RESTORE),
         ).fetchone()
@@ -449,15 +453,15 @@ class SqliteTx:
     def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._c.execute(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = ? "
-            f"AND status IN ({_marks(_RUNNING_RESTORE)}) ORDER BY id",
+            f"SELECT {_RESTORE_COLUMNS} FROM restores INDEXED BY restores_running "
+            f"WHERE console = ? AND status IN ({_marks(_RUNNING_RESTORE)}) ORDER BY id",
             (console, *_RUNNING_RESTORE),
         ):
             jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
         running = (*_RUNNING_BACKUP, BackupStatus.DELETING.value)
         for row in self._c.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = ? "
-            f"AND status IN ({_marks(running)}) ORDER BY id",
+            f"SELECT {_BACKUP_COLUMNS} FROM backups INDEXED BY backups_running "
+            f"WHERE console = ? AND status IN ({_marks(running)}) ORDER BY id",
             (console, *running),
         ):
             jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))

@@ -81,3 +81,26 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(RuntimeError, match="schema version"):
         await SqliteStore.open(path)
+
+
+def test_status_searches_use_the_status_index_not_a_scan_of_the_console() -> None:
+    """Without statistics SQLite prefers the primary key (console, id) for a status search, which
+    reads every finished record of the console: the engine slowed down as records piled up."""
+    import sqlite3
+
+    from engine.store import schema
+    from engine.store.sqlite import SqliteTx
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(conn)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    tx = SqliteTx(conn)
+    tx.unfinished_restore_record("c")
+    tx.gate("c")
+    tx.running_jobs("c")
+    conn.set_trace_callback(None)
+    assert statements
+    for statement in statements:
+        plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement))
+        assert "USING PRIMARY KEY (console=?)" not in plan, (statement, plan)
