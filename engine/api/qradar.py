@@ -108,6 +108,11 @@ class Route:
     template: str
     handlers: dict[str, tuple[Handler, Endpoint | None]]
     admin: bool = True  # needs the admin capability (403/26 otherwise)
+    #: the literal text before the first placeholder: a path must start with it
+    prefix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", self.template.split("{", 1)[0])
 
 
 def compile_template(template: str) -> re.Pattern[str]:
@@ -195,6 +200,8 @@ class QRadarApi:
 
     async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
         declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers:
+            return b""  # no body announced (a GET or DELETE): nothing to read
         if declared is not None:
             if not declared.strip().isdigit():
                 raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="Content-Length",
@@ -287,6 +294,8 @@ class QRadarApi:
 
     def _match(self, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
+            if not path.startswith(route.prefix):
+                continue  # cheaper than the regex for most routes
             match = route.pattern.fullmatch(path)
             if match is not None:
                 return route, {k: unquote(v) for k, v in match.groupdict().items()}

@@ -18,11 +18,15 @@ Send = Callable[[Message], Awaitable[None]]
 JSON = "application/json"
 
 
+_ENCODE = json.JSONEncoder(separators=(", ", ": "), ensure_ascii=False).encode
+_ENCODE_ASCII = json.JSONEncoder(separators=(", ", ": ")).encode
+
+
 def dumps(value: Any) -> bytes:
     try:
-        return json.dumps(value, separators=(", ", ": "), ensure_ascii=False).encode()
+        return _ENCODE(value).encode()
     except UnicodeEncodeError:  # a lone surrogate echoed from the request ("\ud800"): escape it
-        return json.dumps(value, separators=(", ", ": ")).encode()
+        return _ENCODE_ASCII(value).encode()
 
 
 @dataclass(slots=True)
