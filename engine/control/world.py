@@ -5,8 +5,8 @@ Every error names the key and the value, so a scenario author can fix the line a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from engine.core.enums import AppDeploymentLocation, BackupStatus, BackupType
 from engine.core.records import (
@@ -19,6 +19,8 @@ from engine.core.records import (
     demo_world,
 )
 from engine.runtime.clock import VIRTUAL_EPOCH_MS
+
+T = TypeVar("T")
 
 
 class WorldError(ValueError):
@@ -185,6 +187,19 @@ def read_configuration(value: Any, path: str, hosts: Sequence[Host]) -> BackupCo
     )  # fmt: skip
 
 
+def _items(
+    data: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], T],
+    default: tuple[T, ...],
+) -> tuple[T, ...]:  # fmt: skip
+    """A list of the world read item by item (errors name `path.key[i]`), or the default."""
+    if key not in data:
+        return default
+    raw = data[key]
+    if not isinstance(raw, list):
+        raise WorldError(f"{path}.{key}", "expected a list")
+    return tuple(read(item, f"{path}.{key}[{i}]") for i, item in enumerate(raw))
+
+
 WORLD_KEYS = ("hosts", "backups", "configurations", "rebalancing", "outage_during_restore")
 
 
@@ -195,35 +210,16 @@ def read_world(value: Any, path: str = "world") -> World:
     data = _mapping(value, path)
     _keys(data, path, WORLD_KEYS)
     demo = demo_world()
-    if "hosts" in data:
-        raw_hosts = data["hosts"]
-        if not isinstance(raw_hosts, list):
-            raise WorldError(f"{path}.hosts", "expected a list")
-        hosts = tuple(read_host(h, f"{path}.hosts[{i}]") for i, h in enumerate(raw_hosts))
-    else:
-        hosts = demo.hosts
+    hosts = _items(data, "hosts", path, read_host, demo.hosts)
     console = next((h.id for h in hosts if h.console), hosts[0].id if hosts else 53)
-    if "backups" in data:
-        raw_backups = data["backups"]
-        if not isinstance(raw_backups, list):
-            raise WorldError(f"{path}.backups", "expected a list")
-        backups = tuple(
-            read_backup(b, f"{path}.backups[{i}]", console) for i, b in enumerate(raw_backups)
-        )
-    else:
-        backups = demo.backups
+    backups = _items(data, "backups", path, lambda b, at: read_backup(b, at, console), demo.backups)
     ids = [b.id for b in backups]
     if len(set(ids)) != len(ids):
         raise WorldError(f"{path}.backups", "two backups have the same id")
-    if "configurations" in data:
-        raw = data["configurations"]
-        if not isinstance(raw, list):
-            raise WorldError(f"{path}.configurations", "expected a list")
-        configurations = tuple(
-            read_configuration(c, f"{path}.configurations[{i}]", hosts) for i, c in enumerate(raw)
-        )
-    else:
-        configurations = (read_configuration({}, f"{path}.configurations[0]", hosts),)
+    configurations = _items(
+        data, "configurations", path, lambda c, at: read_configuration(c, at, hosts),
+        (read_configuration({}, f"{path}.configurations[0]", hosts),),
+    )  # fmt: skip
     return World(
         hosts=hosts,
         configurations=configurations,

@@ -169,18 +169,17 @@ def check_requestable(restore: Restore, site: RestoreSite, hosts: Iterable[Host]
     if restore.status is not RestoreStatus.PENDING:
         raise QRadarError.at(E.RESTORE_UPDATE, 1012, id=restore.id, status=restore.status.value)
     by_id = {h.id: h for h in hosts}
-    if site.host_id is not None:
-        host = by_id.get(site.host_id)
+    for host_id, component, missing, lacking in (
+        (site.host_id, "qflow", 1031, 1030),
+        (site.event_collector_id, "eventcollector", 1033, 1032),
+    ):
+        if host_id is None:
+            continue
+        host = by_id.get(host_id)
         if host is None:
-            raise QRadarError.at(E.RESTORE_UPDATE, 1031)
-        if "qflow" not in host.components:
-            raise QRadarError.at(E.RESTORE_UPDATE, 1030)
-    if site.event_collector_id is not None:
-        collector = by_id.get(site.event_collector_id)
-        if collector is None:
-            raise QRadarError.at(E.RESTORE_UPDATE, 1033)
-        if "eventcollector" not in collector.components:
-            raise QRadarError.at(E.RESTORE_UPDATE, 1032)
+            raise QRadarError.at(E.RESTORE_UPDATE, missing)
+        if component not in host.components:
+            raise QRadarError.at(E.RESTORE_UPDATE, lacking)
 
 
 def check_restore_deletable(restore: Restore) -> None:
