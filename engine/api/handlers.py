@@ -7,7 +7,7 @@ operation, and shapes the answer with the list conventions (`filter`, `sort`, `R
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from engine.api.qradar import Call, Handler
@@ -36,11 +36,11 @@ def path_id(call: Call, name: str = "id") -> int:
     return int(raw)
 
 
-def select(call: Call, body: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
-    """Apply `fields` to one object."""
+def select(call: Call, body: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    """Apply `fields` to one object (a fresh one: it is returned as it is without `fields`)."""
     text = call.fields()
     if text is None:
-        return dict(body)
+        return body
     return query.parse_fields(text, allowed).apply(body)
 
 

@@ -124,7 +124,10 @@ class Console:
         log.info("restore_deleted", console=self.id, id=id)
 
     async def get_restore(self, id: int) -> Restore:
-        return (await self.read(lambda tx: units.visible_restore(tx, self.id, id))).record
+        restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
+        if restore is None:
+            raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+        return restore
 
     async def list_restores(self) -> list[Restore]:
         return await self.read(lambda tx: tx.restores(self.id))
@@ -161,10 +164,10 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
-        stored = await self.read(
-            lambda tx: units.visible_backup(tx, self.id, id, rules.E.BACKUP_GET)
-        )
-        return stored.record
+        backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
+        if backup is None:
+            raise QRadarError.at(rules.E.BACKUP_GET, 1001, id=id)
+        return backup
 
     async def list_backups(self) -> list[Backup]:
         return await self.read(lambda tx: tx.backups(self.id))

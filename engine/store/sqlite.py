@@ -86,16 +86,25 @@ def _marks(values: tuple[str, ...]) -> str:
     return ",".join("?" * len(values))
 
 
-_RESTORE_COLUMNS = (
+_JOB_COLUMNS = "visible, origin, due_at, outcome, rule, ordinal, phase_since"
+_RESTORE_RECORD = (
     "id, initiated_by, host_id, time_initiated, time_completed, status, "
     "is_cross_deployment_restore, backup_id, backup_name, backup_version, backup_type, "
-    "backup_filename, groups_, visible, origin, due_at, outcome, rule, ordinal, phase_since"
+    "backup_filename, groups_"
 )
-_BACKUP_COLUMNS = (
+_RESTORE_COLUMNS = f"{_RESTORE_RECORD}, {_JOB_COLUMNS}"
+_BACKUP_RECORD = (
     "id, configuration_id, host_id, name, description, type, version, time_initiated, "
     "time_completed, initiated_by, status, size_on_disk, content_file_path, is_valid, "
-    "is_version_compatible, app_deployment_location, build_version, visible, origin, due_at, "
-    "outcome, rule, ordinal, phase_since"
+    "is_version_compatible, app_deployment_location, build_version"
+)
+_BACKUP_COLUMNS = f"{_BACKUP_RECORD}, {_JOB_COLUMNS}"
+#: A record as the API shows it: no job columns (the hot path of polling clients).
+_VISIBLE_RESTORE = (
+    f"SELECT {_RESTORE_RECORD} FROM restores WHERE console = ? AND id = ? AND visible = 1"
+)
+_VISIBLE_BACKUP = (
+    f"SELECT {_BACKUP_RECORD} FROM backups WHERE console = ? AND id = ? AND visible = 1"
 )
 
 
@@ -343,6 +352,10 @@ class SqliteTx:
             return None
         return StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13))
 
+    def visible_restore(self, console: str, id: int) -> Restore | None:
+        row = self._c.execute(_VISIBLE_RESTORE, (console, id)).fetchone()
+        return None if row is None else _restore(row)
+
     def restores(self, console: str) -> list[Restore]:
         rows = self._c.execute(
             f"SELECT {_RESTORE_COLUMNS} FROM restores "
@@ -394,6 +407,10 @@ class SqliteTx:
         if row is None:
             return None
         return StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17))
+
+    def visible_backup(self, console: str, id: int) -> Backup | None:
+        row = self._c.execute(_VISIBLE_BACKUP, (console, id)).fetchone()
+        return None if row is None else _backup(row)
 
     def backups(self, console: str) -> list[Backup]:
         rows = self._c.execute(
