@@ -1,7 +1,7 @@
 """The expected texts of the backup_and_restore error codes, written out once for every test layer.
 
 `DESCRIPTIONS` holds the documented `description` of each (endpoint, unique code), copied by hand
-from the reference (/work/shared/reference/qradar-backup-restore-api.md, sections 2-4 and the table
+from the reference (shared/reference/qradar-backup-restore-api.md, sections 2-4 and the table
 in 4.2), never read from `engine.core.codes`: the code tests compare the catalogue's wording with
 these. `LATER` holds the descriptions a later API version changed; `description()` picks the text
 of a version.
