@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.core.endpoints import V12, V13, V15, V18, V26, EndpointId
+from engine.core.lifecycle import BACKUP_DELETABLE, RESTORE_DELETABLE
+from engine.core.records import BACKUP_SORTABLE, RESTORE_SORTABLE
 from engine.core.versions import ApiVersion
 
 E = EndpointId
@@ -142,12 +144,11 @@ CATALOGUE: tuple[Code, ...] = (
     _code(422, 1014, "The host is not configured for data backups. See the Backup Configuration "
           "API for more information: api/config/backup_and_restore/"
           "scheduled_backup_configurations", (E.BACKUP_CREATE,)),
-    _code(422, 1017, "Backups can be deleted only in the following states: INITIALIZING, "
-          "IN_PROGRESS, FAILED, SUCCESS, MISSING.", (E.BACKUP_DELETE,),
+    _code(422, 1017, "Backups can be deleted only in the following states: "
+          f"{', '.join(BACKUP_DELETABLE)}.", (E.BACKUP_DELETE,),
           message="The backup {id} is {status} and cannot be deleted."),
-    _code(422, 1018, "The Sort field must be one of the following fields: [id, host_id, name, "
-          "description, type, version, time_initiated, time_completed, initiated_by, status, "
-          "size_on_disk, content_file_path].", (E.BACKUPS_LIST,)),
+    _code(422, 1018, "The Sort field must be one of the following fields: "
+          f"[{', '.join(BACKUP_SORTABLE)}].", (E.BACKUPS_LIST,)),
     _error_1000(E.BACKUPS_LIST, "retrieve the backups"),
     _code(500, 1021, "An error occurred during the attempt to retrieve the backups.",
           (E.BACKUPS_LIST,), since=V26, reason="fault injection only (26.0+)"),
@@ -206,12 +207,11 @@ CATALOGUE: tuple[Code, ...] = (
           reason="undocumented: fault injection only"),
     _code(422, 1037, None, (E.RESTORE_UPDATE,), since=V15, message="",
           reason="undocumented: fault injection only"),
-    _code(422, 1017, "Restores can be deleted only in the following states: PENDING, REQUESTING, "
-          "INITIALIZING, IN_PROGRESS.", (E.RESTORE_DELETE,),
+    _code(422, 1017, "Restores can be deleted only in the following states: "
+          f"{', '.join(RESTORE_DELETABLE)}.", (E.RESTORE_DELETE,),
           message="The restore {id} is {status} and cannot be deleted."),
-    _code(422, 1018, "The sort field must be one of the following fields: [id, initiated_by, "
-          "time_initiated, time_completed, is_cross_deployment_restore, backup_name, backup_type, "
-          "backup_version, backup_filename].", (E.RESTORES_LIST,)),
+    _code(422, 1018, "The sort field must be one of the following fields: "
+          f"[{', '.join(RESTORE_SORTABLE)}].", (E.RESTORES_LIST,)),
     _error_1000(E.RESTORES_LIST, "retrieve the restores"),
     _error_1000(E.RESTORE_CREATE, "create the restore"),
     _error_1000(E.RESTORE_GET, "retrieve the restore"),

@@ -113,7 +113,7 @@ BACKUP = Lifecycle(
                    "finished with errors"),
         Transition(Event.CANCEL, (_B.INITIALIZING, _B.IN_PROGRESS), _B.CANCELLING, Actor.CLIENT,
                    "DELETE /backups/{id} while it runs"),
-        Transition(Event.DELETE, (_B.SUCCESS, _B.FAILED, _B.MISSING), _B.DELETING, Actor.CLIENT,
+        Transition(Event.DELETE, (_B.FAILED, _B.SUCCESS, _B.MISSING), _B.DELETING, Actor.CLIENT,
                    "DELETE /backups/{id} when finished"),
         Transition(Event.VANISH, (_B.SUCCESS, _B.FAILED), _B.MISSING, Actor.CONTROL,
                    "the file moved or deleted outside the engine"),
@@ -126,6 +126,7 @@ LIFECYCLES: dict[JobKind, Lifecycle] = {JobKind.RESTORE: RESTORE, JobKind.BACKUP
 
 #: States from which DELETE is accepted: the sources of the client's delete transitions for
 #: backups, and every unfinished state for restore records (deleting a record never stops a job).
+#: The 1017 texts of the catalogue list them, in this order.
 BACKUP_DELETABLE: tuple[str, ...] = (*BACKUP.sources(Event.CANCEL), *BACKUP.sources(Event.DELETE))
 RESTORE_DELETABLE: tuple[str, ...] = tuple(s for s in RESTORE.states if s not in RESTORE.final)
 
