@@ -5,6 +5,7 @@ Every error names the key and the value, so a scenario author can fix the line a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -61,8 +62,7 @@ def _str(value: Any, path: str) -> str:
     return str(value)
 
 
-_HOST_KEYS = ("id", "hostname", "private_ip", "console", "active", "components", "ariel_data",
-              "version")  # fmt: skip
+_HOST_KEYS = tuple(f.name for f in dataclasses.fields(Host))
 
 
 def read_host(value: Any, path: str = "host") -> Host:
@@ -91,10 +91,7 @@ def read_host(value: Any, path: str = "host") -> Host:
     )
 
 
-_BACKUP_KEYS = ("id", "name", "type", "status", "host_id", "version", "is_valid",
-                "is_version_compatible", "description", "configuration_id", "time_initiated",
-                "time_completed", "initiated_by", "size_on_disk", "content_file_path",
-                "app_deployment_location", "build_version")  # fmt: skip
+_BACKUP_KEYS = tuple(f.name for f in dataclasses.fields(Backup))
 
 
 def read_backup(value: Any, path: str = "backup", default_host: int = 53) -> Backup:
