@@ -90,8 +90,9 @@ def test_a_full_restore_over_real_http(server: tuple[str, subprocess.Popen[str]]
         assert body["time_completed"] >= body["time_initiated"]
 
 
-def test_sigterm_stops_gracefully_and_the_records_survive(
-    server: tuple[str, subprocess.Popen[str]], tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_it_gracefully_and_the_records_survive(
+    server: tuple[str, subprocess.Popen[str]], tmp_path: Path, signum: signal.Signals
 ) -> None:
     url, process = server
     with httpx.Client(base_url=url, headers={"SEC": "e2e-token"}) as client:
@@ -100,7 +101,7 @@ def test_sigterm_stops_gracefully_and_the_records_survive(
             json={"name": "kept", "configuration_id": 1},
         )  # fmt: skip
         assert created.status_code == 201
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     assert process.wait(timeout=15) == 0
     import sqlite3
 
