@@ -177,17 +177,16 @@ def create_restore(
     return restore
 
 
-def visible_restore(tx: Tx, console: str, id: int) -> StoredRestore:
+def visible_restore(tx: Tx, console: str, id: int, endpoint: EndpointId) -> StoredRestore:
+    """A restore record the API can see, with its job; 404/1001 as `endpoint` documents it."""
     stored = tx.restore(console, id)
     if stored is None or not stored.job.visible:
-        raise QRadarError.at(E.RESTORE_GET, 1001, id=id)
+        raise QRadarError.at(endpoint, 1001, id=id)
     return stored
 
 
 def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Restore:
-    stored = tx.restore(step.console, id)
-    if stored is None or not stored.job.visible:
-        raise QRadarError.at(E.RESTORE_UPDATE, 1001, id=id)
+    stored = visible_restore(tx, step.console, id, E.RESTORE_UPDATE)
     targets = site.host_id is not None or site.event_collector_id is not None
     rules.check_requestable(stored.record, site, tx.hosts(step.console) if targets else ())
     gate.check_restore_start(tx.gate(step.console))
@@ -197,9 +196,7 @@ def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Res
 
 
 def delete_restore(tx: Tx, step: Step, id: int) -> None:
-    stored = tx.restore(step.console, id)
-    if stored is None or not stored.job.visible:
-        raise QRadarError.at(E.RESTORE_DELETE, 1001, id=id)
+    stored = visible_restore(tx, step.console, id, E.RESTORE_DELETE)
     rules.check_restore_deletable(stored.record)
     if stored.record.status is RestoreStatus.PENDING:
         tx.purge_restore(step.console, id)  # no job behind it
