@@ -147,7 +147,8 @@ async def create_restore(call: Call) -> Reply:
 
 async def get_restore(call: Call) -> Reply:
     check_fields(call, RESTORE_FIELDS)
-    return _restore(call, await call.console.get_restore(path_id(call)))
+    body = await call.console.get_restore_json(path_id(call))
+    return Reply(200, select(call, body, RESTORE_FIELDS))
 
 
 async def request_restore(call: Call) -> Reply:

@@ -129,6 +129,13 @@ class Console:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
         return restore
 
+    async def get_restore_json(self, id: int) -> dict[str, Any]:
+        """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
+        body = await self.read(lambda tx: tx.restore_json(self.id, id))
+        if body is None:
+            raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+        return body
+
     async def list_restores(self) -> list[Restore]:
         return await self.read(lambda tx: tx.restores(self.id))
 

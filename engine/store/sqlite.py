@@ -51,7 +51,14 @@ from engine.core.enums import (
 from engine.core.gate import GateView
 from engine.core.lifecycle import BACKUP, RESTORE
 from engine.core.progression import Outcome
-from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
+from engine.core.records import (
+    RESTORE_FIELDS,
+    Backup,
+    BackupConfiguration,
+    DataBackupHost,
+    Host,
+    Restore,
+)
 from engine.store import schema
 from engine.store.base import ConsoleState, Credential, Job, StoredBackup, StoredRestore
 
@@ -355,6 +362,15 @@ class SqliteTx:
     def visible_restore(self, console: str, id: int) -> Restore | None:
         row = self._c.execute(_VISIBLE_RESTORE, (console, id)).fetchone()
         return None if row is None else _restore(row)
+
+    def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
+        row = self._c.execute(_VISIBLE_RESTORE, (console, id)).fetchone()
+        if row is None:
+            return None
+        body = dict(zip(RESTORE_FIELDS, row, strict=True))  # the columns are in field order
+        body["is_cross_deployment_restore"] = bool(row[6])
+        body["groups"] = row[12].split(",") if row[12] else []
+        return body
 
     def restores(self, console: str) -> list[Restore]:
         rows = self._c.execute(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -86,11 +88,6 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_status_searches_use_the_status_index_not_a_scan_of_the_console() -> None:
     """Without statistics SQLite prefers the primary key (console, id) for a status search, which
     reads every finished record of the console: the engine slowed down as records piled up."""
-    import sqlite3
-
-    from engine.store import schema
-    from engine.store.sqlite import SqliteTx
-
     conn = sqlite3.connect(":memory:", isolation_level=None)
     schema.migrate(conn)
     statements: list[str] = []
@@ -104,3 +101,38 @@ def test_status_searches_use_the_status_index_not_a_scan_of_the_console() -> Non
     for statement in statements:
         plan = " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement))
         assert "USING PRIMARY KEY (console=?)" not in plan, (statement, plan)
+
+
+async def test_the_restore_read_model_is_the_record_as_the_api_shows_it() -> None:
+    """`Tx.restore_json` skips the domain object on the polling path: it must give exactly
+    `Restore.to_json()`, in every state of the lifecycle (nulls, booleans, groups, order)."""
+    from engine.runtime.console import Console
+    from engine.simulator import Simulator
+
+    async def both(console: Console, id: int) -> tuple[Any, Any]:
+        # compared as JSON text too: 0 == False in Python, but not on the wire
+        record = (await console.get_restore(id)).to_json()
+        view = await console.get_restore_json(id)
+        assert json.dumps(view) == json.dumps(record)
+        return record, view
+
+    async with Simulator() as sim:
+        console = sim.console()
+        await console.set_rule("restore", {"mode": "manual", "outcome": ["FAILED", "SUCCESS"]})
+        groups = ["DEPLOYMENT_CONFIG", "USERS_CONFIG", "ASSETS_DATA", "CUSTOM_RULES_CONFIG"]
+        seen = 0
+        for _ in range(2):  # FAILED, then SUCCESS
+            restore = await console.create_restore(2, groups)
+            expected, actual = await both(console, restore.id)
+            assert list(actual) == list(expected)  # same keys, same order
+            assert actual == expected
+            await console.request_restore(restore.id)
+            for _ in range(3):
+                expected, actual = await both(console, restore.id)
+                assert actual == expected
+                await console.step("restore")
+                seen += 1
+            expected, actual = await both(console, restore.id)
+            assert actual == expected
+            assert actual["backup_id"] is None
+        assert seen == 6
