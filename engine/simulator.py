@@ -130,7 +130,6 @@ class Simulator:
         self.settings = replace(settings, **overrides) if overrides else settings
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
-        self._workers: dict[str, Worker] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
         self._credentials: dict[tuple[str, bool], Credential] = {}
         self._store: Store | None = None
@@ -266,7 +265,6 @@ class Simulator:
         if scope is not None:
             scope.cancel()
         self._consoles.pop(id, None)
-        self._workers.pop(id, None)
         self._credentials = {k: v for k, v in self._credentials.items() if v.console != id}
         deleted = await self.store.transact(lambda tx: tx.delete_console(id))
         log.info("console_deleted", console=id, found=deleted)
@@ -300,7 +298,6 @@ class Simulator:
             failed = await console.run_unit(units.recover, self.settings.recovery == "fail")
             log.info("console_recovered", console=id, policy=self.settings.recovery, failed=failed)
         worker = Worker(console, self.settings.scan_interval_s)
-        self._workers[id] = worker
         assert self._group is not None
         await self._group.start(self._supervise, id, worker, name=f"worker:{id}")
         if isinstance(clock, VirtualClock):
@@ -319,9 +316,6 @@ class Simulator:
         if kind == "real":
             return RealClock()
         return VirtualClock(autojump=self.settings.autojump)  # from VIRTUAL_EPOCH_MS
-
-    def workers(self) -> dict[str, Worker]:
-        return dict(self._workers)
 
     def __repr__(self) -> str:
         return (

@@ -8,8 +8,6 @@ such console) with `{"error": ...}`: this surface is the simulator's own, not QR
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -18,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.api.journal import Journal
+from engine.api.qradar import presented_credential
 from engine.control.actions import Control, ControlError
 from engine.control.world import WorldError, read_world
 from engine.core.errors import QRadarError
@@ -222,17 +221,7 @@ class ControlSurface:
     async def _console(self, request: Request) -> Console | None:
         name = request.path_params["console"]
         if name == "current":
-            credential = None
-            token = request.headers.get("sec")
-            authorization = request.headers.get("authorization", "")
-            if token:
-                credential = await self.simulator.authenticate(token)
-            elif authorization.lower().startswith("basic "):
-                try:
-                    decoded = base64.b64decode(authorization[6:]).decode()
-                except (binascii.Error, UnicodeDecodeError):
-                    decoded = ""
-                credential = await self.simulator.authenticate(decoded, basic=True)
+            credential = await presented_credential(self.simulator, request.headers)
             if credential is None:
                 return None
             name = credential.console

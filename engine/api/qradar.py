@@ -85,6 +85,25 @@ class Call:
             ) from None
 
 
+async def presented_credential(
+    simulator: Simulator, headers: Mapping[str, str]
+) -> Credential | None:
+    """The credential a request presents: its `SEC` token, else `Authorization: Basic`."""
+    token = headers.get("sec")
+    if token:
+        return await simulator.authenticate(token.strip())
+    authorization = headers.get("authorization", "")
+    if not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if ":" not in decoded:
+        return None
+    return await simulator.authenticate(decoded, basic=True)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -226,17 +245,7 @@ class QRadarApi:
         return b"".join(chunks)
 
     async def _authenticate(self, headers: Mapping[str, str]) -> tuple[Credential, Console]:
-        credential: Credential | None = None
-        token = headers.get("sec")
-        if token:
-            credential = await self.simulator.authenticate(token.strip())
-        elif (authorization := headers.get("authorization", "")).lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                decoded = ""
-            if ":" in decoded:
-                credential = await self.simulator.authenticate(decoded, basic=True)
+        credential = await presented_credential(self.simulator, headers)
         if credential is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
         console = await self.simulator.find_console(credential.console)

@@ -41,14 +41,6 @@ class Waker:
         self._flag = False
         self._event = anyio.Event()
 
-    def consume(self) -> bool:
-        """Clear a pending notification; True if there was one."""
-        pending = self._flag
-        if pending:
-            self._flag = False
-            self._event = anyio.Event()
-        return pending
-
 
 class Clock(Protocol):
     """What the engine needs of time."""

@@ -39,7 +39,6 @@ class Console:
         self.clock = clock
         self.waker = Waker()
         self._changed = anyio.Event()
-        self.operations = 0
         self.history: list[Fired] = []  # bounded: the last HISTORY transitions
         self.history_limit = 200
         self.world: World | None = None  # the last world seeded here: what reset returns to

@@ -34,7 +34,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -539,7 +539,6 @@ class _Stats:
     failures: int = 0
     largest_batch: int = 0
     hops: int = 0  # batches that had to wait for another process's lock on the thread
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class SqliteStore:
