@@ -7,7 +7,7 @@ operation, and shapes the answer with the list conventions (`filter`, `sort`, `R
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.api.qradar import Call, Handler
@@ -45,15 +45,23 @@ def select(call: Call, body: dict[str, Any], allowed: Sequence[str]) -> dict[str
 
 
 def listing(
-    call: Call, items: list[dict[str, Any]], allowed: Sequence[str], sortable: Sequence[str] | None,
-    sort_error: QRadarError | None,
+    call: Call, items: list[dict[str, Any]], allowed: Sequence[str] | Mapping[str, Any],
+    sortable: Sequence[str] | None = None, sort_error: QRadarError | None = None,
 ) -> Reply:  # fmt: skip
-    """filter, then sort, then Range, then fields: QRadar's list conventions."""
+    """filter, then sort, then Range, then fields: QRadar's list conventions.
+
+    `allowed` names the fields; as a mapping it also names sub-fields (None: a scalar), which
+    `fields` may select and `filter` may not."""
     selection = query.parse_fields(call.fields() or "", allowed)
     range_spec = query.parse_range(call.headers.get("range"))
     filter_text = call.query.get("filter")
     if filter_text:
-        condition = query.parse_filter(filter_text, allowed)
+        scalars = (
+            [k for k, v in allowed.items() if v is None]
+            if isinstance(allowed, Mapping)
+            else allowed
+        )
+        condition = query.parse_filter(filter_text, scalars)
         items = [i for i in items if condition.matches(i)]
     sort_text = call.query.get("sort")
     if sort_text and sortable is not None and sort_error is not None:

@@ -115,38 +115,21 @@ def version_docs() -> list[dict[str, Any]]:
 
 
 async def help_versions(call: Call) -> Reply:
-    return listing(call, version_docs(), VERSION_FIELDS, None, None)
+    return listing(call, version_docs(), VERSION_FIELDS)
 
 
 async def help_endpoints(call: Call) -> Reply:
-    return _nested_listing(call, [dict(d) for d in endpoint_docs()], ENDPOINT_FIELDS)
-
-
-def _nested_listing(call: Call, items: list[dict[str, Any]], allowed: dict[str, Any]) -> Reply:
-    """A listing whose `fields` may name sub-fields; filters apply to the top-level scalars."""
-    from engine.core import query
-
-    selection = query.parse_fields(call.fields() or "", allowed)
-    range_spec = query.parse_range(call.headers.get("range"))
-    filter_text = call.query.get("filter")
-    if filter_text:
-        scalars = [k for k, v in allowed.items() if v is None]
-        condition = query.parse_filter(filter_text, scalars)
-        items = [i for i in items if condition.matches(i)]
-    window, content_range = (
-        range_spec.window(len(items)) if range_spec else query.full_window(len(items))
-    )
-    return Reply(200, [selection.apply(i) for i in items[window]], {"Content-Range": content_range})
+    return listing(call, [dict(d) for d in endpoint_docs()], ENDPOINT_FIELDS)
 
 
 async def deployment_hosts(call: Call) -> Reply:
     hosts = [h.to_json() for h in await call.console.hosts()]
-    return listing(call, hosts, HOST_FIELDS, None, None)
+    return listing(call, hosts, HOST_FIELDS)
 
 
 async def backup_configurations(call: Call) -> Reply:
     items = [c.to_json() for c in await call.console.configurations()]
-    return _nested_listing(call, items, CONFIGURATION_FIELDS)
+    return listing(call, items, CONFIGURATION_FIELDS)
 
 
 async def backup_configuration(call: Call) -> Reply:
