@@ -38,7 +38,8 @@ class Console:
         self.machines = machines
         self.clock = clock
         self.waker = Waker()
-        self._changed = anyio.Event()
+        #: set when something changes; created by the first waiter (most units have none)
+        self._changed: anyio.Event | None = None
         self.history: list[Fired] = []  # bounded: the last HISTORY transitions
         self.history_limit = 200
         self.world: World | None = None  # the last world seeded here: what reset returns to
@@ -77,14 +78,17 @@ class Console:
             del self.history[: len(self.history) - self.history_limit]
         if wake:
             self.waker.notify()
-        self._changed.set()
-        self._changed = anyio.Event()
+        self._tell_waiters()
 
     def notify(self) -> None:
         """Something changed outside a unit of this console (control, another process)."""
         self.waker.notify()
-        self._changed.set()
-        self._changed = anyio.Event()
+        self._tell_waiters()
+
+    def _tell_waiters(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
     # restores -----------------------------------------------------------------------------
     async def create_restore(
@@ -306,6 +310,8 @@ class Console:
             return
         with anyio.fail_after(within_s):
             while not await check():
+                if self._changed is None:
+                    self._changed = anyio.Event()
                 changed = self._changed
                 with anyio.move_on_after(0.05):
                     await changed.wait()

@@ -111,8 +111,13 @@ def _fire(
 # --- restores --------------------------------------------------------------------------------
 
 
-def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> StoredRestore:
-    """Fire one restore transition; the persist callback writes it with a compare-and-set."""
+def _move_restore(
+    tx: Tx, step: Step, stored: StoredRestore, event: Event, *, write: bool = True
+) -> StoredRestore:
+    """Fire one restore transition. With `write`, its persist callback writes it at once with a
+    compare-and-set; without, the caller writes the job once at the end of a chain (`_run_job`):
+    the unit holds the write lock throughout, so one compare-and-set against the status the
+    store had covers every transition of the chain."""
     record, job = stored.record, stored.job
     result: list[StoredRestore] = [stored]
     now = step.now_ms
@@ -135,19 +140,26 @@ def _move_restore(tx: Tx, step: Step, stored: StoredRestore, event: Event) -> St
             pass
         elif job.origin is not Origin.EXTERNAL:  # a UI restore moves only when told to finish
             due = _due(now, rule.duration_ms(JobKind.RESTORE, dest))
-        rec = replace(record, **changes)
         jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
                  ordinal, now)  # fmt: skip
         step.schedule(JobKind.RESTORE, job.id, due)
-        if status in _RESTORE_FINAL and not jb.visible:
-            # the record was deleted while its job ran: the job ends, nothing is left to show
-            tx.purge_restore(step.console, rec.id)
-        elif not tx.update_restore(step.console, rec.id, source, rec, jb):
-            raise StaleState(f"restore {rec.id} is no longer {source}")
-        result[0] = StoredRestore(rec, jb)
+        moved = StoredRestore(replace(record, **changes), jb)
+        if write:
+            _write_restore(tx, step, source, moved)
+        result[0] = moved
 
     _fire(step, JobKind.RESTORE, record.id, record.status.value, persist, event)
     return result[0]
+
+
+def _write_restore(tx: Tx, step: Step, expected: str, stored: StoredRestore) -> None:
+    """Write a moved restore over the row that had status `expected` (compare-and-set)."""
+    record, job = stored.record, stored.job
+    if record.status in _RESTORE_FINAL and not job.visible:
+        # the record was deleted while its job ran: the job ends, nothing is left to show
+        tx.purge_restore(step.console, record.id)
+    elif not tx.update_restore(step.console, record.id, expected, record, job):
+        raise StaleState(f"restore {record.id} is no longer {expected}")
 
 
 def create_restore(
@@ -190,8 +202,8 @@ def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Res
     targets = site.host_id is not None or site.event_collector_id is not None
     rules.check_requestable(stored.record, site, tx.hosts(step.console) if targets else ())
     gate.check_restore_start(tx.gate(step.console))
-    requested = _move_restore(tx, step, stored, Event.REQUEST)
-    _run_job(tx, step, requested)
+    requested = _move_restore(tx, step, stored, Event.REQUEST, write=False)
+    _run_job(tx, step, requested, written=stored.job.status)
     return requested.record  # the answer shows REQUESTING, as the client caused it
 
 
@@ -219,7 +231,10 @@ def _size(seed: int, console: str, id: int) -> int:
     return 10_485_760 + int.from_bytes(digest, "big") % 524_288_000
 
 
-def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> StoredBackup | None:
+def _move_backup(
+    tx: Tx, step: Step, stored: StoredBackup, event: Event, *, write: bool = True
+) -> StoredBackup | None:
+    """Fire one backup transition; `write` as for `_move_restore`. Removal deletes at once."""
     record, job = stored.record, stored.job
     result: list[StoredBackup | None] = [stored]
     now = step.now_ms
@@ -242,16 +257,22 @@ def _move_backup(tx: Tx, step: Step, stored: StoredBackup, event: Event) -> Stor
         settled = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
         hung = status is BackupStatus.IN_PROGRESS and job.outcome is Outcome.HANG
         due = None if settled or hung else _due(now, rule.duration_ms(JobKind.BACKUP, dest))
-        rec = replace(record, **changes)
         jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
                  job.ordinal, now)  # fmt: skip
         step.schedule(JobKind.BACKUP, job.id, due)
-        if not tx.update_backup(step.console, rec.id, source, rec, jb):
-            raise StaleState(f"backup {rec.id} is no longer {source}")
-        result[0] = StoredBackup(rec, jb)
+        moved = StoredBackup(replace(record, **changes), jb)
+        if write:
+            _write_backup(tx, step, source, moved)
+        result[0] = moved
 
     _fire(step, JobKind.BACKUP, record.id, record.status.value, persist, event)
     return result[0]
+
+
+def _write_backup(tx: Tx, step: Step, expected: str, stored: StoredBackup) -> None:
+    record = stored.record
+    if not tx.update_backup(step.console, record.id, expected, record, stored.job):
+        raise StaleState(f"backup {record.id} is no longer {expected}")
 
 
 def create_backup(
@@ -331,9 +352,10 @@ def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
     stored = visible_backup(tx, step.console, id, E.BACKUP_DELETE)
     rules.check_backup_deletable(stored.record)
     running = stored.record.status in (BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS)
-    moved = _move_backup(tx, step, stored, Event.CANCEL if running else Event.DELETE)
+    event = Event.CANCEL if running else Event.DELETE
+    moved = _move_backup(tx, step, stored, event, write=False)
     assert moved is not None
-    _run_job(tx, step, moved)
+    _run_job(tx, step, moved, written=stored.job.status)
     return moved.record
 
 
@@ -361,11 +383,11 @@ def _next_event(job: Job) -> Event | None:
 
 
 def _advance(
-    tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event
+    tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event, *, write: bool = True
 ) -> StoredRestore | StoredBackup | None:
     if isinstance(stored, StoredRestore):
-        return _move_restore(tx, step, stored, event)
-    return _move_backup(tx, step, stored, event)
+        return _move_restore(tx, step, stored, event, write=write)
+    return _move_backup(tx, step, stored, event, write=write)
 
 
 def run_due(tx: Tx, step: Step, limit: int = 256) -> int:
@@ -375,16 +397,27 @@ def run_due(tx: Tx, step: Step, limit: int = 256) -> int:
     )
 
 
-def _run_job(tx: Tx, step: Step, stored: StoredRestore | StoredBackup | None) -> int:
+def _run_job(
+    tx: Tx, step: Step, stored: StoredRestore | StoredBackup | None, written: str | None = None
+) -> int:
     """Move one job through every phase that is already over (zero-length ones included), so
-    that `immediate` jobs finish in the unit that started them."""
+    that `immediate` jobs finish in the unit that started them. The chain is written once, at
+    its end, over the row whose status is `written` (the job's own when the caller wrote it)."""
+    if stored is None:
+        return 0
+    written = stored.job.status if written is None else written
     moved = 0
     while stored is not None and stored.job.due_at is not None and stored.job.due_at <= step.now_ms:
         event = _next_event(stored.job)
         if event is None:
             break
-        stored = _advance(tx, step, stored, event)
+        stored = _advance(tx, step, stored, event, write=False)
         moved += 1
+    if isinstance(stored, StoredRestore):
+        if moved or stored.job.status != written:
+            _write_restore(tx, step, written, stored)
+    elif isinstance(stored, StoredBackup) and (moved or stored.job.status != written):
+        _write_backup(tx, step, written, stored)
     return moved
 
 
