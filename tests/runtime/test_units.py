@@ -58,7 +58,8 @@ async def test_an_immediate_chain_is_one_compare_and_set(console: Console) -> No
     assert recording.updates == [("PENDING", RestoreStatus.SUCCESS)]
     done = await console.get_restore(restore.id)
     assert (done.status, done.backup_id) == (RestoreStatus.SUCCESS, None)
-    assert done.time_initiated is not None and done.time_completed is not None
+    assert done.time_initiated is not None
+    assert done.time_completed is not None
 
 
 async def test_a_chain_over_a_changed_row_is_refused_whole(console: Console) -> None:
