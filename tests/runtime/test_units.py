@@ -40,7 +40,7 @@ async def _request(console: Console, id: int, lose: bool) -> tuple[Recording, un
     def work(tx: Tx) -> None:
         recording = Recording(tx, lose)
         recordings.append(recording)
-        units.request_restore(recording, step, id, rules.RestoreSite())  # type: ignore[arg-type]
+        units.request_restore(recording, step, id, rules.RestoreSite())
 
     try:
         await console.store.transact(work)
