@@ -125,25 +125,19 @@ def _move_restore(
     def persist(source: str, dest: str) -> None:
         rule = step.rule(tx, JobKind.RESTORE, job)
         status = _RESTORE_STATUS[dest]
-        changes: dict[str, Any] = {"status": status}
         ordinal, outcome = job.ordinal, job.outcome
         if status is RestoreStatus.REQUESTING:
             ordinal = tx.next_ordinal(step.console, JobKind.RESTORE)
             outcome = rule.outcome.choose(step.seed(tx), JobKind.RESTORE, ordinal)
-        elif status is RestoreStatus.INITIALIZING:
-            changes["time_initiated"] = now
+        # a final or hung job has no next phase; a UI restore moves only when told to finish
+        hung = status is RestoreStatus.IN_PROGRESS and outcome is Outcome.HANG
         due: int | None = None
-        if status in _RESTORE_FINAL:
-            changes["time_completed"] = now
-            changes["backup_id"] = None
-        elif status is RestoreStatus.IN_PROGRESS and outcome is Outcome.HANG:
-            pass
-        elif job.origin is not Origin.EXTERNAL:  # a UI restore moves only when told to finish
+        if not (status in _RESTORE_FINAL or hung or job.origin is Origin.EXTERNAL):
             due = _due(now, rule.duration_ms(JobKind.RESTORE, dest))
         jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
                  ordinal, now)  # fmt: skip
         step.schedule(JobKind.RESTORE, job.id, due)
-        moved = StoredRestore(replace(record, **changes), jb)
+        moved = StoredRestore(record.reached(status, now), jb)
         if write:
             _write_restore(tx, step, source, moved)
         result[0] = moved
