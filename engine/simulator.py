@@ -300,7 +300,7 @@ class Simulator:
         worker = Worker(console, self.settings.scan_interval_s)
         assert self._group is not None
         await self._group.start(self._supervise, id, worker, name=f"worker:{id}")
-        if isinstance(clock, VirtualClock):
+        if isinstance(clock, VirtualClock) and clock.autojump:  # else a task that never runs
             self._group.start_soon(clock.run_autojump, name=f"autojump:{id}")
         return console
 

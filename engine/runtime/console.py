@@ -7,6 +7,7 @@ and waiters (`wait_for`) are told that something changed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, 
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
+HISTORY = 200  # transitions kept per console for /simulator/consoles/{id}/history
 
 
 class Console:
@@ -40,8 +42,9 @@ class Console:
         self.waker = Waker()
         #: set when something changes; created by the first waiter (most units have none)
         self._changed: anyio.Event | None = None
-        self.history: list[Fired] = []  # bounded: the last HISTORY transitions
-        self.history_limit = 200
+        #: the last HISTORY transitions as tuples of strings and numbers, which the garbage
+        #: collector stops tracking (as objects, they made every full collection longer)
+        self._history: deque[tuple[str, int, str, str, str, int]] = deque(maxlen=HISTORY)
         self.world: World | None = None  # the last world seeded here: what reset returns to
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
@@ -73,12 +76,20 @@ class Console:
         for f in fired:
             fields = {"from": f.source or None, "to": f.dest, "trigger": f.event, "at_ms": f.at_ms}
             log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
-        self.history.extend(fired)
-        if len(self.history) > self.history_limit:
-            del self.history[: len(self.history) - self.history_limit]
+        self._history.extend(
+            (f.kind.value, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
+        )
         if wake:
             self.waker.notify()
         self._tell_waiters()
+
+    @property
+    def history(self) -> list[Fired]:
+        """The last transitions of this console's jobs (at most HISTORY), oldest first."""
+        return [
+            Fired(self.id, JobKind(kind), id, source, dest, event, at_ms)
+            for kind, id, source, dest, event, at_ms in self._history
+        ]
 
     def notify(self) -> None:
         """Something changed outside a unit of this console (control, another process)."""
@@ -354,7 +365,7 @@ class Console:
         return found[0]
 
     def __repr__(self) -> str:
-        return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self.history)})"
+        return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self._history)})"
 
 
 def _change_settings(tx: Tx, step: units.Step, changes: dict[str, Any]) -> None:

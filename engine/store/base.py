@@ -11,7 +11,7 @@ A server database would add an adapter with the same `Store` and `Tx`, nothing e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -135,7 +135,7 @@ class Tx(Protocol):
 class Store(Protocol):
     """Runs units of work atomically; commits may be grouped; results only after commit."""
 
-    async def transact(self, work: Callable[[Tx], T]) -> T: ...
+    def transact(self, work: Callable[[Tx], T]) -> Awaitable[T]: ...
 
     async def read(self, work: Callable[[Tx], T]) -> T: ...
 

@@ -600,13 +600,15 @@ class SqliteStore:
         c.execute("PRAGMA foreign_keys = OFF")
         schema.migrate(c)
 
-    async def transact(self, work: Callable[[SqliteTx], T]) -> T:
+    def transact(self, work: Callable[[SqliteTx], T]) -> Awaitable[T]:
+        """Queue `work` for the writer; the future is its result, set after COMMIT. (A plain
+        function returning the future: one coroutine less per unit, for the collector too.)"""
         if self._closed:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Unit(work, future))
         self._pending.set()
-        return await future
+        return future
 
     async def read(self, work: Callable[[SqliteTx], T]) -> T:
         """A read on the event loop's thread: in WAL mode a reader never waits for the writer,

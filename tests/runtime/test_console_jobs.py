@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import GROUPS
 
-from engine.core.enums import BackupStatus, RestoreStatus
+from engine.core.enums import BackupStatus, JobKind, RestoreStatus
 from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
@@ -399,3 +399,23 @@ async def test_reset_returns_to_a_clean_world(console: Console) -> None:
     assert "rules" not in (await console.state()).settings
     assert (await console.create_restore(1, GROUPS)).id == 1
     assert (await console.create_backup("CONFIG", "after_reset")).id == 4
+
+
+async def test_history_keeps_the_last_transitions(console: Console) -> None:
+    from engine.runtime.console import HISTORY
+
+    await console.set_rule("restore", {"mode": "immediate"})
+    ids = []
+    for _ in range(HISTORY // 4 + 3):  # four transitions each: past the bound
+        restore = await console.create_restore(1, GROUPS)
+        await console.request_restore(restore.id)
+        ids.append(restore.id)
+    history = console.history
+    assert len(history) == HISTORY
+    assert [(f.source, f.dest) for f in history[-4:]] == [
+        ("PENDING", "REQUESTING"), ("REQUESTING", "INITIALIZING"),
+        ("INITIALIZING", "IN_PROGRESS"), ("IN_PROGRESS", "SUCCESS"),
+    ]  # fmt: skip
+    assert {f.id for f in history[-4:]} == {ids[-1]}
+    assert ids[0] not in {f.id for f in history}  # the oldest are gone
+    assert all(f.console == console.id and f.kind is JobKind.RESTORE for f in history)
