@@ -6,7 +6,8 @@ The field tuples are the one place the JSON shape of each record is written: ser
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from engine.core.enums import (
@@ -260,15 +261,16 @@ class World:
     rebalancing: bool = False
     outage_during_restore: bool = False
     qradar_version: str = "7.5.0"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def console_host(self) -> Host | None:
         return next((h for h in self.hosts if h.console), None)
 
 
+@functools.cache
 def demo_world() -> World:
-    """The demo console: a console host, a data node, and SUCCESS CONFIG backups to restore."""
+    """The demo console: a console host, a data node, and SUCCESS CONFIG backups to restore.
+    One immutable instance, shared by every console that starts from it."""
     console = Host(
         53, "qradar-console", "10.0.0.53", console=True, active=True,
         components=("console", "eventcollector", "eventprocessor", "qflow"), ariel_data=True,
