@@ -50,7 +50,6 @@ BACKUP_SORTABLE: tuple[str, ...] = (
 )  # fmt: skip
 
 V26 = ApiVersion(26, 0)
-_RESTORE_FINAL = frozenset(RestoreStatus(s) for s in RESTORE.final)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class Restore:
         `time_initiated`; a final status sets `time_completed` and nulls `backup_id` (section
         3.1). Built field by field: `dataclasses.replace` costs twice as much, on every
         transition."""
-        final = status in _RESTORE_FINAL
+        final = status in RESTORE.final
         return Restore(
             self.id, self.initiated_by, self.host_id,
             now_ms if status is RestoreStatus.INITIALIZING else self.time_initiated,
