@@ -42,6 +42,10 @@ DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token s
 DEFAULT_BASIC = ("admin", "admin")
 
 
+class ConsoleExists(ValueError):
+    """A console of that id is in the store (perhaps created by another process)."""
+
+
 class SettingsError(ValueError):
     """A configuration value that cannot be used; the message names the key and the value."""
 
@@ -157,15 +161,17 @@ class Simulator:
         await started.wait()
         existing = {c.id for c in await self.store.read(lambda tx: tx.consoles())}
         if DEFAULT_CONSOLE not in existing:
-            await self.create_console(
-                DEFAULT_CONSOLE,
-                tokens=self.settings.tokens,
-                basic=self.settings.basic,
-                world=self.settings.world or demo_world(),
-                seed=self.settings.seed,
-                rules=self.settings.rules,
-            )
-            existing.discard(DEFAULT_CONSOLE)
+            try:
+                await self.create_console(
+                    DEFAULT_CONSOLE,
+                    tokens=self.settings.tokens,
+                    basic=self.settings.basic,
+                    world=self.settings.world or demo_world(),
+                    seed=self.settings.seed,
+                    rules=self.settings.rules,
+                )
+            except ConsoleExists:  # another process sharing the database created it meanwhile
+                existing.add(DEFAULT_CONSOLE)
         for id in sorted(existing | {DEFAULT_CONSOLE}):
             await self._attach(id, recover=id in existing)
         self.ready = True
@@ -236,28 +242,39 @@ class Simulator:
             settings["rules"] = {k: dict(v) for k, v in rules.items()}
         if clock is not None:
             settings["clock"] = clock
+        world = world if world is not None else demo_world()
+        if world.outage_during_restore:
+            settings["outage_during_restore"] = True
+        console_clock = self._clock_for(ConsoleState(id, settings=settings))
 
         def create(tx: Tx) -> None:
             if tx.console(id) is not None:
-                raise ValueError(f"console {id!r} exists")
+                raise ConsoleExists(f"console {id!r} exists")
             for secret, is_basic in [(t, False) for t in (*tokens, *non_admin_tokens)] + [
                 (f"{u}:{pw}", True) for u, pw in basic
             ]:
                 owner = tx.credential(secret, is_basic)
                 if owner is not None:  # a credential selects one console: never move it
                     raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
-            tx.put_console(ConsoleState(id, settings=settings))
+            state = ConsoleState(id, settings=settings)
+            tx.put_console(state)
             for token in tokens:
                 tx.put_credential(Credential(token, id, True, "admin"))
             for token in non_admin_tokens:
                 tx.put_credential(Credential(token, id, False, "operator"))
             for user, password in basic:
                 tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
+            # the world in the same unit: a process sharing the store never sees the console
+            # without it (a restore of backup 1 refused with 1003 by a console half made)
+            step = units.Step(id, console_clock.now_ms(), self.machines)
+            units.load_world(tx, step, world.hosts, world.configurations, world.backups)
+            if world.rebalancing:
+                tx.put_console(replace(state, rebalancing=True))
 
         await self.store.transact(create)
-        console = await self._attach(id, recover=False)
-        await console.seed_world(world if world is not None else demo_world())
-        log.info("console_created", console=id)
+        console = await self._attach(id, recover=False, clock=console_clock)
+        console.world = world
+        log.info("console_created", console=id, hosts=len(world.hosts), backups=len(world.backups))
         return console
 
     async def delete_console(self, id: str) -> bool:
@@ -286,11 +303,11 @@ class Simulator:
                 self._credentials[key] = found
         return found
 
-    async def _attach(self, id: str, *, recover: bool) -> Console:
+    async def _attach(self, id: str, *, recover: bool, clock: Clock | None = None) -> Console:
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
             raise LookupError(f"no console {id!r}")
-        clock = self._clock_for(state)
+        clock = clock or self._clock_for(state)
         console = Console(id, self.store, self.machines, clock)
         await console.refresh()
         self._consoles[id] = console

@@ -33,6 +33,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -515,6 +516,25 @@ class SqliteTx:
         return None if row is None or row[0] is None else int(row[0])
 
 
+def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
+    """`PRAGMA journal_mode = WAL`, waiting while another process opens the same new file.
+
+    Changing the journal mode takes an exclusive lock and SQLite does not wait for it (the
+    busy handler is not called): two processes starting on one new file at the same moment
+    got "database is locked" about one time in three. Waits as `busy_timeout` would (this runs
+    on aiosqlite's thread, not the event loop's)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    pause = 0.001
+    while True:
+        try:
+            return str(c.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 @dataclass(slots=True)
 class _Unit:
     work: Callable[[SqliteTx], Any]
@@ -592,7 +612,7 @@ class SqliteStore:
     def _setup(self, busy_timeout_ms: int) -> None:
         c = self._conn._conn
         c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_mode_wal(c, busy_timeout_ms)
         if str(mode).lower() != "wal":
             raise RuntimeError(f"could not set journal_mode=WAL on {self.path} (got {mode})")
         c.execute("PRAGMA synchronous = NORMAL")

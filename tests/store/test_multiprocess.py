@@ -1,4 +1,5 @@
-"""Two OS processes on one SQLite file race for the same gate: they never both win.
+"""Two OS processes on one SQLite file: they start on a new file together, and they race for
+the same gate and never both win.
 
 The gate check runs inside the store's `BEGIN IMMEDIATE` transaction that records the start, so
 it sees every commit of every process sharing the file. Each round, both children (each with
@@ -21,6 +22,7 @@ from .children import Child
 
 ROUNDS = 60
 TASKS_PER_CHILD = 4
+OPEN_ROUNDS = 30
 
 
 async def _create(db: str) -> None:
@@ -65,3 +67,25 @@ def test_two_processes_never_both_hold_the_gate(tmp_path: Path) -> None:
     ours = [(name, status) for name, status in stored if not name.startswith("nightly_")]
     assert len(ours) == ROUNDS
     assert {status for _, status in ours} == {BackupStatus.SUCCESS.value}
+
+
+def test_two_processes_can_start_on_one_new_file_at_the_same_moment(tmp_path: Path) -> None:
+    """Two simulators started together on a file that does not exist yet (two `bre serve` in
+    one compose file): both start, and between them they create one default console."""
+    children = {
+        role: Child("open_worker.py", role, log=tmp_path / f"open-{role}.log") for role in "ab"
+    }
+    try:
+        assert {children[r].read()["ready"] for r in "ab"} == {"a", "b"}
+        for round_no in range(OPEN_ROUNDS):
+            db = str(tmp_path / f"new-{round_no}.db")
+            for role in "ab":
+                children[role].send(f"open {db}")
+            answers = [children[role].read() for role in "ab"]
+            assert [a["ok"] for a in answers] == [True, True], f"round {round_no}: {answers}"
+            # one default console between them: one restore, the other refused by it (1011)
+            outcomes = sorted((a.get("restore", 0), a.get("refused", 0)) for a in answers)
+            assert outcomes == [(0, 1011), (1, 0)], f"round {round_no}: {answers}"
+    finally:
+        for child in children.values():
+            child.close()
