@@ -20,6 +20,7 @@ import functools
 import gc
 import io
 import itertools
+import multiprocessing
 import os
 import pstats
 import sqlite3
@@ -236,13 +237,23 @@ def _shard(directory: str, count: int, per_console: int, cpu: int, events: Any, 
     events.put(("done", (run.lifecycles, run.seconds)))
 
 
+def _collect(events: Any, kind: str, count: int) -> list[Any]:
+    """The next `count` messages `kind` of the scale-out processes; raises if one failed."""
+    found: list[Any] = []
+    while len(found) < count:
+        what, value = events.get(timeout=600)
+        if what == "failed":
+            raise RuntimeError(f"a scale-out process failed: {value}")
+        if what == kind:
+            found.append(value)
+    return found
+
+
 def scale_out(directory: str, count: int, per_console: int, cpus: list[int]) -> tuple[float, int]:
     """Lifecycles/s of one simulator per CPU, each with `count / len(cpus)` consoles and its own
     database file, started together: how the engine scales across cores when consoles are
     spread over processes (as test runners such as pytest-xdist do). Returns the aggregate
     rate (all lifecycles over the slowest process's time) and the number of processes."""
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     go = context.Event()
@@ -254,20 +265,9 @@ def scale_out(directory: str, count: int, per_console: int, cpus: list[int]) -> 
     for child in children:
         child.start()
     try:
-
-        def wait_for(kind: str) -> list[Any]:
-            found: list[Any] = []
-            while len(found) < len(children):
-                what, value = events.get(timeout=600)
-                if what == "failed":
-                    raise RuntimeError(f"a scale-out process failed: {value}")
-                if what == kind:
-                    found.append(value)
-            return found
-
-        wait_for("ready")
+        _collect(events, "ready", len(children))
         go.set()
-        finished = wait_for("done")
+        finished = _collect(events, "done", len(children))
     finally:
         for child in children:
             child.join(timeout=60)
@@ -640,7 +640,10 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         shards = sorted(all_cpus())
         if len(shards) > 1:
             progress(f"scale-out: {len(shards)} simulators, one per CPU ...")
-            spread, processes = scale_out(directory, config.consoles, per, shards)
+            outs = [
+                scale_out(directory, config.consoles, per, shards) for _ in range(config.repeats)
+            ]
+            spread, processes = statistics.median(r for r, _ in outs), outs[0][1]
             report.rows.append(Row(
                 f"{config.consoles:,} consoles over {processes} simulators (one process and "
                 "database file per CPU), together",
@@ -650,7 +653,8 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             report.notes.append(
                 f"scale-out: {processes} processes (spawned, one pinned to each CPU), each a "
                 f"simulator with {config.consoles // processes} consoles and its own database "
-                f"file, started together: {spread:,.0f} lifecycles/s in all"
+                f"file, started together: {spread:,.0f} lifecycles/s in all (median of "
+                f"{len(outs)}: {', '.join(f'{r:,.0f}' for r, _ in outs)})"
             )
         report.notes.append(
             f"across {config.consoles:,} consoles: goal >= 10,000 lifecycles/s: "

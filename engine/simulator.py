@@ -307,7 +307,7 @@ class Simulator:
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
             raise LookupError(f"no console {id!r}")
-        clock = clock or self._clock_for(state)
+        clock = clock if clock is not None else self._clock_for(state)
         console = Console(id, self.store, self.machines, clock)
         await console.refresh()
         self._consoles[id] = console
