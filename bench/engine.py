@@ -218,7 +218,9 @@ async def many_consoles(
         return await _drive(sim, consoles, per_console), count / created
 
 
-def _shard(directory: str, count: int, per_console: int, cpu: int, events: Any, go: Any) -> None:
+def _shard(
+    directory: str, name: str, count: int, per_console: int, cpu: int, events: Any, go: Any
+) -> None:
     """One process of `scale_out`: its own simulator, database file, consoles and CPU."""
     set_cpus({cpu})
     configure_logging()
@@ -228,9 +230,7 @@ def _shard(directory: str, count: int, per_console: int, cpu: int, events: Any, 
         go.wait()
 
     try:
-        run, _ = run_loop(
-            many_consoles(directory, count, per_console, ready=ready, name=f"shard-{cpu}")
-        )
+        run, _ = run_loop(many_consoles(directory, count, per_console, ready=ready, name=name))
     except BaseException as error:
         events.put(("failed", f"CPU {cpu}: {error!r}"))
         raise
@@ -258,8 +258,12 @@ def scale_out(directory: str, count: int, per_console: int, cpus: list[int]) -> 
     events = context.Queue()
     go = context.Event()
     share = count // len(cpus)
+    run = next(_files)  # the children's own counters all start at 0: name their files here
     children = [
-        context.Process(target=_shard, args=(directory, share, per_console, cpu, events, go))
+        context.Process(
+            target=_shard,
+            args=(directory, f"scale-{run}-cpu{cpu}", share, per_console, cpu, events, go),
+        )
         for cpu in cpus
     ]
     for child in children:
