@@ -293,3 +293,61 @@ def test_replay_against_a_target_without_control_skips_those_steps(
     assert result.skipped == 2
     assert "PASS (2 skipped)" in render([result])
     assert Remote  # the remote driver is the one used
+
+
+NEVER = (
+    "format: 1\nname: never\nsteps:\n"
+    "  - wait_for:\n"
+    "      request: {method: GET, path: /api/backup_and_restore/restores/42}\n"
+    "      until: {status: 200}\n"
+    "      within: {within}\n"
+)
+
+
+async def test_a_wait_for_that_never_holds_fails_at_its_simulated_deadline(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "never.yaml"
+    path.write_text(NEVER.replace("{within}", "2h"))
+    started = time.perf_counter()
+    results = await replay([str(path)])
+    assert time.perf_counter() - started < 5  # simulated time: no real wait
+    report = render(results)
+    assert results[0].status == "FAIL", report
+    assert "not reached within 2h of simulated time" in report
+    assert "status: expected 200, got 404" in report
+
+
+def test_a_wait_for_that_never_holds_fails_at_its_real_deadline(tmp_path: Path) -> None:
+    """Against a target without a virtual clock, `within` is real time (bounded)."""
+    import anyio
+
+    path = tmp_path / "never.yaml"
+    path.write_text(NEVER.replace("{within}", "1s"))
+    scenario = load_file(path)[0]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", ":memory:",
+         "--log-level", "WARNING"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        match = re.search(r"ready: (http://\S+)", server.stdout.readline())
+        assert match
+
+        class Plain(Target):  # seen as a plain QRadar: no control surface, no clock
+            async def is_simulator(self, client: httpx.AsyncClient) -> bool:
+                return False
+
+        started = time.perf_counter()
+        result = anyio.run(run_scenario, scenario, Plain(url=match[1]))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+    report = render([result])
+    assert result.status == "FAIL", report
+    assert "not reached within 1 s of real time (no virtual clock)" in report
+    assert 1 <= elapsed < 10
