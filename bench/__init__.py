@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -75,6 +77,15 @@ def markdown_table(rows: list[Row]) -> str:
     out = ["| " + " | ".join(HEADER) + " |", "|---|---:|---|---|---:|---:|"]
     out.extend("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |" for r in rows)
     return "\n".join(out)
+
+
+def standalone(run: Callable[[bool, Callable[[str], None], list[str]], list[Row]]) -> None:
+    """`python -m bench.<suite> [--quick]`: run one suite, print its table and notes."""
+    notes: list[str] = []
+    rows = run("--quick" in sys.argv, lambda s: print(s, file=sys.stderr), notes)
+    print(text_table(rows))
+    for note in notes:
+        print(f"- {note}")
 
 
 def rss_kib() -> int:

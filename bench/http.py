@@ -370,10 +370,6 @@ async def _rate(http: httpx.AsyncClient, path: str, n: int, tasks: int) -> float
 
 
 if __name__ == "__main__":  # python -m bench.http [--quick]
-    from bench import text_table
+    from bench import standalone
 
-    found: list[str] = []
-    table = run("--quick" in sys.argv, lambda s: print(s, file=sys.stderr), found)
-    print(text_table(table))
-    for line in found:
-        print(f"- {line}")
+    standalone(run)

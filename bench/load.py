@@ -90,10 +90,6 @@ def _one(quick: bool, think: float, say: Callable[[str], None], notes: list[str]
 
 
 if __name__ == "__main__":  # python -m bench.load [--quick]
-    from bench import text_table
+    from bench import standalone
 
-    found: list[str] = []
-    table = run("--quick" in sys.argv, lambda s: print(s, file=sys.stderr), found)
-    print(text_table(table))
-    for line in found:
-        print(f"- {line}")
+    standalone(run)

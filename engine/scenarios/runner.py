@@ -632,35 +632,36 @@ class _Run:
         polls = 0
         if driver.has_clock:
             deadline = await driver.now_ms() + action.within_ms
-            while True:
-                answer = await self.send(sent)
-                polls += 1
-                problems = check(action.until, answer, self.variables)
-                if not problems:
-                    break
-                now = await driver.now_ms()
-                if now >= deadline or polls >= MAX_POLLS:
-                    why = f"not reached within {_duration(action.within_ms)} of simulated time"
-                    return StepResult(
-                        step, "fail", _failure(sent, action.until, answer, [why, *problems], self)
-                    )
+            late = f"not reached within {_duration(action.within_ms)} of simulated time"
+
+            async def expired() -> bool:
+                return await driver.now_ms() >= deadline or polls >= MAX_POLLS
+
+            async def pause() -> None:
                 if not await driver.jump(deadline):
                     await driver.advance_to(deadline)
         else:
             bound = min(action.within_ms / 1000, REAL_WAIT_BOUND_S)
             started = time.monotonic()
-            while True:
-                answer = await self.send(sent)
-                polls += 1
-                problems = check(action.until, answer, self.variables)
-                if not problems:
-                    break
-                if time.monotonic() - started >= bound:
-                    why = f"not reached within {bound:g} s of real time (no virtual clock)"
-                    return StepResult(
-                        step, "fail", _failure(sent, action.until, answer, [why, *problems], self)
-                    )
+            late = f"not reached within {bound:g} s of real time (no virtual clock)"
+
+            async def expired() -> bool:
+                return time.monotonic() - started >= bound
+
+            async def pause() -> None:
                 await anyio.sleep(REAL_POLL_S)
+
+        while True:
+            answer = await self.send(sent)
+            polls += 1
+            problems = check(action.until, answer, self.variables)
+            if not problems:
+                break
+            if await expired():
+                return StepResult(
+                    step, "fail", _failure(sent, action.until, answer, [late, *problems], self)
+                )
+            await pause()
         problems = self.capture(action.capture, answer)
         if problems:
             return StepResult(step, "fail", _failure(sent, action.until, answer, problems, self))
