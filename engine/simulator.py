@@ -29,7 +29,7 @@ from anyio.abc import TaskGroup
 from engine.core.records import World, demo_world
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
-from engine.runtime.console import Console
+from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
 from engine.store.base import ConsoleState, Credential, Store, Tx
@@ -243,8 +243,6 @@ class Simulator:
         if clock is not None:
             settings["clock"] = clock
         world = world if world is not None else demo_world()
-        if world.outage_during_restore:
-            settings["outage_during_restore"] = True
         console_clock = self._clock_for(ConsoleState(id, settings=settings))
 
         def create(tx: Tx) -> None:
@@ -256,8 +254,7 @@ class Simulator:
                 owner = tx.credential(secret, is_basic)
                 if owner is not None:  # a credential selects one console: never move it
                     raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
-            state = ConsoleState(id, settings=settings)
-            tx.put_console(state)
+            tx.put_console(ConsoleState(id, settings=settings))
             for token in tokens:
                 tx.put_credential(Credential(token, id, True, "admin"))
             for token in non_admin_tokens:
@@ -266,10 +263,7 @@ class Simulator:
                 tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
             # the world in the same unit: a process sharing the store never sees the console
             # without it (a restore of backup 1 refused with 1003 by a console half made)
-            step = units.Step(id, console_clock.now_ms(), self.machines)
-            units.load_world(tx, step, world.hosts, world.configurations, world.backups)
-            if world.rebalancing:
-                tx.put_console(replace(state, rebalancing=True))
+            put_world(tx, units.Step(id, console_clock.now_ms(), self.machines), world)
 
         await self.store.transact(create)
         console = await self._attach(id, recover=False, clock=console_clock)

@@ -219,10 +219,9 @@ class Console:
     # control ------------------------------------------------------------------------------
     async def seed_world(self, world: World) -> None:
         """Replace the world: hosts, configurations, backups; clears restores and jobs."""
-        await self.run_unit(units.load_world, world.hosts, world.configurations, world.backups)
+        await self.run_unit(put_world, world)
         self.world = world
-        await self._settings(rebalancing=world.rebalancing,
-                             outage_during_restore=world.outage_during_restore)  # fmt: skip
+        self.notify()
         self.outage_mode = world.outage_during_restore
         log.info("world_seeded", console=self.id, hosts=len(world.hosts),
                  backups=len(world.backups))  # fmt: skip
@@ -366,6 +365,14 @@ class Console:
 
     def __repr__(self) -> str:
         return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self._history)})"
+
+
+def put_world(tx: Tx, step: units.Step, world: World) -> None:
+    """The unit that puts a world in a console: records and the world's switches together, so
+    that no other process sharing the store sees one without the other."""
+    units.load_world(tx, step, world.hosts, world.configurations, world.backups)
+    _change_settings(tx, step, {"rebalancing": world.rebalancing,
+                                "outage_during_restore": world.outage_during_restore})  # fmt: skip
 
 
 def _change_settings(tx: Tx, step: units.Step, changes: dict[str, Any]) -> None:
