@@ -42,6 +42,7 @@ from engine.runtime.console import Console
 from engine.runtime.machines import Fired, JobModel, Machines
 from engine.simulator import Settings, Simulator
 from engine.store import schema
+from engine.store import sqlite as sqlite_store
 from engine.store.sqlite import SqliteStore
 
 #: The event loop of the runs: uvloop (as `bre serve` runs) unless BENCH_LOOP=asyncio.
@@ -407,20 +408,22 @@ _FLOOR_EVENTS = (Event.REQUEST, Event.RECEIVE, Event.BEGIN, Event.SUCCEED)
 
 
 def _floor_statements() -> dict[str, str]:
-    from engine.store import sqlite as store
-
     return {
-        "backup": f"SELECT {store._BACKUP_COLUMNS} FROM backups WHERE console = ? AND id = ?",
+        "backup": (
+            f"SELECT {sqlite_store._BACKUP_COLUMNS} FROM backups WHERE console = ? AND id = ?"
+        ),
         "unfinished": (
             "SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? AND visible "
-            f"= 1 AND status IN ({store._marks(store._UNFINISHED_RESTORE)}) LIMIT 1"
+            f"= 1 AND status IN ({sqlite_store._marks(sqlite_store._UNFINISHED_RESTORE)}) LIMIT 1"
         ),
         "next_id": (
             "UPDATE consoles SET next_restore_id = next_restore_id + 1 WHERE id = ? "
             "RETURNING next_restore_id - 1"
         ),
-        "restore": f"SELECT {store._RESTORE_COLUMNS} FROM restores WHERE console = ? AND id = ?",
-        "gate": store._GATE,
+        "restore": (
+            f"SELECT {sqlite_store._RESTORE_COLUMNS} FROM restores WHERE console = ? AND id = ?"
+        ),
+        "gate": sqlite_store._GATE,
         "console": "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = ?",
         "ordinal": (
             "UPDATE consoles SET restore_ordinal = restore_ordinal + 1 WHERE id = ? "
@@ -477,8 +480,7 @@ async def floor(directory: str, count: int, per_console: int) -> float:
 
     def create(console: str) -> int:
         conn.execute(sql["backup"], (console, 1)).fetchone()
-        conn.execute(sql["unfinished"], (console, "PENDING", "REQUESTING", "INITIALIZING",
-                                         "IN_PROGRESS")).fetchone()  # fmt: skip
+        conn.execute(sql["unfinished"], (console, *sqlite_store._UNFINISHED_RESTORE)).fetchone()
         id: int = conn.execute(sql["next_id"], (console,)).fetchone()[0]
         conn.execute(_INSERT, (
             console, id, "admin", 53, None, None, "PENDING", 0, 1, "nightly_1", "7.5.0",
