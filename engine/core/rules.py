@@ -56,10 +56,16 @@ def _integer(value: Any, name: str) -> int | None:
 
 
 def _text(value: Any, name: str) -> str | None:
+    """An optional string that a Java String (and the store) holds: a lone surrogate such as
+    `"\\ud800"` is no text in UTF-8 and cannot be read (422/11), where storing it failed."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise _unreadable(name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _unreadable(name) from None
     return value
 
 

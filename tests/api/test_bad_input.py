@@ -67,7 +67,7 @@ BAD_RESTORE_BODIES: list[tuple[str, bytes, int, str | None]] = [
     ("empty", b"", 10, 'Request body must be populated for body parameter "restore"'),
     ("blank", b"  \n\t ", 10, None),
     ("deep-nesting", b"[" * 100_000 + b"]" * 100_000, 11, None),
-    ("lone-surrogate", b'{"backup_id": 1, "groups": ["\\ud800"]}', 1010, None),
+    ("lone-surrogate", b'{"backup_id": 1, "groups": ["\\ud800"]}', 11, READ_BODY.format("restore")),
     ("nul-byte", b'{"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG\\u0000"]}', 1010, None),
     ("negative-id", b'{"backup_id": -1, "groups": ["CUSTOM_RULES_CONFIG"]}', 1003, None),
     (
@@ -144,6 +144,16 @@ async def test_bad_restore_request_bodies(
         ({"backup_type": "CONFIG"}, b'{"name": "a", "configuration_id": 1, "description": []}', 11),
         ({"backup_type": "CONFIG"}, b'{"name": "a\\u0000", "configuration_id": 1}', 1004),
         ({"backup_type": "CONFIG"}, b'{"name": "\xc3\x28", "configuration_id": 1}', 11),
+        (
+            {"backup_type": "CONFIG"},
+            b'{"name": "a", "configuration_id": 1, "description": "\\ud800"}',
+            11,
+        ),
+        (
+            {"backup_type": "CONFIG"},
+            b'{"name": "a", "configuration_id": 1, "description": "x\\udfff\\ud800"}',
+            11,
+        ),
     ],
 )
 async def test_bad_backup_creates(
@@ -224,6 +234,22 @@ async def test_repeated_header_keeps_the_first(client: httpx.AsyncClient) -> Non
         f"{API}/backups", headers=[("Range", "items=0-0"), ("Range", "items=0-2")]
     )
     assert resp.headers["Content-Range"] == "items 0-0/3"
+
+
+@pytest.mark.parametrize("description", ["\\ud800", "ok \\udc00", "\\ude00\\ud83d"])
+async def test_a_lone_surrogate_in_a_description_update_is_422(
+    client: httpx.AsyncClient, description: str
+) -> None:
+    before = await snapshot(client)
+    body = b'{"description": "' + description.encode() + b'"}'
+    resp = await client.post(
+        f"{API}/backups/1", content=body, headers={"Content-Type": "application/json"}
+    )
+    framework(resp, 422, 11, READ_BODY.format("backup"))
+    assert await snapshot(client) == before
+    paired = await client.post(f"{API}/backups/1", json={"description": "\U0001f600 ok"})
+    assert paired.status_code == 200
+    assert paired.json()["description"] == "\U0001f600 ok"
 
 
 async def test_huge_numbers_in_description_update(client: httpx.AsyncClient) -> None:

@@ -65,6 +65,10 @@ BACKUP_INPUT: list[tuple[str, Call, type[QRadarError], int]] = [
     ("update unknown", lambda c: c.update_backup(99, "d"), NotFound, 1001),
     ("update None body", lambda c: c.update_backup_from(1, None), Unprocessable, FRAMEWORK_10),
     ("update long description", lambda c: c.update_backup(1, "d" * 256), Unprocessable, 1008),
+    ("lone surrogate description", lambda c: c.create_backup("CONFIG", "b", description="\ud800"),
+     Unprocessable, FRAMEWORK_11),
+    ("update lone surrogate", lambda c: c.update_backup(1, "x\udfff"), Unprocessable,
+     FRAMEWORK_11),
     ("delete unknown", lambda c: c.delete_backup(99), NotFound, 1001),
 ]  # fmt: skip
 
