@@ -62,6 +62,7 @@ def listing(
             else allowed
         )
         condition = query.parse_filter(filter_text, scalars)
+        condition.check_work(len(items))
         items = [i for i in items if condition.matches(i)]
     sort_text = call.query.get("sort")
     if sort_text and sortable is not None and sort_error is not None:

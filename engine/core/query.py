@@ -30,6 +30,7 @@ Decisions where the documentation is silent (reference section 6, question 16):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -41,8 +42,11 @@ from engine.core import codes
 from engine.core.errors import QRadarError
 
 __all__ = [
+    "FILTER_WORK_BUDGET",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_LENGTH",
+    "MAX_FILTER_TERMS",
+    "MAX_IN_VALUES",
     "FieldSelection",
     "FieldSpec",
     "Filter",
@@ -60,6 +64,15 @@ __all__ = [
 MAX_FILTER_LENGTH = 4096
 #: Deeper nesting (parentheses, `not`, nested field names) is refused: bounds the recursion.
 MAX_FILTER_DEPTH = 64
+#: More tests (leaves) in one filter are refused.
+MAX_FILTER_TERMS = 500
+#: Longer `in (...)` lists are refused.
+MAX_IN_VALUES = 1024
+#: Work one request's filter may cause: its cost per record (`Filter.cost`) times the records it
+#: is tested on; over it, 422/12. A unit is 0.1 to 0.5 µs here, so the budget bounds the time
+#: one filter holds the event loop (and every other console) to about half a second; a plain
+#: `id in (...)` of 1,024 ids is one unit (a hash lookup) on 100,000 records.
+FILTER_WORK_BUDGET = 1_000_000
 _MAX_FIELDS_DEPTH = 64
 
 
@@ -214,6 +227,8 @@ class Compare:
         op = "=" if negative else self.op
         return _negatable_match(record, self.field, negative, lambda v: _compare(v, op, self.value))
 
+    cost = 1  #: work units per record (`Filter.cost`)
+
     def render(self) -> str:
         return f"{self.field} {self.op} {self.value.render()}"
 
@@ -225,15 +240,37 @@ class InList:
     field: str
     values: tuple[Value, ...]
     negated: bool
+    #: the members as each kind of field reads them (numbers, texts, booleans as 0/1): a test
+    #: is one hash lookup, whatever the length of the list
+    _numbers: frozenset[Decimal] = dataclasses.field(init=False, repr=False, compare=False)
+    _texts: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
+    _booleans: frozenset[int] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        numbers = frozenset(v.number for v in self.values if v.number is not None)
+        object.__setattr__(self, "_numbers", numbers)
+        object.__setattr__(self, "_texts", frozenset(v.text for v in self.values))
+        booleans = frozenset(int(v.boolean) for v in self.values if v.boolean is not None)
+        object.__setattr__(self, "_booleans", booleans)
 
     def _test(self, v: Any) -> bool | None:
-        results = [_compare(v, "=", value) for value in self.values]
-        if all(r is None for r in results):
-            return None
-        return any(results)
+        """`v = member` for any member, as `Compare` reads it: None when no member fits."""
+        if isinstance(v, bool):
+            return (int(v) in self._booleans) if self._booleans else None
+        if isinstance(v, int):  # an int and an equal Decimal hash alike
+            return (v in self._numbers) if self._numbers else None
+        if isinstance(v, float):
+            if math.isnan(v) or not self._numbers:
+                return None
+            return Decimal(repr(v)) in self._numbers
+        if isinstance(v, str):
+            return v in self._texts
+        return None
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         return _negatable_match(record, self.field, self.negated, self._test)
+
+    cost = 1  # one hash lookup
 
     def render(self) -> str:
         members = ", ".join(v.render() for v in self.values)
@@ -259,6 +296,8 @@ class Between:
     def matches(self, record: Mapping[str, Any]) -> bool:
         return _negatable_match(record, self.field, self.negated, self._test)
 
+    cost = 2
+
     def render(self) -> str:
         word = "not between" if self.negated else "between"
         return f"{self.field} {word} {self.low.render()} and {self.high.render()}"
@@ -275,6 +314,8 @@ class IsNull:
         null, _ = _null_or_missing(record, self.field)
         return null != self.negated
 
+    cost = 1
+
     def render(self) -> str:
         return f"{self.field} is {'not ' if self.negated else ''}null"
 
@@ -289,16 +330,25 @@ class Like:
     insensitive: bool
     negated: bool
 
+    #: the pattern as matched: lower-cased once for `ilike`, not once per record
+    _matched: _LikePattern = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        matched = tuple((k, c.lower()) for k, c in self.pattern) if self.insensitive else None
+        object.__setattr__(self, "_matched", matched or self.pattern)
+
     def _test(self, v: Any) -> bool | None:
         if not isinstance(v, str):
             return None
-        if self.insensitive:
-            lowered = tuple((k, c.lower()) for k, c in self.pattern)
-            return _like_matches(lowered, v.lower())
-        return _like_matches(self.pattern, v)
+        return _like_matches(self._matched, v.lower() if self.insensitive else v)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         return _negatable_match(record, self.field, self.negated, self._test)
+
+    @property
+    def cost(self) -> int:
+        """A `%` run may make the match go back over the text: a few units each."""
+        return 2 + 4 * sum(1 for kind, _ in self.pattern if kind == _RUN)
 
     def render(self) -> str:
         word = ("not " if self.negated else "") + ("ilike" if self.insensitive else "like")
@@ -318,6 +368,8 @@ class Contains:
             return False
         return any(_compare(element, "=", self.value) for element in current)
 
+    cost = 2
+
     def render(self) -> str:
         return f"{self.field} contains {self.value.render()}"
 
@@ -328,6 +380,10 @@ class Not:
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         return not self.operand.matches(record)
+
+    @property
+    def cost(self) -> int:
+        return self.operand.cost
 
     def render(self) -> str:
         return f"not ({self.operand.render()})"
@@ -340,6 +396,10 @@ class And:
     def matches(self, record: Mapping[str, Any]) -> bool:
         return all(o.matches(record) for o in self.operands)
 
+    @property
+    def cost(self) -> int:
+        return sum(o.cost for o in self.operands)
+
     def render(self) -> str:
         return " and ".join(f"({o.render()})" for o in self.operands)
 
@@ -350,6 +410,10 @@ class Or:
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         return any(o.matches(record) for o in self.operands)
+
+    @property
+    def cost(self) -> int:
+        return sum(o.cost for o in self.operands)
 
     def render(self) -> str:
         return " or ".join(f"({o.render()})" for o in self.operands)
@@ -371,6 +435,24 @@ class Filter:
     def select(self, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The matching records, in their order."""
         return [r for r in records if self.matches(r)]
+
+    @property
+    def cost(self) -> int:
+        """Work units to test one record (0 for an empty filter)."""
+        return 0 if self.expr is None else self.expr.cost
+
+    def check_work(self, records: int, budget: int = FILTER_WORK_BUDGET) -> None:
+        """422/12 when testing `records` records would cost more than `budget` units: the
+        answer depends on the filter and the count only, never on timing, so it is the same
+        on every run."""
+        work = self.cost * records
+        if work > budget:
+            raise QRadarError.of(
+                codes.BAD_FILTER, value=self.text,
+                reason=f"too costly: {self.cost} units per record on {records} records is "
+                f"{work} units, over the limit of {budget} per request; narrow the filter or "
+                "the list",
+            )  # fmt: skip
 
 
 # ============================================================================ filter: tokens
@@ -453,6 +535,7 @@ class _Parser:
         self.i = 0
         self.allowed = allowed
         self.depth = 0
+        self.terms = 0  # tests (leaves) read so far: at most MAX_FILTER_TERMS
 
     # --- helpers
     def peek(self) -> _Token:
@@ -550,6 +633,9 @@ class _Parser:
 
     def predicate(self) -> Node:
         start = self.peek().pos
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise _FilterSyntax(f"more than {MAX_FILTER_TERMS} tests at position {start}")
         name = self.field()
         if name not in self.allowed:
             raise _FilterSyntax(f"unknown field {_quote(name)} at position {start}")
@@ -578,6 +664,10 @@ class _Parser:
             values = [self.value()]
             while self.peek().kind == ",":
                 self.advance()
+                if len(values) == MAX_IN_VALUES:
+                    raise _FilterSyntax(
+                        f"more than {MAX_IN_VALUES} values in a list at position {self.peek().pos}"
+                    )
                 values.append(self.value())
             self.expect(")")
             return InList(name, tuple(values), negated)
@@ -624,7 +714,8 @@ def parse_filter(text: str, allowed: Collection[str]) -> Filter:
     """Parse a `filter` parameter against the names a record has.
 
     Raises 422/12 (`codes.BAD_FILTER`) on a syntax error, an unknown field, or input over
-    `MAX_FILTER_LENGTH` characters or `MAX_FILTER_DEPTH` levels; never any other exception.
+    `MAX_FILTER_LENGTH` characters, `MAX_FILTER_DEPTH` levels, `MAX_FILTER_TERMS` tests or
+    `MAX_IN_VALUES` values in a list; never any other exception.
     """
 
     def bad(reason: str) -> QRadarError:

@@ -13,11 +13,16 @@ from engine.core import codes
 from engine.core.endpoints import EndpointId
 from engine.core.errors import QRadarError
 from engine.core.query import (
+    FILTER_WORK_BUDGET,
     MAX_FILTER_DEPTH,
     MAX_FILTER_LENGTH,
+    MAX_FILTER_TERMS,
+    MAX_IN_VALUES,
     FieldSelection,
     RangeSpec,
     SortKey,
+    Value,
+    _compare,
     full_window,
     parse_fields,
     parse_filter,
@@ -377,6 +382,99 @@ def test_filter_length_cap() -> None:
     long = "id = 1 or " * 500 + "id = 3"
     err = filter_error(long)
     assert err.message.endswith(f": longer than {MAX_FILTER_LENGTH} characters")
+
+
+def test_filter_term_cap() -> None:
+    at_cap = " or ".join(["id=3"] * MAX_FILTER_TERMS)
+    assert len(at_cap) <= MAX_FILTER_LENGTH
+    assert matches(at_cap)
+    err = filter_error(at_cap + " or id=4")
+    assert f"more than {MAX_FILTER_TERMS} tests" in err.message
+
+
+def test_in_list_cap() -> None:
+    at_cap = "id in (" + ",".join(["3"] * MAX_IN_VALUES) + ")"
+    assert len(at_cap) <= MAX_FILTER_LENGTH
+    assert matches(at_cap)
+    err = filter_error("id in (" + ",".join(["3"] * (MAX_IN_VALUES + 1)) + ")")
+    assert f"more than {MAX_IN_VALUES} values in a list" in err.message
+
+
+@pytest.mark.parametrize(
+    ("text", "cost"),
+    [
+        ("", 0),
+        ("id = 3", 1),
+        ("id in (" + ",".join(str(i) for i in range(1000)) + ")", 1),  # one hash lookup
+        ("id between 1 and 4", 2),
+        ("id = 3 and (status = PENDING or not backup_id is null)", 3),
+        ("backup_name like 'night%'", 6),
+        ("backup_name ilike '%a%b%'", 14),
+    ],
+)
+def test_filter_cost_per_record(text: str, cost: int) -> None:
+    assert parse_filter(text, RESTORE_FIELDS).cost == cost
+
+
+def test_the_work_budget_refuses_a_costly_filter_the_same_way_every_time() -> None:
+    parsed = parse_filter("id = 1 or id = 2", RESTORE_FIELDS)  # 2 units a record
+    parsed.check_work(FILTER_WORK_BUDGET // 2)  # exactly at the budget: allowed
+    for _ in range(2):
+        with pytest.raises(QRadarError) as info:
+            parsed.check_work(FILTER_WORK_BUDGET // 2 + 1)
+        assert info.value.code is codes.BAD_FILTER
+        assert info.value.message == (
+            'Failed to parse filter parameter "id = 1 or id = 2": too costly: 2 units per record '
+            f"on {FILTER_WORK_BUDGET // 2 + 1} records is {FILTER_WORK_BUDGET + 2} units, over "
+            f"the limit of {FILTER_WORK_BUDGET} per request; narrow the filter or the list"
+        )
+    parse_filter("", RESTORE_FIELDS).check_work(10**12)  # no filter, no work
+
+
+_MEMBERS = st.one_of(
+    st.integers(-5, 5).map(str),
+    st.sampled_from(["true", "false", "TRUE", "1.0", "2.50", "-0", "1e0", "x", "PENDING"]),
+)
+_FIELD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, width=32),
+    st.sampled_from(["PENDING", "x", "1", "true"]),
+    st.lists(st.sampled_from(["x", "PENDING", "1"]), max_size=3),
+)  # fmt: skip
+
+
+def _in_oracle(value: Any, members: list[Value], negated: bool) -> bool:
+    """`in` as the filter grammar defines it, member by member (the evaluator before hashing)."""
+
+    def test(v: Any) -> bool | None:
+        results = [_compare(v, "=", m) for m in members]
+        return None if all(r is None for r in results) else any(results)
+
+    if value is None:
+        return negated
+    if isinstance(value, list):
+        results = [test(e) for e in value]
+        result = (
+            None if results and all(r is None for r in results) else any(r is True for r in results)
+        )
+    else:
+        result = test(value)
+    return False if result is None else result != negated
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    members=st.lists(st.tuples(_MEMBERS, st.booleans()), min_size=1, max_size=6),
+    value=_FIELD_VALUES,
+    negated=st.booleans(),
+)
+def test_in_list_matches_member_by_member(
+    members: list[tuple[str, bool]], value: Any, negated: bool
+) -> None:
+    """The hashed `in` answers as comparing the value with each member in turn would."""
+    written = [f'"{m}"' if quoted else m for m, quoted in members]
+    listed = f"backup_name {'not ' if negated else ''}in ({', '.join(written)})"
+    expected = _in_oracle(value, [Value.of(m, quoted) for m, quoted in members], negated)
+    assert matches(listed, {**RESTORE, "backup_name": value}) == expected
 
 
 def test_long_flat_filters_are_not_recursive() -> None:
