@@ -6,12 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine import logs
+from engine.api.connections import ConnectionLimits
 from engine.control.world import WorldError, read_world
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
@@ -61,10 +63,86 @@ def _serve(args: argparse.Namespace) -> int:
     if args.clock is None:
         args.clock = "real"
     settings = settings_from(args)
+    listen = Listen(args.host, args.port, _limits(args, ConnectionLimits()), fd=args.fd)
+    if args.workers > 1:
+        from engine import workers
+
+        if settings.clock == "virtual":
+            raise SettingsError(
+                f"--workers {args.workers}: needs --clock real (a virtual clock is one process's)"
+            )
+        if settings.db == ":memory:":
+            raise SettingsError(
+                f"--workers {args.workers}: needs a database file the processes share (--db PATH)"
+            )
+        return workers.run(_without_workers(args.argv), listen, args.workers)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    run(settings, Listen(args.host, args.port))
+    run(settings, listen)
     return 0
+
+
+#: The connection limits of `bre serve`: (flag dest, field of ConnectionLimits, env variable).
+_LIMITS = (
+    ("header_timeout", "header_timeout_s", "BRE_HEADER_TIMEOUT"),
+    ("body_timeout", "body_timeout_s", "BRE_BODY_TIMEOUT"),
+    ("keep_alive", "keep_alive_s", "BRE_KEEP_ALIVE"),
+    ("max_header_bytes", "max_header_bytes", "BRE_MAX_HEADER_BYTES"),
+    ("max_connections", "max_connections", "BRE_MAX_CONNECTIONS"),
+)
+
+
+_LIMIT_HELP = {
+    "header_timeout": "seconds a request's headers may take",
+    "body_timeout": "seconds a request's body may take",
+    "keep_alive": "seconds an idle connection is kept open",
+    "max_header_bytes": "bytes of request headers, else 431",
+    "max_connections": "open connections per process",
+}
+
+
+def _limits(args: argparse.Namespace, defaults: ConnectionLimits) -> ConnectionLimits:
+    """ConnectionLimits from flags, else BRE_* variables, else the defaults."""
+    values: dict[str, Any] = {}
+    for dest, name, env in _LIMITS:
+        kind = type(getattr(defaults, name))
+        raw = getattr(args, dest, None)
+        if raw is None and env in os.environ:
+            raw = os.environ[env]
+        if raw is None:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise SettingsError(f"{env}={raw!r}: expected a number") from None
+        if value < 0 or (value == 0 and dest != "max_connections"):
+            raise SettingsError(f"--{dest.replace('_', '-')} {raw}: expected a positive number")
+        values[name] = value
+    return replace(defaults, **values)
+
+
+def _without_workers(argv: Sequence[str]) -> list[str]:
+    """The serve arguments a worker process gets: the parent's, less `--workers N`."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workers":
+            skip = True
+        elif not arg.startswith("--workers="):
+            kept.append(arg)
+    return kept
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{count}: expected 1 to 64 processes")
+    return count
 
 
 def _add_serve(sub: Any) -> None:
@@ -84,6 +162,21 @@ def _add_serve(sub: Any) -> None:
         default=None,
         help="what happens to jobs in flight after a restart (default: resume)",
     )
+    p.add_argument(
+        "--workers", type=_workers, default=1,
+        help="processes serving one port on the shared database (default: 1)",
+    )  # fmt: skip
+    p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # from --workers
+    limits = p.add_argument_group("connection limits (README: Security and limits)")
+    default = ConnectionLimits()
+    for dest, name, env in _LIMITS:
+        value = getattr(default, name)
+        shown = value or "the descriptor limit less 64, at most 4096"
+        limits.add_argument(
+            f"--{dest.replace('_', '-')}", type=type(value), default=None,
+            metavar="S" if name.endswith("_s") else "N",
+            help=f"{_LIMIT_HELP[dest]} (default: {shown}; env {env})",
+        )  # fmt: skip
     p.add_argument("--cpu", type=int, default=None, help="pin the process to one CPU")
     p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
     p.add_argument("--log-level", default="INFO")
@@ -102,7 +195,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
     try:
         return run(args)

@@ -9,35 +9,71 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import socket
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 import uvicorn
 
 from engine.api.app import create_app
-from engine.simulator import Settings, Simulator
+from engine.api.connections import ConnectionLimits
+from engine.simulator import Settings, SettingsError, Simulator
 
 log = structlog.get_logger("server")
 
 
 @dataclass(frozen=True, slots=True)
 class Listen:
+    """Where and how `bre serve` accepts connections."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    #: a socket already bound by the command that owns the port (`bre serve --workers N`)
+    fd: int | None = None
+
+
+class PortError(SettingsError):
+    """The port cannot be had: one line naming it and why (exit code 2)."""
 
 
 def bind(listen: Listen) -> socket.socket:
+    """The listening socket: this process's alone.
+
+    No SO_REUSEPORT: a second server on a port in use is an error, never a silent share of the
+    traffic (two simulators with different databases answering in turn). Several processes serve
+    one port only under `bre serve --workers N`, whose parent binds once and hands the socket
+    down (`fd`). SO_REUSEADDR only lets a restart take a port still in TIME_WAIT."""
+    if listen.fd is not None:
+        sock = socket.socket(fileno=listen.fd)
+        sock.setblocking(False)
+        return sock
+    if not 0 <= listen.port <= 65535:
+        raise PortError(f"--port {listen.port}: expected 0 to 65535 (0 picks a free port)")
     family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if hasattr(socket, "SO_REUSEPORT"):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # several servers, one port
-    sock.bind((listen.host, listen.port))
-    sock.listen(2048)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((listen.host, listen.port))
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        where = f"{listen.host}:{listen.port}"
+        if error.errno == errno.EADDRINUSE:
+            raise PortError(
+                f"--port {listen.port}: {where} is in use by another process "
+                "(stop it, or pick another port; --port 0 picks a free one)"
+            ) from None
+        if error.errno == errno.EACCES:
+            raise PortError(
+                f"--port {listen.port}: not allowed to listen on {where} (ports below 1024 "
+                "need privileges)"
+            ) from None
+        raise PortError(f"--host {listen.host} --port {listen.port}: {error.strerror}") from None
     sock.setblocking(False)
     return sock
 
@@ -57,8 +93,8 @@ async def serve(settings: Settings, listen: Listen, *, announce: bool = True) ->
     async with Simulator(settings) as simulator:
         app = create_app(simulator)
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", access_log=False, http="auto",
-            timeout_graceful_shutdown=5,
+            app, log_level="warning", lifespan="off", access_log=False,
+            timeout_graceful_shutdown=5, **listen.limits.uvicorn_options(),
         )  # fmt: skip
         server = _Server(config)
         loop = asyncio.get_running_loop()

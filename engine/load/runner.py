@@ -4,7 +4,8 @@ Targets:
 - `--target URL` (repeatable): a served simulator; with `--token` the run uses that token's
   console as it is, without one it creates an isolated console with short engine durations;
 - `--spawn N` (the default, N=1): N `bre serve` processes on one SQLite file, sharing a port
-  (SO_REUSEPORT) or, with `--separate-ports`, a port each; the load spreads over them;
+  (one `bre serve --workers N`) or, with `--separate-ports`, a port each; the load spreads over
+  them;
 - `--in-process`: a `Simulator` on the real clock and the ASGI app behind `httpx.ASGITransport`
   in the generator's own event loop (handy, but the generator and the server share one CPU).
 
@@ -35,7 +36,7 @@ from engine.load import report as reporting
 from engine.load.clients import API, Client, Shared, assign_roles
 from engine.load.history import History
 from engine.load.invariants import check, seen_ids
-from engine.load.servers import Servers
+from engine.load.servers import Servers, rss_kib
 
 #: Engine durations of a load console: short, so that operations overlap and conflicts are common.
 FAST_RULES: dict[str, dict[str, Any]] = {
@@ -99,7 +100,7 @@ async def _run(options: Options) -> Outcome:
         return await _worker(options)
     with tempfile.TemporaryDirectory(prefix="bre-load-") as scratch:
         async with _target(options, Path(scratch)) as (urls, token, transport, servers):
-            rss_start = {s.pid: s.rss_kib() for s in servers.servers} if servers else {}
+            rss_start = {pid: rss_kib(pid) for pid, _ in servers.processes()} if servers else {}
             history = History()
             roles = assign_roles(options.mix, options.clients)
             started = time.time()
@@ -116,13 +117,13 @@ async def _run(options: Options) -> Outcome:
             if servers is not None:
                 for pid in servers.exited():
                     checker.fail("server_exited", f"server {pid} exited during the run")
-                for s in servers.servers:
-                    server_rows.append({"pid": s.pid, "url": s.url,
-                                        "rss_kib_start": rss_start.get(s.pid),
-                                        "rss_kib_end": s.rss_kib()})  # fmt: skip
+                for pid, url in servers.processes():
+                    server_rows.append({"pid": pid, "url": url,
+                                        "rss_kib_start": rss_start.get(pid),
+                                        "rss_kib_end": rss_kib(pid)})  # fmt: skip
             target = ", ".join(urls) if urls else "in-process (httpx.ASGITransport)"
             if servers is not None:
-                target += f" ({len(servers.servers)} `bre serve` process(es), db {servers.db})"
+                target += f" ({len(server_rows)} `bre serve` process(es), db {servers.db})"
             result = reporting.build(
                 history.exchanges, checker, generator=_generator(options), target=target,
                 clients=options.clients, roles=dict(Counter(roles)), started=first, ended=last,

@@ -1,12 +1,14 @@
 """`bre serve` processes started by a load run (or a benchmark) and stopped after it.
 
-Several processes can share one port (the server binds with SO_REUSEPORT, so the kernel spreads
-connections over them) or listen on a port each; they share one SQLite file, which is what keeps
-the gate one gate across them.
+Several processes share one port under one `bre serve --workers N` (its parent owns the port,
+the kernel spreads connections over its children) or listen on a port each; they share one
+SQLite file, which is what keeps the gate one gate across them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -47,6 +49,22 @@ def rss_kib(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux): the workers of `bre serve --workers N`."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as file:
+                found.extend(int(p) for p in file.read().split())
+        except OSError:
+            continue
+    return found
 
 
 def start_server(
@@ -95,7 +113,7 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
 
 @dataclass(slots=True)
 class Servers:
-    """N servers on one SQLite file: one port shared (SO_REUSEPORT) or a port each."""
+    """N serving processes on one SQLite file: one port (`--workers N`) or a port each."""
 
     count: int
     db: str
@@ -106,30 +124,37 @@ class Servers:
     servers: list[Server] = field(default_factory=list)
 
     def start(self) -> list[Server]:
-        first = start_server(
-            db=self.db, token=self.token, cpu=self.cpu, log=self.directory / "serve-0.log"
-        )
-        self.servers.append(first)
-        port = int(first.url.rsplit(":", 1)[1])
-        for i in range(1, self.count):
+        if self.shared_port and self.count > 1:
+            log = self.directory / "serve.log"
+            workers = ("--workers", str(self.count))
             self.servers.append(
-                start_server(
-                    db=self.db,
-                    port=port if self.shared_port else 0,
-                    token=self.token,
-                    cpu=self.cpu,
-                    log=self.directory / f"serve-{i}.log",
-                )
+                start_server(db=self.db, token=self.token, cpu=self.cpu, log=log, extra=workers)
             )
+            return self.servers
+        for i in range(self.count):
+            log = self.directory / f"serve-{i}.log"
+            self.servers.append(start_server(db=self.db, token=self.token, cpu=self.cpu, log=log))
         return self.servers
 
     @property
     def urls(self) -> list[str]:
         return sorted({s.url for s in self.servers})
 
+    def processes(self) -> list[tuple[int, str]]:
+        """(pid, url) of every process that serves requests: a `--workers` parent's children."""
+        return [(pid, s.url) for s in self.servers for pid in (children(s.pid) or [s.pid])]
+
     def exited(self) -> list[int]:
-        """Pids of servers that have exited (a crash is a failed run)."""
-        return [s.pid for s in self.servers if s.process.poll() is not None]
+        """Pids of serving processes that exited during the run (a crash is a failed run),
+        including workers that their parent restarted."""
+        gone = [s.pid for s in self.servers if s.process.poll() is not None]
+        for server in self.servers:
+            text = server.log.read_text(errors="replace") if server.log.exists() else ""
+            for line in text.splitlines():  # JSON log lines (`--log-format json`)
+                if '"worker_exited"' in line:
+                    with contextlib.suppress(ValueError):
+                        gone.append(int(json.loads(line)["pid"]))
+        return sorted(set(gone))
 
     def stop(self) -> None:
         for server in self.servers:
