@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.core.lifecycle import BACKUP, RESTORE, Lifecycle
 from engine.load.history import Exchange, History, Seen
@@ -60,9 +61,10 @@ class Violation:
 
     invariant: str
     message: str
+    at: float | None = None  # when it was seen (the answer that showed it), if one did
 
-    def to_json(self) -> dict[str, str]:
-        return {"invariant": self.invariant, "message": self.message}
+    def to_json(self) -> dict[str, Any]:
+        return {"invariant": self.invariant, "message": self.message, "at": self.at}
 
 
 def _reachable(lifecycle: Lifecycle) -> dict[str, frozenset[str]]:
@@ -131,10 +133,15 @@ class Checker:
     limit: int = 1000  # violations kept per invariant (the count is always exact)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    def fail(self, invariant: str, message: str) -> None:
+    #: when each violation was seen (None: not tied to one answer), for the plot
+    seen_at: list[float | None] = field(default_factory=list)
+
+    def fail(self, invariant: str, message: str, at: float | None = None) -> None:
         self.counts[invariant] += 1
+        if len(self.seen_at) < 100_000:
+            self.seen_at.append(at)
         if self.counts[invariant] <= self.limit:
-            self.violations.append(Violation(invariant, message))
+            self.violations.append(Violation(invariant, message, at))
 
     # -------------------------------------------------------------------------------------
     def check(self, history: Iterable[Exchange]) -> list[Violation]:
@@ -152,20 +159,24 @@ class Checker:
         for e in exchanges:
             where = f"{e.op} by {e.client} at {e.sent:.3f}"
             if e.status == 0:
-                self.fail("no_answer", f"{where}: no answer ({e.error})")
+                self.fail("no_answer", f"{where}: no answer ({e.error})", at=e.received)
                 continue
             if e.status >= 500:
-                self.fail("server_error", f"{where}: {e.status} code {e.code}")
+                self.fail("server_error", f"{where}: {e.status} code {e.code}", at=e.received)
             if e.control:
                 continue
             if 400 <= e.status < 600 and not e.shaped:
-                self.fail("error_shape", f"{where}: {e.status} without QRadar's error body")
+                self.fail(
+                    "error_shape", f"{where}: {e.status} without QRadar's error body", at=e.received
+                )
             if e.bad and not (400 <= e.status < 500):
-                self.fail("bad_input", f"{where} ({e.detail}): {e.status}, expected a 4xx")
+                self.fail(
+                    "bad_input", f"{where} ({e.detail}): {e.status}, expected a 4xx", at=e.received
+                )
             if e.status == 409 and not e.bad:
                 allowed = CONFLICTS.get(e.op, frozenset())
                 if e.code not in allowed:
-                    self.fail("conflict_code", f"{where}: 409 with code {e.code}")
+                    self.fail("conflict_code", f"{where}: 409 with code {e.code}", at=e.received)
 
     def _snapshots(self, exchanges: list[Exchange]) -> None:
         for e in exchanges:
@@ -175,7 +186,9 @@ class Checker:
             running = [s.id for s in e.seen if s.kind == "restore" and s.status in RESTORE_RUNNING]
             if len(running) > 1:
                 self.fail(
-                    "one_restore_running", f"{where}: one list shows restores {running} running"
+                    "one_restore_running",
+                    f"{where}: one list shows restores {running} running",
+                    at=e.received,
                 )
             unfinished = [
                 s.id for s in e.seen if s.kind == "restore" and s.status in RESTORE_UNFINISHED
@@ -184,6 +197,7 @@ class Checker:
                 self.fail(
                     "one_unfinished_restore",
                     f"{where}: one list shows restores {unfinished} unfinished",
+                    at=e.received,
                 )
             per_host: dict[int | None, list[int]] = defaultdict(list)
             for s in e.seen:
@@ -194,6 +208,7 @@ class Checker:
                     self.fail(
                         "one_backup_per_host",
                         f"{where}: one list shows backups {ids} running on host {host}",
+                        at=e.received,
                     )
 
     def _records(self, exchanges: list[Exchange]) -> None:
@@ -205,12 +220,14 @@ class Checker:
                             "restore_completion",
                             f"restore {s.id} {s.status} with backup_id {s.backup_id} "
                             f"({e.op} by {e.client} at {e.sent:.3f})",
+                            at=e.received,
                         )
                     if s.time_completed is None:
                         self.fail(
                             "restore_completion",
                             f"restore {s.id} {s.status} without time_completed "
                             f"({e.op} by {e.client} at {e.sent:.3f})",
+                            at=e.received,
                         )
 
     def _monotonic(self, exchanges: list[Exchange]) -> None:
@@ -228,6 +245,7 @@ class Checker:
                             f"{e.client} saw {s.kind} {s.id} {status} "
                             f"({previous.op} at {previous.sent:.3f}) then {s.status} "
                             f"({e.op} at {e.sent:.3f})",
+                            at=e.received,
                         )
                 last[key] = (s.status, e)
 
@@ -267,10 +285,10 @@ class Checker:
                 ("restore", "restore"): "one_restore_running",
                 ("backup", "backup"): "one_backup_per_host",
             }.get((a.kind, b.kind), "restore_excludes_backup")
-            self.fail(name, f"{a.describe()}; {b.describe()}")
+            self.fail(name, f"{a.describe()}; {b.describe()}", at=b.start)
         records = sorted((i for i in unfinished.values() if i.certain), key=lambda i: i.start or 0)
         for a, b in _overlapping(records, self.tolerance_s):
-            self.fail("one_unfinished_restore", f"{a.describe()}; {b.describe()}")
+            self.fail("one_unfinished_restore", f"{a.describe()}; {b.describe()}", at=b.start)
 
     def _rebalancing(self, exchanges: list[Exchange]) -> None:
         toggles = [e for e in exchanges if e.control and e.detail.startswith("rebalancing=")]
@@ -297,12 +315,14 @@ class Checker:
                         "rebalancing_gate",
                         f"restore {e.target} started by {e.client} at {e.sent:.3f} while "
                         f"rebalancing was certainly on ({start:.3f} to {end:.3f})",
+                        at=e.received,
                     )
                 if not on and e.status == 409 and e.code == 1014:
                     self.fail(
                         "rebalancing_gate",
                         f"1014 for restore {e.target} ({e.client} at {e.sent:.3f}) while "
                         f"rebalancing was certainly off ({start:.3f} to {end:.3f})",
+                        at=e.received,
                     )
 
     def _retrievable(self, exchanges: list[Exchange]) -> None:
@@ -340,6 +360,7 @@ class Checker:
                     "record_reappeared",
                     f"{kind} {e.target}: 404 to {first.client} at {first.sent:.3f}, then 200 "
                     f"to {e.client} at {e.sent:.3f}",
+                    at=e.received,
                 )
         for key, ack in created.items():
             kind, id = key

@@ -93,16 +93,11 @@ class Report:
     servers: list[dict[str, Any]] = field(default_factory=list)
     series: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)  # duration, mix, think ... as asked
 
     @property
     def ok(self) -> bool:
         return not self.violation_counts
-
-    def get_p99_ms(self) -> float:
-        gets = [v for k, v in self.endpoints.items() if k.startswith("GET ")]
-        if not gets:
-            return 0.0
-        return max(v.p99_ms for v in gets)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,7 +109,7 @@ class Report:
             "statuses": self.statuses, "codes": self.codes, "bad_input": self.bad,
             "violation_counts": self.violation_counts, "violations": self.violations,
             "final_checks": self.final_checks, "servers": self.servers, "series": self.series,
-            "notes": self.notes,
+            "notes": self.notes, "parameters": self.parameters,
         }  # fmt: skip
 
 
@@ -122,6 +117,7 @@ def build(
     exchanges: Sequence[Exchange], checker: Checker, *, generator: str, target: str,
     clients: int, roles: dict[str, int], started: float, ended: float,
     servers: list[dict[str, Any]] | None = None, notes: list[str] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Report:  # fmt: skip
     load = [e for e in exchanges if e.role != "final"]
     duration = max(ended - started, 1e-9)
@@ -140,22 +136,47 @@ def build(
         violations=[v.to_json() for v in checker.violations],
         violation_counts=dict(sorted(checker.counts.items())),
         final_checks=sum(1 for e in exchanges if e.role == "final"),
-        servers=servers or [], series=series(load, started), notes=notes or [],
+        servers=servers or [], series=series(load, started, checker.seen_at),
+        notes=notes or [], parameters=parameters or {},
     )  # fmt: skip
 
 
-def series(exchanges: Sequence[Exchange], started: float) -> list[dict[str, float]]:
-    """Per second of the run (by arrival of the answer): requests, p50 and p99 latency."""
+#: The answers the plot counts per second, by status class: what a person looks for first.
+_RATES = (("409", "409 conflict"), ("404", "404 not found"), ("5xx", "5xx"), ("none", "no answer"))
+
+
+def _rate_key(status: int) -> str | None:
+    if status == 0:
+        return "none"
+    if status >= 500:
+        return "5xx"
+    return str(status) if status in (404, 409) else None
+
+
+def series(
+    exchanges: Sequence[Exchange], started: float, violations: Sequence[float | None] = ()
+) -> list[dict[str, float]]:
+    """Per second of the run (by arrival of the answer): requests, p50/p90/p99 latency, the
+    409, 404, 5xx and unanswered counts, and the violations seen in that second."""
     buckets: dict[int, list[float]] = defaultdict(list)
+    rates: dict[int, Counter[str]] = defaultdict(Counter)
     for e in exchanges:
-        buckets[int(e.received - started)].append(e.latency * 1000)
+        second = int(e.received - started)
+        buckets[second].append(e.latency * 1000)
+        key = _rate_key(e.status)
+        if key is not None:
+            rates[second][key] += 1
+    broken = Counter(max(int(at - started), 0) for at in violations if at is not None)
     out = []
-    for second in sorted(buckets):
-        values = sorted(buckets[second])
-        out.append({
+    for second in sorted(set(buckets) | set(broken)):
+        values = sorted(buckets.get(second, ()))
+        point: dict[str, float] = {
             "t": second, "requests": len(values), "p50_ms": round(percentile(values, 50), 3),
-            "p99_ms": round(percentile(values, 99), 3),
-        })  # fmt: skip
+            "p90_ms": round(percentile(values, 90), 3), "p99_ms": round(percentile(values, 99), 3),
+            "violations": broken.get(second, 0),
+        }  # fmt: skip
+        point.update({f"s{key}": rates[second][key] for key, _ in _RATES})
+        out.append(point)
     return out
 
 
@@ -205,25 +226,65 @@ def text(report: Report) -> str:
 
 
 def plot(report: Report, path: Path) -> None:
-    """A PNG: requests per second and p50/p99 latency per second of the run."""
+    """A PNG a person reads in five seconds: what was run against what (the title), requests
+    per second from zero, latency percentiles, and the 409 / 404 / 5xx / unanswered rates with
+    every violation marked, all on one time axis."""
     require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = [p["t"] for p in report.series]
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    top.plot(t, [p["requests"] for p in report.series], color="tab:blue")
-    top.set_ylabel("requests / s")
-    top.set_title(f"bre load: {report.clients} clients, {report.generator}")
-    top.grid(True, alpha=0.3)
-    bottom.plot(t, [p["p50_ms"] for p in report.series], label="p50")
-    bottom.plot(t, [p["p99_ms"] for p in report.series], label="p99")
-    bottom.set_ylabel("latency (ms)")
-    bottom.set_xlabel("seconds into the run")
-    bottom.legend()
-    bottom.grid(True, alpha=0.3)
+    points = report.series
+    t = [p["t"] for p in points]
+    figure, (load, latency, trouble) = plt.subplots(
+        3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [2, 2, 1.5]}
+    )
+    broken_total = sum(report.violation_counts.values())
+    verdict = (
+        "invariants held (0 violations)"
+        if report.ok
+        else f"{broken_total} VIOLATION{'S' if broken_total > 1 else ''}: "
+        + ", ".join(f"{k} {v}" for k, v in report.violation_counts.items())
+    )
+    asked = ", ".join(f"{k} {v}" for k, v in report.parameters.items())
+    figure.suptitle(
+        f"bre load against {report.target}\n{report.clients} clients"
+        + (f", {asked}" if asked else "")
+        + f"; {report.requests:,} requests, {report.throughput:,.0f} req/s; {verdict}",
+        fontsize=10, color="black" if report.ok else "tab:red",
+    )  # fmt: skip
+    load.plot(t, [p["requests"] for p in points], color="tab:blue", label="answers / s")
+    load.set_ylim(bottom=0)
+    load.set_ylabel("requests / s")
+    load.legend(loc="lower right", fontsize=8)
+    for key, colour in (("p50_ms", "tab:green"), ("p90_ms", "tab:orange"), ("p99_ms", "tab:red")):
+        latency.plot(t, [p.get(key, 0.0) for p in points], color=colour, label=key[:3])
+    latency.set_ylim(bottom=0)
+    latency.set_ylabel("latency (ms)")
+    latency.legend(loc="upper right", fontsize=8, ncol=3)
+    for (key, label), colour in zip(_RATES, ("tab:orange", "tab:gray", "tab:red", "black"),
+                                    strict=True):  # fmt: skip
+        values = [p.get(f"s{key}", 0) for p in points]
+        if any(values):
+            trouble.plot(t, values, color=colour, label=f"{label} / s")
+    broken = [(p["t"], p.get("violations", 0)) for p in points if p.get("violations", 0)]
+    if broken:
+        trouble.bar([b[0] for b in broken], [b[1] for b in broken], color="tab:red", alpha=0.5,
+                    width=0.8, label="violations")  # fmt: skip
+        for axis in (load, latency):
+            for second, _ in broken:
+                axis.axvline(second, color="tab:red", alpha=0.3, linewidth=1)
+    trouble.set_ylim(bottom=0)
+    trouble.set_ylabel("per second")
+    trouble.set_xlabel("seconds into the run")
+    if trouble.get_legend_handles_labels()[0]:
+        trouble.legend(loc="upper right", fontsize=8, ncol=5)
+    else:
+        trouble.text(0.5, 0.5, "no 409, 404, 5xx, unanswered request or violation",
+                     transform=trouble.transAxes, ha="center", va="center", fontsize=9)  # fmt: skip
+    for axis in (load, latency, trouble):
+        axis.grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -78,6 +78,22 @@ class Options:
     quiet: bool = False
 
 
+def _parameters(options: Options) -> dict[str, Any]:
+    """What the run was asked to do, as the report and the plot's title show it."""
+    asked: dict[str, Any] = {}
+    if options.duration_s is not None:
+        asked["duration"] = f"{options.duration_s:g} s"
+    if options.requests is not None:
+        asked["requests"] = options.requests
+    asked["mix"] = options.mix_text or "default"
+    if options.think_s:
+        asked["think"] = f"{options.think_s:g} s"
+    if options.processes > 1:
+        asked["generator processes"] = options.processes
+    asked["seed"] = options.seed
+    return asked
+
+
 @dataclass(slots=True)
 class Outcome:
     report: reporting.Report | None
@@ -127,7 +143,7 @@ async def _run(options: Options) -> Outcome:
             result = reporting.build(
                 history.exchanges, checker, generator=_generator(options), target=target,
                 clients=options.clients, roles=dict(Counter(roles)), started=first, ended=last,
-                servers=server_rows,
+                servers=server_rows, parameters=_parameters(options),
             )  # fmt: skip
             if servers is not None and not result.ok:
                 logs = servers.logs()
