@@ -27,6 +27,7 @@ import structlog
 from anyio.abc import TaskGroup
 
 from engine.core.records import World, demo_world
+from engine.core.releases import read_release
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
@@ -65,6 +66,7 @@ class Settings:
     world: World | None = None  # the default console's world on first start; None: the demo
     sample_keys: bool = False  # also emit IBM's sample keys `intiated_by`, `build_version`
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    release: str | None = None  # the default console's QRadar release; None: the newest
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -169,6 +171,7 @@ class Simulator:
                     world=self.settings.world or demo_world(),
                     seed=self.settings.seed,
                     rules=self.settings.rules,
+                    release=self.settings.release,
                 )
             except ConsoleExists:  # another process sharing the database created it meanwhile
                 existing.add(DEFAULT_CONSOLE)
@@ -233,8 +236,10 @@ class Simulator:
         rules: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Literal["virtual", "real"] | None = None,
         non_admin_tokens: tuple[str, ...] = (),
+        release: str | None = None,
     ) -> Console:
-        """A new isolated console with its own tokens, world, gate, rules and clock."""
+        """A new isolated console with its own tokens, world, gate, rules and clock, running
+        `release` (`7.5.0 UP6`; the newest when None; ValueError for an unknown one)."""
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
@@ -242,6 +247,8 @@ class Simulator:
             settings["rules"] = {k: dict(v) for k, v in rules.items()}
         if clock is not None:
             settings["clock"] = clock
+        if release is not None:
+            settings["release"] = read_release(release).name
         world = world if world is not None else demo_world()
         console_clock = self._clock_for(ConsoleState(id, settings=settings))
 

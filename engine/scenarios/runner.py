@@ -339,6 +339,8 @@ def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -
     }  # fmt: skip
     if scenario.world_raw is not None:
         body["world"] = scenario.world_raw
+    if scenario.release is not None:
+        body["release"] = scenario.release
     if scenario.engine:
         body["rules"] = scenario.engine
     return body
@@ -354,7 +356,7 @@ async def _in_process(scenario: Scenario, token: str) -> AsyncIterator[Driver]:
         console = await sim.create_console(
             CONSOLE_ID, tokens=(token,), world=scenario.world, seed=scenario.seed or 0,
             rules=scenario.engine or None, clock="virtual", basic=(IN_PROCESS_BASIC,),
-            non_admin_tokens=(IN_PROCESS_OPERATOR,),
+            non_admin_tokens=(IN_PROCESS_OPERATOR,), release=scenario.release,
         )  # fmt: skip
         control = Control(sim)
         app = create_app(sim, control=control)
