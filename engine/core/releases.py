@@ -61,14 +61,10 @@ class Release:
         return versions.known(self.newest)
 
     def deprecated(self, version: ApiVersion) -> bool:
-        """Known, not removed, and of a major the table's deprecated column covers (`17.x`:
-        17 and below). On 7.4.0, 11.0 is neither listed supported nor deprecated: 7.4.1's row
-        is the one that deprecates 11.x, so 7.4.0 serves it undeprecated."""
-        return (
-            version <= self.newest
-            and version not in versions.REMOVED
-            and version.major <= int(self.deprecated_column.split(".")[0])
-        )
+        """Known, and of a major the table's deprecated column covers (`17.x`: 17 and below;
+        removed versions were deprecated before). On 7.4.0, 11.0 is neither listed supported
+        nor deprecated: 7.4.1's row deprecates 11.x, so 7.4.0 serves it undeprecated."""
+        return version <= self.newest and version.major <= int(self.deprecated_column.split(".")[0])
 
     def removed(self, version: ApiVersion) -> bool:
         return version in versions.REMOVED
