@@ -41,6 +41,9 @@ log = structlog.get_logger("engine")
 DEFAULT_CONSOLE = "default"
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
+#: The label of an authorized service token created without one (`initiated_by` shows
+#: `API_user: <label>` for a token).
+DEFAULT_SERVICE = "bre-sim"
 
 
 class ConsoleExists(ValueError):
@@ -237,9 +240,11 @@ class Simulator:
         clock: Literal["virtual", "real"] | None = None,
         non_admin_tokens: tuple[str, ...] = (),
         release: str | None = None,
+        token_names: Mapping[str, str] | None = None,
     ) -> Console:
         """A new isolated console with its own tokens, world, gate, rules and clock, running
-        `release` (`7.5.0 UP6`; the newest when None; ValueError for an unknown one)."""
+        `release` (`7.5.0 UP6`; the newest when None; ValueError for an unknown one). A token is an
+        authorized service labelled `token_names[token]` (DEFAULT_SERVICE when not named)."""
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
@@ -262,10 +267,12 @@ class Simulator:
                 if owner is not None:  # a credential selects one console: never move it
                     raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
             tx.put_console(ConsoleState(id, settings=settings))
+            names = token_names or {}
             for token in tokens:
-                tx.put_credential(Credential(token, id, True, "admin"))
+                tx.put_credential(Credential(token, id, True, names.get(token, DEFAULT_SERVICE)))
             for token in non_admin_tokens:
-                tx.put_credential(Credential(token, id, False, "operator"))
+                label = names.get(token, DEFAULT_SERVICE)
+                tx.put_credential(Credential(token, id, False, label))
             for user, password in basic:
                 tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
             # the world in the same unit: a process sharing the store never sees the console
@@ -288,11 +295,12 @@ class Simulator:
         log.info("console_deleted", console=id, found=deleted)
         return deleted
 
-    async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
+    async def add_token(
+        self, console: str, token: str, *, admin: bool = True, name: str = DEFAULT_SERVICE
+    ) -> None:
+        """Add an authorized service token, labelled `name`, to a console."""
         await self.store.transact(
-            lambda tx: tx.put_credential(
-                Credential(token, console, admin, "admin" if admin else "operator")
-            )
+            lambda tx: tx.put_credential(Credential(token, console, admin, name))
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
