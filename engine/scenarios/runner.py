@@ -29,6 +29,7 @@ import anyio
 import httpx
 import structlog
 
+from engine.core.releases import read_release
 from engine.scenarios.loader import (
     VARIABLE,
     AdvanceAction,
@@ -734,6 +735,23 @@ def _failure(
     return lines
 
 
+async def _other_release(scenario: Scenario, driver: Driver) -> str | None:
+    """Why the target's console does not run the scenario's release (a real console, or a
+    served simulator whose surface did not apply `release`), or None when it does."""
+    if scenario.release is None:
+        return None
+    wanted = read_release(scenario.release)
+    response = await driver.client.get("/api/system/about", headers={"SEC": driver.token})
+    try:
+        about = response.json() if response.status_code == 200 else {}
+    except ValueError:
+        about = {}
+    running = about.get("release_name") if isinstance(about, dict) else None
+    if running == wanted.release_name:
+        return None
+    return f"the target runs QRadar {running!r}, not {wanted.release_name!r}"
+
+
 async def run_scenario(scenario: Scenario, target: Target | None = None) -> ScenarioResult:
     """Replay one scenario; never raises for what the scenario does."""
     target = target or Target()
@@ -742,6 +760,12 @@ async def run_scenario(scenario: Scenario, target: Target | None = None) -> Scen
     )
     try:
         async with target.driver(scenario, result.notes) as driver:
+            elsewhere = await _other_release(scenario, driver)
+            if elsewhere is not None:  # a target that cannot run the scenario's release
+                result.notes.append(elsewhere)
+                result.steps = [StepResult(s, "skipped", [f"skipped: {elsewhere}"])
+                                for s in scenario.steps]  # fmt: skip
+                return result
             run = _Run(scenario, driver)
             for step in scenario.steps:
                 outcome = await run.step(step)

@@ -483,7 +483,7 @@ RESTORE_FILTERS = [
     ("groups like '%APPS%'", [2]),
     ("backup_name = nightly_1 and status != PENDING", [1, 2]),
     ("is_cross_deployment_restore = false", [1, 2, 3]),
-    ("initiated_by = 'admin'", [1, 2, 3]),
+    ("initiated_by = 'API_user: bre-sim'", [1, 2, 3]),
     ("id between 2 and 3 and not status = PENDING", [2]),
 ]
 
