@@ -27,6 +27,7 @@ import structlog
 from anyio.abc import TaskGroup
 
 from engine.core.records import World, demo_world
+from engine.core.releases import read_release
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
@@ -40,6 +41,9 @@ log = structlog.get_logger("engine")
 DEFAULT_CONSOLE = "default"
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
+#: The label of an authorized service token created without one (`initiated_by` shows
+#: `API_user: <label>` for a token).
+DEFAULT_SERVICE = "bre-sim"
 
 
 class ConsoleExists(ValueError):
@@ -65,6 +69,7 @@ class Settings:
     world: World | None = None  # the default console's world on first start; None: the demo
     sample_keys: bool = False  # also emit IBM's sample keys `intiated_by`, `build_version`
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    release: str | None = None  # the default console's QRadar release; None: the newest
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -169,6 +174,7 @@ class Simulator:
                     world=self.settings.world or demo_world(),
                     seed=self.settings.seed,
                     rules=self.settings.rules,
+                    release=self.settings.release,
                 )
             except ConsoleExists:  # another process sharing the database created it meanwhile
                 existing.add(DEFAULT_CONSOLE)
@@ -233,8 +239,12 @@ class Simulator:
         rules: Mapping[str, Mapping[str, Any]] | None = None,
         clock: Literal["virtual", "real"] | None = None,
         non_admin_tokens: tuple[str, ...] = (),
+        release: str | None = None,
+        token_names: Mapping[str, str] | None = None,
     ) -> Console:
-        """A new isolated console with its own tokens, world, gate, rules and clock."""
+        """A new isolated console with its own tokens, world, gate, rules and clock, running
+        `release` (`7.5.0 UP6`; the newest when None; ValueError for an unknown one). A token is an
+        authorized service labelled `token_names[token]` (DEFAULT_SERVICE when not named)."""
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
@@ -242,6 +252,8 @@ class Simulator:
             settings["rules"] = {k: dict(v) for k, v in rules.items()}
         if clock is not None:
             settings["clock"] = clock
+        if release is not None:
+            settings["release"] = read_release(release).name
         world = world if world is not None else demo_world()
         console_clock = self._clock_for(ConsoleState(id, settings=settings))
 
@@ -255,10 +267,12 @@ class Simulator:
                 if owner is not None:  # a credential selects one console: never move it
                     raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
             tx.put_console(ConsoleState(id, settings=settings))
+            names = token_names or {}
             for token in tokens:
-                tx.put_credential(Credential(token, id, True, "admin"))
+                tx.put_credential(Credential(token, id, True, names.get(token, DEFAULT_SERVICE)))
             for token in non_admin_tokens:
-                tx.put_credential(Credential(token, id, False, "operator"))
+                label = names.get(token, DEFAULT_SERVICE)
+                tx.put_credential(Credential(token, id, False, label))
             for user, password in basic:
                 tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
             # the world in the same unit: a process sharing the store never sees the console
@@ -281,11 +295,12 @@ class Simulator:
         log.info("console_deleted", console=id, found=deleted)
         return deleted
 
-    async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
+    async def add_token(
+        self, console: str, token: str, *, admin: bool = True, name: str = DEFAULT_SERVICE
+    ) -> None:
+        """Add an authorized service token, labelled `name`, to a console."""
         await self.store.transact(
-            lambda tx: tx.put_credential(
-                Credential(token, console, admin, "admin" if admin else "operator")
-            )
+            lambda tx: tx.put_credential(Credential(token, console, admin, name))
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:

@@ -193,3 +193,40 @@ HOST_53_BUSY = "A backup is already in progress on the host 53."
 RESTORE_1_NOT_PENDING = "The restore 1 is REQUESTING, not PENDING."
 RESTORE_1_SUCCESS_UNDELETABLE = "The restore 1 is SUCCESS and cannot be deleted."
 BACKUP_1_DELETING_UNDELETABLE = "The backup 1 is DELETING and cannot be deleted."
+
+
+# --- IBM's page of POST /backup_and_restore/restores/{id} (shared/seeds/, 15.0-20.0) ---
+# Copied by hand from the seed page; the help endpoints must print these words.
+
+SEED_RU_SUMMARY = "Updates an existing restore by ID."
+SEED_RU_IMPORTANT = "Important: All services stop until the restore is completed."
+SEED_FIELDS_DESCRIPTION = (
+    "Optional - Use this parameter to specify which fields you would like to get back in the "
+    "response. Fields that are not named are excluded. Specify subfields in brackets and "
+    "multiple fields in the same object are separated by commas."
+)
+SEED_RU_BODY_DESCRIPTION = (
+    "Required. A single restore object has the following modifiable fields:\n"
+    "  • status - Enumeration - The status of the Restore. Can only be updated to REQUESTING. "
+    "Once the status is set to REQUESTING this will submit a request to the Backup and Restore "
+    "Engine to initialize this as a new Restore.\n"
+    "Any other set fields will be ignored."
+)
+SEED_RU_BODY_SAMPLE = {"status": "SUCCESS"}
+SEED_RU_RESPONSE_FIRST_LINES = (
+    "The created restore object containing the following fields:\n"
+    "  • id - Long - The ID of the restore.\n"
+    "  • initiated_by - String - The user or authorized service that initiated the restore.\n"
+    "  • host_id - Long - The host that was restored. For more information, see the following "
+    "Hosts API:\n"
+    "    • api/config/deployment/hosts\n"
+)
+SEED_RU_RESPONSE_LAST_LINE = (
+    "    • OFFENSES_DATA: Restores offenses. All offenses will be restored as closed."
+)
+SEED_RU_RESPONSE_SAMPLE = {
+    "backup_filename": "String", "backup_id": 42, "backup_name": "String",
+    "backup_type": "String", "backup_version": "String", "groups": ["String"], "host_id": 42,
+    "id": 42, "initiated_by": "String", "is_cross_deployment_restore": True,
+    "status": "String", "time_completed": 42, "time_initiated": 42,
+}  # fmt: skip

@@ -22,9 +22,14 @@ from engine.core.records import (
     Backup,
     Restore,
     backup_fields,
+    initiator,
 )
 
 E = EndpointId
+
+
+def _initiator(call: Call) -> str:
+    return initiator(call.credential.name, service=not call.credential.basic)
 
 
 def path_id(call: Call, name: str = "id") -> int:
@@ -115,7 +120,7 @@ async def list_backups(call: Call) -> Reply:
 async def create_backup(call: Call) -> Reply:
     _backup_fields(call)
     backup = await call.console.create_backup_from(
-        call.headers.get("backup_type"), call.json_body("backup"), initiated_by=call.credential.name
+        call.headers.get("backup_type"), call.json_body("backup"), initiated_by=_initiator(call)
     )
     return _backup(call, backup, 201)
 
@@ -149,7 +154,7 @@ async def list_restores(call: Call) -> Reply:
 async def create_restore(call: Call) -> Reply:
     check_fields(call, RESTORE_FIELDS)
     restore = await call.console.create_restore_from(
-        call.json_body("restore"), version=call.version, initiated_by=call.credential.name
+        call.json_body("restore"), version=call.version, initiated_by=_initiator(call)
     )
     return _restore(call, restore, 201)
 

@@ -1,29 +1,38 @@
 """Self-description and the world the validations refer to, generated from the core tables.
 
-`/api/help/versions` and `/api/help/endpoints` are built from the version list, the endpoint
-table and the code catalogue, so that clients that discover the API from a console
-(`/api/help/endpoints?filter=version=26.0&fields=http_method, path`) find what is served.
+`/api/help/versions[/{id}]`, `/api/help/resources[/{id}]` and `/api/help/endpoints[/{id}]` are
+built from the console's release (the versions it knows and deprecates), the endpoint table,
+IBM's page texts (`engine.core.pages`) and the code catalogue, so that clients that discover
+the API from a console (`/api/help/endpoints?filter=version=26.0&fields=http_method, path`)
+find what is served, worded as IBM's pages word it. `/api/system/about` names the release.
 `/api/config/deployment/hosts` and `/api/config/backup_and_restore/scheduled_backup_configurations`
 show the world of the caller's console, read-only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from engine.api.handlers import listing, path_id, select
-from engine.api.qradar import Call, Route, compile_template
+from engine.api.qradar import Call, Handler, Route, compile_template
 from engine.api.wire import Reply
-from engine.core import codes
-from engine.core.codes import HTTP_MESSAGES
+from engine.core import codes, query, versions
+from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import ENDPOINTS, Endpoint
 from engine.core.errors import QRadarError
-from engine.core.versions import SUPPORTED, ApiVersion
+from engine.core.pages import NULL_TEXT
+from engine.core.releases import DEFAULT, Release
+from engine.core.versions import ApiVersion
 
 _SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
+#: `mime_type` as the help endpoints name it ("The MIME type value, e.g. TEXT_PLAIN").
+_MIME_NAMES = {"application/json": "APPLICATION_JSON", "text/plain": "TEXT_PLAIN"}
 
 VERSION_FIELDS = ("id", "version", "deprecated", "removed", "root_resource_ids")
+RESOURCE_FIELDS = ("id", "child_resource_ids", "endpoint_ids", "resource", "path",
+                   "parent_resource_id", "version")  # fmt: skip
 ENDPOINT_FIELDS: dict[str, Any] = {
     "id": None, "version": None, "path": None, "http_method": None, "summary": None,
     "description": None, "deprecated": None, "last_modified_version": None,
@@ -37,8 +46,17 @@ ENDPOINT_FIELDS: dict[str, Any] = {
     "error_responses": {"response_code": None, "unique_code": None, "description": None,
                         "response_code_description": None},
 }  # fmt: skip
-HOST_FIELDS = ("id", "hostname", "private_ip", "status", "is_console", "components",
-               "stores_ariel_data", "version")  # fmt: skip
+#: IBM's documented host fields (26.0--config-deployment-hosts-GET), in its order.
+HOST_FIELDS: dict[str, Any] = {
+    "id": None, "hostname": None, "private_ip": None, "public_ip": None,
+    "appliance": {"id": None, "type": None}, "version": None, "status": None,
+    "email_server_id": None, "eps_rate_hardware_limit": None, "eps_allocation": None,
+    "average_eps": None, "peak_eps": None, "proxy_server_id": None,
+    "fpm_rate_hardware_limit": None, "fpm_allocation": None, "average_fpm": None,
+    "peak_fpm": None, "primary_server_id": None, "secondary_server_id": None,
+    "license_serial_number": None, "components": None, "compression_enabled": None,
+    "encryption_enabled": None, "cpus": None, "total_memory": None, "app_memory": None,
+}  # fmt: skip
 CONFIGURATION_FIELDS: dict[str, Any] = {
     "configuration_id": None, "backup_directory_path": None, "backup_retention_period": None,
     "data_backup_host_configuration": {"host_id": None, "event_data_backup_enabled": None,
@@ -47,27 +65,87 @@ CONFIGURATION_FIELDS: dict[str, Any] = {
     "configuration_backup_priority": None, "data_backup_time_limit": None,
     "configuration_backup_time_limit": None,
 }  # fmt: skip
+ABOUT_FIELDS = ("release_name", "build_version", "fips_enabled", "external_version")
 
 
 def last_modified(endpoint: Endpoint, version: ApiVersion) -> ApiVersion:
     """The newest version, up to `version`, in which the endpoint's page changed."""
-    changes = [endpoint.since]
+    changes = [endpoint.since, *endpoint.page.changes()]
     for code in codes.CATALOGUE:
         if endpoint.id in code.endpoints:
             changes.append(code.since)
             changes.extend(first for first, _ in code.texts)
-    if endpoint.is_list and endpoint.resource == "backup":
-        changes.append(ApiVersion(26, 0))  # app_deployment_location
     return max(v for v in changes if v <= version)
 
 
+# Ids are the simulator's (IBM: "not permanent"): a version's is its rank among all QRadar
+# versions; a resource's or endpoint's is that rank times 1000 plus its rank in the version.
+def _version_id(version: ApiVersion) -> int:
+    return versions.ALL.index(version) + 1
+
+
+def _resource_paths(version: ApiVersion) -> list[str]:
+    """The family's resources in a version: every prefix of its endpoints' paths."""
+    paths: list[str] = []
+    for endpoint in ENDPOINTS:
+        if endpoint.exists_in(version):
+            parts = endpoint.path.strip("/").split("/")
+            for n in range(1, len(parts) + 1):
+                path = "/" + "/".join(parts[:n])
+                if path not in paths:
+                    paths.append(path)
+    return paths
+
+
+def _family_versions(release: Release) -> list[ApiVersion]:
+    return [v for v in release.known if v >= versions.FIRST]
+
+
 @cache
-def endpoint_docs() -> tuple[dict[str, Any], ...]:
+def resource_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
     docs: list[dict[str, Any]] = []
-    for vi, version in enumerate(SUPPORTED):
-        for ei, endpoint in enumerate(ENDPOINTS):
-            if not endpoint.exists_in(version):
-                continue
+    for version in _family_versions(release):
+        paths = _resource_paths(version)
+        ids = {p: _version_id(version) * 1000 + i + 1 for i, p in enumerate(paths)}
+        endpoint_ids = _endpoint_ids(version)
+        for path in paths:
+            parent = path.rsplit("/", 1)[0]
+            docs.append({
+                "id": ids[path],
+                "child_resource_ids": [ids[p] for p in paths if p.rsplit("/", 1)[0] == path],
+                "endpoint_ids": [i for e, i in endpoint_ids.items() if e.path == path],
+                "resource": path.rsplit("/", 1)[1],
+                "path": path,
+                "parent_resource_id": ids.get(parent),
+                "version": str(version),
+            })  # fmt: skip
+    return tuple(docs)
+
+
+def _endpoint_ids(version: ApiVersion) -> dict[Endpoint, int]:
+    return {
+        e: _version_id(version) * 1000 + i + 1
+        for i, e in enumerate(ENDPOINTS)
+        if e.exists_in(version)
+    }
+
+
+def _text(text: str | None) -> str | None:
+    """A page's printed `null` is no text: JSON null, as codes 1034-1037 show."""
+    return None if text == NULL_TEXT else text
+
+
+@cache
+def endpoint_docs(release: Release = DEFAULT, admin: bool = True) -> tuple[dict[str, Any], ...]:
+    """The endpoint documents of the console's versions; `caller_has_access` is whether the
+    caller has the family's admin capability."""
+    docs: list[dict[str, Any]] = []
+    for version in _family_versions(release):
+        resource_ids = {d["path"]: d["id"] for d in resource_docs(release)
+                        if d["version"] == str(version)}  # fmt: skip
+        for endpoint, id in _endpoint_ids(version).items():
+            page = endpoint.page
+            response_description, sample = page.response(version)
             errors = [
                 {"response_code": c.http_status, "unique_code": c.unique,
                  "description": c.description(version),
@@ -75,26 +153,26 @@ def endpoint_docs() -> tuple[dict[str, Any], ...]:
                 for c in codes.for_endpoint(endpoint.id, version)
             ]  # fmt: skip
             docs.append({
-                "id": (vi + 1) * 1000 + ei + 1,
+                "id": id,
                 "version": str(version),
                 "path": endpoint.path,
                 "http_method": endpoint.method,
-                "summary": endpoint.summary,
-                "description": endpoint.summary,
-                "deprecated": False,
+                "summary": page.summary,
+                "description": page.description(version),
+                "deprecated": release.deprecated(version),
                 "last_modified_version": str(last_modified(endpoint, version)),
-                "resource_id": ei + 1,
-                "caller_has_access": True,
-                "response_description": endpoint.success_text,
+                "resource_id": resource_ids[endpoint.path],
+                "caller_has_access": admin,
+                "response_description": response_description,
                 "response_mime_types": [
-                    {"mime_type": endpoint.response_mime_type,
-                     "media_type": endpoint.response_mime_type, "sample": None}
+                    {"mime_type": _MIME_NAMES[endpoint.response_mime_type],
+                     "media_type": endpoint.response_mime_type, "sample": sample}
                 ],
                 "parameters": [
                     {"parameter_name": p.name, "type": p.placement.value,
-                     "description": p.description, "default_value": None,
-                     "mime_types": [{"mime_type": p.mime_type, "data_type": p.data_type,
-                                     "sample": None}]}
+                     "description": _text(p.description), "default_value": None,
+                     "mime_types": [{"mime_type": _MIME_NAMES[p.mime_type],
+                                     "data_type": p.data_type, "sample": p.sample}]}
                     for p in endpoint.parameters
                 ],
                 "success_responses": [
@@ -106,20 +184,64 @@ def endpoint_docs() -> tuple[dict[str, Any], ...]:
     return tuple(docs)
 
 
-def version_docs() -> list[dict[str, Any]]:
-    return [
-        {"id": i + 1, "version": str(v), "deprecated": v < ApiVersion(25, 0), "removed": False,
-         "root_resource_ids": [1]}
-        for i, v in enumerate(SUPPORTED)
-    ]  # fmt: skip
+@cache
+def version_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
+    """Every version the release knows, removed ones too, with its flags."""
+    roots = {
+        d["version"]: d["id"] for d in resource_docs(release) if d["parent_resource_id"] is None
+    }
+    return tuple(
+        {"id": _version_id(v), "version": str(v), "deprecated": release.deprecated(v),
+         "removed": release.removed(v),
+         "root_resource_ids": [roots[str(v)]] if str(v) in roots else []}
+        for v in release.known
+    )  # fmt: skip
+
+
+def _one(
+    call: Call, docs: tuple[dict[str, Any], ...], name: str, missing: Code,
+    allowed: Sequence[str] | Mapping[str, Any],
+) -> Reply:  # fmt: skip
+    """One document by its id (422/11 for an id that is no integer, `missing` for none)."""
+    id = path_id(call, name)
+    for doc in docs:
+        if doc["id"] == id:
+            return Reply(200, query.parse_fields(call.fields() or "", allowed).apply(dict(doc)))
+    raise QRadarError.of(missing)
 
 
 async def help_versions(call: Call) -> Reply:
-    return listing(call, version_docs(), VERSION_FIELDS)
+    return listing(call, [dict(d) for d in version_docs(call.console.release)], VERSION_FIELDS)
+
+
+async def help_version(call: Call) -> Reply:
+    docs = version_docs(call.console.release)
+    return _one(call, docs, "version_id", codes.NO_VERSION_DOC, VERSION_FIELDS)
+
+
+async def help_resources(call: Call) -> Reply:
+    docs = resource_docs(call.console.release)
+    return listing(call, [dict(d) for d in docs], RESOURCE_FIELDS)
+
+
+async def help_resource(call: Call) -> Reply:
+    docs = resource_docs(call.console.release)
+    return _one(call, docs, "resource_id", codes.NO_RESOURCE_DOC, RESOURCE_FIELDS)
 
 
 async def help_endpoints(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in endpoint_docs()], ENDPOINT_FIELDS)
+    docs = endpoint_docs(call.console.release, call.credential.admin)
+    return listing(call, [dict(d) for d in docs], ENDPOINT_FIELDS)
+
+
+async def help_endpoint(call: Call) -> Reply:
+    docs = endpoint_docs(call.console.release, call.credential.admin)
+    return _one(call, docs, "endpoint_id", codes.NO_ENDPOINT_DOC, ENDPOINT_FIELDS)
+
+
+async def system_about(call: Call) -> Reply:
+    """What `GET /api/system/about` shows: the console's release, as QRadar names it."""
+    return Reply(200, select(call, call.console.release.about(), ABOUT_FIELDS))
 
 
 async def deployment_hosts(call: Call) -> Reply:
@@ -142,6 +264,22 @@ async def backup_configuration(call: Call) -> Reply:
     )
 
 
+def _routes(table: Sequence[tuple[str, Handler, bool]]) -> list[Route]:
+    return [Route(compile_template(t), t, {"GET": (h, None)}, admin) for t, h, admin in table]
+
+
+def self_description_routes() -> list[Route]:
+    """The help endpoints that read one document, `/help/resources`, and `/system/about`
+    (apart from `help_routes` only until the OpenAPI document describes them)."""
+    return _routes([
+        ("/help/versions/{version_id}", help_version, False),
+        ("/help/resources", help_resources, False),
+        ("/help/resources/{resource_id}", help_resource, False),
+        ("/help/endpoints/{endpoint_id}", help_endpoint, False),
+        ("/system/about", system_about, False),
+    ])  # fmt: skip
+
+
 def help_routes() -> list[Route]:
     """Routes of the help and config families served beside backup_and_restore."""
     table = [
@@ -155,4 +293,4 @@ def help_routes() -> list[Route]:
             True,
         ),
     ]
-    return [Route(compile_template(t), t, {"GET": (h, None)}, admin) for t, h, admin in table]
+    return _routes(table)

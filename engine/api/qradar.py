@@ -30,7 +30,8 @@ from engine.control.actions import Control
 from engine.core import codes, versions
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
 from engine.core.errors import QRadarError
-from engine.core.versions import ApiVersion, VersionChoice
+from engine.core.releases import Release
+from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.simulator import Simulator
 from engine.store.base import Credential
@@ -146,7 +147,7 @@ class QRadarApi:
         self.routes = routes
         self.journals = journals
         self.max_body = max_body
-        self._versions: dict[str | None, VersionChoice] = {}
+        self._versions: dict[tuple[str, str | None], ApiVersion] = {}
         self.requests = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -189,7 +190,7 @@ class QRadarApi:
                 sample_keys=self.simulator.settings.sample_keys,
             )
             await self._check_outage(console)
-            version = self._version(headers.get("version"))
+            version = self._version(console.release, headers.get("version"))
             call.version = version
             reply = await self._dispatch(call)
         except Disconnected:
@@ -203,7 +204,8 @@ class QRadarApi:
             else:  # the help and config routes: QRadar documents 500/1020 for them
                 failure = QRadarError.of(codes.HELP_FAILED)
             reply = error_reply(failure, version)
-        if call is not None and call.endpoint is not None and version < versions.DEPRECATED_BELOW:
+        deprecated = call is not None and call.console.release.deprecated(version)
+        if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         payload = await send_reply(send, reply)
         if call is not None:
@@ -249,18 +251,20 @@ class QRadarApi:
         if console.outage_mode and await console.restore_running():
             raise QRadarError.of(codes.SERVICES_STOPPED)
 
-    def _version(self, header: str | None) -> ApiVersion:
-        choice = self._versions.get(header)
-        if choice is None:
+    def _version(self, release: Release, header: str | None) -> ApiVersion:
+        """The version the console's release serves for the header (422/13, 422/14)."""
+        key = (release.name, header)
+        version = self._versions.get(key)
+        if version is None:
             try:
-                choice = versions.choose(header)
+                version = release.choose(header)
             except versions.VersionRemoved:
                 raise QRadarError.of(codes.VERSION_REMOVED, value=header) from None
             except versions.VersionNotValid:
                 raise QRadarError.of(codes.VERSION_NOT_VALID, value=header) from None
             if len(self._versions) < 256:
-                self._versions[header] = choice
-        return choice.version
+                self._versions[key] = version
+        return version
 
     async def _dispatch(self, call: Call) -> Reply:
         route, params = self._match(call.path)

@@ -271,6 +271,24 @@ FRAMEWORK: tuple[Code, ...] = (
 )  # fmt: skip
 
 
+def _help(unique: int, text: str) -> Code:
+    return Code(404, unique, ((V12, text),), frozenset(), V12, None, False, "no such help id")
+
+
+#: The 404 codes of the help endpoints that read one object by id (IBM's 26.0 pages
+#: 26.0--help-versions-version_id-GET, -resources-resource_id-GET, -endpoints-endpoint_id-GET).
+#: They are codes of help endpoints, not of this family's: `lookup` does not return them.
+NO_VERSION_DOC = _help(
+    1002, "No version documentation object was found for the provided version id."
+)
+NO_RESOURCE_DOC = _help(
+    1002, "No resource documentation object was found for the provided resource ID."
+)
+NO_ENDPOINT_DOC = _help(
+    1002, "No endpoint documentation object was found for the provided endpoint id."
+)
+
+
 class UnknownCode(LookupError):
     """No catalogue entry for that (endpoint, unique code)."""
 

@@ -52,6 +52,13 @@ BACKUP_SORTABLE: tuple[str, ...] = (
 V26 = ApiVersion(26, 0)
 
 
+def initiator(name: str, *, service: bool) -> str:
+    """What `initiated_by` shows for a caller: a user (Basic) by its user name; an authorized
+    service (a SEC token) by its label as consoles were observed to show it, `API_user: <label>`
+    (docs/decisions.md, "initiated_by")."""
+    return f"API_user: {name}" if service else name
+
+
 @dataclass(frozen=True, slots=True)
 class Restore:
     """A restore record (section 3.1)."""
@@ -183,18 +190,63 @@ class Host:
     ariel_data: bool = False
     version: str = "7.5.0"
 
+    @property
+    def appliance(self) -> tuple[str, str]:
+        """The appliance (type id, type) the host's role suggests: the simulator's choice, as
+        IBM documents only `{"id": String, "type": String}` (docs/decisions.md, "Hosts")."""
+        if self.console:
+            return APPLIANCES["console"]
+        for component in ("dataNode", "eventprocessor", "eventcollector", "qflow"):
+            if component in self.components:
+                return APPLIANCES[component]
+        return APPLIANCES["eventprocessor"]
+
     def to_json(self) -> dict[str, Any]:
-        """The subset of `/api/config/deployment/hosts` the simulator serves."""
+        """The host as `/api/config/deployment/hosts` shows it: IBM's documented fields, in its
+        order (26.0--config-deployment-hosts-GET). Being the console and storing Ariel data
+        are facts the validations use, not fields of the API; what the simulator does not
+        model (rates, memory, servers, licence) is null; there is no NAT, so the public IP is
+        the private one."""
+        appliance_id, appliance_type = self.appliance
         return {
             "id": self.id,
             "hostname": self.hostname,
             "private_ip": self.private_ip,
-            "status": "Active" if self.active else "Inactive",
-            "is_console": self.console,
-            "components": list(self.components),
-            "stores_ariel_data": self.ariel_data,
+            "public_ip": self.private_ip,
+            "appliance": {"id": appliance_id, "type": appliance_type},
             "version": self.version,
+            "status": "Active" if self.active else "New",
+            "email_server_id": None,
+            "eps_rate_hardware_limit": None,
+            "eps_allocation": None,
+            "average_eps": None,
+            "peak_eps": None,
+            "proxy_server_id": None,
+            "fpm_rate_hardware_limit": None,
+            "fpm_allocation": None,
+            "average_fpm": None,
+            "peak_fpm": None,
+            "primary_server_id": None,
+            "secondary_server_id": None,
+            "license_serial_number": None,
+            "components": list(self.components),
+            "compression_enabled": False,
+            "encryption_enabled": False,
+            "cpus": None,
+            "total_memory": None,
+            "app_memory": None,
         }
+
+
+#: Appliance (type id, type) by host role, for `/api/config/deployment/hosts`: QRadar's
+#: software appliance types (the simulator's choice, docs/decisions.md "Hosts").
+APPLIANCES: dict[str, tuple[str, str]] = {
+    "console": ("3199", "Console"),
+    "eventprocessor": ("1699", "Event Processor"),
+    "eventcollector": ("1599", "Event Collector"),
+    "qflow": ("1299", "QFlow Collector"),
+    "dataNode": ("1400", "Data Node"),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,6 +151,12 @@ class RestoreSite:
     host_id: int | None = None
     event_collector_id: int | None = None
 
+    @property
+    def elsewhere(self) -> bool:
+        """Whether the request names a restore site: the backup is restored onto another
+        deployment, so the restore is a cross-deployment one (docs/decisions.md)."""
+        return self.host_id is not None or self.event_collector_id is not None
+
 
 def read_restore_request(body: Mapping[str, Any], version: ApiVersion = LATEST) -> RestoreSite:
     """Reads POST /restores/{id}: values of the wrong type are 422/11; the rest is checked

@@ -20,6 +20,7 @@ from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.progression import PHASES, Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
+from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
@@ -49,6 +50,8 @@ class Console:
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
         self.outage_mode = False
+        #: The QRadar release this console runs (its settings' `release`), fixed at creation.
+        self.release: Release = DEFAULT
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
@@ -208,6 +211,7 @@ class Console:
         """Re-read the settings another process may have changed."""
         state = await self.state()
         self.outage_mode = bool(state.settings.get("outage_during_restore", False))
+        self.release = read_release(state.settings.get("release", DEFAULT.name))
         return state
 
     async def state(self) -> ConsoleState:

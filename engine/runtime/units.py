@@ -196,6 +196,8 @@ def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Res
     targets = site.host_id is not None or site.event_collector_id is not None
     rules.check_requestable(stored.record, site, tx.hosts(step.console) if targets else ())
     gate.check_restore_start(tx.gate(step.console))
+    if site.elsewhere:
+        stored = replace(stored, record=replace(stored.record, is_cross_deployment_restore=True))
     requested = _move_restore(tx, step, stored, Event.REQUEST, write=False)
     _run_job(tx, step, requested, written=stored.job.status)
     return requested.record  # the answer shows REQUESTING, as the client caused it

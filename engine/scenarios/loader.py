@@ -26,10 +26,13 @@ from engine.control.world import WorldError, read_world
 from engine.core.enums import JobKind
 from engine.core.progression import Progression, RuleError, parse_duration_ms
 from engine.core.records import World
+from engine.core.releases import read_release
 
 FORMAT = 1
 STEP_ACTIONS = ("request", "advance", "wait_for", "control", "concurrently")
-_TOP_KEYS = ("format", "name", "description", "seed", "api_version", "world", "engine", "steps")
+_TOP_KEYS = (
+    "format", "name", "description", "seed", "api_version", "release", "world", "engine", "steps",
+)  # fmt: skip
 _STEP_EXTRAS: dict[str, tuple[str, ...]] = {
     "request": ("expect", "capture"),
     "advance": (),
@@ -159,6 +162,7 @@ class Scenario:
     description: str = ""
     seed: int | None = None
     api_version: str | None = None
+    release: str | None = None  # the console's QRadar release ("7.5.0 UP6"); None: the newest
     world: World | None = None
     world_raw: Any = None  # the mapping as written (sent to a served simulator)
     engine: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -294,6 +298,13 @@ class _Reader:
             if isinstance(raw, bool) or not isinstance(raw, str | int | float):
                 raise self.error(api_node, "api_version", 'expected a version such as "26.0"')
             api_version = str(float(raw)) if isinstance(raw, int) else str(raw)
+        release = None
+        if "release" in top:
+            release_node = top["release"][1]
+            try:
+                release = read_release(self.value(release_node)).name
+            except ValueError as error:
+                raise self.error(release_node, "release", str(error)) from None
         world: World | None = None
         world_raw: Any = None
         if "world" in top:
@@ -316,7 +327,7 @@ class _Reader:
         _check_variables(self, steps_node, steps)
         return Scenario(
             file=self.file, index=index, line=_line(node), name=name, description=description,
-            seed=seed, api_version=api_version, world=world, world_raw=world_raw,
+            seed=seed, api_version=api_version, release=release, world=world, world_raw=world_raw,
             engine=engine, steps=steps,
         )  # fmt: skip
 

@@ -29,6 +29,7 @@ import anyio
 import httpx
 import structlog
 
+from engine.core.releases import read_release
 from engine.scenarios.loader import (
     VARIABLE,
     AdvanceAction,
@@ -339,6 +340,8 @@ def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -
     }  # fmt: skip
     if scenario.world_raw is not None:
         body["world"] = scenario.world_raw
+    if scenario.release is not None:
+        body["release"] = scenario.release
     if scenario.engine:
         body["rules"] = scenario.engine
     return body
@@ -354,7 +357,7 @@ async def _in_process(scenario: Scenario, token: str) -> AsyncIterator[Driver]:
         console = await sim.create_console(
             CONSOLE_ID, tokens=(token,), world=scenario.world, seed=scenario.seed or 0,
             rules=scenario.engine or None, clock="virtual", basic=(IN_PROCESS_BASIC,),
-            non_admin_tokens=(IN_PROCESS_OPERATOR,),
+            non_admin_tokens=(IN_PROCESS_OPERATOR,), release=scenario.release,
         )  # fmt: skip
         control = Control(sim)
         app = create_app(sim, control=control)
@@ -732,6 +735,23 @@ def _failure(
     return lines
 
 
+async def _other_release(scenario: Scenario, driver: Driver) -> str | None:
+    """Why the target's console does not run the scenario's release (a real console, or a
+    served simulator whose surface did not apply `release`), or None when it does."""
+    if scenario.release is None:
+        return None
+    wanted = read_release(scenario.release)
+    response = await driver.client.get("/api/system/about", headers={"SEC": driver.token})
+    try:
+        about = response.json() if response.status_code == 200 else {}
+    except ValueError:
+        about = {}
+    running = about.get("release_name") if isinstance(about, dict) else None
+    if running == wanted.release_name:
+        return None
+    return f"the target runs QRadar {running!r}, not {wanted.release_name!r}"
+
+
 async def run_scenario(scenario: Scenario, target: Target | None = None) -> ScenarioResult:
     """Replay one scenario; never raises for what the scenario does."""
     target = target or Target()
@@ -740,6 +760,12 @@ async def run_scenario(scenario: Scenario, target: Target | None = None) -> Scen
     )
     try:
         async with target.driver(scenario, result.notes) as driver:
+            elsewhere = await _other_release(scenario, driver)
+            if elsewhere is not None:  # a target that cannot run the scenario's release
+                result.notes.append(elsewhere)
+                result.steps = [StepResult(s, "skipped", [f"skipped: {elsewhere}"])
+                                for s in scenario.steps]  # fmt: skip
+                return result
             run = _Run(scenario, driver)
             for step in scenario.steps:
                 outcome = await run.step(step)

@@ -392,9 +392,11 @@ class SqliteTx:
     ) -> bool:
         cursor = self._c.execute(
             "UPDATE restores SET time_initiated = ?, time_completed = ?, status = ?, "
-            "backup_id = ?, visible = ?, origin = ?, due_at = ?, outcome = ?, rule = ?, "
-            "ordinal = ?, phase_since = ? WHERE console = ? AND id = ? AND status = ?",
-            (record.time_initiated, record.time_completed, record.status.value, record.backup_id,
+            "is_cross_deployment_restore = ?, backup_id = ?, visible = ?, origin = ?, "
+            "due_at = ?, outcome = ?, rule = ?, ordinal = ?, phase_since = ? "
+            "WHERE console = ? AND id = ? AND status = ?",
+            (record.time_initiated, record.time_completed, record.status.value,
+             int(record.is_cross_deployment_restore), record.backup_id,
              *_job_values(job), console, id, expected),
         )  # fmt: skip
         return cursor.rowcount == 1

@@ -7,7 +7,7 @@ import pytest
 
 from engine.core import codes
 from engine.core.endpoints import ENDPOINTS
-from engine.core.versions import SUPPORTED, ApiVersion
+from engine.core.versions import ALL, SUPPORTED, ApiVersion
 
 from .conftest import control, framework
 
@@ -32,15 +32,19 @@ FAMILY_21 = [
 
 
 async def test_help_versions(client: httpx.AsyncClient) -> None:
+    """Every version the console (7.5.0 UP14) knows, removed ones too, with their flags."""
     resp = await client.get("/api/help/versions")
     assert resp.status_code == 200
     docs = resp.json()
-    assert [d["version"] for d in docs] == [str(v) for v in SUPPORTED]
-    assert resp.headers["Content-Range"] == f"items 0-{len(SUPPORTED) - 1}/{len(SUPPORTED)}"
+    assert [d["version"] for d in docs] == [str(v) for v in ALL]
+    assert {"8.1", "9.1", "9.2", "10.1"} <= {d["version"] for d in docs}
+    assert resp.headers["Content-Range"] == f"items 0-{len(ALL) - 1}/{len(ALL)}"
     for d in docs:
-        assert set(d) == {"id", "version", "deprecated", "removed", "root_resource_ids"}
-        assert d["removed"] is False
+        assert list(d) == ["id", "version", "deprecated", "removed", "root_resource_ids"]
+        removed = d["version"] in ("1.0", "2.0", "3.0")
+        assert d["removed"] is removed
         assert d["deprecated"] is (V(d["version"]) < V("25.0"))
+        assert (d["root_resource_ids"] == []) is (V(d["version"]) < V("12.0"))
 
 
 async def test_help_versions_filter_fields_range(client: httpx.AsyncClient) -> None:
@@ -51,8 +55,8 @@ async def test_help_versions_filter_fields_range(client: httpx.AsyncClient) -> N
     resp = await client.get(
         "/api/help/versions", headers={"Range": "items=1-2"}, params={"fields": "version"}
     )
-    assert resp.json() == [{"version": "12.1"}, {"version": "13.0"}]
-    assert resp.headers["Content-Range"] == f"items 1-2/{len(SUPPORTED)}"
+    assert resp.json() == [{"version": "2.0"}, {"version": "3.0"}]
+    assert resp.headers["Content-Range"] == f"items 1-2/{len(ALL)}"
     framework(await client.get("/api/help/versions", headers={"Range": "items=x"}), 422, 36)
     framework(await client.get("/api/help/versions", params={"fields": "nope"}), 422, 30)
     framework(await client.get("/api/help/versions", params={"filter": "nope = 1"}), 422, 12)
@@ -148,7 +152,7 @@ async def test_help_endpoint_1009_text(client: httpx.AsyncClient) -> None:
 
 
 async def test_help_endpoints_range(client: httpx.AsyncClient) -> None:
-    total = sum(1 for v in SUPPORTED for e in ENDPOINTS if e.exists_in(v))
+    total = sum(1 for v in SUPPORTED for e in ENDPOINTS if e.exists_in(v))  # 12.0 to 27.0
     resp = await client.get(
         "/api/help/endpoints", headers={"Range": "items=0-4"}, params={"fields": "id"}
     )
@@ -170,19 +174,45 @@ async def test_help_works_with_any_known_version(client: httpx.AsyncClient) -> N
         ).status_code == 200
 
 
+#: IBM's documented host fields, in its order (26.0--config-deployment-hosts-GET).
+IBM_HOST_FIELDS = [
+    "id", "hostname", "private_ip", "public_ip", "appliance", "version", "status",
+    "email_server_id", "eps_rate_hardware_limit", "eps_allocation", "average_eps", "peak_eps",
+    "proxy_server_id", "fpm_rate_hardware_limit", "fpm_allocation", "average_fpm", "peak_fpm",
+    "primary_server_id", "secondary_server_id", "license_serial_number", "components",
+    "compression_enabled", "encryption_enabled", "cpus", "total_memory", "app_memory",
+]  # fmt: skip
+#: IBM's status values for a host.
+HOST_STATUSES = {
+    "Active", "ADDING", "Deleted", "Deleting", "ADD_FAILED", "New", "ADD_FAILED_VERSION_CHECK",
+    "ADD_FAILED_DEPLOY_IN_PROGRESS", "ADD_FAILED_RETRY_CONNECTION", "ADD_FAILED_HA",
+    "ADD_FAILED_CHECK_LOGS", "ADD_FAILED_QVMPROCESSOR_ALREADY_EXISTS",
+}  # fmt: skip
+
+
 async def test_deployment_hosts_reflect_the_world(client: httpx.AsyncClient) -> None:
     resp = await client.get("/api/config/deployment/hosts")
     hosts = {h["id"]: h for h in resp.json()}
     assert set(hosts) == {53, 104, 201, 202, 203}
-    assert hosts[53]["is_console"] is True
-    assert hosts[104]["is_console"] is False
+    for host in hosts.values():
+        assert list(host) == IBM_HOST_FIELDS  # no invented key (is_console, stores_ariel_data)
+        assert host["status"] in HOST_STATUSES
+        assert host["public_ip"] == host["private_ip"]
+        assert set(host["appliance"]) == {"id", "type"}
+    assert hosts[53]["appliance"] == {"id": "3199", "type": "Console"}
+    assert hosts[104]["appliance"]["id"] != "3199"
     assert "qflow" in hosts[53]["components"]
     assert "eventcollector" in hosts[104]["components"]
-    assert hosts[201]["status"] == "Inactive"
+    assert hosts[201]["status"] == "New"
+    assert hosts[53]["status"] == "Active"
     resp = await client.get(
-        "/api/config/deployment/hosts", params={"filter": "is_console = true", "fields": "id"}
+        "/api/config/deployment/hosts",
+        params={"filter": 'status = "New"', "fields": "id, appliance(type)"},
     )
-    assert resp.json() == [{"id": 53}]
+    assert resp.json() == [{"id": 201, "appliance": {"type": "Event Processor"}}]
+    framework(
+        await client.get("/api/config/deployment/hosts", params={"fields": "is_console"}), 422, 30
+    )
     await control(
         client, {"world": {"hosts": [{"id": 7, "console": True, "components": ["console"]}]}}
     )
