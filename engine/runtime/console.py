@@ -45,6 +45,8 @@ class Console:
         #: the last HISTORY transitions as tuples of strings and numbers, which the garbage
         #: collector stops tracking (as objects, they made every full collection longer)
         self._history: deque[tuple[str, int, str, str, str, int]] = deque(maxlen=HISTORY)
+        #: the last jobs the worker faulted (kind, id, status left in, cause, at_ms), newest last
+        self.faults: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self.world: World | None = None  # the last world seeded here: what reset returns to
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
