@@ -13,6 +13,8 @@ and leaving the simulator may happen in different tasks (as pytest fixtures do).
 Supervision: nothing a worker raises reaches the task group (a worker that dies unexpectedly
 is logged and restarted), so one console's fault never stops another's jobs. `health()` is
 readiness: false while starting or stopping, and while the store cannot write or is corrupt.
+Consoles and credentials are read from the store on each request, not cached, so a console
+deleted by another process sharing the database is gone here at the next request.
 """
 
 from __future__ import annotations
@@ -157,7 +159,6 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
-        self._credentials: dict[tuple[str, bool], Credential] = {}
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -300,16 +301,41 @@ class Simulator:
             raise LookupError(f"no console {id!r}") from None
 
     async def find_console(self, id: str) -> Console | None:
-        """A console by id, attaching one that another process created in the shared store."""
-        if id in self._consoles:
-            return self._consoles[id]
+        """A console by id, as the store has it now: one that another process created is
+        attached, one that another process deleted is forgotten (None)."""
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
+            self._forget(id)
             return None
+        if id in self._consoles:
+            return self._consoles[id]
         return await self._attach(id, recover=False)
 
+    async def console_of(self, credential: Credential) -> Console | None:
+        """The console a credential just read from the store selects (the credential proves
+        that the console exists: both go in one unit)."""
+        console = self._consoles.get(credential.console)
+        return console if console is not None else await self.find_console(credential.console)
+
     def consoles(self) -> list[str]:
+        """The consoles this process has attached."""
         return sorted(self._consoles)
+
+    async def list_consoles(self) -> list[str]:
+        """Every console in the store, whichever process created it; forgets the attached
+        ones another process deleted."""
+        ids = [state.id for state in await self.store.read(lambda tx: tx.consoles())]
+        for gone in set(self._consoles) - set(ids):
+            self._forget(gone)
+        return ids
+
+    def _forget(self, id: str) -> None:
+        """Drop a console deleted from the store: its worker stops, its object goes."""
+        scope = self._cancel.pop(id, None)
+        if scope is not None:
+            scope.cancel()
+        if self._consoles.pop(id, None) is not None:
+            log.info("console_forgotten", console=id)
 
     async def create_console(
         self,
@@ -365,7 +391,6 @@ class Simulator:
         if scope is not None:
             scope.cancel()
         self._consoles.pop(id, None)
-        self._credentials = {k: v for k, v in self._credentials.items() if v.console != id}
         deleted = await self.store.transact(lambda tx: tx.delete_console(id))
         log.info("console_deleted", console=id, found=deleted)
         return deleted
@@ -378,13 +403,9 @@ class Simulator:
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
-        key = (secret, basic)
-        found = self._credentials.get(key)
-        if found is None:
-            found = await self.store.read(lambda tx: tx.credential(secret, basic))
-            if found is not None:
-                self._credentials[key] = found
-        return found
+        """The credential as stored now: read each time (a point read on the reader, a few
+        microseconds), so that a console deleted by another process takes its tokens along."""
+        return await self.store.read(lambda tx: tx.credential(secret, basic))
 
     async def _attach(self, id: str, *, recover: bool, clock: Clock | None = None) -> Console:
         state = await self.store.read(lambda tx: tx.console(id))
@@ -423,6 +444,8 @@ class Simulator:
                 await self._restart_pause(worker, pause)
                 pause = min(pause * 2, RESTART_MAX_S)
                 log.warning("worker_restarted", console=id)
+        if self._cancel.get(id) is scope:
+            self._forget(id)
 
     @staticmethod
     async def _restart_pause(worker: Worker, seconds: float) -> None:

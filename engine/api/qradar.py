@@ -33,6 +33,7 @@ from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
 from engine.core.errors import QRadarError
 from engine.core.versions import ApiVersion, VersionChoice
 from engine.runtime.console import Console
+from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
 from engine.store.base import Credential
 
@@ -204,6 +205,8 @@ class QRadarApi:
             reply = await self._dispatch(call)
         except QRadarError as error:
             reply = error_reply(error, version)
+        except ConsoleMissing:  # deleted (by another process) since the credentials were read
+            reply = error_reply(QRadarError.of(codes.UNAUTHORIZED), version)
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
             if call is not None and call.endpoint is not None:
@@ -245,10 +248,12 @@ class QRadarApi:
         return b"".join(chunks)
 
     async def _authenticate(self, headers: Mapping[str, str]) -> tuple[Credential, Console]:
+        """The credential as stored now (never cached: a console deleted by another process
+        answers 401 at once) and the console it selects."""
         credential = await presented_credential(self.simulator, headers)
         if credential is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
-        console = await self.simulator.find_console(credential.console)
+        console = await self.simulator.console_of(credential)
         if console is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
         return credential, console

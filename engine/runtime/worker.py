@@ -160,7 +160,6 @@ class Worker:
 
 
 def _pass(tx: Tx, step: units.Step, held: frozenset[JobKey]) -> tuple[int, int | None]:
-    step.state(tx)  # ConsoleMissing once the console is deleted
     moved = units.run_due(tx, step, BATCH, held)
     return moved, _next_due(tx, step.console, held)
 
