@@ -18,6 +18,7 @@ from engine.control.world import WorldError, read_world
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
 from engine.simulator import Settings, SettingsError
+from engine.store.base import StorageError
 
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
@@ -201,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Command = args.run
     try:
         return run(args)
-    except SettingsError as error:
+    except (SettingsError, StorageError) as error:  # one line naming the value and what to do
         print(f"bre: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,8 +1,13 @@
 """`bre serve`: the simulator behind uvicorn, in our own event loop.
 
 The simulator starts (and seeds its world) before the socket accepts connections, so readiness
-is honest; SIGTERM and SIGINT make uvicorn stop accepting, finish requests in flight, and then
-the simulator stops its workers and flushes the store.
+is honest. SIGTERM and SIGINT end the process within SHUTDOWN_BOUND_S, whatever the engine is
+doing: readiness turns false, uvicorn stops accepting and finishes the requests in flight (its
+graceful timeout, then they are cancelled), the simulator cancels its workers and gives queued
+writes a grace, and a wait for another process's lock gives up. As a last resort a watchdog,
+armed by the signal, logs `shutdown_forced` and exits with status 1 (a unit of work that never
+returns, a thread that does not end). The signals are taken on a thread of their own
+(`sigwait`), so they are seen even while the event loop is busy.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import structlog
@@ -24,6 +31,11 @@ from engine.api.connections import ConnectionLimits
 from engine.simulator import Settings, SettingsError, Simulator
 
 log = structlog.get_logger("server")
+
+SHUTDOWN_BOUND_S = 10.0  # from SIGTERM or SIGINT to the end of the process, at most
+SERVER_STOP_S = 6.0  # uvicorn's part: its graceful timeout (5 s), then its tasks are cancelled
+EXIT_FORCED = 1
+_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +99,71 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(settings: Settings, listen: Listen, *, announce: bool = True) -> None:
+class Shutdown:
+    """SIGTERM and SIGINT, taken by `sigwait` on a thread of their own (they are blocked in
+    every other thread): the first asks `serve` to stop and arms the watchdog; a second one
+    ends the process at once."""
+
+    def __init__(self, bound_s: float) -> None:
+        self.bound_s = bound_s
+        self.received: signal.Signals | None = None
+        self._request: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Block the signals in this thread (and so in every thread started later), then take
+        them on a daemon thread. Call it before any other thread starts."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        threading.Thread(target=self._wait, name="bre-signals", daemon=True).start()
+
+    def attach(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -> None:
+        """Where a signal goes: `stop` called on `loop` (at once if one came already)."""
+
+        def request() -> None:
+            loop.call_soon_threadsafe(stop)
+
+        with self._lock:
+            self._request = request
+            received = self.received
+        if received is not None:
+            stop()
+
+    def _wait(self) -> None:
+        while True:
+            signum = signal.Signals(signal.sigwait(_SIGNALS))
+            with self._lock:
+                first, self.received = self.received is None, signum
+                request = self._request
+            if not first:
+                self._force(f"a second {signum.name}")
+            log.info("shutdown_requested", signal=signum.name, bound_s=self.bound_s)
+            watchdog = threading.Timer(self.bound_s, self._force, (f"{self.bound_s:g} s passed",))
+            watchdog.daemon = True
+            watchdog.start()
+            if request is not None:
+                with contextlib.suppress(RuntimeError):  # the loop has closed: exiting anyway
+                    request()
+
+    @staticmethod
+    def _force(reason: str) -> None:
+        log.error("shutdown_forced", reason=reason, exit_status=EXIT_FORCED)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_FORCED)
+
+
+async def serve(
+    settings: Settings, listen: Listen, *, announce: bool = True, shutdown: Shutdown | None = None
+) -> None:
     sock = bind(listen)
     host, port = sock.getsockname()[:2]
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    if shutdown is not None:
+        shutdown.attach(loop, stop.set)
+    else:  # embedded in another program's loop: signals as the loop offers them
+        for signum in _SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
     async with Simulator(settings) as simulator:
         app = create_app(simulator)
         config = uvicorn.Config(
@@ -97,25 +171,46 @@ async def serve(settings: Settings, listen: Listen, *, announce: bool = True) ->
             timeout_graceful_shutdown=5, **listen.limits.uvicorn_options(),
         )  # fmt: skip
         server = _Server(config)
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-        task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-            await asyncio.sleep(0.01)
-        if server.started and announce:
+        task = loop.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # uvicorn has no event for it
+        if server.started and announce and not stop.is_set():
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
             print(f"ready: http://{shown}:{port} token={token}", flush=True)
             log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
-        await task
+        await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()
 
 
+async def _until_stopped(
+    simulator: Simulator, server: uvicorn.Server, task: asyncio.Task[None], stop: asyncio.Event
+) -> None:
+    """Serve until a signal (or uvicorn ends), then stop in bounded steps: readiness false,
+    uvicorn's graceful stop (then its tasks are cancelled); the simulator stops on leaving."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    simulator.begin_stop()
+    server.should_exit = True
+    await asyncio.wait({task}, timeout=SERVER_STOP_S)
+    if not task.done():
+        log.error("server_not_stopped", within_s=SERVER_STOP_S)
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    elif not task.cancelled() and (error := task.exception()) is not None:
+        raise error
+
+
 def run(settings: Settings, listen: Listen) -> None:
+    """`bre serve`: signals on their own thread, then the server on uvloop."""
+    shutdown = Shutdown(SHUTDOWN_BOUND_S)
+    shutdown.start()
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it on Linux
-        asyncio.run(serve(settings, listen))
+        asyncio.run(serve(settings, listen, shutdown=shutdown))
     else:
-        uvloop.run(serve(settings, listen))
+        uvloop.run(serve(settings, listen, shutdown=shutdown))

@@ -9,14 +9,20 @@
 It owns the store, one `Console` (world, gate, rules, clock) per console id, and an anyio task
 group with one worker per console. The task group lives in a task of its own, so that entering
 and leaving the simulator may happen in different tasks (as pytest fixtures do).
+
+Supervision: nothing a worker raises reaches the task group (a worker that dies unexpectedly
+is logged and restarted), so one console's fault never stops another's jobs. `health()` is
+readiness: false while starting or stopping, and while the store cannot write or is corrupt.
+Consoles and credentials are read from the store on each request, not cached, so a console
+deleted by another process sharing the database is gone here at the next request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -33,7 +39,7 @@ from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, Tx
+from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
 from engine.store.sqlite import SqliteStore
 
 log = structlog.get_logger("engine")
@@ -44,6 +50,13 @@ DEFAULT_BASIC = ("admin", "admin")
 #: The label of an authorized service token created without one (`initiated_by` shows
 #: `API_user: <label>` for a token).
 DEFAULT_SERVICE = "bre-sim"
+#: how long `stop` lets queued writes finish (and a wait for another process's lock go on)
+STOP_GRACE_S = 3.0
+#: pauses before restarting a worker that died unexpectedly: from the first to the longest
+RESTART_FIRST_S = 0.1
+RESTART_MAX_S = 5.0
+_NOT_RUNNING = {"new": "not started", "starting": "starting", "stopping": "stopping",
+                "stopped": "stopped"}  # fmt: skip
 
 
 class ConsoleExists(ValueError):
@@ -52,6 +65,17 @@ class ConsoleExists(ValueError):
 
 class SettingsError(ValueError):
     """A configuration value that cannot be used; the message names the key and the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Readiness: whether the simulator as a whole can make progress, and if not, why."""
+
+    ready: bool
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ready": True} if self.ready else {"ready": False, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +164,10 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
-        self._credentials: dict[tuple[str, bool], Credential] = {}
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
-        self.ready = False
+        self._state: Literal["new", "starting", "running", "stopping", "stopped"] = "new"
 
     # life ---------------------------------------------------------------------------------
     async def __aenter__(self) -> Simulator:
@@ -158,6 +181,20 @@ class Simulator:
         await self.stop()
 
     async def start(self) -> None:
+        """Open the store, seed the default console, start a worker per console. A failure
+        leaves nothing running (the store's errors name the database and what to do)."""
+        self._state = "starting"
+        try:
+            await self._start()
+        except BaseException:
+            await self._shutdown(STOP_GRACE_S)
+            self._state = "stopped"
+            raise
+        self.store.watch(self._store_health)
+        self._state = "running"
+        log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
+
+    async def _start(self) -> None:
         self._store = await SqliteStore.open(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
@@ -179,9 +216,8 @@ class Simulator:
             except ConsoleExists:  # another process sharing the database created it meanwhile
                 existing.add(DEFAULT_CONSOLE)
         for id in sorted(existing | {DEFAULT_CONSOLE}):
-            await self._attach(id, recover=id in existing)
-        self.ready = True
-        log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
+            if id not in self._consoles:  # the default console, if created here, is attached
+                await self._attach(id, recover=id in existing)
 
     async def _run(self, started: asyncio.Event) -> None:
         async with anyio.create_task_group() as group:
@@ -189,18 +225,72 @@ class Simulator:
             started.set()
             await anyio.sleep_forever()
 
-    async def stop(self) -> None:
-        """Stop taking work, cancel the workers between units, finish queued writes, close."""
-        self.ready = False
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
+    def begin_stop(self) -> None:
+        """Readiness turns false now (a server about to stop); work goes on until `stop`, but
+        no write waits more than STOP_GRACE_S for another process's lock any more (requests in
+        flight answer 503 rather than being cancelled)."""
+        if self._state in ("new", "starting", "running"):
+            self._state = "stopping"
         if self._store is not None:
-            await self._store.close()
-            self._store = None
-        log.info("simulator_stopped")
+            self._store.bound_waits(STOP_GRACE_S)
+
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop taking work, cancel the workers between units, finish queued writes, close.
+
+        Bounded: the workers are cancelled at once (they wait on the clock or on the store,
+        never in a unit), queued writes get `grace_s`, then the store gives up waiting."""
+        if self._state == "stopped":
+            return
+        running = self._state in ("running", "stopping")
+        self._state = "stopping"
+        await self._shutdown(grace_s)
+        self._state = "stopped"
+        if running:
+            log.info("simulator_stopped")
+
+    async def _shutdown(self, grace_s: float) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            done, _ = await asyncio.wait({runner}, timeout=grace_s)
+            if not done:
+                log.error("workers_not_stopped", within_s=grace_s)
+            elif not runner.cancelled() and runner.exception() is not None:
+                log.error("workers_stopped_with_error", error=repr(runner.exception()))
+        store, self._store = self._store, None
+        if store is not None:
+            store.watch(None)
+            if not await store.close(grace_s):
+                log.error("store_not_closed", db=self.settings.db,
+                          reason="a unit of work did not return")  # fmt: skip
+
+    def health(self) -> Health:
+        """Readiness, and the reason when not ready."""
+        if self._state != "running" or self._store is None:
+            return Health(False, _NOT_RUNNING.get(self._state, self._state))
+        if self._runner is None or self._runner.done():  # never, unless a bug escaped it
+            return Health(False, "the engine's task group stopped")
+        store = self._store.health()
+        if store.corrupt:
+            return Health(False, f"the database {self.settings.db} is damaged ({store.cause}): "
+                                 "restore a copy or start on a new file")  # fmt: skip
+        if store.failing_since is not None:
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(store.failing_since))
+            return Health(False, f"the database {self.settings.db} cannot be written since "
+                                 f"{since} ({store.cause}); retrying")  # fmt: skip
+        return Health(True)
+
+    @property
+    def ready(self) -> bool:
+        return self.health().ready
+
+    def _store_health(self, health: StoreHealth) -> None:
+        if health.corrupt:
+            log.error("store_corrupt", db=self.settings.db, cause=health.cause)
+        elif health.failing_since is not None:
+            log.warning("store_failing", db=self.settings.db, cause=health.cause)
+        else:
+            log.info("store_recovered", db=self.settings.db)
 
     @property
     def store(self) -> Store:
@@ -217,16 +307,41 @@ class Simulator:
             raise LookupError(f"no console {id!r}") from None
 
     async def find_console(self, id: str) -> Console | None:
-        """A console by id, attaching one that another process created in the shared store."""
-        if id in self._consoles:
-            return self._consoles[id]
+        """A console by id, as the store has it now: one that another process created is
+        attached, one that another process deleted is forgotten (None)."""
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
+            self._forget(id)
             return None
+        if id in self._consoles:
+            return self._consoles[id]
         return await self._attach(id, recover=False)
 
+    async def console_of(self, credential: Credential) -> Console | None:
+        """The console a credential just read from the store selects (the credential proves
+        that the console exists: both go in one unit)."""
+        console = self._consoles.get(credential.console)
+        return console if console is not None else await self.find_console(credential.console)
+
     def consoles(self) -> list[str]:
+        """The consoles this process has attached."""
         return sorted(self._consoles)
+
+    async def list_consoles(self) -> list[str]:
+        """Every console in the store, whichever process created it; forgets the attached
+        ones another process deleted."""
+        ids = [state.id for state in await self.store.read(lambda tx: tx.consoles())]
+        for gone in set(self._consoles) - set(ids):
+            self._forget(gone)
+        return ids
+
+    def _forget(self, id: str) -> None:
+        """Drop a console deleted from the store: its worker stops, its object goes."""
+        scope = self._cancel.pop(id, None)
+        if scope is not None:
+            scope.cancel()
+        if self._consoles.pop(id, None) is not None:
+            log.info("console_forgotten", console=id)
 
     async def create_console(
         self,
@@ -290,7 +405,6 @@ class Simulator:
         if scope is not None:
             scope.cancel()
         self._consoles.pop(id, None)
-        self._credentials = {k: v for k, v in self._credentials.items() if v.console != id}
         deleted = await self.store.transact(lambda tx: tx.delete_console(id))
         log.info("console_deleted", console=id, found=deleted)
         return deleted
@@ -304,13 +418,9 @@ class Simulator:
         )
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
-        key = (secret, basic)
-        found = self._credentials.get(key)
-        if found is None:
-            found = await self.store.read(lambda tx: tx.credential(secret, basic))
-            if found is not None:
-                self._credentials[key] = found
-        return found
+        """The credential as stored now: read each time (a point read on the reader, a few
+        microseconds), so that a console deleted by another process takes its tokens along."""
+        return await self.store.read(lambda tx: tx.credential(secret, basic))
 
     async def _attach(self, id: str, *, recover: bool, clock: Clock | None = None) -> Console:
         state = await self.store.read(lambda tx: tx.console(id))
@@ -333,9 +443,37 @@ class Simulator:
     async def _supervise(
         self, id: str, worker: Worker, *, task_status: anyio.abc.TaskStatus[None]
     ) -> None:
+        """Run a console's worker until its console is deleted; nothing it raises reaches the
+        task group of every console's workers: a worker that dies is logged and restarted."""
+        status = task_status
+        pause = RESTART_FIRST_S
         with anyio.CancelScope() as scope:
             self._cancel[id] = scope
-            await worker.run(task_status=task_status)
+            while True:
+                try:
+                    await worker.run(task_status=status)
+                    break  # the console was deleted
+                except Exception as error:
+                    log.error("worker_crashed", console=id, cause=repr(error), exc_info=error)
+                status = anyio.TASK_STATUS_IGNORED
+                await self._restart_pause(worker, pause)
+                pause = min(pause * 2, RESTART_MAX_S)
+                log.warning("worker_restarted", console=id)
+        if self._cancel.get(id) is scope:
+            self._forget(id)
+
+    @staticmethod
+    async def _restart_pause(worker: Worker, seconds: float) -> None:
+        """Real seconds before a restart; on a virtual clock the worker still counts as busy,
+        so that `advance` and `wait_for` wait for it instead of jumping past its jobs."""
+        clock = worker.console.clock
+        if isinstance(clock, VirtualClock):
+            clock.register()
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            if isinstance(clock, VirtualClock):
+                clock.unregister()
 
     def _clock_for(self, state: ConsoleState) -> Clock:
         kind = state.settings.get("clock", self.settings.clock)

@@ -21,7 +21,9 @@ from engine.api.journal import Journal
 from engine.api.qradar import MAX_BODY, QRadarApi, family_routes
 from engine.api.wire import Receive, Scope, Send
 from engine.control.actions import Control
+from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
+from engine.store.base import StorageError
 
 OPENAPI_PATH = "/openapi.json"
 
@@ -71,10 +73,23 @@ def create_app(
         return JSONResponse(document())
 
     app = SimulatorApp(
-        api, routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])]
+        api,
+        routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])],
+        exception_handlers={StorageError: _storage_fault, ConsoleMissing: _console_missing},
     )
     app.state.simulator = simulator
     app.state.control = control
     app.state.api = api
     app.state.journals = journals
     return app
+
+
+async def _storage_fault(request: Request, error: Exception) -> Response:
+    """A control request while the database fails: 503 while it lasts (never a 500)."""
+    assert isinstance(error, StorageError)
+    return JSONResponse({"error": f"the database fails: {error.cause}; retry later"}, 503)
+
+
+async def _console_missing(request: Request, error: Exception) -> Response:
+    """A console deleted (by another process) during a control request: 404, as before it."""
+    return JSONResponse({"error": f"no console {str(error)!r}"}, 404)

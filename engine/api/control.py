@@ -57,8 +57,8 @@ class ControlSurface:
         return JSONResponse({"status": "ok"})
 
     async def ready(self, request: Request) -> Response:
-        ready = self.simulator.ready
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        health = self.simulator.health()
+        return JSONResponse(health.to_json(), status_code=200 if health.ready else 503)
 
     async def list_consoles(self, request: Request) -> Response:
         return JSONResponse({"consoles": self.simulator.consoles()})

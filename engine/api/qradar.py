@@ -4,7 +4,10 @@ Per request: body size (413), credentials (401/18, 403/26), outage mode (503), `
 (422), route (404/4, 405), `Accept` (406), parameters (`fields`, `Range`, `filter`, `sort`,
 body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the engine). Fault and
 latency rules of the control surface apply once the endpoint is known. Every answer that is not
-a success is a QRadar error body built from the code catalogue.
+a success is a QRadar error body built from the code catalogue: a storage fault is 503/21 while
+it lasts, whatever the path; any other unexpected failure is the 500/1000 of the endpoint the
+path and method name (resolved as routing would, also when authentication failed), 500/1020
+only on the help and config routes.
 
 It is a plain ASGI callable, not a Starlette router: the QRadar conventions (404/4 for an
 unknown path, 405 with a QRadar body, the version chosen before routing) are the routing here.
@@ -33,8 +36,9 @@ from engine.core.errors import QRadarError
 from engine.core.releases import Release
 from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
+from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
-from engine.store.base import Credential
+from engine.store.base import Credential, StorageError
 
 log = structlog.get_logger("api")
 
@@ -197,13 +201,15 @@ class QRadarApi:
             return  # the client left before its request was whole: nothing to answer
         except QRadarError as error:
             reply = error_reply(error, version)
+        except StorageError as error:  # the database fails, not the request: 503 while it lasts
+            log.warning("request_refused_storage", path=path, cause=error.cause)
+            failure = QRadarError.of(codes.STORAGE_UNAVAILABLE, cause=error.cause)
+            reply = error_reply(failure, version)
+        except ConsoleMissing:  # deleted (by another process) since the credentials were read
+            reply = error_reply(QRadarError.of(codes.UNAUTHORIZED), version)
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
-            if call is not None and call.endpoint is not None:
-                failure = QRadarError.at(call.endpoint.id, 1000)
-            else:  # the help and config routes: QRadar documents 500/1020 for them
-                failure = QRadarError.of(codes.HELP_FAILED)
-            reply = error_reply(failure, version)
+            reply = self._internal_failure(call, method, path, version)
         deprecated = call is not None and call.console.release.deprecated(version)
         if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
@@ -239,13 +245,38 @@ class QRadarApi:
         return b"".join(chunks)
 
     async def _authenticate(self, headers: Mapping[str, str]) -> tuple[Credential, Console]:
+        """The credential as stored now (never cached: a console deleted by another process
+        answers 401 at once) and the console it selects."""
         credential = await presented_credential(self.simulator, headers)
         if credential is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
-        console = await self.simulator.find_console(credential.console)
+        console = await self.simulator.console_of(credential)
         if console is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
         return credential, console
+
+    def _internal_failure(
+        self, call: Call | None, method: str, path: str, version: ApiVersion
+    ) -> Reply:
+        """The 500 of an unexpected failure: the endpoint's 1000 (found from the path and
+        method when the failure came before routing, e.g. in authentication); 1020 only on the
+        help and config routes, whose family documents it."""
+        endpoint = call.endpoint if call is not None else None
+        route = None
+        if endpoint is None:
+            route, _ = self._match(path)
+            if route is not None:
+                entry = route.handlers.get(method) or route.handlers.get(
+                    "GET" if method == "HEAD" else ""
+                )
+                entries = [entry] if entry is not None else list(route.handlers.values())
+                endpoint = next((e for _, e in entries if e is not None), None)
+        if endpoint is not None:
+            return error_reply(QRadarError.at(endpoint.id, 1000), version)
+        if route is None and path.startswith("/backup_and_restore"):
+            # a path that names no endpoint: the family's code, without a documented text
+            return _fault_reply(500, 1000, None, None, version)
+        return error_reply(QRadarError.of(codes.HELP_FAILED), version)
 
     async def _check_outage(self, console: Console) -> None:
         if console.outage_mode and await console.restore_running():

@@ -268,6 +268,10 @@ FRAMEWORK: tuple[Code, ...] = (
     _framework(503, 20, "All services are stopped until the restore is completed.",
                "[simulator's code] outage mode while a restore runs"),
     _framework(500, 1020, "An unexpected error has occurred.", "a help endpoint failed"),
+    _framework(503, 21, "The console cannot store or read its data now ({cause}). Retry later.",
+               "[simulator's code] the simulator's database fails (disk full, I/O error, "
+               "read-only, locked by another process past the timeout, or corrupt): while it "
+               "lasts"),
 )  # fmt: skip
 
 
@@ -329,3 +333,4 @@ BODY_TOO_LARGE = lookup(None, 17)
 UNSUPPORTED_MEDIA_TYPE = lookup(None, 19)
 SERVICES_STOPPED = lookup(None, 20)
 HELP_FAILED = lookup(None, 1020)
+STORAGE_UNAVAILABLE = lookup(None, 21)

@@ -57,19 +57,32 @@ class RuleError(ValueError):
     """A progression rule that cannot be read; the message names the key and the value."""
 
 
+#: The longest duration (100 years): a phase's end must stay a timestamp SQLite can store (a
+#: 64-bit integer of milliseconds); a phase that never ends is `outcome: HANG` or manual mode.
+MAX_DURATION_MS = 100 * 365 * 86_400_000
+
+
 def parse_duration_ms(value: Any, key: str = "duration") -> int:
-    """`5s`, `500ms`, `2m`, `1h` or a number of seconds, as milliseconds."""
+    """`5s`, `500ms`, `2m`, `1h` or a number of seconds, as milliseconds (at most 100 years)."""
     if isinstance(value, bool):
         raise RuleError(f"{key}: {value!r} is not a duration")
+    ms: float | None = None
     if isinstance(value, int | float):
         if value < 0:
             raise RuleError(f"{key}: {value!r} is negative")
-        return round(value * 1000)
-    if isinstance(value, str):
+        ms = value * 1000
+    elif isinstance(value, str):
         match = _DURATION.fullmatch(value)
         if match:
-            return round(float(match[1]) * _UNIT_MS[match[2]])
-    raise RuleError(f"{key}: {value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)")
+            ms = float(match[1]) * _UNIT_MS[match[2]]
+    if ms is None:
+        raise RuleError(f"{key}: {value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)")
+    if not ms <= MAX_DURATION_MS:  # also infinity and NaN
+        raise RuleError(
+            f"{key}: {value!r} is longer than 100 years (876000h); for a phase that never ends "
+            "use outcome HANG or mode manual"
+        )
+    return round(ms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,8 @@ class Console:
         #: the last HISTORY transitions as tuples of strings and numbers, which the garbage
         #: collector stops tracking (as objects, they made every full collection longer)
         self._history: deque[tuple[str, int, str, str, str, int]] = deque(maxlen=HISTORY)
+        #: the last jobs the worker faulted (kind, id, status left in, cause, at_ms), newest last
+        self.faults: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self.world: World | None = None  # the last world seeded here: what reset returns to
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
@@ -57,10 +59,17 @@ class Console:
     async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
         """Run one unit of work for this console; report what it fired after the commit.
 
-        `wake=False` is the worker's own pass: what it fired is not new work for itself."""
+        `wake=False` is the worker's own pass: what it fired is not new work for itself.
+        Every unit first reads the console's row (most read it anyway, for its rules): a console
+        another process deleted raises `units.ConsoleMissing`, never a refusal such as 1003."""
         step = units.Step(self.id, self.clock.now_ms(), self.machines)
+
+        def unit(tx: Tx) -> T:
+            step.state(tx)
+            return work(tx, step, *args)
+
         try:
-            result: T = await self.store.transact(lambda tx: work(tx, step, *args))
+            result: T = await self.store.transact(unit)
         except QRadarError as error:
             if error.code.http_status == 409:
                 log.info("conflict", console=self.id, code=error.code.unique,

@@ -386,11 +386,72 @@ def _advance(
     return _move_backup(tx, step, stored, event, write=write)
 
 
-def run_due(tx: Tx, step: Step, limit: int = 256) -> int:
-    """Advance every job whose phase is over; chain phases that take no time. Returns the count."""
+#: A job in one state: (kind, id, status).
+JobKey = tuple[JobKind, int, str]
+
+
+def job_key(stored: StoredRestore | StoredBackup) -> JobKey:
+    return stored.job.kind, stored.job.id, stored.job.status
+
+
+def run_due(tx: Tx, step: Step, limit: int = 256, skip: frozenset[JobKey] = frozenset()) -> int:
+    """Advance every job whose phase is over (but those in the state `skip` names); chain
+    phases that take no time. Returns the count."""
     return sum(
-        _run_job(tx, step, stored) for stored in tx.due_jobs(step.console, step.now_ms, limit)
+        _run_job(tx, step, stored)
+        for stored in tx.due_jobs(step.console, step.now_ms, limit + len(skip))
+        if not skip or job_key(stored) not in skip
     )
+
+
+def _stored(tx: Tx, console: str, kind: JobKind, id: int) -> StoredRestore | StoredBackup | None:
+    return tx.restore(console, id) if kind is JobKind.RESTORE else tx.backup(console, id)
+
+
+def run_one(tx: Tx, step: Step, kind: JobKind, id: int) -> int:
+    """`run_due` for one job: the worker's unit when a pass failed and each job runs alone."""
+    stored = _stored(tx, step.console, kind, id)
+    if stored is None or stored.job.due_at is None or stored.job.due_at > step.now_ms:
+        return 0
+    return _run_job(tx, step, stored)
+
+
+def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
+    """A job whose own next step cannot be computed or written (not a storage fault): it fails
+    where its lifecycle table lets it (restore INITIALIZING / IN_PROGRESS, backup INITIALIZING
+    / IN_PROGRESS: FAILED, which frees the gate as any failure does); from any other state it
+    is held where it is, with no next phase, keeping what it holds until stepped. Written
+    without the rules that may be the cause. The history shows it as a `fault` transition.
+    Returns the status it was left in (None: the record is gone)."""
+    stored = _stored(tx, step.console, kind, id)
+    if stored is None:
+        return None
+    job, now = stored.job, step.now_ms
+    lifecycle = RESTORE if kind is JobKind.RESTORE else BACKUP
+    failed = lifecycle.target(job.status, Event.FAIL) is not None
+    if failed:
+
+        def persist(source: str, dest: str) -> None:
+            ended = replace(job, status=dest, due_at=None, outcome=Outcome.FAILED, phase_since=now)
+            if isinstance(stored, StoredRestore):
+                record = stored.record.reached(RestoreStatus.FAILED, now)
+                _write_restore(tx, step, source, StoredRestore(record, ended))
+            else:
+                backup = replace(stored.record, status=BackupStatus.FAILED, time_completed=now,
+                                 is_valid=False)  # fmt: skip
+                _write_backup(tx, step, source, StoredBackup(backup, ended))
+
+        _fire(step, kind, id, job.status, persist, Event.FAIL)
+        step.fired[-1] = replace(step.fired[-1], event="fault")
+    else:
+        held = replace(job, due_at=None)
+        if isinstance(stored, StoredRestore):
+            _write_restore(tx, step, job.status, StoredRestore(stored.record, held))
+        else:
+            _write_backup(tx, step, job.status, StoredBackup(stored.record, held))
+        step.fired.append(Fired(step.console, kind, id, job.status, job.status, "fault", now))
+    step.schedule(kind, id, None)
+    return str(step.fired[-1].dest)
 
 
 def _run_job(

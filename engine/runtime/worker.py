@@ -4,6 +4,16 @@ It wakes at the next due phase, when an operation of this process adds work (`Wa
 on a real clock, at a periodic scan that finds work written by another process sharing the
 database. Each pass is one unit of work, so a shutdown between passes leaves nothing
 half-written, and a pass interrupted by a crash is simply not committed.
+
+Faults stay where they belong (docs/decisions.md, "a job the engine cannot advance"):
+- the storage failing (disk full, I/O error, locked past the timeout) is nobody's job: the
+  worker retries its pass with bounded exponential pauses, and the jobs move on once it can;
+- a pass that raises anything else is rolled back and its due jobs run again one unit each;
+  a job whose own unit raises is *faulted* (`units.fault_job`), logged as `job_faulted` with
+  its cause, and the others move on. A fault that cannot even be written leaves the job held
+  by this worker in the state it is in (skipped until it is moved, e.g. stepped, or the
+  process restarts), logged as `job_fault_unwritten`;
+- the console deleted (here or by another process): the worker ends.
 """
 
 from __future__ import annotations
@@ -11,16 +21,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import anyio
+import structlog
 from anyio.abc import TaskStatus
 
 from engine.runtime import units
-from engine.runtime.clock import VirtualClock
-from engine.store.base import Tx
+from engine.runtime.clock import VirtualClock, Waker
+from engine.store.base import StorageError, Tx
 
 if TYPE_CHECKING:
     from engine.runtime.console import Console
 
+log = structlog.get_logger("engine")
+
 BATCH = 256
+#: pauses between retries while the storage fails: from the first to the longest
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 2.0
+
+JobKey = units.JobKey
 
 
 class Worker:
@@ -31,8 +49,13 @@ class Worker:
         self.scan_interval_ms = round(scan_interval_s * 1000)
         self.passes = 0
         self.moved = 0
+        self.faulted = 0
+        #: jobs (in a state) whose fault could not be written: skipped, with the cause
+        self.held: dict[JobKey, str] = {}
+        self._storage_failing = False
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Until the console is deleted; never raises for a job's or the storage's fault."""
         console = self.console
         clock = console.clock
         virtual = isinstance(clock, VirtualClock)
@@ -40,8 +63,22 @@ class Worker:
             clock.register()
         try:
             task_status.started()
+            retry = RETRY_FIRST_S
             while True:
-                moved, next_due = await console.run_unit(_pass, wake=False)
+                try:
+                    moved, next_due = await self._pass()
+                except StorageError as error:
+                    if not self._storage_failing:
+                        self._storage_failing = True
+                        log.warning("worker_waiting_for_storage", console=console.id,
+                                    cause=error.cause)  # fmt: skip
+                    await self._pause(retry)
+                    retry = min(retry * 2, RETRY_MAX_S)
+                    continue
+                if self._storage_failing:
+                    self._storage_failing = False
+                    log.info("worker_storage_recovered", console=console.id)
+                retry = RETRY_FIRST_S
                 self.passes += 1
                 self.moved += moved
                 if moved >= BATCH:
@@ -51,15 +88,92 @@ class Worker:
                     next_due = scan if next_due is None else min(next_due, scan)
                 await clock.sleep_until(next_due, console.waker)
         except units.ConsoleMissing:
-            return  # the console was deleted under us
+            return  # the console was deleted, here or by another process
         finally:
             if isinstance(clock, VirtualClock):
                 clock.unregister()
 
+    async def _pass(self) -> tuple[int, int | None]:
+        """One pass as one unit; when it raises for another reason than the storage, each due
+        job again in a unit of its own, so that one job's fault stays that job's."""
+        held = frozenset(self.held)
+        try:
+            return await self.console.run_unit(_pass, held, wake=False)
+        except (StorageError, units.ConsoleMissing):
+            raise
+        except Exception as error:
+            log.warning("pass_failed", console=self.console.id, cause=_cause(error))
+        console = self.console
+        due = await console.read(
+            lambda tx: tx.due_jobs(console.id, console.clock.now_ms(), BATCH + len(held))
+        )
+        moved = 0
+        for stored in due:
+            key = units.job_key(stored)
+            if key in self.held:
+                continue
+            try:
+                moved += await console.run_unit(units.run_one, *key[:2], wake=False)
+            except (StorageError, units.ConsoleMissing):
+                raise
+            except Exception as error:
+                await self._fault(key, error)
+        held = frozenset(self.held)
+        return moved, await console.read(lambda tx: _next_due(tx, console.id, held))
+
+    async def _fault(self, key: JobKey, error: Exception) -> None:
+        kind, id, _ = key
+        console = self.console
+        self.faulted += 1
+        cause = _cause(error)
+        status: str | None = None
+        try:
+            status = await console.run_unit(units.fault_job, kind, id, wake=False)
+        except (StorageError, units.ConsoleMissing):
+            raise
+        except Exception as second:
+            self.held[key] = cause
+            log.error("job_fault_unwritten", console=console.id, kind=kind.value, id=id,
+                      cause=cause, error=_cause(second), exc_info=error)  # fmt: skip
+        else:
+            log.error("job_faulted", console=console.id, kind=kind.value, id=id, status=status,
+                      cause=cause, exc_info=error)  # fmt: skip
+        # status None: the fault could not be written; this worker holds the job
+        console.faults.append({"kind": kind.value, "id": id, "status": status, "cause": cause,
+                               "at_ms": console.clock.now_ms()})  # fmt: skip
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before a retry: real seconds, but parked on a virtual clock (its `advance`
+        must not wait for a worker that waits for the storage)."""
+        clock = self.console.clock
+        if isinstance(clock, VirtualClock):
+            with anyio.move_on_after(seconds):
+                await clock.sleep_until(None, Waker())
+        else:
+            await anyio.sleep(seconds)
+
     def __repr__(self) -> str:
-        return f"Worker(console={self.console.id!r}, passes={self.passes}, moved={self.moved})"
+        return (
+            f"Worker(console={self.console.id!r}, passes={self.passes}, moved={self.moved}, "
+            f"faulted={self.faulted}, held={len(self.held)})"
+        )
 
 
-def _pass(tx: Tx, step: units.Step) -> tuple[int, int | None]:
-    moved = units.run_due(tx, step, BATCH)
-    return moved, tx.next_due(step.console)
+def _pass(tx: Tx, step: units.Step, held: frozenset[JobKey]) -> tuple[int, int | None]:
+    moved = units.run_due(tx, step, BATCH, held)
+    return moved, _next_due(tx, step.console, held)
+
+
+def _next_due(tx: Tx, console: str, held: frozenset[JobKey]) -> int | None:
+    """The next deadline of the console's jobs, but those this worker holds (rarely any)."""
+    due = tx.next_due(console)
+    if not held or due is None:
+        return due
+    # among the len(held) + 1 earliest of each kind, at least one is not held
+    ahead = tx.due_jobs(console, 2**62, len(held) + 1)
+    free = [s.job.due_at for s in ahead if units.job_key(s) not in held and s.job.due_at]
+    return min(free, default=None)
+
+
+def _cause(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

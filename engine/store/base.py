@@ -7,6 +7,15 @@ after its commit, so nothing acknowledged is lost. Gate checks run inside the un
 the start, which is what makes them hold across processes sharing one database.
 
 A server database would add an adapter with the same `Store` and `Tx`, nothing else.
+
+Faults of the storage itself are not the caller's: an adapter raises them as one of
+
+    StorageError (RuntimeError)         names the database and says what to do
+    ├── StorageUnavailable              disk full, I/O error, cannot open, read-only, locked
+    │                                   past the timeout: may pass by itself (the store probes)
+    └── StorageCorrupt                  damaged or not a database: does not pass by itself
+
+and keeps a `StoreHealth` that readiness reports.
 """
 
 from __future__ import annotations
@@ -132,6 +141,36 @@ class Tx(Protocol):
     def next_due(self, console: str) -> int | None: ...
 
 
+class StorageError(RuntimeError):
+    """The storage cannot do what was asked, through no fault of the caller or of the unit."""
+
+    def __init__(self, path: str, cause: str, advice: str = "") -> None:
+        self.path, self.cause, self.advice = path, cause, advice
+        super().__init__(f"database {path}: {cause}" + (f"; {advice}" if advice else ""))
+
+
+class StorageUnavailable(StorageError):
+    """A fault that may pass (disk full, I/O error, read-only, locked past the timeout)."""
+
+
+class StorageCorrupt(StorageError):
+    """The file is damaged or is not a database: it will not pass by itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether writes succeed: `failing_since` (wall-clock seconds) is set from the first failed
+    write until the next one that succeeds; `corrupt` stays set until the store is reopened."""
+
+    failing_since: float | None = None
+    cause: str | None = None
+    corrupt: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failing_since is None and not self.corrupt
+
+
 class Store(Protocol):
     """Runs units of work atomically; commits may be grouped; results only after commit."""
 
@@ -139,9 +178,22 @@ class Store(Protocol):
 
     async def read(self, work: Callable[[Tx], T]) -> T: ...
 
-    async def close(self) -> None: ...
+    async def close(self, grace_s: float = ...) -> bool:
+        """Finish queued units (for `grace_s` at most) and close; False when a unit that did
+        not return had to be left behind."""
+        ...
 
     def stats(self) -> dict[str, int]: ...
+
+    def health(self) -> StoreHealth: ...
+
+    def bound_waits(self, seconds: float) -> None:
+        """From now on, no write waits for another process's lock more than `seconds`."""
+        ...
+
+    def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
+        """Call `callback` whenever the health changes (None: stop)."""
+        ...
 
 
 class StaleState(RuntimeError):

@@ -7,6 +7,7 @@ name uniqueness.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 MIGRATIONS: tuple[str, ...] = (
@@ -75,9 +76,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX backups_running ON backups (console, status);
     CREATE INDEX backups_due ON backups (console, due_at) WHERE due_at IS NOT NULL;
     """,
+    # 2: a row the store rewrites to find out whether writes succeed again after a storage
+    # fault (disk full, I/O error): health recovers even when nothing else writes
+    """
+    CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);
+    """,
 )
 
 VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer simulator."""
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -86,7 +96,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     try:
         found = conn.execute("PRAGMA user_version").fetchone()[0]
         if found > VERSION:
-            raise RuntimeError(
+            raise SchemaTooNew(
                 f"the database has schema version {found}; this simulator knows up to {VERSION}"
             )
         for script in MIGRATIONS[found:]:
@@ -96,6 +106,8 @@ def migrate(conn: sqlite3.Connection) -> int:
         conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the error that ended it is the one to report
+                conn.execute("ROLLBACK")
         raise
     return int(found)

@@ -21,12 +21,21 @@ process being killed (SIGKILL); the last commits before a power loss may not. Re
 back only after COMMIT returns, so nothing acknowledged is lost to a crash of the process.
 
 `BEGIN IMMEDIATE` takes SQLite's write lock before the first read of a batch, so the gate checks
-inside a unit see every commit of every process sharing the file (busy_timeout waits for it).
+inside a unit see every commit of every process sharing the file. The writer waits for that lock
+in its own loop (up to `busy_timeout_ms`), not in SQLite's busy handler, so that closing the
+store can end the wait at once.
+
+Faults: an SQLite error that is the storage's (full, I/O, cannot open, read-only, locked past
+the timeout, corrupt) fails the whole batch with the real cause as a `StorageError`, never the
+unit; a unit's own exception rolls back that unit alone. The store keeps a `StoreHealth`: failing
+from a failed write until a write succeeds, and while failing it probes with a write of its own
+(a row of the `probe` table), so it recovers by itself when, say, disk space returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -61,7 +70,17 @@ from engine.core.records import (
     Restore,
 )
 from engine.store import schema
-from engine.store.base import ConsoleState, Credential, Job, StoredBackup, StoredRestore
+from engine.store.base import (
+    ConsoleState,
+    Credential,
+    Job,
+    StorageCorrupt,
+    StorageError,
+    StorageUnavailable,
+    StoredBackup,
+    StoredRestore,
+    StoreHealth,
+)
 
 T = TypeVar("T")
 MAX_BATCH = 128  # units per transaction: bounds how long one batch holds the event loop
@@ -517,6 +536,73 @@ class SqliteTx:
         ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
+    def probe(self, at_ms: int) -> None:
+        """The store's own write, to find out whether writes succeed again after a fault."""
+        self._c.execute(
+            "INSERT INTO probe (id, at_ms) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+            (at_ms,),
+        )
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) that are the storage's fault:
+# PERM, BUSY (past the timeout), LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL may
+# pass; CORRUPT and NOTADB do not.
+_BUSY, _READONLY, _CANTOPEN = 5, 8, 14
+_UNAVAILABLE = frozenset({3, _BUSY, 6, 7, _READONLY, 10, 13, _CANTOPEN, 15})
+_CORRUPT = frozenset({11, 26})
+
+
+def _primary(error: BaseException) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+_CORRUPT_ADVICE = "move the file away (or restore a copy) and start again, or use --db :memory:"
+
+
+def _storage_fault(error: BaseException, path: str, advice: str = "") -> StorageError | None:
+    """The `StorageError` an SQLite error stands for, or None when it is not the storage's."""
+    code = _primary(error)
+    if code in _CORRUPT:
+        return StorageCorrupt(path, str(error), advice or _CORRUPT_ADVICE)
+    if code in _UNAVAILABLE:
+        return StorageUnavailable(path, str(error), advice)
+    return None
+
+
+def _open_fault(error: sqlite3.Error, path: str) -> StorageError:
+    """The error of a database that cannot be opened, with what to do about it (one line)."""
+    code = _primary(error)
+    directory = os.path.dirname(os.path.abspath(path))
+    if code in _CORRUPT:
+        advice = _CORRUPT_ADVICE
+    elif os.path.isdir(path):
+        advice = "it is a directory: give the path of a database file, e.g. DIR/bre.sqlite3"
+    elif not os.path.isdir(directory):
+        advice = f"the directory {directory} does not exist: create it or choose another path"
+    elif code in (_READONLY, _CANTOPEN) or not os.access(directory, os.W_OK):
+        advice = (
+            f"SQLite needs to write the file and create {os.path.basename(path)}-wal and -shm "
+            f"beside it: make {directory} writable or choose another path"
+        )
+    elif code == _BUSY:
+        advice = "another process holds the database: stop it or choose another path"
+    else:
+        advice = "check the path, its permissions and the free space"
+    fault = _storage_fault(error, path, advice) or StorageUnavailable(path, str(error), advice)
+    fault.__cause__ = error
+    return fault
+
+
+def _rollback(c: sqlite3.Connection) -> None:
+    """Roll back what is left of a transaction without hiding the error that ended it: after a
+    failed COMMIT (disk full) SQLite may have rolled back already, and a ROLLBACK then raises
+    "cannot rollback - no transaction is active"."""
+    if c.in_transaction:
+        with contextlib.suppress(sqlite3.Error):  # the next BEGIN retries it
+            c.execute("ROLLBACK")
+
 
 def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
     """`PRAGMA journal_mode = WAL`, waiting while another process opens the same new file.
@@ -537,6 +623,11 @@ def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
         pause = min(pause * 2, 0.05)
 
 
+class _GaveUp(Exception):
+    """A wait for another process's lock ended because nobody needs the batch any more (every
+    caller gave up, or the store is closing): not a fault of the storage."""
+
+
 @dataclass(slots=True)
 class _Unit:
     work: Callable[[SqliteTx], Any]
@@ -544,6 +635,7 @@ class _Unit:
 
 
 _RAM_DIR = "/dev/shm"
+PROBE_MAX_S = 2.0  # the longest pause between two probes of a failing store
 
 
 def _open_reader(file: str) -> sqlite3.Connection:
@@ -561,6 +653,7 @@ class _Stats:
     failures: int = 0
     largest_batch: int = 0
     hops: int = 0  # batches that had to wait for another process's lock on the thread
+    faults: int = 0  # batches and reads the storage failed
 
 
 class SqliteStore:
@@ -581,12 +674,23 @@ class SqliteStore:
         self._pending = asyncio.Event()
         self._closed = False
         self._closing = False
+        #: set by close() when its grace is over: a wait for another process's lock gives up
+        #: (read on aiosqlite's thread)
+        self._abandon = False
         self._busy_timeout_ms = 10_000
+        #: when set (monotonic seconds), no wait for the lock goes past it (`bound_waits`)
+        self._waits_end: float | None = None
         self._stats = _Stats()
         self._writer: asyncio.Task[None] | None = None
+        self._health = StoreHealth()
+        self._watcher: Callable[[StoreHealth], None] | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str = ":memory:", *, busy_timeout_ms: int = 10_000) -> SqliteStore:
+        """Open (creating and migrating) the database; a `StorageError` names the path and what
+        to do when it cannot be used (a directory, a missing or read-only directory, a file
+        that is not a database)."""
         scratch = None
         file = path
         if path == ":memory:":
@@ -594,39 +698,68 @@ class SqliteStore:
                 prefix="bre-", dir=_RAM_DIR if os.access(_RAM_DIR, os.W_OK) else None
             )
             file = os.path.join(scratch, "store.sqlite3")
-        conn = await aiosqlite.connect(file, isolation_level=None, check_same_thread=False)
+        connecting = aiosqlite.connect(file, isolation_level=None, check_same_thread=False)
+        try:
+            conn = await connecting
+        except sqlite3.Error as error:
+            # aiosqlite stops its thread without waiting for it: wait while the loop runs, or
+            # the thread reports to a closed loop (a traceback after our one-line error)
+            while connecting._thread.is_alive():  # noqa: ASYNC110 - a thread, not a task
+                await asyncio.sleep(0.005)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            raise _open_fault(error, path) from None
         store = cls(conn, path, file)
         store._scratch = scratch
         store._busy_timeout_ms = busy_timeout_ms
         try:
             await _on_thread(conn, store._setup, busy_timeout_ms)
             store._reader = _open_reader(file)
-        except BaseException:
+        except BaseException as error:
             await conn.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+            if isinstance(error, sqlite3.Error):
+                raise _open_fault(error, path) from None
             raise
         store._writer = asyncio.get_running_loop().create_task(
             store._write_loop(), name=f"sqlite-writer:{path}"
         )
+        store._writer.add_done_callback(store._writer_ended)
         return store
+
+    def _writer_ended(self, writer: asyncio.Task[None]) -> None:
+        """The writer ends only when the store closes; otherwise nothing can be written."""
+        if not self._closing:
+            self._set_health(StoreHealth(time.time(), "the store's writer stopped"))
 
     def _setup(self, busy_timeout_ms: int) -> None:
         c = self._conn._conn
         c.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = _journal_mode_wal(c, busy_timeout_ms)
         if str(mode).lower() != "wal":
-            raise RuntimeError(f"could not set journal_mode=WAL on {self.path} (got {mode})")
+            raise StorageUnavailable(
+                self.path, f"could not set journal_mode=WAL (got {mode})",
+                "put the database on a local file system that supports WAL",
+            )  # fmt: skip
         c.execute("PRAGMA synchronous = NORMAL")
         c.execute("PRAGMA cache_size = -32768")  # 32 MiB: indexes of large consoles stay hot
         c.execute("PRAGMA foreign_keys = OFF")
-        schema.migrate(c)
+        try:
+            schema.migrate(c)
+        except schema.SchemaTooNew as error:
+            raise StorageError(self.path, str(error), "use a newer simulator") from None
+        # from here on the writer waits for the lock itself (`_begin`), so that close() can
+        # end a wait; SQLite's busy handler cannot be interrupted
+        c.execute("PRAGMA busy_timeout = 0")
 
     def transact(self, work: Callable[[SqliteTx], T]) -> Awaitable[T]:
         """Queue `work` for the writer; the future is its result, set after COMMIT. (A plain
         function returning the future: one coroutine less per unit, for the collector too.)"""
         if self._closed:
             raise RuntimeError("the store is closed")
+        if self._writer is not None and self._writer.done():  # never left waiting forever
+            raise StorageUnavailable(self.path, "the store's writer stopped")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Unit(work, future))
         self._pending.set()
@@ -640,8 +773,68 @@ class SqliteStore:
         reader = self._reader
         if reader is None or self._closed:
             raise RuntimeError("the store is closed")
-        return work(SqliteTx(reader))
+        try:
+            return work(SqliteTx(reader))
+        except sqlite3.Error as error:
+            fault = _storage_fault(error, self.path)
+            if fault is None:
+                raise
+            self._note(fault)
+            raise fault from error
 
+    def bound_waits(self, seconds: float) -> None:
+        """From now on, no write waits for another process's lock more than `seconds` (a
+        server about to stop: its requests answer before they are cancelled)."""
+        self._waits_end = time.monotonic() + seconds
+
+    # health -------------------------------------------------------------------------------
+    def health(self) -> StoreHealth:
+        return self._health
+
+    def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
+        self._watcher = callback
+
+    def _set_health(self, health: StoreHealth) -> None:
+        if health != self._health:
+            self._health = health
+            if self._watcher is not None:
+                self._watcher(health)
+
+    def _note(self, fault: StorageError) -> None:
+        """A write or read the storage failed: health says so; a transient fault is probed."""
+        self._stats.faults += 1
+        health = self._health
+        since = health.failing_since if health.failing_since is not None else time.time()
+        if isinstance(fault, StorageCorrupt):
+            self._set_health(StoreHealth(since, fault.cause, corrupt=True))
+            return
+        if health.corrupt:
+            return
+        self._set_health(StoreHealth(since, fault.cause))
+        if not self._closing and (self._probe is None or self._probe.done()):
+            self._probe = asyncio.get_running_loop().create_task(
+                self._probe_until_writable(), name=f"sqlite-probe:{self.path}"
+            )
+
+    def _wrote(self) -> None:
+        if self._health.failing_since is not None and not self._health.corrupt:
+            self._set_health(StoreHealth())
+
+    async def _probe_until_writable(self) -> None:
+        """While writes fail for a transient reason, try one of the store's own now and then
+        (bounded exponential pauses), so that health recovers even when nothing else writes."""
+        pause = 0.05
+        while not self._closing and not self._health.ok and not self._health.corrupt:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, PROBE_MAX_S)
+            if self._closing:
+                return
+            try:
+                await self.transact(lambda tx: tx.probe(time.time_ns() // 1_000_000))
+            except StorageError:
+                continue
+
+    # the writer ---------------------------------------------------------------------------
     async def _write_loop(self) -> None:
         while True:
             await self._pending.wait()
@@ -652,21 +845,29 @@ class SqliteStore:
                 if not batch:
                     continue
                 try:
-                    results = self._run_batch(batch, wait=False)  # here, if the lock is free
-                    if results is None:  # another process writes: wait for it off the loop
+                    ran = self._run_batch(batch, wait=False)  # here, if the lock is free
+                    if ran is None:  # another process writes: wait for it off the loop
                         self._stats.hops += 1
                         # not cancelled mid-batch: close() lets the writer finish instead
-                        results = await _on_thread(self._conn, self._run_batch, batch, True)
-                        assert results is not None
-                except BaseException as error:  # the batch failed as a whole (commit failed)
+                        ran = await _on_thread(self._conn, self._run_batch, batch, True)
+                        assert ran is not None
+                except _GaveUp:
+                    closed = StorageUnavailable(self.path, "the store closed before it could write")
                     for unit in batch:
                         if not unit.future.done():
-                            unit.future.set_exception(
-                                error if isinstance(error, Exception) else RuntimeError(str(error))
-                            )
+                            unit.future.set_exception(closed)
+                    continue
+                except BaseException as error:  # the batch failed as a whole
+                    failure = self._failure(error)
+                    for unit in batch:
+                        if not unit.future.done():
+                            unit.future.set_exception(failure)
                     if not isinstance(error, Exception):
                         raise
                     continue
+                results, wrote = ran
+                if wrote:
+                    self._wrote()
                 self._stats.batches += 1
                 self._stats.units += len(batch)
                 self._stats.largest_batch = max(self._stats.largest_batch, len(batch))
@@ -681,70 +882,122 @@ class SqliteStore:
             if self._closing and not self._queue:
                 return
 
-    def _run_batch(self, batch: list[_Unit], wait: bool) -> list[tuple[bool, Any]] | None:
-        """One transaction, a savepoint per unit, one commit.
+    def _failure(self, error: BaseException) -> Exception:
+        """What the units of a failed batch are told: the storage fault it stands for (noted in
+        the health), or the error itself."""
+        fault = _storage_fault(error, self.path)
+        if fault is not None:
+            fault.__cause__ = error
+            self._note(fault)
+            return fault
+        if isinstance(error, Exception):
+            return error
+        return StorageUnavailable(self.path, f"the writer stopped ({error!r})")
+
+    def _begin(self, c: sqlite3.Connection, wait: bool, batch: list[_Unit]) -> bool:
+        """`BEGIN IMMEDIATE`: False when another process holds the write lock and `wait` is
+        False; with `wait`, retried until the lock is free, `busy_timeout_ms` have passed (the
+        "database is locked" error is raised), or nobody needs the batch any more (`_GaveUp`:
+        every caller gave up, or close() did)."""
+        _rollback(c)  # a transaction that a failed ROLLBACK left open
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        pause = 0.001
+        while True:
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                if _primary(error) != _BUSY:
+                    raise
+                if not wait:
+                    return False
+                if self._abandon or all(u.future.done() for u in batch):
+                    raise _GaveUp from None  # (futures read from this thread: a flag each)
+                now = time.monotonic()
+                if now >= deadline or (self._waits_end is not None and now >= self._waits_end):
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def _run_batch(
+        self, batch: list[_Unit], wait: bool
+    ) -> tuple[list[tuple[bool, Any]], bool] | None:
+        """One transaction, a savepoint per unit, one commit; the results, and whether anything
+        was written.
 
         With `wait=False` (on the event loop's thread) the write lock must be free at once:
         when another process holds it, nothing runs and None is returned, and the batch goes
         to aiosqlite's thread (`wait=True`), which waits for the lock without stalling the
-        loop. The connection has one user at a time: the writer task, here or there."""
+        loop. The connection has one user at a time: the writer task, here or there.
+
+        A unit's own exception rolls back that unit alone. An SQLite error of the storage
+        (raised by a statement of a unit, or by COMMIT) fails the whole batch with that error:
+        the rollback after it never replaces it."""
         c = self._conn._conn
+        if not self._begin(c, wait, batch):
+            return None
         tx = SqliteTx(c)
         results: list[tuple[bool, Any]] = []
-        if wait:
-            c.execute("BEGIN IMMEDIATE")
-        else:
-            c.execute("PRAGMA busy_timeout = 0")
-            try:
-                c.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                return None  # the write lock is another process's: "database is locked"
-            finally:
-                c.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        if len(batch) == 1:  # no savepoint needed: the transaction is the unit
-            try:
-                results.append((True, batch[0].work(tx)))
-                c.execute("COMMIT")
-            except Exception as error:
-                c.execute("ROLLBACK")
-                results.append((False, error))
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
-            return results
+        single = len(batch) == 1  # no savepoint needed: the transaction is the unit
+        before = c.total_changes
         try:
             for unit in batch:
-                c.execute("SAVEPOINT unit")
+                if not single:
+                    c.execute("SAVEPOINT unit")
                 try:
-                    results.append((True, unit.work(tx)))
-                    c.execute("RELEASE unit")
+                    value = unit.work(tx)
                 except Exception as error:
-                    c.execute("ROLLBACK TO unit")
-                    c.execute("RELEASE unit")
+                    if _storage_fault(error, self.path) is not None:
+                        raise  # the storage failed, not the unit
+                    if single:
+                        _rollback(c)
+                    else:
+                        c.execute("ROLLBACK TO unit")
+                        c.execute("RELEASE unit")
                     results.append((False, error))
+                    continue
+                if not single:
+                    c.execute("RELEASE unit")
+                results.append((True, value))
+            if not c.in_transaction:  # the one unit failed and was rolled back
+                return results, False
             c.execute("COMMIT")
         except BaseException:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
+            _rollback(c)
             raise
-        return results
+        return results, c.total_changes != before
 
-    async def close(self) -> None:
-        """Finish every queued unit, then close the connection (nothing half-written)."""
+    async def close(self, grace_s: float = 3.0) -> bool:
+        """Finish every queued unit, then close the connection (nothing half-written).
+
+        Bounded: after `grace_s` a wait for another process's lock gives up (its units fail);
+        a unit that still does not return is left on aiosqlite's thread, with the connection
+        (False is returned)."""
         if self._closed:
-            return
+            return True
         self._closed = True
         self._closing = True
         self._pending.set()
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        if self._probe is not None:
+            self._probe.cancel()
+        writer = self._writer
+        if writer is not None:
+            done, _ = await asyncio.wait({writer}, timeout=grace_s)
+            if not done:
+                self._abandon = True
+                done, _ = await asyncio.wait({writer}, timeout=0.5)
+            if not done:  # a unit that does not return: leave it, and the connection, behind
+                if self._reader is not None:
+                    self._reader.close()
+                    self._reader = None
+                return False
         if self._reader is not None:
             self._reader.close()
             self._reader = None
         await self._conn.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+        return True
 
     def stats(self) -> dict[str, int]:
         return {
@@ -754,8 +1007,12 @@ class SqliteStore:
             "thread_batches": self._stats.hops,
             "largest_batch": self._stats.largest_batch,
             "queued": len(self._queue),
+            "storage_faults": self._stats.faults,
         }
 
     def __repr__(self) -> str:
         stats = self._stats
-        return f"SqliteStore(path={self.path!r}, batches={stats.batches}, units={stats.units})"
+        return (
+            f"SqliteStore(path={self.path!r}, batches={stats.batches}, units={stats.units}, "
+            f"healthy={self._health.ok})"
+        )
