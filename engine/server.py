@@ -19,6 +19,7 @@ import structlog
 import uvicorn
 
 from engine.api.app import create_app
+from engine.ready import ready_line
 from engine.simulator import Settings, Simulator
 
 log = structlog.get_logger("server")
@@ -70,7 +71,8 @@ async def serve(settings: Settings, listen: Listen, *, announce: bool = True) ->
         if server.started and announce:
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
-            print(f"ready: http://{shown}:{port} token={token}", flush=True)
+            admin = simulator.admin_token if settings.control_auth else None
+            print(ready_line(f"http://{shown}:{port}", token=token, admin=admin), flush=True)
             log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
         await task
     sys.stdout.flush()

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
@@ -26,13 +26,16 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
+from engine.control.progression import checked_rules
+from engine.control.schema import ControlError
 from engine.core.records import World, demo_world
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, Tx
+from engine.store.base import ConsoleState, Credential, Store, Tx, same_secret, secret_digest
 from engine.store.sqlite import SqliteStore
 
 log = structlog.get_logger("engine")
@@ -42,8 +45,11 @@ DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token s
 DEFAULT_BASIC = ("admin", "admin")
 
 
-class ConsoleExists(ValueError):
+class ConsoleExists(ControlError):
     """A console of that id is in the store (perhaps created by another process)."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__("id", f"console {id!r} exists")
 
 
 class SettingsError(ValueError):
@@ -65,6 +71,26 @@ class Settings:
     world: World | None = None  # the default console's world on first start; None: the demo
     sample_keys: bool = False  # also emit IBM's sample keys `intiated_by`, `build_version`
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the bearer token of the control surface; None: a random one per simulator
+    admin_token: str | None = None
+    control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
+    journal_entries: int = 1000  # requests kept per console
+    journal_header_bytes: int = 4096  # header bytes kept per journal entry
+    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
+
+    def __post_init__(self) -> None:
+        for name in _BOUNDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(f"{name}={value!r}: expected a non-negative integer")
+        if self.admin_token is not None:
+            try:
+                TOKEN.read(self.admin_token, "admin_token")
+            except ControlError as error:
+                raise SettingsError(str(error)) from None
+        if not isinstance(self.control_auth, bool):
+            raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -80,10 +106,41 @@ class Settings:
         for key, (name, read) in readers.items():
             if key in environ:
                 values[name] = read(environ[key])
+        for key, name in _BOUND_VARIABLES.items():
+            if key in environ:
+                values[name] = _integer(key)(environ[key])
+        if environ.get("BRE_ADMIN_TOKEN"):
+            values["admin_token"] = environ["BRE_ADMIN_TOKEN"]
+        if "BRE_CONTROL_AUTH" in environ:
+            values["control_auth"] = _flag("BRE_CONTROL_AUTH")(environ["BRE_CONTROL_AUTH"])
         if "BRE_TOKENS" in environ:
             values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+#: The bounds of `Settings`, each read from its environment variable.
+_BOUND_VARIABLES = {
+    "BRE_JOURNAL_ENTRIES": "journal_entries",
+    "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
+    "BRE_JOURNAL_BYTES": "journal_bytes",
+    "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
+}
+_BOUNDS = tuple(_BOUND_VARIABLES.values())
+
+
+def _labelled_credentials(
+    console: str, tokens: Sequence[str], non_admin_tokens: Sequence[str],
+    basic: Sequence[tuple[str, str]],
+) -> list[tuple[str, Credential]]:  # fmt: skip
+    """A console's credentials, each with the name of the argument that gives it."""
+    return [
+        *((f"tokens[{i}]", Credential(t, console, True, "admin")) for i, t in enumerate(tokens)),
+        *((f"non_admin_tokens[{i}]", Credential(t, console, False, "operator"))
+          for i, t in enumerate(non_admin_tokens)),
+        *((f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
+          for i, (u, pw) in enumerate(basic)),
+    ]  # fmt: skip
 
 
 def _choice(key: str, allowed: tuple[str, ...]) -> Any:
@@ -135,7 +192,9 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
-        self._credentials: dict[tuple[str, bool], Credential] = {}
+        self._credentials: dict[tuple[str, bool], Credential] = {}  # by (digest, basic)
+        #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
+        self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -172,6 +231,8 @@ class Simulator:
                 )
             except ConsoleExists:  # another process sharing the database created it meanwhile
                 existing.add(DEFAULT_CONSOLE)
+        if DEFAULT_CONSOLE in existing:
+            await self._claim_default_credentials()
         for id in sorted(existing | {DEFAULT_CONSOLE}):
             await self._attach(id, recover=id in existing)
         self.ready = True
@@ -234,33 +295,31 @@ class Simulator:
         clock: Literal["virtual", "real"] | None = None,
         non_admin_tokens: tuple[str, ...] = (),
     ) -> Console:
-        """A new isolated console with its own tokens, world, gate, rules and clock."""
+        """A new isolated console with its own tokens, world, gate, rules and clock.
+
+        Arguments are checked as `POST /simulator/consoles` checks its body (`ControlError`
+        names the argument); a credential of another console is refused, never moved."""
+        check_console(id, tokens=tokens, non_admin_tokens=non_admin_tokens, basic=basic,
+                      seed=seed, rules=rules, clock=clock)  # fmt: skip
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
         if rules:
-            settings["rules"] = {k: dict(v) for k, v in rules.items()}
+            settings["rules"] = checked_rules(rules)
         if clock is not None:
             settings["clock"] = clock
         world = world if world is not None else demo_world()
         console_clock = self._clock_for(ConsoleState(id, settings=settings))
 
+        credentials = _labelled_credentials(id, tokens, non_admin_tokens, basic)
+
         def create(tx: Tx) -> None:
             if tx.console(id) is not None:
-                raise ConsoleExists(f"console {id!r} exists")
-            for secret, is_basic in [(t, False) for t in (*tokens, *non_admin_tokens)] + [
-                (f"{u}:{pw}", True) for u, pw in basic
-            ]:
-                owner = tx.credential(secret, is_basic)
-                if owner is not None:  # a credential selects one console: never move it
-                    raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
+                raise ConsoleExists(id)
             tx.put_console(ConsoleState(id, settings=settings))
-            for token in tokens:
-                tx.put_credential(Credential(token, id, True, "admin"))
-            for token in non_admin_tokens:
-                tx.put_credential(Credential(token, id, False, "operator"))
-            for user, password in basic:
-                tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
+            for name, credential in credentials:
+                if not tx.put_credential(credential):  # never moved from another console
+                    raise ControlError(name, "belongs to another console")
             # the world in the same unit: a process sharing the store never sees the console
             # without it (a restore of backup 1 refused with 1003 by a console half made)
             put_world(tx, units.Step(id, console_clock.now_ms(), self.machines), world)
@@ -282,20 +341,54 @@ class Simulator:
         return deleted
 
     async def add_token(self, console: str, token: str, *, admin: bool = True) -> None:
-        await self.store.transact(
-            lambda tx: tx.put_credential(
-                Credential(token, console, admin, "admin" if admin else "operator")
-            )
-        )
+        """Give a console a SEC token (or change its capability); a token of another console
+        is refused (`ControlError` naming `token`), never moved."""
+        TOKEN_REQUEST.read({"token": token, "admin": admin}, "")
+        credential = Credential(token, console, admin, "admin" if admin else "operator")
+
+        def add(tx: Tx) -> None:
+            if tx.console(console) is None:
+                raise LookupError(f"no console {console!r}")
+            if not tx.put_credential(credential):
+                raise ControlError("token", "belongs to another console")
+
+        await self.store.transact(add)
+        self._credentials.pop((secret_digest(token), False), None)
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
-        key = (secret, basic)
+        """The credential of a presented secret: found by its digest, compared in constant
+        time."""
+        key = (secret_digest(secret), basic)
         found = self._credentials.get(key)
         if found is None:
             found = await self.store.read(lambda tx: tx.credential(secret, basic))
             if found is not None:
                 self._credentials[key] = found
+        elif not same_secret(found.secret, secret):
+            return None
         return found
+
+    async def _claim_default_credentials(self) -> None:
+        """The configured credentials of the default console are its own, also in a database
+        made before they were configured; one that another console holds cannot start."""
+        claimed = _labelled_credentials(
+            DEFAULT_CONSOLE, self.settings.tokens, (), self.settings.basic
+        )
+
+        def claim(tx: Tx) -> None:
+            for name, credential in claimed:
+                if not tx.put_credential(credential):
+                    owner = tx.credential(credential.secret, credential.basic)
+                    raise SettingsError(
+                        f"{name}: this credential of the default console belongs to console "
+                        f"{owner.console if owner else '?'!r}"
+                    )
+
+        try:
+            await self.store.transact(claim)
+        except SettingsError:
+            await self.stop()
+            raise
 
     async def _attach(self, id: str, *, recover: bool, clock: Clock | None = None) -> Console:
         state = await self.store.read(lambda tx: tx.console(id))

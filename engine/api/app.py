@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -44,30 +45,42 @@ class SimulatorApp(Starlette):
 
 
 def create_app(
-    simulator: Simulator, *, control: Control | None = None, max_body: int = MAX_BODY,
-    journal_limit: int = 1000,
-) -> Starlette:  # fmt: skip
+    simulator: Simulator, *, control: Control | None = None, max_body: int = MAX_BODY
+) -> Starlette:
+    settings = simulator.settings
     control = control or Control(simulator)
     journals: dict[str, Journal] = {}
 
     def journal_of(console: str) -> Journal:
         journal = journals.get(console)
         if journal is None:
-            journal = journals[console] = Journal(journal_limit)
+            journal = journals[console] = Journal(
+                settings.journal_entries, header_bytes=settings.journal_header_bytes,
+                max_bytes=settings.journal_bytes,
+            )  # fmt: skip
         return journal
 
     api = QRadarApi(
         simulator, control, family_routes(HANDLERS) + help_routes(), journal_of, max_body=max_body
     )
-    surface = ControlSurface(simulator, control, journals)
+    surface = ControlSurface(simulator, control, journals, journal_of)
 
     async def openapi(request: Request) -> Response:
         from engine.api.openapi import document
 
         return JSONResponse(document())
 
+    async def no_route(request: Request, error: Exception) -> Response:
+        """Starlette's own 404 and 405 (a path or method of no route), as JSON."""
+        status = error.status_code if isinstance(error, HTTPException) else 404
+        headers = error.headers if isinstance(error, HTTPException) else None
+        body = {"error": f"no route {request.method} {request.url.path}"}
+        return JSONResponse(body, status_code=status, headers=headers)
+
     app = SimulatorApp(
-        api, routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])]
+        api,
+        routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])],
+        exception_handlers={404: no_route, 405: no_route},
     )
     app.state.simulator = simulator
     app.state.control = control

@@ -49,6 +49,9 @@ DEFAULT_DURATIONS_MS: dict[JobKind, dict[str, int]] = {
                      "DELETING": 1_000},
 }  # fmt: skip
 
+#: The longest duration of anything (a phase, an advance, a latency): about 8,000 years, so that
+#: an instant (at most the end of year 9999) plus a duration still fits a 64-bit integer.
+MAX_DURATION_MS = 253_402_300_799_999
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1000}
 
@@ -58,18 +61,24 @@ class RuleError(ValueError):
 
 
 def parse_duration_ms(value: Any, key: str = "duration") -> int:
-    """`5s`, `500ms`, `2m`, `1h` or a number of seconds, as milliseconds."""
+    """`5s`, `500ms`, `2m`, `1h` or a number of seconds, as milliseconds (at most
+    MAX_DURATION_MS)."""
+    ms: float | None = None
     if isinstance(value, bool):
         raise RuleError(f"{key}: {value!r} is not a duration")
     if isinstance(value, int | float):
         if value < 0:
             raise RuleError(f"{key}: {value!r} is negative")
-        return round(value * 1000)
-    if isinstance(value, str):
+        ms = value * 1000
+    elif isinstance(value, str):
         match = _DURATION.fullmatch(value)
         if match:
-            return round(float(match[1]) * _UNIT_MS[match[2]])
-    raise RuleError(f"{key}: {value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)")
+            ms = float(match[1]) * _UNIT_MS[match[2]]
+    if ms is None:
+        raise RuleError(f"{key}: {value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)")
+    if not ms <= MAX_DURATION_MS:  # also NaN and infinity
+        raise RuleError(f"{key}: {value!r} is not a duration of at most {MAX_DURATION_MS} ms")
+    return round(ms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,127 @@
+"""The inputs of the control surface besides the control language: consoles, their credentials
+and seeds, tokens, and the clock.
+
+Declared once with the schema vocabulary; `/simulator/*` reads its bodies with these, the
+embedded `Simulator` checks its arguments with them, and the OpenAPI document publishes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.control.progression import RULES
+from engine.control.schema import (
+    Boolean,
+    Constant,
+    ControlError,
+    Duration,
+    Integer,
+    ListOf,
+    Nullable,
+    Obj,
+    OneOf,
+    Pair,
+    Text,
+    child,
+)
+from engine.control.world import INSTANT, WORLD
+
+#: How many credentials of each kind one request may give a console.
+MAX_CREDENTIALS = 100
+
+SEED = Integer(description="Seeds random outcomes: the same seed gives the same story.")
+CONSOLE_ID = Text(
+    min_length=1,
+    max_length=64,
+    pattern=r"^(?!current$)[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    meaning="a console id (letters, digits, `_`, `.`, `-`; not `current`)",
+    description="A console id; `current` names the caller's console in paths.",
+)
+TOKEN = Text(
+    min_length=1,
+    max_length=256,
+    pattern=r"^[!-~]+$",
+    meaning="a token of visible ASCII characters",
+    description="A SEC token.",
+)
+BASIC_USER = Text(
+    min_length=1, max_length=256, pattern=r"^[^:]+$", meaning="a user name without a colon"
+)
+BASIC_PASSWORD = Text(max_length=256)
+BASIC = Pair(BASIC_USER, BASIC_PASSWORD, description="Basic credentials: [user, password].")
+CLOCK_KIND = OneOf(("virtual", "real"), description="The console's clock.")
+
+
+def _distinct_credentials(data: dict[str, Any], path: str) -> None:
+    """A secret selects one credential: the same one twice in one request is a mistake."""
+    seen: set[str] = set()
+    for key in ("tokens", "non_admin_tokens"):
+        for i, token in enumerate(data.get(key, ())):
+            if token in seen:
+                raise ControlError(f"{child(path, key)}[{i}]", "given twice")
+            seen.add(token)
+    pairs: set[tuple[str, str]] = set()
+    for i, pair in enumerate(data.get("basic", ())):
+        if pair in pairs:
+            raise ControlError(f"{child(path, 'basic')}[{i}]", "given twice")
+        pairs.add(pair)
+
+
+CONSOLE = Obj(
+    {
+        "id": CONSOLE_ID,
+        "tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS,
+                         description="Admin SEC tokens (default: one generated)."),
+        "non_admin_tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS,
+                                   description="Tokens without the admin capability (403/26)."),
+        "basic": ListOf(BASIC, max_items=MAX_CREDENTIALS),
+        "world": WORLD,
+        "seed": SEED,
+        "rules": RULES,
+        "clock": CLOCK_KIND,
+    },
+    check=_distinct_credentials,
+    description="A new isolated console; every key is optional.",
+)  # fmt: skip
+
+
+def check_console(
+    id: str | None, *, tokens: Sequence[str], non_admin_tokens: Sequence[str],
+    basic: Sequence[tuple[str, str]], seed: int | None, rules: Mapping[str, Any] | None,
+    clock: str | None,
+) -> None:  # fmt: skip
+    """The arguments of `Simulator.create_console`, checked as the HTTP body would be."""
+    given: dict[str, Any] = {"tokens": tokens, "non_admin_tokens": non_admin_tokens,
+                             "basic": basic}  # fmt: skip
+    for key, value in (("id", id), ("seed", seed), ("rules", rules), ("clock", clock)):
+        if value is not None:
+            given[key] = value
+    CONSOLE.read(given, "")
+
+
+TOKEN_REQUEST = Obj(
+    {"token": TOKEN, "admin": Boolean(description="With the admin capability (default).")},
+    required=("token",),
+    description="A SEC token for the console; a token of another console is refused.",
+)
+
+
+def _one_clock_move(data: dict[str, Any], path: str) -> None:
+    moves = [k for k in ("advance", "set", "next") if k in data]
+    if len(moves) != 1:
+        raise ControlError(path, "expected one of {advance: 30s}, {set: ms}, {next: true}")
+    if "limit_ms" in data and moves != ["next"]:
+        raise ControlError(child(path, "limit_ms"), "only with {next: true}")
+
+
+CLOCK_REQUEST = Obj(
+    {
+        "advance": Duration(description="Move the clock forward; due work runs."),
+        "set": INSTANT,
+        "next": Constant(description="Jump to the next engine deadline."),
+        "limit_ms": Nullable(INSTANT, description="With next: not past this instant."),
+    },
+    check=_one_clock_move,
+    description="Move a virtual clock: one of advance, set, next.",
+)
