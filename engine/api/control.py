@@ -31,7 +31,7 @@ from engine.api.journal import Journal
 from engine.api.qradar import presented_credential
 from engine.control.actions import CONTROL, Control
 from engine.control.inputs import CLOCK_REQUEST, CONSOLE, TOKEN_REQUEST
-from engine.control.schema import ControlError, Field, Nullable
+from engine.control.schema import ControlError, Field
 from engine.control.world import WORLD
 from engine.core.errors import QRadarError
 from engine.runtime.clock import VirtualClock
@@ -54,6 +54,7 @@ class Operation:
     handler: str  # the `ControlSurface` method
     summary: str
     body: Field | None = None
+    body_required: bool = True
     status: int = 200
     answer: dict[str, Any] | None = None  # the success body's schema (None: no body)
     open: bool = False  # answers without the admin credential
@@ -98,7 +99,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/simulator/consoles", "list_consoles", "List the consoles",
               answer=_object({"consoles": {"type": "array", "items": _STRING}})),
     Operation("POST", "/simulator/consoles", "create_console", "Create an isolated console",
-              body=CONSOLE, status=201,
+              body=CONSOLE, body_required=False, status=201,
               answer=_object({"id": _STRING, "tokens": {"type": "array", "items": _STRING},
                               "settings": _ANY_OBJECT})),
     Operation("GET", C, "describe", "Describe a console",
@@ -121,7 +122,7 @@ OPERATIONS: tuple[Operation, ...] = (
               answer={"type": "array", "items": _FAULT}),
     Operation("DELETE", C + "/faults", "clear_faults", "Remove every fault rule", status=204),
     Operation("POST", C + "/reset", "reset", "Back to the console's world (or the one given)",
-              body=Nullable(WORLD), answer=_object({"reset": {"type": "boolean"}})),
+              body=WORLD, body_required=False, answer=_object({"reset": {"type": "boolean"}})),
     Operation("POST", C + "/tokens", "add_token", "Give the console a SEC token",
               body=TOKEN_REQUEST, status=201, answer=_object({"token": _STRING})),
 )  # fmt: skip

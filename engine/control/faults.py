@@ -74,7 +74,8 @@ FAULT = Obj(
     {
         "method": Text(max_length=16, pattern=r"^([A-Za-z]+|\*)$", meaning="a method or *",
                        description="The method it applies to (default: any)."),
-        "path": Text(min_length=1, pattern=r"^/.*$", meaning="a path such as /api/...",
+        "path": Text(min_length=1, pattern=r"^/[^\x00-\x1f\x7f]*$",
+                     meaning="a path such as /api/...",
                      description="Exact, with {id}-style placeholders, or * for a segment."),
         "status": Integer(400, 599, description="The HTTP error status to answer."),
         "code": Integer(description="The unique code (the endpoint's own entry if it has one)."),

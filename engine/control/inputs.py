@@ -34,8 +34,8 @@ SEED = Integer(description="Seeds random outcomes: the same seed gives the same 
 CONSOLE_ID = Text(
     min_length=1,
     max_length=64,
-    pattern=r"^(?!current$)[A-Za-z0-9][A-Za-z0-9_.-]*$",
-    meaning="a console id (letters, digits, `_`, `.`, `-`; not `current`)",
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    meaning="a console id (letters, digits, `_`, `.`, `-`)",
     description="A console id; `current` names the caller's console in paths.",
 )
 TOKEN = Text(
@@ -46,42 +46,41 @@ TOKEN = Text(
     description="A SEC token.",
 )
 BASIC_USER = Text(
-    min_length=1, max_length=256, pattern=r"^[^:]+$", meaning="a user name without a colon"
+    min_length=1,
+    max_length=256,
+    pattern=r"^[^:\x00-\x1f\x7f]+$",
+    meaning="a user name (printable, without a colon)",
 )
 BASIC_PASSWORD = Text(max_length=256)
 BASIC = Pair(BASIC_USER, BASIC_PASSWORD, description="Basic credentials: [user, password].")
 CLOCK_KIND = OneOf(("virtual", "real"), description="The console's clock.")
 
 
-def _distinct_credentials(data: dict[str, Any], path: str) -> None:
-    """A secret selects one credential: the same one twice in one request is a mistake."""
-    seen: set[str] = set()
-    for key in ("tokens", "non_admin_tokens"):
-        for i, token in enumerate(data.get(key, ())):
-            if token in seen:
-                raise ControlError(f"{child(path, key)}[{i}]", "given twice")
-            seen.add(token)
-    pairs: set[tuple[str, str]] = set()
-    for i, pair in enumerate(data.get("basic", ())):
-        if pair in pairs:
-            raise ControlError(f"{child(path, 'basic')}[{i}]", "given twice")
-        pairs.add(pair)
+def _check_console(data: dict[str, Any], path: str) -> None:
+    """`current` names the caller's console in paths, so no console may have it as its id; a
+    secret selects one credential, so a token cannot be both admin and not."""
+    if data.get("id") == "current":
+        raise ControlError(child(path, "id"), "`current` names the caller's console in paths")
+    admin = set(data.get("tokens", ()))
+    for i, token in enumerate(data.get("non_admin_tokens", ())):
+        if token in admin:
+            raise ControlError(f"{child(path, 'non_admin_tokens')}[{i}]", "given as a token too")
 
 
 CONSOLE = Obj(
     {
         "id": CONSOLE_ID,
-        "tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS,
+        "tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS, unique=True,
                          description="Admin SEC tokens (default: one generated)."),
-        "non_admin_tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS,
+        "non_admin_tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS, unique=True,
                                    description="Tokens without the admin capability (403/26)."),
-        "basic": ListOf(BASIC, max_items=MAX_CREDENTIALS),
+        "basic": ListOf(BASIC, max_items=MAX_CREDENTIALS, unique=True),
         "world": WORLD,
         "seed": SEED,
         "rules": RULES,
         "clock": CLOCK_KIND,
     },
-    check=_distinct_credentials,
+    check=_check_console,
     description="A new isolated console; every key is optional.",
 )  # fmt: skip
 
@@ -107,11 +106,8 @@ TOKEN_REQUEST = Obj(
 )
 
 
-def _one_clock_move(data: dict[str, Any], path: str) -> None:
-    moves = [k for k in ("advance", "set", "next") if k in data]
-    if len(moves) != 1:
-        raise ControlError(path, "expected one of {advance: 30s}, {set: ms}, {next: true}")
-    if "limit_ms" in data and moves != ["next"]:
+def _limit_with_next(data: dict[str, Any], path: str) -> None:
+    if "limit_ms" in data and "next" not in data:
         raise ControlError(child(path, "limit_ms"), "only with {next: true}")
 
 
@@ -122,6 +118,7 @@ CLOCK_REQUEST = Obj(
         "next": Constant(description="Jump to the next engine deadline."),
         "limit_ms": Nullable(INSTANT, description="With next: not past this instant."),
     },
-    check=_one_clock_move,
+    exactly_one_of=("advance", "set", "next"),
+    check=_limit_with_next,
     description="Move a virtual clock: one of advance, set, next.",
 )

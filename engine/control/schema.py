@@ -169,8 +169,10 @@ class Text(Field):
 
     max_length: int = TEXT_MAX
     min_length: int = 0
-    pattern: str | None = None  # anchored; the same text in Python and in the OpenAPI schema
-    meaning: str = ""  # what the pattern asks for, in words
+    #: anchored, the same text in Python and in the OpenAPI schema; by default any printable
+    #: text (a pattern of its own must exclude control characters too)
+    pattern: str = r"^[^\x00-\x08\x0b-\x1f\x7f]*$"
+    meaning: str = "printable text"  # what the pattern asks for, in words
     description: str = ""
 
     def kinds(self) -> frozenset[str]:
@@ -184,24 +186,21 @@ class Text(Field):
                 path, f"expected {self.min_length} to {self.max_length} characters, "
                 f"got {len(value)}",
             )  # fmt: skip
-        if _UNSTORABLE.search(value):
-            raise ControlError(path, f"{show(value)} holds control characters or lone surrogates")
-        if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
-            raise ControlError(path, f"{show(value)} is not {self.meaning or self.pattern}")
+        if _SURROGATE.search(value):  # JSON can carry "\ud800", which no UTF-8 store can
+            raise ControlError(path, f"{show(value)} holds a lone surrogate")
+        if re.fullmatch(self.pattern, value) is None:
+            raise ControlError(path, f"{show(value)} is not {self.meaning}")
         return value
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
+        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length,
+                                  "pattern": self.pattern}  # fmt: skip
         if self.min_length:
             schema["minLength"] = self.min_length
-        if self.pattern is not None:
-            schema["pattern"] = self.pattern
         return self._described(schema)
 
 
-#: Characters a stored text may not hold: C0 controls but tab and newline, DEL, and lone
-#: surrogates (JSON can carry `"\ud800"`, which no UTF-8 store or response can).
-_UNSTORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -300,6 +299,7 @@ class ListOf(Field):
     item: Field
     max_items: int | None = None
     min_items: int = 0
+    unique: bool = False  # the same item twice is a mistake (e.g. a token)
     description: str = ""
 
     def kinds(self) -> frozenset[str]:
@@ -312,10 +312,17 @@ class ListOf(Field):
             raise ControlError(path, f"expected at least {self.min_items} items")
         if self.max_items is not None and len(value) > self.max_items:
             raise ControlError(path, f"expected at most {self.max_items} items")
-        return [self.item.read(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        items = [self.item.read(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if self.unique:
+            for i, item in enumerate(items):
+                if item in items[:i]:
+                    raise ControlError(f"{path}[{i}]", "given twice")
+        return items
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.unique:
+            schema["uniqueItems"] = True
         if self.min_items:
             schema["minItems"] = self.min_items
         if self.max_items is not None:
@@ -325,7 +332,8 @@ class ListOf(Field):
 
 @dataclass(frozen=True)
 class Pair(Field):
-    """Two values written as a list, e.g. Basic credentials `[user, password]`."""
+    """Two values written as a list, e.g. Basic credentials `[user, password]`. OpenAPI 3.0
+    has no tuples: the schema describes both items by the first, so make it the stricter."""
 
     first: Field
     second: Field
@@ -340,8 +348,7 @@ class Pair(Field):
         return self.first.read(value[0], f"{path}[0]"), self.second.read(value[1], f"{path}[1]")
 
     def schema(self) -> dict[str, Any]:
-        # OpenAPI 3.0 has no tuples: the items are described by the looser of the two
-        items = self.first.schema() if self.first == self.second else {"type": "string"}
+        items = self.first.schema()
         return self._described({"type": "array", "items": items, "minItems": 2, "maxItems": 2})
 
 
@@ -399,6 +406,7 @@ class Obj(Field):
     check: Callable[[dict[str, Any], str], None] | None = None
     build: Callable[[dict[str, Any], str], Any] | None = None
     min_properties: int = 0
+    exactly_one_of: tuple[str, ...] = ()  # keys of which one, and only one, must be given
     as_written: bool = False
     description: str = ""
 
@@ -423,6 +431,8 @@ class Obj(Field):
                 raise ControlError(child(path, key), "required")
         if len(clean) < self.min_properties:
             raise ControlError(path, f"expected one or more of {', '.join(self.fields)}")
+        if self.exactly_one_of and sum(k in clean for k in self.exactly_one_of) != 1:
+            raise ControlError(path, f"expected exactly one of {', '.join(self.exactly_one_of)}")
         if self.check is not None:
             self.check(clean, path)
         if self.build is not None:
@@ -439,4 +449,6 @@ class Obj(Field):
             schema["required"] = list(self.required)
         if self.min_properties:
             schema["minProperties"] = self.min_properties
+        if self.exactly_one_of:
+            schema["oneOf"] = [{"required": [key]} for key in self.exactly_one_of]
         return self._described(schema)
