@@ -212,6 +212,10 @@ class Simulator:
         await self.stop()
 
     async def start(self) -> None:
+        settings = self.settings  # what the default console is given, checked before anything
+        check_console(DEFAULT_CONSOLE, tokens=settings.tokens, non_admin_tokens=(),
+                      basic=settings.basic, seed=settings.seed, rules=settings.rules,
+                      clock=None)  # fmt: skip
         self._store = await SqliteStore.open(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +102,37 @@ def test_a_bad_bound_is_a_one_line_error(
 ) -> None:
     assert cli.main(["serve", "--journal-bytes", "-1"]) == 2
     assert capsys.readouterr().err == "bre: journal_bytes=-1: expected a non-negative integer\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--config", "{config}"], "bre: rules.restore.mode: "),
+        (["--token", "a b"], "bre: tokens[0]: "),
+    ],
+)
+def test_a_bad_value_for_the_default_console_stops_bre_serve(
+    tmp_path: Path, args: list[str], words: str
+) -> None:
+    """A value the default console refuses is a one-line error, and the process exits (it
+    printed the line, then hung on what the half-started simulator left running)."""
+    config = tmp_path / "bre.yaml"
+    config.write_text("rules:\n  restore: {mode: bogus}\n")
+    command = [
+        sys.executable,
+        "-m",
+        "engine",
+        "serve",
+        "--port",
+        "0",
+        "--db",
+        ":memory:",
+        "--log-level",
+        "WARNING",
+        *(a.replace("{config}", str(config)) for a in args),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(words)
+    assert done.stderr.count("\n") == 1
+    assert done.stdout == ""
