@@ -42,6 +42,7 @@ from engine.store.base import same_secret
 log = structlog.get_logger("engine")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[["ControlSurface", Request], Awaitable[Response]]
 JournalOf = Callable[[str], Journal]
 
 
@@ -51,7 +52,7 @@ class Operation:
 
     method: str
     path: str
-    handler: str  # the `ControlSurface` method
+    handler: Handler  # a `ControlSurface` method
     summary: str
     body: Field | None = None
     body_required: bool = True
@@ -59,6 +60,10 @@ class Operation:
     answer: dict[str, Any] | None = None  # the success body's schema (None: no body)
     open: bool = False  # answers without the admin credential
     query: tuple[str, ...] = ()  # query parameters (integers)
+
+    @property
+    def name(self) -> str:
+        return self.handler.__name__
 
 
 def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -90,42 +95,6 @@ _FAULT = _object({
     "times": {**_INTEGER, "nullable": True}, "latency_ms": _INTEGER, "hits": _INTEGER,
 })  # fmt: skip
 
-C = "/simulator/consoles/{console}"
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("GET", "/simulator/health", "health", "Liveness", open=True,
-              answer=_object({"status": _STRING})),
-    Operation("GET", "/simulator/ready", "ready", "Readiness (once the world is seeded)",
-              open=True, answer=_object({"ready": {"type": "boolean"}})),
-    Operation("GET", "/simulator/consoles", "list_consoles", "List the consoles",
-              answer=_object({"consoles": {"type": "array", "items": _STRING}})),
-    Operation("POST", "/simulator/consoles", "create_console", "Create an isolated console",
-              body=CONSOLE, body_required=False, status=201,
-              answer=_object({"id": _STRING, "tokens": {"type": "array", "items": _STRING},
-                              "settings": _ANY_OBJECT})),
-    Operation("GET", C, "describe", "Describe a console",
-              answer=_object({"id": _STRING, "rebalancing": {"type": "boolean"},
-                              "settings": _ANY_OBJECT, "clock": _CLOCK, "journal": _INTEGER})),
-    Operation("DELETE", C, "delete_console", "Delete a console", status=204),
-    Operation("POST", C + "/control", "apply", "Apply control actions", body=CONTROL,
-              answer=_ANY_OBJECT),
-    Operation("GET", C + "/clock", "clock", "The console's clock", answer=_CLOCK),
-    Operation("POST", C + "/clock", "move_clock", "Move a virtual clock", body=CLOCK_REQUEST,
-              answer={**_CLOCK, "properties": {**_CLOCK["properties"],
-                                               "jumped": {"type": "boolean"}}}),
-    Operation("GET", C + "/journal", "journal", "The journal of requests", query=("since",),
-              answer=_object({"total": _INTEGER, "entries": {"type": "array",
-                                                             "items": _ENTRY}})),
-    Operation("DELETE", C + "/journal", "clear_journal", "Empty the journal", status=204),
-    Operation("GET", C + "/history", "history", "The last transitions of the console's jobs",
-              answer={"type": "array", "items": _TRANSITION}),
-    Operation("GET", C + "/faults", "faults", "The fault and latency rules",
-              answer={"type": "array", "items": _FAULT}),
-    Operation("DELETE", C + "/faults", "clear_faults", "Remove every fault rule", status=204),
-    Operation("POST", C + "/reset", "reset", "Back to the console's world (or the one given)",
-              body=WORLD, body_required=False, answer=_object({"reset": {"type": "boolean"}})),
-    Operation("POST", C + "/tokens", "add_token", "Give the console a SEC token",
-              body=TOKEN_REQUEST, status=201, answer=_object({"token": _STRING})),
-)  # fmt: skip
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
@@ -146,12 +115,12 @@ class ControlSurface:
 
     def routes(self) -> list[Route]:
         return [
-            Route(op.path, self._endpoint(op), methods=[op.method], name=op.handler)
+            Route(op.path, self._endpoint(op), methods=[op.method], name=op.name)
             for op in OPERATIONS
         ]
 
     def _endpoint(self, operation: Operation) -> Endpoint:
-        handler: Endpoint = getattr(self, operation.handler)
+        handler = operation.handler
         guarded = not operation.open
 
         async def endpoint(request: Request) -> Response:
@@ -160,7 +129,7 @@ class ControlSurface:
                 if refused is not None:
                     return refused
             try:
-                return await handler(request)
+                return await handler(self, request)
             except ControlError as error:
                 return invalid(error)
             except TooLarge:
@@ -372,3 +341,122 @@ def _clock(console: Console) -> dict[str, Any]:
         "virtual": isinstance(clock, VirtualClock),
         "next_deadline_ms": clock.next_deadline() if isinstance(clock, VirtualClock) else None,
     }
+
+
+C = "/simulator/consoles/{console}"
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/simulator/health",
+        ControlSurface.health,
+        "Liveness",
+        open=True,
+        answer=_object({"status": _STRING}),
+    ),
+    Operation(
+        "GET",
+        "/simulator/ready",
+        ControlSurface.ready,
+        "Readiness (once the world is seeded)",
+        open=True,
+        answer=_object({"ready": {"type": "boolean"}}),
+    ),
+    Operation(
+        "GET",
+        "/simulator/consoles",
+        ControlSurface.list_consoles,
+        "List the consoles",
+        answer=_object({"consoles": {"type": "array", "items": _STRING}}),
+    ),
+    Operation(
+        "POST",
+        "/simulator/consoles",
+        ControlSurface.create_console,
+        "Create an isolated console",
+        body=CONSOLE,
+        body_required=False,
+        status=201,
+        answer=_object(
+            {"id": _STRING, "tokens": {"type": "array", "items": _STRING}, "settings": _ANY_OBJECT}
+        ),
+    ),
+    Operation(
+        "GET",
+        C,
+        ControlSurface.describe,
+        "Describe a console",
+        answer=_object(
+            {
+                "id": _STRING,
+                "rebalancing": {"type": "boolean"},
+                "settings": _ANY_OBJECT,
+                "clock": _CLOCK,
+                "journal": _INTEGER,
+            }
+        ),
+    ),
+    Operation("DELETE", C, ControlSurface.delete_console, "Delete a console", status=204),
+    Operation(
+        "POST",
+        C + "/control",
+        ControlSurface.apply,
+        "Apply control actions",
+        body=CONTROL,
+        answer=_ANY_OBJECT,
+    ),
+    Operation("GET", C + "/clock", ControlSurface.clock, "The console's clock", answer=_CLOCK),
+    Operation(
+        "POST",
+        C + "/clock",
+        ControlSurface.move_clock,
+        "Move a virtual clock",
+        body=CLOCK_REQUEST,
+        answer={**_CLOCK, "properties": {**_CLOCK["properties"], "jumped": {"type": "boolean"}}},
+    ),
+    Operation(
+        "GET",
+        C + "/journal",
+        ControlSurface.journal,
+        "The journal of requests",
+        query=("since",),
+        answer=_object({"total": _INTEGER, "entries": {"type": "array", "items": _ENTRY}}),
+    ),
+    Operation(
+        "DELETE", C + "/journal", ControlSurface.clear_journal, "Empty the journal", status=204
+    ),
+    Operation(
+        "GET",
+        C + "/history",
+        ControlSurface.history,
+        "The last transitions of the console's jobs",
+        answer={"type": "array", "items": _TRANSITION},
+    ),
+    Operation(
+        "GET",
+        C + "/faults",
+        ControlSurface.faults,
+        "The fault and latency rules",
+        answer={"type": "array", "items": _FAULT},
+    ),
+    Operation(
+        "DELETE", C + "/faults", ControlSurface.clear_faults, "Remove every fault rule", status=204
+    ),
+    Operation(
+        "POST",
+        C + "/reset",
+        ControlSurface.reset,
+        "Back to the console's world (or the one given)",
+        body=WORLD,
+        body_required=False,
+        answer=_object({"reset": {"type": "boolean"}}),
+    ),
+    Operation(
+        "POST",
+        C + "/tokens",
+        ControlSurface.add_token,
+        "Give the console a SEC token",
+        body=TOKEN_REQUEST,
+        status=201,
+        answer=_object({"token": _STRING}),
+    ),
+)

@@ -492,13 +492,13 @@ def _control_paths() -> dict[str, Any]:
         if op.answer is not None:
             answer["content"] = {JSON: {"schema": op.answer}}
         responses: dict[str, Any] = {str(op.status): answer}
-        if op.handler == "ready":
+        if op.name == "ready":
             responses["503"] = {**answer, "description": "Not ready yet"}
         refusals = {
             400: op.body is not None or bool(op.query),
             401: not op.open,
             404: "{console}" in op.path,
-            409: op.handler == "apply",  # the engine's own refusal, e.g. 1016
+            409: op.name == "apply",  # the engine's own refusal, e.g. 1016
             413: op.body is not None,
         }
         for status, applies in refusals.items():
@@ -512,7 +512,7 @@ def _control_paths() -> dict[str, Any]:
                 "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
             }
         operation: dict[str, Any] = {
-            "operationId": f"simulator_{op.handler}",
+            "operationId": f"simulator_{op.name}",
             "summary": op.summary,
             "tags": ["simulator"],
             "security": [] if op.open else [{"admin": []}],
