@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -14,15 +16,21 @@ import yaml
 
 from engine import logs
 from engine.api.connections import ConnectionLimits
-from engine.control.world import WorldError, read_world
+from engine.control.schema import ControlError
+from engine.control.world import read_world
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
-from engine.simulator import Settings, SettingsError
+from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
 from engine.store.base import StorageError
 
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
-                "scan_interval_s", "autojump")  # fmt: skip
+                "scan_interval_s", "autojump", "admin_token", "control_auth", "journal_entries",
+                "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
+_DEFAULTS = Settings()
+#: Flags of `bre serve` that set a `Settings` field of the same name.
+_FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
+          "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -45,16 +53,49 @@ def settings_from(args: argparse.Namespace) -> Settings:
         if "world" in values:
             try:
                 values["world"] = read_world(values["world"])
-            except WorldError as error:
+            except ControlError as error:
                 raise SettingsError(f"--config {path}: {error}") from None
         if "tokens" in values:
             values["tokens"] = tuple(str(t) for t in values["tokens"])
-    for flag, key in (("db", "db"), ("clock", "clock"), ("seed", "seed"), ("recovery", "recovery")):
-        if getattr(args, flag, None) is not None:
-            values[key] = getattr(args, flag)
+    for key in _FLAGS:
+        if getattr(args, key, None) is not None:
+            values[key] = getattr(args, key)
     if getattr(args, "token", None):
         values["tokens"] = tuple(args.token)
+    if getattr(args, "no_control_auth", False):
+        values["control_auth"] = False
     return Settings.from_env(os.environ, **values)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (names other than localhost are not trusted
+    to resolve to loopback)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure(host: str, settings: Settings) -> str | None:
+    """Refuse an open control surface beyond loopback; warn of well-known credentials there."""
+    if is_loopback(host):
+        return None
+    if not settings.control_auth:
+        raise SettingsError(
+            f"--no-control-auth (control_auth off) is for a loopback --host only, not {host!r}: "
+            "anyone reaching the port could change every console; give --admin-token instead"
+        )
+    defaults = [f"token {DEFAULT_TOKEN}" for t in settings.tokens if t == DEFAULT_TOKEN]
+    defaults += [f"Basic {u}:{p}" for u, p in settings.basic if (u, p) == DEFAULT_BASIC]
+    if not defaults:
+        return None
+    return (
+        f"bre: warning: serving on {host} with the well-known default credentials "
+        f"({', '.join(defaults)}): anyone who reaches the port can use the API; "
+        "give --token to choose the console's token"
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -65,6 +106,10 @@ def _serve(args: argparse.Namespace) -> int:
         args.clock = "real"
     settings = settings_from(args)
     listen = Listen(args.host, args.port, _limits(args, ConnectionLimits()), fd=args.fd)
+    if args.fd is None:  # a worker of `--workers N`: its parent has said it already
+        warning = exposure(args.host, settings)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
     if args.workers > 1:
         from engine import workers
 
@@ -76,6 +121,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise SettingsError(
                 f"--workers {args.workers}: needs a database file the processes share (--db PATH)"
             )
+        # one control-surface credential for every process (in the environment, not on the
+        # command line where `ps` shows it)
+        os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or secrets.token_urlsafe(32)
         return workers.run(_without_workers(args.argv), listen, args.workers)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
@@ -153,6 +201,43 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--db", default=None, help="an SQLite file, or :memory: (default)")
     p.add_argument("--token", action="append", help="SEC token of the default console (repeatable)")
     p.add_argument(
+        "--admin-token",
+        default=None,
+        help="the control surface's credential (Authorization: Bearer); default: "
+        "BRE_ADMIN_TOKEN, else a random one, printed in the ready line",
+    )
+    p.add_argument(
+        "--no-control-auth",
+        action="store_true",
+        help="the control surface answers anyone: throwaway use on a loopback --host only",
+    )
+    p.add_argument(
+        "--journal-entries",
+        type=int,
+        default=None,
+        help=f"requests kept in each console's journal (default {_DEFAULTS.journal_entries})",
+    )
+    p.add_argument(
+        "--journal-header-bytes",
+        type=int,
+        default=None,
+        help=f"header bytes kept per journal entry (default {_DEFAULTS.journal_header_bytes})",
+    )
+    p.add_argument(
+        "--journal-bytes",
+        type=int,
+        default=None,
+        help="journal bytes per console, the oldest entries dropped first "
+        f"(default {_DEFAULTS.journal_bytes})",
+    )
+    p.add_argument(
+        "--control-body-bytes",
+        type=int,
+        default=None,
+        help="the largest control request body: 413 beyond "
+        f"(default {_DEFAULTS.control_body_bytes})",
+    )
+    p.add_argument(
         "--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)"
     )
     p.add_argument("--clock", choices=("real", "virtual"), default=None, help="default: real")
@@ -202,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Command = args.run
     try:
         return run(args)
-    except (SettingsError, StorageError) as error:  # one line naming the value and what to do
+    except (SettingsError, ControlError, StorageError) as error:  # one line: the value, what to do
         print(f"bre: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ import uvicorn
 
 from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
+from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
 
 log = structlog.get_logger("server")
@@ -177,7 +178,8 @@ async def serve(
         if server.started and announce and not stop.is_set():
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
-            print(f"ready: http://{shown}:{port} token={token}", flush=True)
+            admin = simulator.admin_token if settings.control_auth else None
+            print(ready_line(f"http://{shown}:{port}", token=token, admin=admin), flush=True)
             log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()

@@ -23,7 +23,7 @@ import asyncio
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
@@ -32,6 +32,9 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
+from engine.control.progression import checked_rules
+from engine.control.schema import ControlError
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.runtime import units
@@ -59,8 +62,11 @@ _NOT_RUNNING = {"new": "not started", "starting": "starting", "stopping": "stopp
                 "stopped": "stopped"}  # fmt: skip
 
 
-class ConsoleExists(ValueError):
+class ConsoleExists(ControlError):
     """A console of that id is in the store (perhaps created by another process)."""
+
+    def __init__(self, id: str) -> None:
+        super().__init__("id", f"console {id!r} exists")
 
 
 class SettingsError(ValueError):
@@ -94,6 +100,26 @@ class Settings:
     sample_keys: bool = False  # also emit IBM's sample keys `intiated_by`, `build_version`
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     release: str | None = None  # the default console's QRadar release; None: the newest
+    #: the bearer token of the control surface; None: a random one per simulator
+    admin_token: str | None = None
+    control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
+    journal_entries: int = 1000  # requests kept per console
+    journal_header_bytes: int = 4096  # header bytes kept per journal entry
+    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
+
+    def __post_init__(self) -> None:
+        for name in _BOUNDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(f"{name}={value!r}: expected a non-negative integer")
+        if self.admin_token is not None:
+            try:
+                TOKEN.read(self.admin_token, "admin_token")
+            except ControlError as error:
+                raise SettingsError(str(error)) from None
+        if not isinstance(self.control_auth, bool):
+            raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -109,10 +135,44 @@ class Settings:
         for key, (name, read) in readers.items():
             if key in environ:
                 values[name] = read(environ[key])
+        for key, name in _BOUND_VARIABLES.items():
+            if key in environ:
+                values[name] = _integer(key)(environ[key])
+        if environ.get("BRE_ADMIN_TOKEN"):
+            values["admin_token"] = environ["BRE_ADMIN_TOKEN"]
+        if "BRE_CONTROL_AUTH" in environ:
+            values["control_auth"] = _flag("BRE_CONTROL_AUTH")(environ["BRE_CONTROL_AUTH"])
         if "BRE_TOKENS" in environ:
             values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+#: The bounds of `Settings`, each read from its environment variable.
+_BOUND_VARIABLES = {
+    "BRE_JOURNAL_ENTRIES": "journal_entries",
+    "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
+    "BRE_JOURNAL_BYTES": "journal_bytes",
+    "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
+}
+_BOUNDS = tuple(_BOUND_VARIABLES.values())
+
+
+def _labelled_credentials(
+    console: str, tokens: Sequence[str], non_admin_tokens: Sequence[str],
+    basic: Sequence[tuple[str, str]], token_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, Credential]]:  # fmt: skip
+    """A console's credentials, each with the name of the argument that gives it; a token is an
+    authorized service labelled `token_names[token]` (DEFAULT_SERVICE when not named)."""
+    names = token_names or {}
+    return [
+        *((f"tokens[{i}]", Credential(t, console, True, names.get(t, DEFAULT_SERVICE)))
+          for i, t in enumerate(tokens)),
+        *((f"non_admin_tokens[{i}]", Credential(t, console, False, names.get(t, DEFAULT_SERVICE)))
+          for i, t in enumerate(non_admin_tokens)),
+        *((f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
+          for i, (u, pw) in enumerate(basic)),
+    ]  # fmt: skip
 
 
 def _choice(key: str, allowed: tuple[str, ...]) -> Any:
@@ -164,6 +224,8 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
+        #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
+        self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -181,8 +243,13 @@ class Simulator:
         await self.stop()
 
     async def start(self) -> None:
-        """Open the store, seed the default console, start a worker per console. A failure
-        leaves nothing running (the store's errors name the database and what to do)."""
+        """Check the default console's settings, open the store, seed the default console,
+        start a worker per console. A failure leaves nothing running (the store's errors name
+        the database and what to do)."""
+        settings = self.settings  # what the default console is given, checked before anything
+        check_console(DEFAULT_CONSOLE, tokens=settings.tokens, non_admin_tokens=(),
+                      basic=settings.basic, seed=settings.seed, rules=settings.rules,
+                      clock=None)  # fmt: skip
         self._state = "starting"
         try:
             await self._start()
@@ -215,6 +282,8 @@ class Simulator:
                 )
             except ConsoleExists:  # another process sharing the database created it meanwhile
                 existing.add(DEFAULT_CONSOLE)
+        if DEFAULT_CONSOLE in existing:
+            await self._claim_default_credentials()
         for id in sorted(existing | {DEFAULT_CONSOLE}):
             if id not in self._consoles:  # the default console, if created here, is attached
                 await self._attach(id, recover=id in existing)
@@ -358,13 +427,18 @@ class Simulator:
         token_names: Mapping[str, str] | None = None,
     ) -> Console:
         """A new isolated console with its own tokens, world, gate, rules and clock, running
-        `release` (`7.5.0 UP6`; the newest when None; ValueError for an unknown one). A token is an
-        authorized service labelled `token_names[token]` (DEFAULT_SERVICE when not named)."""
+        `release` (`7.5.0 UP6`; the newest when None). A token is an authorized service
+        labelled `token_names[token]` (DEFAULT_SERVICE when not named).
+
+        Arguments are checked as `POST /simulator/consoles` checks its body (`ControlError`
+        names the argument); a credential of another console is refused, never moved."""
+        check_console(id, tokens=tokens, non_admin_tokens=non_admin_tokens, basic=basic,
+                      seed=seed, rules=rules, clock=clock, release=release)  # fmt: skip
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}
         if rules:
-            settings["rules"] = {k: dict(v) for k, v in rules.items()}
+            settings["rules"] = checked_rules(rules)
         if clock is not None:
             settings["clock"] = clock
         if release is not None:
@@ -372,24 +446,15 @@ class Simulator:
         world = world if world is not None else demo_world()
         console_clock = self._clock_for(ConsoleState(id, settings=settings))
 
+        credentials = _labelled_credentials(id, tokens, non_admin_tokens, basic, token_names)
+
         def create(tx: Tx) -> None:
             if tx.console(id) is not None:
-                raise ConsoleExists(f"console {id!r} exists")
-            for secret, is_basic in [(t, False) for t in (*tokens, *non_admin_tokens)] + [
-                (f"{u}:{pw}", True) for u, pw in basic
-            ]:
-                owner = tx.credential(secret, is_basic)
-                if owner is not None:  # a credential selects one console: never move it
-                    raise ValueError(f"a credential given for {id!r} belongs to {owner.console!r}")
+                raise ConsoleExists(id)
             tx.put_console(ConsoleState(id, settings=settings))
-            names = token_names or {}
-            for token in tokens:
-                tx.put_credential(Credential(token, id, True, names.get(token, DEFAULT_SERVICE)))
-            for token in non_admin_tokens:
-                label = names.get(token, DEFAULT_SERVICE)
-                tx.put_credential(Credential(token, id, False, label))
-            for user, password in basic:
-                tx.put_credential(Credential(f"{user}:{password}", id, True, user, basic=True))
+            for name, credential in credentials:
+                if not tx.put_credential(credential):  # never moved from another console
+                    raise ControlError(name, "belongs to another console")
             # the world in the same unit: a process sharing the store never sees the console
             # without it (a restore of backup 1 refused with 1003 by a console half made)
             put_world(tx, units.Step(id, console_clock.now_ms(), self.machines), world)
@@ -412,15 +477,43 @@ class Simulator:
     async def add_token(
         self, console: str, token: str, *, admin: bool = True, name: str = DEFAULT_SERVICE
     ) -> None:
-        """Add an authorized service token, labelled `name`, to a console."""
-        await self.store.transact(
-            lambda tx: tx.put_credential(Credential(token, console, admin, name))
-        )
+        """Give a console an authorized service token labelled `name` (or change its
+        capability); a token of another console is refused (`ControlError` naming `token`),
+        never moved."""
+        TOKEN_REQUEST.read({"token": token, "admin": admin, "name": name}, "")
+        credential = Credential(token, console, admin, name)
+
+        def add(tx: Tx) -> None:
+            if tx.console(console) is None:
+                raise LookupError(f"no console {console!r}")
+            if not tx.put_credential(credential):
+                raise ControlError("token", "belongs to another console")
+
+        await self.store.transact(add)
 
     async def authenticate(self, secret: str, *, basic: bool = False) -> Credential | None:
-        """The credential as stored now: read each time (a point read on the reader, a few
-        microseconds), so that a console deleted by another process takes its tokens along."""
+        """The credential of a presented secret as stored now: found by its digest, compared
+        in constant time, read each time (a point read on the reader, a few microseconds), so
+        that a console deleted by another process takes its tokens along."""
         return await self.store.read(lambda tx: tx.credential(secret, basic))
+
+    async def _claim_default_credentials(self) -> None:
+        """The configured credentials of the default console are its own, also in a database
+        made before they were configured; one that another console holds cannot start."""
+        claimed = _labelled_credentials(
+            DEFAULT_CONSOLE, self.settings.tokens, (), self.settings.basic
+        )
+
+        def claim(tx: Tx) -> None:
+            for name, credential in claimed:
+                if not tx.put_credential(credential):
+                    owner = tx.credential(credential.secret, credential.basic)
+                    raise SettingsError(
+                        f"{name}: this credential of the default console belongs to console "
+                        f"{owner.console if owner else '?'!r}"
+                    )
+
+        await self.store.transact(claim)  # a SettingsError: `start` stops what it started
 
     async def _attach(self, id: str, *, recover: bool, clock: Clock | None = None) -> Console:
         state = await self.store.read(lambda tx: tx.console(id))

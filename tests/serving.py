@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from engine.load.servers import children
+from engine.ready import read_ready
 
-__all__ = ["Served", "bre", "children", "ready_fields", "serve"]
+__all__ = ["Served", "bre", "children", "serve"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +35,6 @@ def bre(*args: str) -> list[str]:
     return [sys.executable, "-m", "engine", *args]
 
 
-def ready_fields(line: str) -> tuple[str, dict[str, str]]:
-    """The URL and the key=value pairs of a `ready: URL k=v ...` line."""
-    words = line.removeprefix("ready: ").split()
-    return words[0], dict(w.split("=", 1) for w in words[1:] if "=" in w)
-
-
 @contextmanager
 def serve(*args: str, timeout_s: float = 30.0) -> Iterator[Served]:
     process = subprocess.Popen(
@@ -53,9 +48,10 @@ def serve(*args: str, timeout_s: float = 30.0) -> Iterator[Served]:
         process.kill()
         _, errors = process.communicate(timeout=timeout_s)
         raise AssertionError(f"bre serve did not start: {line!r}\n{errors[-3000:]}")
-    url, fields = ready_fields(line.strip())
+    ready = read_ready(line.strip())
+    assert ready is not None
     try:
-        yield Served(process, url, fields)
+        yield Served(process, ready.url, ready.pairs)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -36,3 +36,18 @@ def test_the_quick_start_names_the_two_commands() -> None:
     text = README.read_text()
     assert "make run" in text
     assert "make test" in text
+
+
+def test_the_bounds_table_is_the_settings() -> None:
+    """Each bound of "Security and limits": its default, flag, variable and key as served."""
+    from engine.cli import parser
+    from engine.simulator import Settings
+
+    section = README.read_text().split("## Security and limits", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| [a-z ]+ \| (\d+)[^|]*\| `(--[a-z-]+)`, `(BRE_[A-Z_]+)`, `([a-z_]+)` \|",
+                      section, flags=re.M)  # fmt: skip
+    assert len(rows) == 4
+    for default, flag, variable, key in rows:
+        assert getattr(Settings(), key) == int(default)
+        assert getattr(parser().parse_args(["serve", flag, "7"]), key) == 7
+        assert Settings.from_env({variable: "7"}) == Settings(**{key: 7})

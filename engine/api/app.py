@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,9 +22,7 @@ from engine.api.journal import Journal
 from engine.api.qradar import MAX_BODY, QRadarApi, family_routes
 from engine.api.wire import Receive, Scope, Send
 from engine.control.actions import Control
-from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
-from engine.store.base import StorageError
 
 OPENAPI_PATH = "/openapi.json"
 
@@ -46,16 +45,19 @@ class SimulatorApp(Starlette):
 
 
 def create_app(
-    simulator: Simulator, *, control: Control | None = None, max_body: int = MAX_BODY,
-    journal_limit: int = 1000,
-) -> Starlette:  # fmt: skip
+    simulator: Simulator, *, control: Control | None = None, max_body: int = MAX_BODY
+) -> Starlette:
+    settings = simulator.settings
     control = control or Control(simulator)
     journals: dict[str, Journal] = {}
 
     def journal_of(console: str) -> Journal:
         journal = journals.get(console)
         if journal is None:
-            journal = journals[console] = Journal(journal_limit)
+            journal = journals[console] = Journal(
+                settings.journal_entries, header_bytes=settings.journal_header_bytes,
+                max_bytes=settings.journal_bytes,
+            )  # fmt: skip
         return journal
 
     api = QRadarApi(
@@ -65,31 +67,27 @@ def create_app(
         journal_of,
         max_body=max_body,
     )
-    surface = ControlSurface(simulator, control, journals)
+    surface = ControlSurface(simulator, control, journals, journal_of)
 
     async def openapi(request: Request) -> Response:
         from engine.api.openapi import document
 
         return JSONResponse(document())
 
+    async def no_route(request: Request, error: Exception) -> Response:
+        """Starlette's own 404 and 405 (a path or method of no route), as JSON."""
+        status = error.status_code if isinstance(error, HTTPException) else 404
+        headers = error.headers if isinstance(error, HTTPException) else None
+        body = {"error": f"no route {request.method} {request.url.path}"}
+        return JSONResponse(body, status_code=status, headers=headers)
+
     app = SimulatorApp(
         api,
         routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])],
-        exception_handlers={StorageError: _storage_fault, ConsoleMissing: _console_missing},
+        exception_handlers={404: no_route, 405: no_route},
     )
     app.state.simulator = simulator
     app.state.control = control
     app.state.api = api
     app.state.journals = journals
     return app
-
-
-async def _storage_fault(request: Request, error: Exception) -> Response:
-    """A control request while the database fails: 503 while it lasts (never a 500)."""
-    assert isinstance(error, StorageError)
-    return JSONResponse({"error": f"the database fails: {error.cause}; retry later"}, 503)
-
-
-async def _console_missing(request: Request, error: Exception) -> Response:
-    """A console deleted (by another process) during a control request: 404, as before it."""
-    return JSONResponse({"error": f"no console {str(error)!r}"}, 404)

@@ -1,7 +1,10 @@
 """A bounded journal of requests per console, for introspection and for recording scenarios.
 
 Recording is on the path of every request, so it keeps what it was handed (a tuple of the raw
-values) and builds entries, decoding bodies, only when someone reads the journal.
+values) and builds entries, decoding bodies, only when someone reads the journal. Three bounds
+keep its memory flat whatever clients send: entries per console, header bytes per entry (the
+values are clipped), and bytes per console (the oldest entries are dropped first); bodies are
+clipped to BODY_LIMIT each.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 BODY_LIMIT = 16_384
+#: What an entry costs besides its texts: the tuple, its numbers, the dicts (an estimate).
+ENTRY_OVERHEAD = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +52,39 @@ class Entry:
         }  # fmt: skip
 
 
-_Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float]
+_Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float, int]
+
+
+def _size(headers: dict[str, str]) -> int:
+    return sum(len(k) + len(v) for k, v in headers.items())
+
+
+def clip_headers(headers: dict[str, str], limit: int) -> dict[str, str]:
+    """Headers within `limit` bytes (names and values), in order: the value that crosses the
+    limit is cut, the headers after it are left out."""
+    kept: dict[str, str] = {}
+    left = limit
+    for name, value in headers.items():
+        if len(name) >= left:
+            break
+        kept[name] = value[: left - len(name)]
+        left -= len(name) + len(kept[name])
+    return kept
 
 
 class Journal:
-    """The last `limit` requests; older ones fall off, so memory stays flat under load."""
+    """The last requests of a console, within `limit` entries and `max_bytes` bytes; older ones
+    fall off, so memory stays flat under load."""
 
-    def __init__(self, limit: int = 1000) -> None:
-        self._entries: deque[_Raw] = deque(maxlen=limit)
+    def __init__(
+        self, limit: int = 1000, *, header_bytes: int = 4096, max_bytes: int = 4 * 2**20
+    ) -> None:
+        self._entries: deque[_Raw] = deque()
         self._seq = itertools.count(1)
+        self.limit = limit
+        self.header_bytes = header_bytes
+        self.max_bytes = max_bytes
+        self.bytes = 0  # what the kept entries cost, as `ENTRY_OVERHEAD` + their texts
         self.total = 0
 
     def record(
@@ -63,10 +92,21 @@ class Journal:
         body: bytes, status: int, payload: bytes, response_headers: dict[str, str],
         duration_ms: float,
     ) -> None:  # fmt: skip
-        self._entries.append((next(self._seq), at_ms, method, path, query, headers,
-                              body[:BODY_LIMIT], status, payload[:BODY_LIMIT],
-                              response_headers, duration_ms))  # fmt: skip
         self.total += 1
+        seq = next(self._seq)
+        header_size = _size(headers)
+        if header_size > self.header_bytes:
+            headers = clip_headers(headers, self.header_bytes)
+            header_size = _size(headers)
+        body, payload = body[:BODY_LIMIT], payload[:BODY_LIMIT]
+        size = (ENTRY_OVERHEAD + len(method) + len(path) + len(query) + header_size + len(body)
+                + len(payload) + _size(response_headers))  # fmt: skip
+        entries = self._entries
+        entries.append((seq, at_ms, method, path, query, headers, body, status, payload,
+                        response_headers, duration_ms, size))  # fmt: skip
+        self.bytes += size
+        while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
+            self.bytes -= entries.popleft()[-1]
 
     def entries(self, since: int = 0) -> list[Entry]:
         return [
@@ -74,12 +114,13 @@ class Journal:
                   body.decode("utf-8", "replace") or None, status, payload, reply_headers,
                   round(duration, 3))
             for seq, at, method, path, query, headers, body, status, payload, reply_headers,
-            duration in self._entries
+            duration, _ in self._entries
             if seq > since
         ]  # fmt: skip
 
     def clear(self) -> None:
         self._entries.clear()
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

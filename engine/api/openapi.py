@@ -4,7 +4,8 @@ Nothing here retypes a fact of the API: paths, methods, parameters and success c
 the endpoint table (`engine.core.endpoints`), record schemas from the field lists and the
 record classes' annotations (`engine.core.records`), error responses from the code catalogue
 (`engine.core.codes`), versions from `engine.core.versions`, the help and config routes from
-`engine.api.help`, and the control surface from its route list. `document()` is served at
+`engine.api.help`, and the control surface from its table of operations, with the schemas of
+its declared inputs (`engine.control`) as request bodies. `document()` is served at
 `GET /openapi.json`.
 
 Every operation documents each status it can answer: its success code, the catalogue's codes
@@ -241,6 +242,14 @@ def _schemas() -> dict[str, Any]:
             {"message": {"type": "string"}, "code": {"type": "integer"}},
             required=("message", "code"),
         ),
+        "ControlError": _object(
+            {
+                "error": {"type": "string"},
+                "field": {"type": "string", "description": "The dotted path of the input."},
+                "qradar": _ref("QRadarError"),
+            },
+            required=("error",),
+        ),
         "QRadarError": _object(
             {
                 "message": {"type": "string"},
@@ -473,45 +482,71 @@ def _help_operation(template: str, admin: bool) -> dict[str, Any]:
 
 
 def _control_paths() -> dict[str, Any]:
-    """The control surface, briefly: the simulator's own API (no QRadar conventions)."""
-    from engine.api.control import ControlSurface
+    """The control surface: the simulator's own API (no QRadar conventions), from its table of
+    operations; request bodies are the schemas of its declared inputs (`engine.control`)."""
+    from engine.api.control import OPERATIONS
 
-    # routes() only names bound methods, so a bare instance lists them without a simulator
-    surface = object.__new__(ControlSurface)
     paths: dict[str, Any] = {}
-    for route in surface.routes():
-        methods = sorted(m for m in (route.methods or ()) if m != "HEAD")
-        item = paths.setdefault(route.path, {})
-        for method in methods:
-            operation: dict[str, Any] = {
-                "operationId": f"simulator_{route.name}_{method.lower()}",
-                "summary": f"Control surface: {route.name.replace('_', ' ')}",
-                "tags": ["simulator"],
-                "security": [],
-                "responses": {
-                    "default": {
-                        "description": "JSON, or `{error}` with 400/404/409.",
-                        "content": {JSON: {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-            if "{console}" in route.path:
-                operation["parameters"] = [
-                    {
-                        "name": "console",
-                        "in": "path",
-                        "required": True,
-                        "description": "A console id, or `current` for the caller's console.",
-                        "schema": {"type": "string"},
-                    }
-                ]
-            if method == "POST":
-                operation["requestBody"] = {
-                    "required": False,
-                    "content": {JSON: {"schema": {"type": "object"}}},
+    for op in OPERATIONS:
+        answer: dict[str, Any] = {"description": _SUCCESS_TEXT.get(op.status, "OK")}
+        if op.answer is not None:
+            answer["content"] = {JSON: {"schema": op.answer}}
+        responses: dict[str, Any] = {str(op.status): answer}
+        if op.name == "ready":
+            responses["503"] = {**answer, "description": "Not ready yet"}
+        refusals = {
+            400: op.body is not None or bool(op.query),
+            401: not op.open,
+            404: "{console}" in op.path,
+            409: op.name == "apply",  # the engine's own refusal, e.g. 1016
+            413: op.body is not None,
+        }
+        for status, applies in refusals.items():
+            if applies:
+                responses[str(status)] = {
+                    "description": _CONTROL_ERRORS[status],
+                    "content": {JSON: {"schema": _ref("ControlError")}},
                 }
-            item[method.lower()] = operation
+        if not op.open:
+            responses["401"]["headers"] = {
+                "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
+            }
+        operation: dict[str, Any] = {
+            "operationId": f"simulator_{op.name}",
+            "summary": op.summary,
+            "tags": ["simulator"],
+            "security": [] if op.open else [{"admin": []}],
+            "responses": responses,
+        }
+        parameters = [
+            {"name": name, "in": "query", "required": False,
+             "schema": {"type": "integer", "format": "int64", "minimum": 0}}
+            for name in op.query
+        ]  # fmt: skip
+        if "{console}" in op.path:
+            parameters.insert(0, {
+                "name": "console", "in": "path", "required": True,
+                "description": "A console id, or `current` for the console of the request's "
+                "SEC token.", "schema": {"type": "string"},
+            })  # fmt: skip
+        if parameters:
+            operation["parameters"] = parameters
+        if op.body is not None:
+            operation["requestBody"] = {
+                "required": op.body_required,
+                "content": {JSON: {"schema": op.body.schema()}},
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
     return paths
+
+
+_CONTROL_ERRORS = {
+    400: "An input that cannot be used: `field` names it; nothing changed.",
+    401: "No admin credential (`Authorization: Bearer <token>`), or not the right one.",
+    404: "No such console.",
+    409: "The engine refused the action (`qradar` is the error QRadar would give).",
+    413: "The body is larger than `control_body_bytes`.",
+}
 
 
 @cache
@@ -559,6 +594,12 @@ def _document() -> dict[str, Any]:
                     "description": "An authorized service token.",
                 },
                 "basic": {"type": "http", "scheme": "basic", "description": "A QRadar user."},
+                "admin": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The simulator's admin credential (the control surface): "
+                    "`--admin-token`, or the `admin=` of `bre serve`'s ready line.",
+                },
             },
         },
     }

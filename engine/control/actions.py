@@ -4,38 +4,62 @@ One mapping, one or more actions applied in order, e.g. `{rebalancing: true}`,
 `{engine: {restore: {mode: manual}}}`, `{step: restore}`, `{external_restore: start}`,
 `{fault: {method: GET, path: /api/..., status: 500, code: 1000, times: 1}}`,
 `{add_backup: {id: 9, name: old, type: CONFIG, status: SUCCESS}}`, `{advance: 30s}`.
-The same `Control` serves the embedded API, scenarios and `/simulator/...` over HTTP, so the
-three can never drift apart.
+
+Each action is one `Action`: its input, declared with the schema vocabulary, and its effect on
+a console. `CONTROL` is the whole language as one input: every value of a request is checked
+before any action runs, so a bad value changes nothing. The same `Control` serves the embedded
+API, scenarios and `/simulator/...` over HTTP, so the three can never drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from engine.control.faults import FaultTable, read_fault
-from engine.control.world import read_backup, read_world
+from engine.control.faults import FAULT, Fault, FaultTable
+from engine.control.inputs import SEED
+from engine.control.progression import ANY_RULE, RULE, RULES
+from engine.control.schema import (
+    MAX_INSTANT_MS,
+    Boolean,
+    Constant,
+    ControlError,
+    Duration,
+    Either,
+    Field,
+    Integer,
+    Obj,
+    OneOf,
+    child,
+)
+from engine.control.world import BACKUP, INSTANT, WORLD, backup_record
 from engine.core.enums import JobKind
 from engine.core.errors import QRadarError
-from engine.core.progression import Outcome, parse_duration_ms
+from engine.core.progression import Outcome
+from engine.core.records import World
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
-from engine.simulator import Simulator
+from engine.runtime.machines import IllegalTransition
 from engine.store.base import StoredBackup, StoredRestore
+
+if TYPE_CHECKING:
+    from engine.simulator import Simulator
 
 log = structlog.get_logger("engine")
 
-ACTIONS = (
-    "rebalancing", "outage_during_restore", "engine", "step", "external_restore", "fault",
-    "clear_faults", "add_backup", "backup_missing", "job_rule", "advance", "set_clock", "seed",
-    "reset", "world",
-)  # fmt: skip
+Effect = Callable[["Control", Console, Any], Awaitable[Any]]
 
 
-class ControlError(ValueError):
-    """A control action that cannot be applied; the message names the key."""
+@dataclass(frozen=True)
+class Action:
+    """One action of the control language: what it takes, and what it does to a console."""
+
+    name: str
+    input: Field
+    effect: Effect
 
 
 class Control:
@@ -55,139 +79,206 @@ class Control:
         self._faults.pop(console, None)
 
     async def apply(self, console: Console, actions: Any) -> dict[str, Any]:
-        """Apply every action of the mapping in order; returns what each one produced."""
-        if not isinstance(actions, Mapping) or not actions:
-            raise ControlError(f"control: expected a mapping of actions ({', '.join(ACTIONS)})")
+        """Check every action of the mapping, then apply them in order; returns what each one
+        produced. An action the console's state refuses stops the ones after it."""
+        checked: dict[str, Any] = CONTROL.read(actions, "")
         results: dict[str, Any] = {}
-        for key, value in actions.items():
-            if key not in ACTIONS:
-                raise ControlError(f"control.{key}: unknown action (allowed: {', '.join(ACTIONS)})")
+        for name, value in checked.items():
             try:
-                results[key] = await getattr(self, f"_{key}")(console, value)
-            except QRadarError:
-                raise  # the engine's own refusal (e.g. 1016), answered as QRadar would
-            except (ValueError, LookupError, TypeError) as error:  # RuleError, WorldError ...
-                raise ControlError(f"control.{key}: {error}") from None
-            log.info("control_applied", console=console.id, action=key)
+                results[name] = await BY_NAME[name].effect(self, console, value)
+            except (QRadarError, ControlError):
+                raise  # the engine's own refusal (e.g. 1016), or a field named by the effect
+            except (ValueError, LookupError, IllegalTransition) as error:
+                # the console's state refused it: a backup id that exists, no such job, a
+                # backup that cannot go MISSING from where it is ...
+                raise ControlError(name, str(error)) from None
+            log.info("control_applied", console=console.id, action=name)
         return results
 
-    async def _rebalancing(self, console: Console, value: Any) -> bool:
-        await console.set_rebalancing(_flag(value, "rebalancing"))
-        return bool(value)
 
-    async def _outage_during_restore(self, console: Console, value: Any) -> bool:
-        await console.set_outage_mode(_flag(value, "outage_during_restore"))
-        return bool(value)
-
-    async def _engine(self, console: Console, value: Any) -> dict[str, Any]:
-        if not isinstance(value, Mapping):
-            raise ControlError("control.engine: expected {restore: {...}, backup: {...}}")
-        result = {}
-        for kind, spec in value.items():
-            if kind not in ("restore", "backup") or not isinstance(spec, Mapping):
-                raise ControlError(
-                    f"control.engine.{kind}: expected restore or backup with a mapping"
-                )
-            result[kind] = (await console.set_rule(kind, spec)).to_json(JobKind(kind))
-        return result
-
-    async def _step(self, console: Console, value: Any) -> Any:
-        if isinstance(value, str):
-            value = {"kind": value}
-        if not isinstance(value, Mapping) or value.get("kind") not in ("restore", "backup"):
-            raise ControlError("control.step: expected restore, backup or {kind, id, outcome}")
-        id = value.get("id")
-        if id is not None and (isinstance(id, bool) or not isinstance(id, int)):
-            raise ControlError(f"control.step.id: {id!r} is not a record id")
-        outcome = value.get("outcome")
-        if outcome is not None and outcome not in ("SUCCESS", "FAILED"):
-            raise ControlError(f"control.step.outcome: {outcome!r} is not SUCCESS or FAILED")
-        moved = await console.step(value["kind"], id, outcome)
-        return _job_json(moved)
-
-    async def _external_restore(self, console: Console, value: Any) -> Any:
-        outcome = "SUCCESS"
-        if isinstance(value, Mapping):
-            action, outcome = value.get("action"), value.get("outcome", "SUCCESS")
-        else:
-            action = value
-        if action == "start":
-            restore = await console.start_external_restore()
-            return {"id": restore.id, "status": restore.status.value}
-        if action == "finish":
-            if outcome not in ("SUCCESS", "FAILED"):
-                raise ControlError(f"control.external_restore.outcome: {outcome!r}")
-            return {"finished": await console.finish_external_restore(Outcome(outcome))}
-        raise ControlError("control.external_restore: expected start or finish")
-
-    async def _fault(self, console: Console, value: Any) -> dict[str, Any]:
-        fault = read_fault(value)
-        self.faults(console.id).add(fault)
-        return fault.to_json()
-
-    async def _clear_faults(self, console: Console, value: Any) -> int:
-        table = self.faults(console.id)
-        count = len(table.rules)
-        table.clear()
-        return count
-
-    async def _add_backup(self, console: Console, value: Any) -> dict[str, Any]:
-        hosts = await console.hosts()
-        default_host = next((h.id for h in hosts if h.console), 53)
-        backup = await console.add_backup(read_backup(value, "add_backup", default_host))
-        return backup.to_json()
-
-    async def _backup_missing(self, console: Console, value: Any) -> dict[str, Any]:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ControlError("control.backup_missing: expected a backup id")
-        return (await console.backup_missing(value)).to_json()
-
-    async def _job_rule(self, console: Console, value: Any) -> bool:
-        if not isinstance(value, Mapping) or not {"kind", "id", "rule"} <= set(value):
-            raise ControlError("control.job_rule: expected {kind, id, rule}")
-        await console.set_job_rule(value["kind"], value["id"], value["rule"])
-        return True
-
-    async def _advance(self, console: Console, value: Any) -> int:
-        clock = console.clock
-        if not isinstance(clock, VirtualClock):
-            raise ControlError("control.advance: this console runs on the real clock")
-        await clock.advance(parse_duration_ms(value, "advance") / 1000)
-        return clock.now_ms()
-
-    async def _set_clock(self, console: Console, value: Any) -> int:
-        clock = console.clock
-        if not isinstance(clock, VirtualClock):
-            raise ControlError("control.set_clock: this console runs on the real clock")
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ControlError("control.set_clock: expected milliseconds since the epoch")
-        await clock.set(value)
-        return clock.now_ms()
-
-    async def _seed(self, console: Console, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ControlError("control.seed: expected an integer")
-        await console.set_seed(value)
-        return value
-
-    async def _reset(self, console: Console, value: Any) -> bool:
-        world = read_world(value, "reset") if isinstance(value, Mapping) else None
-        self.faults(console.id).clear()
-        await console.reset(world)
-        return True
-
-    async def _world(self, console: Console, value: Any) -> bool:
-        await console.seed_world(read_world(value))
-        return True
+# --- the effects -----------------------------------------------------------------------------
 
 
-def _flag(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ControlError(f"control.{key}: expected true or false, got {value!r}")
-    return value
+async def _rebalancing(control: Control, console: Console, on: bool) -> bool:
+    await console.set_rebalancing(on)
+    return on
+
+
+async def _outage_during_restore(control: Control, console: Console, on: bool) -> bool:
+    await console.set_outage_mode(on)
+    return on
+
+
+async def _engine(control: Control, console: Console, rules: dict[str, Any]) -> dict[str, Any]:
+    result = {}
+    for kind, spec in rules.items():
+        result[kind] = (await console.set_rule(kind, spec)).to_json(JobKind(kind))
+    return result
+
+
+async def _step(control: Control, console: Console, value: str | dict[str, Any]) -> Any:
+    spec: dict[str, Any] = {"kind": value} if isinstance(value, str) else value
+    moved = await console.step(spec["kind"], spec.get("id"), spec.get("outcome"))
+    return _job_json(moved)
+
+
+async def _external_restore(control: Control, console: Console, value: str | dict[str, Any]) -> Any:
+    spec: dict[str, Any] = {"action": value} if isinstance(value, str) else value
+    if spec["action"] == "start":
+        restore = await console.start_external_restore()
+        return {"id": restore.id, "status": restore.status.value}
+    outcome = Outcome(spec.get("outcome", Outcome.SUCCESS.value))
+    return {"finished": await console.finish_external_restore(outcome)}
+
+
+async def _fault(control: Control, console: Console, fault: Fault) -> dict[str, Any]:
+    control.faults(console.id).add(fault)
+    return fault.to_json()
+
+
+async def _clear_faults(control: Control, console: Console, value: bool) -> int:
+    table = control.faults(console.id)
+    count = len(table.rules)
+    table.clear()
+    return count
+
+
+async def _add_backup(control: Control, console: Console, data: dict[str, Any]) -> Any:
+    hosts = await console.hosts()
+    default_host = next((h.id for h in hosts if h.console), 53)
+    return (await console.add_backup(backup_record(data, default_host))).to_json()
+
+
+async def _backup_missing(control: Control, console: Console, id: int) -> dict[str, Any]:
+    return (await console.backup_missing(id)).to_json()
+
+
+async def _job_rule(control: Control, console: Console, value: dict[str, Any]) -> bool:
+    await console.set_job_rule(value["kind"], value["id"], value["rule"])
+    return True
+
+
+def _virtual(console: Console, action: str) -> VirtualClock:
+    clock = console.clock
+    if not isinstance(clock, VirtualClock):
+        raise ControlError(action, "this console runs on the real clock")
+    return clock
+
+
+async def _advance(control: Control, console: Console, ms: int) -> int:
+    clock = _virtual(console, "advance")
+    if clock.now_ms() + ms > MAX_INSTANT_MS:
+        raise ControlError("advance", f"would move the clock past {MAX_INSTANT_MS} ms")
+    await clock.advance_to(clock.now_ms() + ms)
+    return clock.now_ms()
+
+
+async def _set_clock(control: Control, console: Console, when_ms: int) -> int:
+    clock = _virtual(console, "set_clock")
+    await clock.set(when_ms)
+    return clock.now_ms()
+
+
+async def _seed(control: Control, console: Console, seed: int) -> int:
+    await console.set_seed(seed)
+    return seed
+
+
+async def _reset(control: Control, console: Console, world: World | bool) -> bool:
+    control.faults(console.id).clear()
+    await console.reset(world if isinstance(world, World) else None)
+    return True
+
+
+async def _world(control: Control, console: Console, world: World) -> bool:
+    await console.seed_world(world)
+    return True
 
 
 def _job_json(moved: StoredRestore | StoredBackup | None) -> dict[str, Any] | None:
     if moved is None:
         return None
     return {"kind": moved.job.kind.value, "id": moved.record.id, "status": moved.job.status}
+
+
+# --- the language ----------------------------------------------------------------------------
+
+_KIND = OneOf(tuple(k.value for k in JobKind), description="The kind of job.")
+_ENDING = OneOf(tuple(o.value for o in Outcome if o is not Outcome.HANG))
+
+
+def _rule_of_its_kind(data: dict[str, Any], path: str) -> None:
+    RULE[JobKind(data["kind"])].read(data["rule"], child(path, "rule"))
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("rebalancing", Boolean(description="A data rebalance runs (409/1014)."), _rebalancing),
+    Action(
+        "outage_during_restore",
+        Boolean(description="Every /api request answers 503 while a restore runs."),
+        _outage_during_restore,
+    ),
+    Action("engine", RULES, _engine),
+    Action(
+        "step",
+        Either(
+            (_KIND, Obj({"kind": _KIND, "id": Integer(), "outcome": _ENDING}, required=("kind",))),
+            expected="restore, backup or {kind, id?, outcome?}",
+            description="Manual mode: the running job of that kind to its next phase.",
+        ),
+        _step,
+    ),
+    Action(
+        "external_restore",
+        Either(
+            (
+                OneOf(("start", "finish")),
+                Obj(
+                    {"action": OneOf(("start", "finish")), "outcome": _ENDING}, required=("action",)
+                ),
+            ),
+            expected="start, finish or {action, outcome?}",
+            description="A restore started outside the API (the UI): it holds the gate.",
+        ),
+        _external_restore,
+    ),
+    Action("fault", FAULT, _fault),
+    Action("clear_faults", Constant(description="Remove every fault rule."), _clear_faults),
+    Action("add_backup", BACKUP, _add_backup),
+    Action(
+        "backup_missing",
+        Integer(description="A finished backup's file vanished (MISSING)."),
+        _backup_missing,
+    ),
+    Action(
+        "job_rule",
+        Obj(
+            {"kind": _KIND, "id": Integer(), "rule": ANY_RULE},
+            required=("kind", "id", "rule"),
+            check=_rule_of_its_kind,
+            description="The progression of one job, by its record id.",
+        ),
+        _job_rule,
+    ),
+    Action("advance", Duration(description="Move the virtual clock forward."), _advance),
+    Action("set_clock", INSTANT, _set_clock),
+    Action("seed", SEED, _seed),
+    Action(
+        "reset",
+        Either(
+            (Constant(), WORLD),
+            expected="true or a world",
+            description="Back to the console's world (or the one given); faults cleared.",
+        ),
+        _reset,
+    ),
+    Action("world", WORLD, _world),
+)
+BY_NAME = {action.name: action for action in ACTIONS}
+NAMES = tuple(BY_NAME)
+#: The whole control language: a mapping of one or more actions.
+CONTROL = Obj(
+    {action.name: action.input for action in ACTIONS},
+    min_properties=1,
+    description="One or more control actions, applied in order.",
+)

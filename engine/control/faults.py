@@ -8,15 +8,21 @@ code when there is one) for its next `times` requests, and/or delays them by `la
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.control.schema import (
+    ControlError,
+    Duration,
+    Integer,
+    Nullable,
+    Obj,
+    Text,
+    child,
+)
+from engine.core.progression import MAX_DURATION_MS
+
 _PLACEHOLDER = re.compile(r"\\\{[^/]*?\\\}|\\\*")
-
-
-class FaultError(ValueError):
-    """A fault rule that cannot be read; the message names the key."""
 
 
 @dataclass(slots=True)
@@ -49,43 +55,45 @@ class Fault:
                 "latency_ms": self.latency_ms, "hits": self.hits}  # fmt: skip
 
 
-_KEYS = ("method", "path", "status", "code", "message", "times", "latency", "latency_ms")
+def _status_or_latency(data: dict[str, Any], path: str) -> None:
+    if "status" not in data and not data.get("latency", data.get("latency_ms", 0)):
+        raise ControlError(path, "give a status (with an optional code), a latency, or both")
+    if "latency" in data and "latency_ms" in data:
+        raise ControlError(child(path, "latency_ms"), "give latency or latency_ms, not both")
 
 
-def read_fault(spec: Any) -> Fault:
-    if not isinstance(spec, Mapping):
-        raise FaultError("fault: expected a mapping")
-    for key in spec:
-        if key not in _KEYS:
-            raise FaultError(f"fault.{key}: unknown key (allowed: {', '.join(_KEYS)})")
-    path = spec.get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise FaultError("fault.path: expected a path such as /api/backup_and_restore/backups")
-    status = spec.get("status")
-    if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
-        raise FaultError(f"fault.status: {status!r} is not an HTTP error status")
-    code = spec.get("code")
-    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-        raise FaultError(f"fault.code: {code!r} is not an integer")
-    times = spec.get("times", 1)
-    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
-        raise FaultError(f"fault.times: {times!r} is not a positive integer (or null: always)")
-    latency = spec.get("latency_ms", 0)
-    if "latency" in spec:
-        from engine.core.progression import RuleError, parse_duration_ms
-
-        try:
-            latency = parse_duration_ms(spec["latency"], "fault.latency")
-        except RuleError as error:
-            raise FaultError(str(error)) from None
-    if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
-        raise FaultError(f"fault.latency_ms: {latency!r} is not a non-negative integer")
-    if status is None and latency == 0:
-        raise FaultError("fault: give a status (with an optional code), a latency, or both")
+def _fault(data: dict[str, Any], path: str) -> Fault:
     return Fault(
-        method=str(spec.get("method", "*")).upper(), path=path, status=status, code=code,
-        message=spec.get("message"), times=times, latency_ms=latency,
+        method=data.get("method", "*").upper(), path=data["path"], status=data.get("status"),
+        code=data.get("code"), message=data.get("message"), times=data.get("times", 1),
+        latency_ms=data.get("latency", data.get("latency_ms", 0)),
     )  # fmt: skip
+
+
+FAULT = Obj(
+    {
+        "method": Text(max_length=16, pattern=r"^([A-Za-z]+|\*)$", meaning="a method or *",
+                       description="The method it applies to (default: any)."),
+        "path": Text(min_length=1, pattern=r"^/[^\x00-\x1f\x7f]*$",
+                     meaning="a path such as /api/...",
+                     description="Exact, with {id}-style placeholders, or * for a segment."),
+        "status": Integer(400, 599, description="The HTTP error status to answer."),
+        "code": Integer(description="The unique code (the endpoint's own entry if it has one)."),
+        "message": Nullable(Text()),
+        "times": Nullable(Integer(1), description="How many requests (default 1; null: all)."),
+        "latency": Duration(description="Delay the matching requests."),
+        "latency_ms": Integer(0, MAX_DURATION_MS),
+    },
+    required=("path",),
+    check=_status_or_latency,
+    build=_fault,
+    description="A fault and/or latency rule on endpoints of the console.",
+)  # fmt: skip
+
+
+def read_fault(spec: Any, path: str = "fault") -> Fault:
+    fault: Fault = FAULT.read(spec, path)
+    return fault
 
 
 class FaultTable:

@@ -1,14 +1,34 @@
-"""Reading worlds and records written as mappings (scenario files, control requests).
+"""Worlds and records written as mappings (scenario files, control requests, console creation).
 
-Every error names the key and the value, so a scenario author can fix the line at once.
+Each input is declared once with the schema vocabulary (`engine.control.schema`): the keys and
+types of hosts and backups come from the record classes themselves, with bounds where a record
+field feeds the store (ids, instants). Every error names the key path and the value, so a
+scenario author can fix the line at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+import enum
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from engine.control.schema import (
+    MAX_INSTANT_MS,
+    MAX_RECORD_ID,
+    Boolean,
+    ControlError,
+    Field,
+    Integer,
+    ListOf,
+    Nullable,
+    Obj,
+    OneOf,
+    Text,
+    child,
+)
 from engine.core.enums import AppDeploymentLocation, BackupStatus, BackupType
 from engine.core.records import (
     COMPONENTS,
@@ -19,209 +39,199 @@ from engine.core.records import (
     World,
     demo_world,
 )
+from engine.core.rules import LONG_MAX
 from engine.runtime.clock import VIRTUAL_EPOCH_MS
 
-T = TypeVar("T")
+#: Seeded backups without times started one minute apart by id, within the day before the
+#: virtual epoch.
+_MINUTES_A_DAY = 1440
 
 
-class WorldError(ValueError):
-    """A world that cannot be read; `path` is the key path (e.g. `world.hosts[0].id`)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-
-
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise WorldError(path, f"expected a mapping, got {type(value).__name__}")
-    return value
-
-
-def _keys(value: Mapping[str, Any], path: str, allowed: Sequence[str]) -> None:
-    for key in value:
-        if key not in allowed:
-            raise WorldError(f"{path}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
+def _of_type(annotation: Any) -> Field:
+    """The field of a record attribute's annotation (int, str, bool, an enum, `X | None`)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(inner) == 1:
+            return Nullable(_of_type(inner[0]))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return OneOf(tuple(str(m.value) for m in annotation))
+    if annotation is bool:
+        return Boolean()
+    if annotation is int:
+        return Integer()
+    if annotation is str:
+        return Text()
+    raise TypeError(f"no control field for {annotation!r}: declare it")
 
 
-def _int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise WorldError(path, f"expected an integer, got {value!r}")
-    return value
+def record_fields(cls: type, **declared: Field) -> dict[str, Field]:
+    """The fields of a record class, in its order: typed by its annotations, or as declared."""
+    hints = typing.get_type_hints(cls)
+    return {
+        f.name: declared[f.name] if f.name in declared else _of_type(hints[f.name])
+        for f in dataclasses.fields(cls)
+    }
 
 
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise WorldError(path, f"expected true or false, got {value!r}")
-    return value
+INSTANT = Integer(0, MAX_INSTANT_MS, description="Milliseconds since the epoch.")
+BACKUP_ID = Integer(1, MAX_RECORD_ID, description="A backup record id.")
 
 
-def _str(value: Any, path: str) -> str:
-    if isinstance(value, bool) or value is None:
-        raise WorldError(path, f"expected a string, got {value!r}")
-    return str(value)
+# --- hosts -----------------------------------------------------------------------------------
 
 
-_HOST_KEYS = tuple(f.name for f in dataclasses.fields(Host))
+def _host(data: dict[str, Any], path: str) -> Host:
+    host_id = data["id"]
+    values = {**data, "components": tuple(data.get("components", ()))}
+    values.setdefault("hostname", f"host-{host_id}")
+    return Host(**values)
 
 
-def read_host(value: Any, path: str = "host") -> Host:
-    data = _mapping(value, path)
-    _keys(data, path, _HOST_KEYS)
-    if "id" not in data:
-        raise WorldError(f"{path}.id", "required")
-    components = data.get("components", [])
-    if not isinstance(components, list):
-        raise WorldError(f"{path}.components", "expected a list")
-    for i, c in enumerate(components):
-        if c not in COMPONENTS:
-            raise WorldError(
-                f"{path}.components[{i}]", f"{c!r} is not one of {', '.join(COMPONENTS)}"
-            )
-    host_id = _int(data["id"], f"{path}.id")
-    return Host(
-        id=host_id,
-        hostname=_str(data.get("hostname", f"host-{host_id}"), f"{path}.hostname"),
-        private_ip=_str(data.get("private_ip", "127.0.0.1"), f"{path}.private_ip"),
-        console=_bool(data.get("console", False), f"{path}.console"),
-        active=_bool(data.get("active", True), f"{path}.active"),
-        components=tuple(components),
-        ariel_data=_bool(data.get("ariel_data", False), f"{path}.ariel_data"),
-        version=_str(data.get("version", "7.5.0"), f"{path}.version"),
-    )
+HOST = Obj(
+    record_fields(
+        Host,
+        components=ListOf(OneOf(COMPONENTS), max_items=len(COMPONENTS)),
+    ),
+    required=("id",),
+    build=_host,
+    description="A managed host of the deployment.",
+)
 
 
-_BACKUP_KEYS = tuple(f.name for f in dataclasses.fields(Backup))
+# --- backups ---------------------------------------------------------------------------------
+
+BACKUP = Obj(
+    record_fields(
+        Backup,
+        id=BACKUP_ID,
+        time_initiated=Nullable(INSTANT),
+        time_completed=Nullable(INSTANT),
+        size_on_disk=Integer(0, LONG_MAX),
+    ),
+    required=("id", "name"),
+    description="A backup record in any status; unset keys get a finished backup's values.",
+)
 
 
-def read_backup(value: Any, path: str = "backup", default_host: int = 53) -> Backup:
-    data = _mapping(value, path)
-    _keys(data, path, _BACKUP_KEYS)
-    for key in ("id", "name"):
-        if key not in data:
-            raise WorldError(f"{path}.{key}", "required")
-    try:
-        kind = BackupType(data.get("type", "CONFIG"))
-    except ValueError:
-        raise WorldError(f"{path}.type", f"{data.get('type')!r} is not CONFIG or DATA") from None
-    try:
-        status = BackupStatus(data.get("status", "SUCCESS"))
-    except ValueError:
-        allowed = ", ".join(s.value for s in BackupStatus)
-        raise WorldError(
-            f"{path}.status", f"{data.get('status')!r} is not one of {allowed}"
-        ) from None
-    backup_id = _int(data["id"], f"{path}.id")
-    name = _str(data["name"], f"{path}.name")
+def backup_record(data: Mapping[str, Any], default_host: int) -> Backup:
+    """A backup record from checked values (`BACKUP.read`); the rest as a seeded backup has it."""
+    backup_id: int = data["id"]
+    name: str = data["name"]
+    kind = BackupType(data.get("type", BackupType.CONFIG.value))
+    status = BackupStatus(data.get("status", BackupStatus.SUCCESS.value))
     finished = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
-    started = VIRTUAL_EPOCH_MS - 86_400_000 + backup_id * 60_000
-    location = data.get(
-        "app_deployment_location",
-        AppDeploymentLocation.CONSOLE.value
-        if kind is BackupType.CONFIG
-        else AppDeploymentLocation.NA.value,
+    started = VIRTUAL_EPOCH_MS - 86_400_000 + (backup_id % _MINUTES_A_DAY) * 60_000
+    host_id = data.get("host_id", default_host)
+    location = (
+        AppDeploymentLocation.CONSOLE if kind is BackupType.CONFIG else AppDeploymentLocation.NA
     )
-    try:
-        deployment = AppDeploymentLocation(location)
-    except ValueError:
-        raise WorldError(
-            f"{path}.app_deployment_location", f"{location!r} is not CONSOLE, APPHOST or NA"
-        ) from None
-    host_id = _int(data.get("host_id", default_host), f"{path}.host_id")
     return Backup(
         id=backup_id,
-        configuration_id=_int(data.get("configuration_id", 1), f"{path}.configuration_id"),
+        configuration_id=data.get("configuration_id", 1),
         host_id=host_id,
         name=name,
         description=data.get("description"),
         type=kind,
-        version=_str(data.get("version", "7.5.0"), f"{path}.version"),
+        version=data.get("version", "7.5.0"),
         time_initiated=data.get("time_initiated", started),
         time_completed=data.get("time_completed", started + 600_000 if finished else None),
-        initiated_by=_str(data.get("initiated_by", "admin"), f"{path}.initiated_by"),
+        initiated_by=data.get("initiated_by", "admin"),
         status=status,
-        size_on_disk=_int(
-            data.get("size_on_disk", 52_428_800 if finished else 0), f"{path}.size_on_disk"
+        size_on_disk=data.get("size_on_disk", 52_428_800 if finished else 0),
+        content_file_path=data.get(
+            "content_file_path", f"/store/backup/backup.{name}.{host_id}.{kind.value.lower()}.tgz"
         ),
-        content_file_path=_str(
-            data.get(
-                "content_file_path",
-                f"/store/backup/backup.{name}.{host_id}.{kind.value.lower()}.tgz",
-            ),
-            f"{path}.content_file_path",
+        is_valid=data.get("is_valid", True),
+        is_version_compatible=data.get("is_version_compatible", True),
+        app_deployment_location=AppDeploymentLocation(
+            data.get("app_deployment_location", location.value)
         ),
-        is_valid=_bool(data.get("is_valid", True), f"{path}.is_valid"),
-        is_version_compatible=_bool(
-            data.get("is_version_compatible", True), f"{path}.is_version_compatible"
-        ),
-        app_deployment_location=deployment,
-        build_version=_str(data.get("build_version", "7.5.0.20260101"), f"{path}.build_version"),
+        build_version=data.get("build_version", "7.5.0.20260101"),
     )
 
 
-_CONFIGURATION_KEYS = ("configuration_id", "backup_directory_path", "data_backup_hosts",
-                       "undeployed_changes", "configuration_backup_enabled")  # fmt: skip
+def read_backup(value: Any, path: str = "backup", default_host: int = 53) -> Backup:
+    return backup_record(BACKUP.read(value, path), default_host)
 
 
-def read_configuration(value: Any, path: str, hosts: Sequence[Host]) -> BackupConfiguration:
-    data = _mapping(value, path)
-    _keys(data, path, _CONFIGURATION_KEYS)
+# --- configurations --------------------------------------------------------------------------
+
+CONFIGURATION = Obj(
+    {
+        "configuration_id": Integer(),
+        "backup_directory_path": Text(),
+        "data_backup_hosts": ListOf(Integer(), description="Host ids with data backups."),
+        "undeployed_changes": Boolean(description="Staged changes not deployed (409/1011)."),
+        "configuration_backup_enabled": Boolean(),
+    },
+    description="A deployed scheduled-backup configuration.",
+)
+
+
+def configuration_record(data: Mapping[str, Any], hosts: tuple[Host, ...]) -> BackupConfiguration:
     data_hosts = data.get("data_backup_hosts", [h.id for h in hosts if h.ariel_data])
-    if not isinstance(data_hosts, list):
-        raise WorldError(f"{path}.data_backup_hosts", "expected a list of host ids")
     return BackupConfiguration(
-        configuration_id=_int(data.get("configuration_id", 1), f"{path}.configuration_id"),
-        backup_directory_path=_str(data.get("backup_directory_path", "/store/backup"),
-                                   f"{path}.backup_directory_path"),
-        data_backup_host_configuration=tuple(
-            DataBackupHost(_int(h, f"{path}.data_backup_hosts[{i}]"))
-            for i, h in enumerate(data_hosts)
-        ),
-        configuration_backup_enabled=_bool(data.get("configuration_backup_enabled", True),
-                                           f"{path}.configuration_backup_enabled"),
-        undeployed_changes=_bool(data.get("undeployed_changes", False),
-                                 f"{path}.undeployed_changes"),
-    )  # fmt: skip
+        configuration_id=data.get("configuration_id", 1),
+        backup_directory_path=data.get("backup_directory_path", "/store/backup"),
+        data_backup_host_configuration=tuple(DataBackupHost(h) for h in data_hosts),
+        configuration_backup_enabled=data.get("configuration_backup_enabled", True),
+        undeployed_changes=data.get("undeployed_changes", False),
+    )
 
 
-def _items(
-    data: Mapping[str, Any], key: str, path: str, read: Callable[[Any, str], T],
-    default: tuple[T, ...],
-) -> tuple[T, ...]:  # fmt: skip
-    """A list of the world read item by item (errors name `path.key[i]`), or the default."""
-    if key not in data:
-        return default
-    raw = data[key]
-    if not isinstance(raw, list):
-        raise WorldError(f"{path}.{key}", "expected a list")
-    return tuple(read(item, f"{path}.{key}[{i}]") for i, item in enumerate(raw))
+# --- the world -------------------------------------------------------------------------------
 
 
-WORLD_KEYS = ("hosts", "backups", "configurations", "rebalancing", "outage_during_restore")
+def _unique(items: Sequence[Mapping[str, Any]], key: str, path: str, what: str) -> None:
+    seen: set[Any] = set()
+    for i, item in enumerate(items):
+        value = item.get(key)
+        if value is not None and value in seen:
+            raise ControlError(child(f"{path}[{i}]", key), f"two {what} have the {key} {value!r}")
+        seen.add(value)
+
+
+def _world(data: dict[str, Any], path: str) -> World:
+    demo = demo_world()
+    hosts: tuple[Host, ...] = tuple(data.get("hosts", demo.hosts))
+    _unique([{"id": h.id} for h in hosts], "id", child(path, "hosts"), "hosts")
+    console = next((h.id for h in hosts if h.console), hosts[0].id if hosts else 53)
+    if "backups" in data:
+        raw: list[dict[str, Any]] = data["backups"]
+        _unique(raw, "id", child(path, "backups"), "backups")
+        _unique(raw, "name", child(path, "backups"), "backups")
+        backups = tuple(backup_record(b, console) for b in raw)
+    else:
+        backups = demo.backups
+    raw_configurations: list[dict[str, Any]] = data.get("configurations", [{}])
+    _unique([{"configuration_id": c.get("configuration_id", 1)} for c in raw_configurations],
+            "configuration_id", child(path, "configurations"), "configurations")  # fmt: skip
+    return World(
+        hosts=hosts,
+        configurations=tuple(configuration_record(c, hosts) for c in raw_configurations),
+        backups=backups,
+        rebalancing=data.get("rebalancing", False),
+        outage_during_restore=data.get("outage_during_restore", False),
+    )
+
+
+WORLD = Obj(
+    {
+        "hosts": ListOf(HOST),
+        "backups": ListOf(BACKUP),
+        "configurations": ListOf(CONFIGURATION),
+        "rebalancing": Boolean(),
+        "outage_during_restore": Boolean(),
+    },
+    build=_world,
+    description="A console's world; the parts not given come from the demo console.",
+)
+WORLD_KEYS = tuple(WORLD.fields)
 
 
 def read_world(value: Any, path: str = "world") -> World:
     """A world as the scenario format writes it; missing parts come from the demo console."""
     if value is None:
         return demo_world()
-    data = _mapping(value, path)
-    _keys(data, path, WORLD_KEYS)
-    demo = demo_world()
-    hosts = _items(data, "hosts", path, read_host, demo.hosts)
-    console = next((h.id for h in hosts if h.console), hosts[0].id if hosts else 53)
-    backups = _items(data, "backups", path, lambda b, at: read_backup(b, at, console), demo.backups)
-    ids = [b.id for b in backups]
-    if len(set(ids)) != len(ids):
-        raise WorldError(f"{path}.backups", "two backups have the same id")
-    configurations = _items(
-        data, "configurations", path, lambda c, at: read_configuration(c, at, hosts),
-        (read_configuration({}, f"{path}.configurations[0]", hosts),),
-    )  # fmt: skip
-    return World(
-        hosts=hosts,
-        configurations=configurations,
-        backups=backups,
-        rebalancing=_bool(data.get("rebalancing", False), f"{path}.rebalancing"),
-        outage_during_restore=_bool(data.get("outage_during_restore", False),
-                                    f"{path}.outage_during_restore"),
-    )  # fmt: skip
+    world: World = WORLD.read(value, path)
+    return world

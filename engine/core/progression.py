@@ -57,8 +57,9 @@ class RuleError(ValueError):
     """A progression rule that cannot be read; the message names the key and the value."""
 
 
-#: The longest duration (100 years): a phase's end must stay a timestamp SQLite can store (a
-#: 64-bit integer of milliseconds); a phase that never ends is `outcome: HANG` or manual mode.
+#: The longest duration of anything (a phase, an advance, a latency): 100 years. An instant (at
+#: most the end of year 9999) plus a duration stays a 64-bit integer of milliseconds, which the
+#: store can hold; a phase that never ends is `outcome: HANG` or manual mode.
 MAX_DURATION_MS = 100 * 365 * 86_400_000
 
 

@@ -90,6 +90,7 @@ class Shared:
     history: History
     token: str
     stop: anyio.Event
+    admin_token: str | None = None  # the control surface's credential (rebalance toggles)
     restorable: list[int] = field(default_factory=lambda: [1, 2, 3])
     restores: list[int] = field(default_factory=list)
     backups: list[int] = field(default_factory=list)
@@ -313,10 +314,12 @@ class Client:
         await self.toggle(False)
 
     async def toggle(self, on: bool, role: str | None = None) -> Exchange:
+        admin = self.shared.admin_token
         exchange, _ = await self.call(
             "POST", "/simulator/consoles/current/control", "POST /simulator/control",
             body={"rebalancing": on}, control=True, role=role,
             detail=f"rebalancing={'true' if on else 'false'}",
+            headers={"Authorization": f"Bearer {admin}"} if admin else None,
         )  # fmt: skip
         return exchange
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ def add_command(sub: Any) -> None:
         "--token",
         help="SEC token of an existing console to use as it is "
         "(default: create an isolated console with short engine durations)",
+    )
+    where.add_argument(
+        "--admin-token",
+        default=None,
+        help="the control surface's credential of the --target simulators (default: "
+        "BRE_ADMIN_TOKEN); spawned and in-process servers need none",
     )
     where.add_argument(
         "--spawn",
@@ -138,6 +145,7 @@ def options_from(args: argparse.Namespace) -> Options:
         raise LoadError("--in-process runs one generator process and no --target")
     return Options(
         targets=list(args.target), token=args.token, spawn=args.spawn,
+        admin_token=args.admin_token or os.environ.get("BRE_ADMIN_TOKEN") or None,
         separate_ports=args.separate_ports, in_process=args.in_process, db=args.db,
         duration_s=args.duration, requests=args.requests, clients=args.clients, mix=mix,
         mix_text=args.mix, seed=args.seed, processes=args.processes, json_path=args.json,

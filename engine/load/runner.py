@@ -2,7 +2,8 @@
 
 Targets:
 - `--target URL` (repeatable): a served simulator; with `--token` the run uses that token's
-  console as it is, without one it creates an isolated console with short engine durations;
+  console as it is, without one it creates an isolated console with short engine durations
+  (the control surface's credential: `--admin-token`, or `BRE_ADMIN_TOKEN`);
 - `--spawn N` (the default, N=1): N `bre serve` processes on one SQLite file, sharing a port
   (one `bre serve --workers N`) or, with `--separate-ports`, a port each; the load spreads over
   them;
@@ -55,6 +56,7 @@ class LoadError(RuntimeError):
 class Options:
     targets: list[str] = field(default_factory=list)
     token: str | None = None
+    admin_token: str | None = None  # the control surface's credential of the targets
     spawn: int = 1
     separate_ports: bool = False
     in_process: bool = False
@@ -115,15 +117,15 @@ async def _run(options: Options) -> Outcome:
     if options.worker is not None:
         return await _worker(options)
     with tempfile.TemporaryDirectory(prefix="bre-load-") as scratch:
-        async with _target(options, Path(scratch)) as (urls, token, transport, servers):
+        async with _target(options, Path(scratch)) as (urls, token, admin, transport, servers):
             rss_start = {pid: rss_kib(pid) for pid, _ in servers.processes()} if servers else {}
             history = History()
             roles = assign_roles(options.mix, options.clients)
             started = time.time()
             if options.processes > 1:
-                await _children(options, urls, token, Path(scratch), history)
+                await _children(options, urls, token, admin, Path(scratch), history)
             else:
-                await _clients(options, urls, token, transport, roles, 0, 1, history)
+                await _clients(options, urls, token, admin, transport, roles, 0, 1, history)
             await _final_reads(urls, token, transport, history, options)
             load = [e for e in history if e.role != "final"]
             first = min((e.sent for e in load), default=started)
@@ -172,10 +174,15 @@ def _emit(result: reporting.Report, options: Options) -> None:
 @contextlib.asynccontextmanager
 async def _target(
     options: Options, scratch: Path
-) -> AsyncIterator[tuple[list[str], str, httpx.AsyncBaseTransport | None, Servers | None]]:
+) -> AsyncIterator[
+    tuple[list[str], str, str | None, httpx.AsyncBaseTransport | None, Servers | None]
+]:
+    """The URLs, the console's token, the control surface's credential, the in-process
+    transport and the spawned servers of a run."""
     if options.targets:
-        token = options.token or await _create_console(options.targets[0], None)
-        yield options.targets, token, None, None
+        admin = options.admin_token
+        token = options.token or await _create_console(options.targets[0], None, admin)
+        yield options.targets, token, admin, None, None
         return
     if options.in_process:
         from engine import logs
@@ -185,7 +192,9 @@ async def _target(
         logs.quiet()
         async with Simulator(Settings(clock="real", db=options.db or ":memory:")) as simulator:
             transport = httpx.ASGITransport(app=create_app(simulator))
-            yield [], await _create_console(IN_PROCESS_URL, transport), transport, None
+            admin = simulator.admin_token
+            token = await _create_console(IN_PROCESS_URL, transport, admin)
+            yield [], token, admin, transport, None
         return
     servers = Servers(
         count=max(options.spawn, 1), db=options.db or str(scratch / "load.sqlite3"),
@@ -193,8 +202,8 @@ async def _target(
     )  # fmt: skip
     try:
         await anyio.to_thread.run_sync(servers.start)
-        token = await _create_console(servers.urls[0], None)
-        yield servers.urls, token, None, servers
+        token = await _create_console(servers.urls[0], None, servers.admin_token)
+        yield servers.urls, token, servers.admin_token, None, servers
     finally:
         await anyio.to_thread.run_sync(servers.stop)
 
@@ -202,7 +211,9 @@ async def _target(
 IN_PROCESS_URL = "http://bre.in-process"
 
 
-async def _create_console(url: str, transport: httpx.AsyncBaseTransport | None) -> str:
+async def _create_console(
+    url: str, transport: httpx.AsyncBaseTransport | None, admin: str | None
+) -> str:
     """An isolated console with short engine durations; its SEC token."""
     async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as http:
         try:
@@ -210,13 +221,15 @@ async def _create_console(url: str, transport: httpx.AsyncBaseTransport | None) 
             response = await http.post(
                 "/simulator/consoles",
                 json={"rules": FAST_RULES, "clock": "real", "tokens": [token]},
+                headers={"Authorization": f"Bearer {admin}"} if admin else None,
             )
         except httpx.HTTPError as error:
             raise LoadError(f"{url}: cannot create a console: {error}") from None
         if response.status_code != 201:
             raise LoadError(
                 f"{url}: POST /simulator/consoles answered {response.status_code} "
-                f"{response.text[:300]} (give --token to use an existing console)"
+                f"{response.text[:300]} (give --admin-token or BRE_ADMIN_TOKEN, the `admin=` "
+                "of the server's ready line; or --token to use an existing console)"
             )
         return str(response.json()["tokens"][0])
 
@@ -239,8 +252,9 @@ async def _restorable(http: httpx.AsyncClient, token: str) -> list[int]:
 
 
 async def _clients(
-    options: Options, urls: list[str], token: str, transport: httpx.AsyncBaseTransport | None,
-    roles: list[str], index: int, count: int, history: History,
+    options: Options, urls: list[str], token: str, admin: str | None,
+    transport: httpx.AsyncBaseTransport | None, roles: list[str], index: int, count: int,
+    history: History,
 ) -> None:  # fmt: skip
     mine = [(i, role) for i, role in enumerate(roles) if i % count == index]
     targets = urls or [IN_PROCESS_URL]
@@ -249,7 +263,8 @@ async def _clients(
     https = [_http(targets[i % len(targets)], transport, 1) for i, _ in mine]
     stop = anyio.Event()
     shared = Shared(history=history, token=token, stop=stop, prefix=f"p{index}_{options.seed}",
-                    timeout_s=options.timeout_s, think_s=options.think_s)  # fmt: skip
+                    timeout_s=options.timeout_s, think_s=options.think_s,
+                    admin_token=admin)  # fmt: skip
     if options.requests is not None:
         shared.max_requests = max(options.requests // count, 1)
     try:
@@ -309,14 +324,16 @@ async def _worker(options: Options) -> Outcome:
     history = History()
     roles = assign_roles(options.mix, options.clients)
     assert options.token is not None
-    await _clients(options, options.targets, options.token, None, roles, index, count, history)
+    await _clients(options, options.targets, options.token, options.admin_token, None, roles,
+                   index, count, history)  # fmt: skip
     history.write(options.history_out)
     return Outcome(None, 0)
 
 
 async def _children(
-    options: Options, urls: list[str], token: str, scratch: Path, history: History
-) -> None:
+    options: Options, urls: list[str], token: str, admin: str | None, scratch: Path,
+    history: History,
+) -> None:  # fmt: skip
     processes = []
     outs = []
     for index in range(options.processes):
@@ -334,7 +351,9 @@ async def _children(
             command += ["--requests", str(options.requests)]
         else:
             command += ["--duration", str(options.duration_s)]
-        processes.append(await asyncio.create_subprocess_exec(*command))
+        # the admin credential in the environment: a command line is visible to `ps`
+        environment = {**os.environ, **({"BRE_ADMIN_TOKEN": admin} if admin else {})}
+        processes.append(await asyncio.create_subprocess_exec(*command, env=environment))
     started = time.monotonic()
     waiting = asyncio.gather(*(p.wait() for p in processes))
     while not waiting.done():

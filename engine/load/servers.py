@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.ready import read_ready
 
 
 class ServerError(RuntimeError):
@@ -30,6 +33,7 @@ class Server:
     url: str
     token: str
     log: Path
+    admin_token: str | None = None  # the control surface's credential (from the ready line)
 
     @property
     def pid(self) -> int:
@@ -70,8 +74,11 @@ def children(pid: int) -> list[int]:
 def start_server(
     *, db: str, port: int = 0, host: str = "127.0.0.1", token: str = "bre-load-token",
     cpu: int | None = None, log: Path, timeout_s: float = 30.0, extra: tuple[str, ...] = (),
+    admin_token: str | None = None,
 ) -> Server:  # fmt: skip
-    """Start `python -m engine serve` and wait for its `ready:` line."""
+    """Start `python -m engine serve` and wait for its `ready:` line. `admin_token` (handed
+    over in the environment, not on the command line where `ps` shows it) is the control
+    surface's credential: processes sharing a port must share it."""
     command = [
         sys.executable, "-m", "engine", "serve", "--host", host, "--port", str(port),
         "--db", db, "--token", token, "--log-level", "WARNING", "--log-format", "json", *extra,
@@ -81,7 +88,8 @@ def start_server(
     errors = log.open("wb")
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             **({"BRE_ADMIN_TOKEN": admin_token} if admin_token else {})},
     )  # fmt: skip
     errors.close()
     assert process.stdout is not None
@@ -90,13 +98,14 @@ def start_server(
     reader.start()
     reader.join(timeout_s)
     text = line[0].decode(errors="replace").strip() if line else ""
-    if not text.startswith("ready: http://"):
+    ready = read_ready(text)
+    if ready is None:
         stop(process)
         raise ServerError(
             f"`bre serve` did not start (got {text!r}); its log: {log.read_text()[-2000:]}"
         )
     # The server prints nothing else on stdout: leaving the pipe unread cannot block it.
-    return Server(process, text.split()[1], token, log)
+    return Server(process, ready.url, token, log, ready.admin)
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
@@ -122,18 +131,22 @@ class Servers:
     token: str = "bre-load-token"
     cpu: int | None = None
     servers: list[Server] = field(default_factory=list)
+    #: one admin credential for all: a control request may reach any of them
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def start(self) -> list[Server]:
-        if self.shared_port and self.count > 1:
-            log = self.directory / "serve.log"
-            workers = ("--workers", str(self.count))
+        one_port = self.shared_port and self.count > 1
+        for i in range(1 if one_port else self.count):
             self.servers.append(
-                start_server(db=self.db, token=self.token, cpu=self.cpu, log=log, extra=workers)
+                start_server(
+                    db=self.db,
+                    token=self.token,
+                    cpu=self.cpu,
+                    log=self.directory / ("serve.log" if one_port else f"serve-{i}.log"),
+                    extra=("--workers", str(self.count)) if one_port else (),
+                    admin_token=self.admin_token,
+                )
             )
-            return self.servers
-        for i in range(self.count):
-            log = self.directory / f"serve-{i}.log"
-            self.servers.append(start_server(db=self.db, token=self.token, cpu=self.cpu, log=log))
         return self.servers
 
     @property

@@ -575,6 +575,8 @@ def add_backup(tx: Tx, step: Step, backup: Backup) -> Backup:
     """Seed a backup record in any status (the world, not the API)."""
     if tx.backup(step.console, backup.id) is not None:
         raise ValueError(f"backup {backup.id} already exists")
+    if tx.backup_name_taken(step.console, backup.name):  # names are unique per console (1005)
+        raise ValueError(f"a backup named {backup.name!r} exists")
     running = backup.status.value in BACKUP.running or backup.status is BackupStatus.DELETING
     rule = step.rule(tx, JobKind.BACKUP)
     ordinal = tx.next_ordinal(step.console, JobKind.BACKUP) if running else None

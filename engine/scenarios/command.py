@@ -1,5 +1,9 @@
-"""`bre replay PATH... [--target URL] [--junit FILE] [--token TOKEN]` and
-`bre record --target URL [--console ID] --out FILE [--token TOKEN] [--name NAME] [--world FILE]`.
+"""`bre replay PATH... [--target URL] [--junit FILE] [--token TOKEN] [--admin-token TOKEN]` and
+`bre record --target URL [--console ID] --out FILE [--token TOKEN] [--admin-token TOKEN]
+[--name NAME] [--world FILE]`.
+
+A served simulator's control surface needs its admin credential: `--admin-token`, or the
+`BRE_ADMIN_TOKEN` environment variable.
 
 `replay` exits 0 only when every scenario passes (1 otherwise, 2 when no file was found).
 `record` turns the request journal of a served simulator's console into a scenario file.
@@ -8,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,10 @@ def _replay(args: argparse.Namespace) -> int:
     if missing:
         print(f"bre replay: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    target = Target(url=args.target.rstrip("/") if args.target else None, token=args.token)
+    target = Target(
+        url=args.target.rstrip("/") if args.target else None, token=args.token,
+        admin_token=_admin_token(args),
+    )  # fmt: skip
     results = anyio.run(replay, [str(f) for f in files], target)
     sys.stdout.write(render(results, args.target))
     sys.stdout.flush()
@@ -44,7 +52,7 @@ def _record(args: argparse.Namespace) -> int:
     try:
         text = anyio.run(
             fetch_and_record, args.target.rstrip("/"), args.console, args.token, args.name,
-            args.world,
+            args.world, _admin_token(args),
         )  # fmt: skip
     except RecordError as error:
         print(f"bre record: {error}", file=sys.stderr)
@@ -57,6 +65,13 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _admin_token(args: argparse.Namespace) -> str | None:
+    return args.admin_token or os.environ.get("BRE_ADMIN_TOKEN") or None
+
+
+_ADMIN_HELP = "the served simulator's admin credential (default: BRE_ADMIN_TOKEN)"
+
+
 def add_command(sub: Any) -> None:
     p = sub.add_parser("replay", help="replay scenario files (exit 0 only when all pass)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders of *.yaml/*.yml")
@@ -67,6 +82,7 @@ def add_command(sub: Any) -> None:
         help="SEC token: in-process, the scenario console's; with a target that is not a "
         "simulator, the one sent (default: the simulator's demo token)",
     )
+    p.add_argument("--admin-token", help=_ADMIN_HELP)
     p.set_defaults(run=_replay)
 
     r = sub.add_parser(
@@ -77,6 +93,7 @@ def add_command(sub: Any) -> None:
                    help="console id (default: the console of --token)")  # fmt: skip
     r.add_argument("--out", required=True, metavar="FILE", help="the scenario file (- : stdout)")
     r.add_argument("--token", help="SEC token (needed for --console current)")
+    r.add_argument("--admin-token", help=_ADMIN_HELP)
     r.add_argument("--name", default=None, help="the scenario's name")
     r.add_argument("--world", default=None, metavar="FILE",
                    help="a YAML file with the world mapping the session started from")  # fmt: skip

@@ -20,11 +20,12 @@ from typing import Any, Literal
 import yaml
 from yaml.constructor import SafeConstructor
 
-from engine.control.actions import ACTIONS as CONTROL_ACTIONS
-from engine.control.faults import FaultError, read_fault
-from engine.control.world import WorldError, read_world
+from engine.control.actions import BY_NAME as CONTROL_ACTIONS
+from engine.control.inputs import SEED
+from engine.control.progression import RULE
+from engine.control.schema import ControlError, Duration, Field
+from engine.control.world import read_world
 from engine.core.enums import JobKind
-from engine.core.progression import Progression, RuleError, parse_duration_ms
 from engine.core.records import World
 from engine.core.releases import read_release
 
@@ -43,6 +44,7 @@ _STEP_EXTRAS: dict[str, tuple[str, ...]] = {
 _REQUEST_KEYS = ("method", "path", "headers", "query", "json", "body", "auth")
 _EXPECT_KEYS = ("status", "json", "headers", "error", "absent")
 _WAIT_KEYS = ("request", "until", "within", "capture")
+_DURATION = Duration()
 _BRANCH_KEYS = ("name", "request", "expect", "capture")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_WITHIN_MS = 3_600_000
@@ -247,13 +249,17 @@ class _Reader:
         return value
 
     def duration(self, node: yaml.Node, key: str) -> int:
+        ms: int = self.checked(_DURATION, node, key)
+        return ms
+
+    def checked(self, field: Field, node: yaml.Node, key: str) -> Any:
+        """The value of `node` read by a control input; an error points at the line of the
+        part it names (`world.hosts[1].id`), the key path in front of it."""
         value = self.value(node)
         try:
-            return parse_duration_ms(value, key)
-        except RuleError:
-            raise self.error(
-                node, key, f"{value!r} is not a duration (use 500ms, 5s, 2m, 1h or seconds)"
-            ) from None
+            return field.read(value, key)
+        except ControlError as error:
+            raise self.error(_locate(node, error.field, key), error.field, error.problem) from None
 
     def status(self, node: yaml.Node, key: str) -> int:
         status = self.integer(node, key)
@@ -290,7 +296,7 @@ class _Reader:
         description = ""
         if "description" in top:
             description = self.string(top["description"][1], "description").strip()
-        seed = self.integer(top["seed"][1], "seed") if "seed" in top else None
+        seed = self.checked(SEED, top["seed"][1], "seed") if "seed" in top else None
         api_version = None
         if "api_version" in top:
             api_node = top["api_version"][1]
@@ -312,10 +318,10 @@ class _Reader:
             world_raw = self.value(world_node)
             try:
                 world = read_world(world_raw)
-            except WorldError as error:
-                located = _locate(world_node, error.path)
-                message = str(error)[len(error.path) + 2 :]
-                raise self.error(located, error.path, message) from None
+            except ControlError as error:
+                raise self.error(
+                    _locate(world_node, error.field, "world"), error.field, error.problem
+                ) from None
         engine = self.engine(top["engine"][1]) if "engine" in top else {}
         steps_node = top["steps"][1] if "steps" in top else None
         if steps_node is None:
@@ -335,19 +341,8 @@ class _Reader:
         kinds = self.mapping(node, "engine", [k.value for k in JobKind])
         result: dict[str, dict[str, Any]] = {}
         for kind, (_, spec_node) in kinds.items():
-            entries = self.mapping(spec_node, f"engine.{kind}", None)
-            spec: dict[str, Any] = {}
-            for key, (key_node, value_node) in entries.items():
-                value = self.value(value_node)
-                try:
-                    Progression.read(JobKind(kind), {key: value})
-                except RuleError as error:
-                    text = str(error)
-                    message = text.split(": ", 1)[1] if ": " in text else text
-                    target = key_node if "not a key" in text else value_node
-                    raise self.error(target, f"engine.{kind}.{key}", message) from None
-                spec[key] = value
-            result[kind] = spec
+            self.checked(RULE[JobKind(kind)], spec_node, f"engine.{kind}")
+            result[kind] = self.value(spec_node)
         return result
 
     def step(self, node: yaml.Node, index: int) -> Step:
@@ -502,32 +497,16 @@ class _Reader:
         )
 
     def control(self, node: yaml.Node, key: str) -> ControlAction:
-        entries = self.mapping(node, key, CONTROL_ACTIONS)
+        entries = self.mapping(node, key, tuple(CONTROL_ACTIONS))
         if not entries:
             raise self.error(node, key, f"expected one or more of {', '.join(CONTROL_ACTIONS)}")
         actions: dict[str, Any] = {}
         for name, (_, value_node) in entries.items():
             value = self.value(value_node)
-            if not _has_variable(value):
-                self.check_control(name, value, value_node, f"{key}.{name}")
+            if not _has_variable(value):  # else checked when the variables are known
+                self.checked(CONTROL_ACTIONS[name].input, value_node, f"{key}.{name}")
             actions[name] = value
         return ControlAction(actions)
-
-    def check_control(self, name: str, value: Any, node: yaml.Node, key: str) -> None:
-        """The checks that need no console: durations, rules, faults, worlds."""
-        try:
-            if name == "advance":
-                parse_duration_ms(value, name)
-            elif name == "fault":
-                read_fault(value)
-            elif name == "engine" and isinstance(value, dict):
-                for kind, spec in value.items():
-                    if kind in ("restore", "backup") and isinstance(spec, dict):
-                        Progression.read(JobKind(kind), spec)
-            elif name in ("world", "reset") and isinstance(value, dict):
-                read_world(value, name)
-        except (RuleError, FaultError, WorldError) as error:
-            raise self.error(node, key, str(error)) from None
 
     def concurrently(
         self,
@@ -570,11 +549,12 @@ class _Reader:
         return ConcurrentlyAction(tuple(branches), expected)
 
 
-def _locate(node: yaml.Node, path: str) -> yaml.Node:
-    """The node a `world.hosts[0].id`-style path names (as deep as it can be followed)."""
-    parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)
+def _locate(node: yaml.Node, path: str, prefix: str) -> yaml.Node:
+    """The node a `world.hosts[0].id`-style path names below `node`, the node of `prefix` (as
+    deep as it can be followed)."""
+    parts = re.findall(r"\[(\d+)\]|([^.\[\]]+)", path[len(prefix) :])
     current = node
-    for index, name in parts[1:]:  # the first part names the world itself
+    for index, name in parts:
         if name and isinstance(current, yaml.MappingNode):
             found = next(
                 ((k, v) for k, v in current.value if getattr(k, "value", None) == name), None

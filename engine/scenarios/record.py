@@ -230,9 +230,13 @@ async def fetch_and_record(
     token: str | None = None,
     name: str | None = None,
     world_file: str | None = None,
+    admin_token: str | None = None,
 ) -> str:
-    """Read a served simulator's journal for a console and return the scenario's YAML."""
+    """Read a served simulator's journal for a console and return the scenario's YAML (its
+    control surface's credential: `admin_token`)."""
     headers = {"SEC": token} if token else {}
+    if admin_token:
+        headers["Authorization"] = f"Bearer {admin_token}"
     async with httpx.AsyncClient(base_url=url, timeout=30.0, headers=headers) as client:
         try:
             journal = await client.get(f"/simulator/consoles/{console}/journal")

@@ -199,7 +199,7 @@ class InProcess:
         return clock
 
     async def control(self, actions: Mapping[str, Any]) -> Any:
-        from engine.control.actions import ControlError
+        from engine.control.schema import ControlError
         from engine.core.errors import QRadarError
 
         try:
@@ -231,9 +231,11 @@ class Remote:
         token: str,
         simulator: bool,
         builtins: Mapping[str, str] | None = None,
+        admin: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.token = token
+        self.admin = dict(admin or {})  # the control surface's credential, as headers
         self.builtins = {"token": token, "operator_token": "", "basic_user": "",
                          "basic_password": "", **(builtins or {})}  # fmt: skip
         self.has_control = simulator
@@ -244,8 +246,9 @@ class Remote:
             raise Unavailable("the target offers no /simulator control surface")
         try:
             response = await self.client.post(
-                f"/simulator/consoles/current/{route}", json=body, headers={"SEC": self.token}
-            )
+                f"/simulator/consoles/current/{route}", json=body,
+                headers={"SEC": self.token, **self.admin},
+            )  # fmt: skip
         except httpx.HTTPError as error:
             raise StepError(f"control request failed: {error!r}") from None
         if response.status_code >= 300:
@@ -262,7 +265,7 @@ class Remote:
         if not self.has_clock:
             raise Unavailable("the target offers no virtual clock")
         response = await self.client.get(
-            "/simulator/consoles/current/clock", headers={"SEC": self.token}
+            "/simulator/consoles/current/clock", headers={"SEC": self.token, **self.admin}
         )
         if response.status_code != 200:
             raise StepError(f"clock request failed ({response.status_code}): {response.text}")
@@ -282,7 +285,12 @@ class Target:
 
     url: str | None = None
     token: str | None = None
+    admin_token: str | None = None  # the served simulator's control surface credential
     _simulator: bool | None = None
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
 
     async def is_simulator(self, client: httpx.AsyncClient) -> bool:
         if self._simulator is None:
@@ -310,20 +318,27 @@ class Target:
             builtins = {"operator_token": secrets.token_hex(16),
                         "basic_user": f"user-{secrets.token_hex(4)}",
                         "basic_password": secrets.token_hex(8)}  # fmt: skip
+            admin = self.admin_headers
             created = await client.post(
-                "/simulator/consoles", json=_console_body(scenario, token, builtins)
-            )
+                "/simulator/consoles", json=_console_body(scenario, token, builtins),
+                headers=admin,
+            )  # fmt: skip
             if created.status_code == 201:
                 console_id = created.json()["id"]
                 try:
-                    yield Remote(client, token, True, builtins)
+                    yield Remote(client, token, True, builtins, admin)
                 finally:
-                    await client.delete(f"/simulator/consoles/{console_id}")
+                    await client.delete(f"/simulator/consoles/{console_id}", headers=admin)
                 return
+            if created.status_code == 401:
+                raise StepError(
+                    "the target's control surface needs its admin credential: give "
+                    "--admin-token or BRE_ADMIN_TOKEN (the `admin=` of its ready line)"
+                )
             # an older surface without consoles: reset the token's own console instead
             from engine.simulator import DEFAULT_TOKEN
 
-            remote = Remote(client, self.token or DEFAULT_TOKEN, True)
+            remote = Remote(client, self.token or DEFAULT_TOKEN, True, admin=admin)
             await remote._post("reset", scenario.world_raw or {})
             if scenario.engine:
                 await remote.control({"engine": scenario.engine})

@@ -20,6 +20,8 @@ and keeps a `StoreHealth` that readiness reports.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -82,6 +84,20 @@ class Credential:
     basic: bool = False
 
 
+def secret_digest(secret: str) -> str:
+    """What credentials are looked up by: SHA-256 of the secret. A lookup's timing may depend
+    on the digest, which tells an attacker nothing about the secret; the secret found is then
+    compared in constant time (`same_secret`)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def same_secret(known: str, presented: str) -> bool:
+    """Constant-time comparison of two secrets (any characters)."""
+    return hmac.compare_digest(
+        known.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
+    )
+
+
 class Tx(Protocol):
     """One atomic unit of work's view of the store (synchronous: it runs on the store's thread)."""
 
@@ -92,7 +108,11 @@ class Tx(Protocol):
     def delete_console(self, console: str) -> bool: ...
     def credential(self, secret: str, basic: bool) -> Credential | None: ...
     def credentials(self, console: str) -> list[Credential]: ...
-    def put_credential(self, credential: Credential) -> None: ...
+    def put_credential(self, credential: Credential) -> bool:
+        """Store a credential of its console (a secret it already has is updated); False, and
+        nothing written, when the secret belongs to another console: never moved."""
+        ...
+
     def next_id(self, console: str, kind: JobKind) -> int: ...
     def reserve_id(self, console: str, kind: JobKind, id: int) -> None: ...
     def next_ordinal(self, console: str, kind: JobKind) -> int: ...

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
+from engine.store.base import secret_digest
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: consoles, credentials, the world, restores, backups
     """
@@ -81,6 +83,24 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);
     """,
+    # 3: credentials looked up by the digest of their secret (`engine.store.base.secret_digest`),
+    # then compared in constant time; the console's index serves listing and deleting
+    """
+    CREATE TABLE credentials_by_digest (
+        digest TEXT NOT NULL,
+        basic INTEGER NOT NULL,
+        secret TEXT NOT NULL,
+        console TEXT NOT NULL REFERENCES consoles(id) ON DELETE CASCADE,
+        admin INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (digest, basic)
+    ) WITHOUT ROWID;
+    INSERT INTO credentials_by_digest (digest, basic, secret, console, admin, name)
+        SELECT secret_digest(secret), basic, secret, console, admin, name FROM credentials;
+    DROP TABLE credentials;
+    ALTER TABLE credentials_by_digest RENAME TO credentials;
+    CREATE INDEX credentials_console ON credentials (console);
+    """,
 )
 
 VERSION = len(MIGRATIONS)
@@ -92,6 +112,7 @@ class SchemaTooNew(RuntimeError):
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to VERSION; returns the version found before. Runs in one transaction."""
+    conn.create_function("secret_digest", 1, secret_digest, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = conn.execute("PRAGMA user_version").fetchone()[0]

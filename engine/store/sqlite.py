@@ -80,6 +80,8 @@ from engine.store.base import (
     StoredBackup,
     StoredRestore,
     StoreHealth,
+    same_secret,
+    secret_digest,
 )
 
 T = TypeVar("T")
@@ -274,12 +276,12 @@ class SqliteTx:
 
     def credential(self, secret: str, basic: bool) -> Credential | None:
         row = self._c.execute(
-            "SELECT console, admin, name FROM credentials WHERE secret = ? AND basic = ?",
-            (secret, int(basic)),
+            "SELECT secret, console, admin, name FROM credentials WHERE digest = ? AND basic = ?",
+            (secret_digest(secret), int(basic)),
         ).fetchone()
-        if row is None:
+        if row is None or not same_secret(row[0], secret):
             return None
-        return Credential(secret, row[0], bool(row[1]), row[2], basic)
+        return Credential(row[0], row[1], bool(row[2]), row[3], basic)
 
     def credentials(self, console: str) -> list[Credential]:
         rows = self._c.execute(
@@ -288,13 +290,16 @@ class SqliteTx:
         ).fetchall()
         return [Credential(r[0], console, bool(r[1]), r[2], bool(r[3])) for r in rows]
 
-    def put_credential(self, credential: Credential) -> None:
-        self._c.execute(
-            "INSERT OR REPLACE INTO credentials (secret, basic, console, admin, name) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (credential.secret, int(credential.basic), credential.console,
-             int(credential.admin), credential.name),
-        )  # fmt: skip
+    def put_credential(self, credential: Credential) -> bool:
+        c = credential
+        written = self._c.execute(
+            "INSERT INTO credentials (digest, basic, secret, console, admin, name) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (digest, basic) DO UPDATE SET "
+            "admin = excluded.admin, name = excluded.name "
+            "WHERE credentials.console = excluded.console",
+            (secret_digest(c.secret), int(c.basic), c.secret, c.console, int(c.admin), c.name),
+        ).rowcount
+        return written > 0
 
     def next_id(self, console: str, kind: JobKind) -> int:
         column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"

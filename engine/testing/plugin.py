@@ -8,14 +8,16 @@ In-process (fast, one isolated simulator per test, virtual clock):
 - `bre_settings`: the `Settings` the simulator starts with; override it in a module or conftest;
 - `bre_simulator`: a running `Simulator`, stopped after the test;
 - `bre_console`: its default console (the demo world: hosts 53 and 104, backups 1-3);
-- `bre_client`: an `httpx.AsyncClient` bound to it in-process, authenticated with `SEC`.
+- `bre_client`: an `httpx.AsyncClient` bound to it in-process, authenticated with `SEC` (for
+  `/api`) and the admin credential (for `/simulator`).
 
 A real server on a free port (for synchronous clients such as `requests`, or other languages):
 
 - `bre_server` (session): `python -m engine serve --port 0 --db :memory: --clock virtual`,
-  with `.url`, `.token` and `.new_console()`;
+  with `.url`, `.token`, `.admin_token` and `.new_console()`;
 - `bre_server_console`: a fresh isolated console on that server for each test (`.url`,
-  `.token`, `.id`, `.headers`), deleted afterwards.
+  `.token`, `.id`, `.headers`, and `.control_url` with `.control_headers` for its control
+  surface), deleted afterwards.
 """
 
 from __future__ import annotations
@@ -101,10 +103,14 @@ async def bre_client(bre_simulator: Simulator) -> AsyncIterator[httpx.AsyncClien
 
     token = bre_simulator.settings.tokens[0] if bre_simulator.settings.tokens else ""
     transport = httpx.ASGITransport(app=create_app(bre_simulator))
-    async with httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"SEC": token}
-    ) as client:
+    headers = {"SEC": token, **admin_headers(bre_simulator.admin_token)}
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers) as client:
         yield client
+
+
+def admin_headers(admin_token: str | None) -> dict[str, str]:
+    """The headers that carry the control surface's credential (none when it needs none)."""
+    return {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
 
 
 # --- a real server -----------------------------------------------------------------------------
@@ -118,6 +124,8 @@ class ServerConsole:
     token: str  # the console's SEC token
     id: str  # the console id, for /simulator/consoles/{id}/...
     headers: dict[str, str] = field(default_factory=dict)  # {"SEC": token}
+    #: the server's admin credential, as headers: {"Authorization": "Bearer ..."}
+    control_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def control_url(self) -> str:
@@ -126,26 +134,37 @@ class ServerConsole:
 
 @dataclass
 class SimulatorServer:
-    """A `bre serve` subprocess: its URL, the default console's token, and its consoles."""
+    """A `bre serve` subprocess: its URL, the default console's token, the admin credential of
+    its control surface, and its consoles."""
 
     url: str
     token: str
     process: subprocess.Popen[str]
     log_path: str = ""
     reader: threading.Thread | None = None  # drains stdout after the ready line
+    admin_token: str | None = None  # None: the server's control surface needs no credential
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return admin_headers(self.admin_token)
 
     def new_console(self, **options: Any) -> ServerConsole:
         """Create an isolated console (POST /simulator/consoles); `options` go in the body
         (`world`, `seed`, `rules`, `clock`, `tokens` ...)."""
-        response = httpx.post(f"{self.url}/simulator/consoles", json=options, timeout=10)
+        response = httpx.post(
+            f"{self.url}/simulator/consoles", json=options, headers=self.control_headers,
+            timeout=10,
+        )  # fmt: skip
         response.raise_for_status()
         body = response.json()
         token = str(body["tokens"][0])
-        return ServerConsole(self.url, token, str(body["id"]), {"SEC": token})
+        return ServerConsole(self.url, token, str(body["id"]), {"SEC": token}, self.control_headers)
 
     def delete_console(self, console: ServerConsole | str) -> None:
         id = console.id if isinstance(console, ServerConsole) else console
-        httpx.delete(f"{self.url}/simulator/consoles/{id}", timeout=10)
+        httpx.delete(
+            f"{self.url}/simulator/consoles/{id}", headers=self.control_headers, timeout=10
+        )
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then wait; SIGKILL if it does not stop in time."""
@@ -180,7 +199,10 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 def start_server(
     *args: str, timeout: float = READY_TIMEOUT_S, env: dict[str, str] | None = None
 ) -> SimulatorServer:
-    """Start `python -m engine serve --port 0 ...` and wait for its `ready:` line."""
+    """Start `python -m engine serve --port 0 ...` and wait for its `ready:` line (which names
+    the URL, the default console's token and the admin credential)."""
+    from engine.ready import read_ready
+
     command = [
         sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", "0",
         "--db", ":memory:", "--clock", "virtual", "--log-level", "WARNING", "--log-format",
@@ -218,9 +240,9 @@ def start_server(
             raise RuntimeError(
                 f"bre serve exited ({process.returncode}) before it was ready:\n{server.log()}"
             )
-        if line.startswith("ready: "):
-            url, _, token = line[len("ready: ") :].strip().partition(" token=")
-            server.url, server.token = url, token
+        ready = read_ready(line)
+        if ready is not None:
+            server.url, server.token, server.admin_token = ready.url, ready.token, ready.admin
             return server
 
 

@@ -56,12 +56,20 @@ def app(sim: Simulator) -> Starlette:
     return create_app(sim)
 
 
-def make_client(app: Starlette, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app),
-        base_url="http://sim",
-        headers={"SEC": TOKEN} if headers is None else headers,
-    )
+def make_client(
+    app: Starlette, headers: dict[str, str] | None = None, *, admin: bool = True
+) -> httpx.AsyncClient:
+    """A client of the app: the default console's token unless `headers` say otherwise, and the
+    admin credential of the control surface (unless the headers carry an Authorization)."""
+    sent = {"SEC": TOKEN} if headers is None else dict(headers)
+    if admin:
+        sent.setdefault("Authorization", bearer(app.state.simulator.admin_token))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim",
+                             headers=sent)  # fmt: skip
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
 
 
 @pytest.fixture
@@ -74,7 +82,7 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client that sends no credentials."""
-    async with make_client(app, {}) as c:
+    async with make_client(app, {}, admin=False) as c:
         yield c
 
 

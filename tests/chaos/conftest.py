@@ -26,6 +26,8 @@ import anyio
 import httpx
 import pytest
 
+from engine.ready import read_ready
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "chaos-token"
 API = "/api/backup_and_restore"
@@ -106,6 +108,7 @@ class Served:
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})},
         )  # fmt: skip
         self.url = ""
+        self.admin: str | None = None
         ready = threading.Event()
         self._reader = threading.Thread(target=self._read_stdout, args=(ready,), daemon=True)
         self._reader.start()
@@ -116,13 +119,18 @@ class Served:
     def _read_stdout(self, ready: threading.Event) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            if line.startswith("ready: http://") and not self.url:
-                self.url = line.split()[1]
+            found = read_ready(line.strip())
+            if found is not None and not self.url:
+                self.url, self.admin = found.url, found.admin
                 ready.set()
         ready.set()
 
     def client(self, token: str = TOKEN) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"SEC": token}, timeout=30)
+        """A client with the console's SEC token and the control surface's admin credential."""
+        headers = {"SEC": token}
+        if self.admin:
+            headers["Authorization"] = f"Bearer {self.admin}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def stderr(self) -> str:
         self._err.flush()

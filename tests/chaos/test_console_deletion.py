@@ -106,7 +106,10 @@ async def test_deleted_while_a_request_is_under_way_answers_401(
 
     monkeypatch.setattr(here, "console_of", then_deleted)
     transport = httpx.ASGITransport(create_app(here))
-    async with httpx.AsyncClient(transport=transport, base_url="http://here") as client:
+    admin = {"Authorization": f"Bearer {here.admin_token}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://here", headers=admin
+    ) as client:
         answer = await client.post(f"{API}/restores", json=RESTORE, headers={"SEC": DOOMED_TOKEN})
         assert answer.status_code == 401, answer.text
         assert answer.json()["code"] == 18

@@ -37,8 +37,9 @@ async def sim() -> AsyncIterator[Simulator]:
 async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(create_app(sim))
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://sim", headers={"SEC": TOKEN}
-    ) as client:
+        transport=transport, base_url="http://sim",
+        headers={"SEC": TOKEN, "Authorization": f"Bearer {sim.admin_token}"},
+    ) as client:  # fmt: skip
         yield client
 
 

@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -28,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
 
 from engine.api.app import OPENAPI_PATH, create_app
 from engine.api.openapi import API_PREFIX, document
+from engine.control.actions import NAMES
+from engine.control.inputs import CONSOLE
 from engine.core import codes, versions
 from engine.core.endpoints import ENDPOINTS
 from engine.core.records import BACKUP_FIELDS, BACKUP_LIST_EXTRA_26, RESTORE_FIELDS
@@ -276,5 +279,97 @@ def test_api_conforms_to_the_document(
     )
     def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(headers={"SEC": DEFAULT_TOKEN}, checks=CHECKS)
+
+    run()
+
+
+# --- the control surface -----------------------------------------------------------------------
+
+ADMIN = "contract-admin-token"
+#: The control surface's operations, each with the modes it can be driven in (negative data
+#: needs an input to make invalid: health and readiness have none).
+CONTROL_OPERATIONS = [
+    pytest.param(path, method, mode, id=f"{method.upper()} {path}-{mode}")
+    for path, method, operation in _operations(document())
+    if path.startswith("/simulator")
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or "parameters" in operation or "requestBody" in operation
+]
+
+
+def test_control_request_bodies_are_the_declared_inputs() -> None:
+    """Real body schemas (not `{type: object}`), generated from the inputs the surface reads."""
+    paths = document()["paths"]
+    bodies = {
+        (path, method): operation["requestBody"]["content"]["application/json"]["schema"]
+        for path, method, operation in _operations(document())
+        if path.startswith("/simulator") and "requestBody" in operation
+    }
+    assert set(bodies) == {
+        ("/simulator/consoles", "post"),
+        ("/simulator/consoles/{console}/control", "post"),
+        ("/simulator/consoles/{console}/clock", "post"),
+        ("/simulator/consoles/{console}/reset", "post"),
+        ("/simulator/consoles/{console}/tokens", "post"),
+    }
+    control = bodies[("/simulator/consoles/{console}/control", "post")]
+    assert list(control["properties"]) == list(NAMES)
+    assert control["additionalProperties"] is False
+    assert control["properties"]["seed"]["maximum"] == 2**63 - 1
+    fault = control["properties"]["fault"]
+    assert fault["properties"]["status"] == {**fault["properties"]["status"], "minimum": 400,
+                                             "maximum": 599}  # fmt: skip
+    console = bodies[("/simulator/consoles", "post")]
+    assert list(console["properties"]) == list(CONSOLE.fields)
+    rules = console["properties"]["rules"]["properties"]
+    assert set(rules["restore"]["properties"]) == {"mode", "requesting", "initializing",
+                                                   "in_progress", "outcome"}  # fmt: skip
+    for schema in bodies.values():
+        assert schema.get("properties"), schema
+    consoles = paths["/simulator/consoles"]
+    assert consoles["get"]["security"] == [{"admin": []}]
+    assert paths["/simulator/health"]["get"]["security"] == []
+    assert document()["components"]["securitySchemes"]["admin"]["scheme"] == "bearer"
+
+
+@pytest.fixture(scope="module")
+def control_app() -> Iterator[Bridge]:
+    """A simulator of its own (the run changes consoles, clocks and faults), behind the bridge."""
+    with start_blocking_portal() as portal:
+        simulator = Simulator(Settings(world=make_world(), admin_token=ADMIN))
+        portal.call(simulator.start)
+        try:
+            yield Bridge(create_app(simulator), portal)
+        finally:
+            portal.call(simulator.stop)
+
+
+@pytest.fixture(scope="module")
+def control_schema(control_app: Bridge) -> Any:
+    return schemathesis.openapi.from_asgi(OPENAPI_PATH, control_app)
+
+
+@pytest.mark.parametrize(("path", "method", "mode"), CONTROL_OPERATIONS)
+def test_the_control_surface_conforms_to_the_document(
+    control_schema: Any, path: str, method: str, mode: GenerationMode
+) -> None:
+    """No 5xx; every status, content type and body as documented. Half the cases aim at a
+    console that exists (random names mostly find none), except its deletion."""
+    operation = control_schema[path][method]
+    aim = "{console}" in path and not (method == "delete" and path.endswith("{console}"))
+
+    @given(case=operation.as_strategy(generation_mode=mode), existing=st.booleans())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=True,
+    )
+    def run(case: schemathesis.Case[Any], existing: bool) -> None:
+        if aim and existing:
+            case.path_parameters = {**(case.path_parameters or {}), "console": "default"}
+        case.call_and_validate(headers={"Authorization": f"Bearer {ADMIN}"}, checks=CHECKS)
 
     run()

@@ -9,9 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
+
+from engine.ready import read_ready
 
 CONFIG = """
 tokens: [e2e-token]
@@ -20,8 +23,14 @@ rules:
 """
 
 
+class Served(NamedTuple):
+    url: str
+    process: subprocess.Popen[str]
+    admin: str  # the admin credential of its ready line
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(tmp_path: Path) -> Iterator[Served]:
     config = tmp_path / "bre.yaml"
     config.write_text(CONFIG)
     process = subprocess.Popen(
@@ -36,18 +45,35 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         line,
         process.stderr.read() if process.stderr else "",
     )
-    url = line.split()[1]
-    assert "token=e2e-token" in line
+    ready = read_ready(line)
+    assert ready is not None
+    assert ready.token == "e2e-token"
+    assert ready.admin is not None
+    url = ready.url
     try:
-        yield url, process
+        yield Served(url, process, ready.admin)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)  # also closes the pipes
 
 
-def test_a_full_restore_over_real_http(server: tuple[str, subprocess.Popen[str]]) -> None:
-    url, _ = server
+def test_the_ready_line_names_the_admin_credential_of_the_control_surface(
+    server: Served,
+) -> None:
+    url, _, admin = server
+    assert len(admin) >= 32
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/simulator/health").status_code == 200
+        refused = client.get("/simulator/consoles", headers={"SEC": "e2e-token"})
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        listed = client.get("/simulator/consoles", headers={"Authorization": f"Bearer {admin}"})
+        assert listed.json() == {"consoles": ["default"]}
+
+
+def test_a_full_restore_over_real_http(server: Served) -> None:
+    url = server.url
     with httpx.Client(base_url=url, headers={"SEC": "e2e-token", "Version": "26.0"}) as client:
         assert client.get("/simulator/ready").json() == {"ready": True}
         created = client.post(
@@ -92,9 +118,9 @@ def test_a_full_restore_over_real_http(server: tuple[str, subprocess.Popen[str]]
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_it_gracefully_and_the_records_survive(
-    server: tuple[str, subprocess.Popen[str]], tmp_path: Path, signum: signal.Signals
+    server: Served, tmp_path: Path, signum: signal.Signals
 ) -> None:
-    url, process = server
+    url, process, _ = server
     with httpx.Client(base_url=url, headers={"SEC": "e2e-token"}) as client:
         created = client.post(
             "/api/backup_and_restore/backups", headers={"backup_type": "CONFIG"},

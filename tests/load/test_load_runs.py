@@ -14,14 +14,16 @@ from typing import Any
 import pytest
 
 from engine.cli import main
+from engine.ready import read_ready
 
 CONFLICTS = {"409/1011", "409/1014", "409/1015", "409/1016"}
 MIX = "poller=8,restore=4,backup=3,rebalance=1,lister=2"
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    """`bre serve` as a subprocess on a free port, an SQLite file."""
+def served(tmp_path: Path) -> Iterator[list[str]]:
+    """`bre serve` as a subprocess on a free port, an SQLite file; the `bre load` arguments
+    that target it (its URL and the admin credential of its ready line)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "engine", "serve", "--port", "0", "--db",
          str(tmp_path / "served.sqlite3"), "--log-level", "WARNING", "--log-format", "json"],
@@ -30,9 +32,11 @@ def served(tmp_path: Path) -> Iterator[str]:
     )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
-    assert line.startswith("ready: http://"), line
+    ready = read_ready(line)
+    assert ready is not None, line
+    assert ready.admin, line
     try:
-        yield line.split()[1]
+        yield ["--target", ready.url, "--admin-token", ready.admin]
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=15)
@@ -51,10 +55,8 @@ def assert_clean(report: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_every_conflict_code_against_a_served_simulator(served: str, tmp_path: Path) -> None:
-    status, report = load(
-        tmp_path, "--target", served, "--duration", "8", "--clients", "24", "--mix", MIX
-    )
+def test_every_conflict_code_against_a_served_simulator(served: list[str], tmp_path: Path) -> None:
+    status, report = load(tmp_path, *served, "--duration", "8", "--clients", "24", "--mix", MIX)
     assert_clean(report)
     assert status == 0
     assert set(report["codes"]) >= CONFLICTS, report["codes"]
@@ -74,9 +76,9 @@ def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: str, tmp_path: Path) -> None:
+def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: list[str], tmp_path: Path) -> None:
     status, report = load(
-        tmp_path, "--target", served, "--duration", "6", "--clients", "24",
+        tmp_path, *served, "--duration", "6", "--clients", "24",
         "--mix", MIX + ",bad=4",
     )  # fmt: skip
     assert_clean(report)
@@ -92,3 +94,12 @@ def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: str, tmp_path: P
 def test_a_bad_mix_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", "--mix", "pollers=1", "--no-progress"]) == 2
     assert "unknown role 'pollers'" in capsys.readouterr().err
+
+
+def test_a_served_target_needs_the_admin_credential(
+    served: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = served[:2]  # --target URL, without --admin-token
+    status = main(["load", *target, "--duration", "1", "--no-progress", "--quiet"])
+    assert status == 2
+    assert "--admin-token or BRE_ADMIN_TOKEN" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
 from engine.core.endpoints import ENDPOINTS
+from engine.ready import read_ready
 from engine.scenarios.loader import (
     ConcurrentlyAction,
     RequestAction,
@@ -129,7 +130,19 @@ def test_every_catalogue_scenario_has_a_name_and_a_description() -> None:
          "    expect: {status: two}\n", 6, "steps[0].expect.status", "expected an integer"),
         ("format: 1\nseed: [1]\nsteps: []\n", 2, "seed", "expected an integer"),
         ("format: 1\nengine:\n  restore:\n    initializing: 5s\n    in_progres: 1m\nsteps: []\n",
-         5, "engine.restore.in_progres", "not a key"),
+         5, "engine.restore.in_progres", "unknown key"),
+        # values the control surface refuses are refused at load time, on their own line
+        ("format: 1\nengine:\n  restore:\n    in_progress: 99999999999999999999h\nsteps: []\n",
+         4, "engine.restore.in_progress", "not a duration of at most"),
+        ("format: 1\nseed: 9223372036854775808\nsteps: []\n", 2, "seed", "is not between"),
+        ("format: 1\nsteps:\n  - advance: 99999999999999999999h\n", 3, "steps[0].advance",
+         "not a duration of at most"),
+        ("format: 1\nsteps:\n  - control:\n      fault:\n        path: /api/x\n"
+         "        status: 600\n", 6, "steps[0].control.fault.status", "is not between 400"),
+        ("format: 1\nsteps:\n  - control:\n      add_backup: {id: 9223372036854775808, name: x}\n",
+         4, "steps[0].control.add_backup.id", "is not between"),
+        ("format: 1\nsteps:\n  - control: {seed: abc}\n", 3, "steps[0].control.seed",
+         "expected an integer"),
         ("format: 1\nworld:\n  hosts:\n    - {id: 53}\n    - {id: x}\nsteps: []\n",
          5, "world.hosts[1].id", "expected an integer"),
         ("format: 1\nsteps:\n  - control: {rebalance: true}\n", 3, "steps[0].control.rebalance",
@@ -254,22 +267,32 @@ def test_the_catalogue_replays_green_against_a_served_simulator(
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
-        match = re.search(r"ready: (http://\S+)", line)
-        assert match, f"no ready line: {line!r}"
+        ready = read_ready(line)
+        assert ready is not None, f"no ready line: {line!r}"
+        assert ready.admin
+        without = cli.main(["replay", "scenarios/faults.yaml", "--target", ready.url])
+        assert without == 1
+        assert "needs its admin credential" in capsys.readouterr().out
         started = time.perf_counter()
-        code = cli.main(["replay", "scenarios", "--target", match[1]])
+        target = ["--target", ready.url, "--admin-token", ready.admin]
+        code = cli.main(["replay", "scenarios", *target])
         elapsed = time.perf_counter() - started
         out = capsys.readouterr().out
         assert code == 0, out
-        # Scenarios on another QRadar release skip while the served control surface does not
-        # create consoles on a given release (it ignores `release` until it is wired in);
-        # nothing else may skip.
-        on_releases = sum(len(s.steps) for s in CATALOGUE_SCENARIOS if s.release is not None)
+        # the served control surface creates consoles on the scenario's release: nothing skips
         skipped = re.search(r"(\d+) steps skipped", out)
         assert skipped, out
-        assert int(skipped[1]) in (0, on_releases), out
+        assert int(skipped[1]) == 0, out
         with capsys.disabled():
             print(f"\ncatalogue: {len(CATALOGUE_SCENARIOS)} scenarios served in {elapsed:.2f} s")
+        # `bre record` reads the journal through the control surface: it needs the credential
+        httpx.get(f"{ready.url}/api/backup_and_restore/backups", headers={"SEC": ready.token})
+        record = ["record", "--target", ready.url, "--console", "default", "--out", "-"]
+        assert cli.main(record) == 1
+        assert "401" in capsys.readouterr().err
+        assert cli.main([*record, "--admin-token", ready.admin]) == 0
+        recorded = capsys.readouterr().out
+        assert load_text(recorded, "recorded")[0].steps[0].kind == "request"
     finally:
         server.terminate()
         server.wait(timeout=10)

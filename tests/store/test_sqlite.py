@@ -12,7 +12,7 @@ import pytest
 
 from engine.core.enums import JobKind
 from engine.store import schema
-from engine.store.base import ConsoleState
+from engine.store.base import ConsoleState, Credential
 from engine.store.sqlite import SqliteStore, SqliteTx
 
 
@@ -136,3 +136,48 @@ async def test_the_restore_read_model_is_the_record_as_the_api_shows_it() -> Non
             assert actual == expected
             assert actual["backup_id"] is None
         assert seen == 6
+
+
+def test_a_credential_is_never_moved_to_another_console() -> None:
+    """Issue 9.2: `INSERT OR REPLACE` moved a token to whichever console named it last."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(conn)
+    tx = SqliteTx(conn)
+    assert tx.put_credential(Credential("shared", "one"))
+    assert not tx.put_credential(Credential("shared", "two"))
+    owner = tx.credential("shared", False)
+    assert owner is not None
+    assert owner.console == "one"
+    assert tx.put_credential(Credential("shared", "one", admin=False, name="operator"))
+    again = tx.credential("shared", False)
+    assert again is not None
+    assert (again.console, again.admin) == ("one", False)  # its own console may change it
+
+
+def test_credentials_are_looked_up_by_digest_not_by_secret() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(conn)
+    tx = SqliteTx(conn)
+    tx.put_credential(Credential("s3cret", "c"))
+    tx.put_credential(Credential("admin:admin", "c", basic=True))
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    assert tx.credential("s3cret", False) is not None
+    assert tx.credential("admin:admin", True) is not None
+    assert tx.credential("s3cret", True) is None  # a token is not a Basic credential
+    assert tx.credential("s3creT", False) is None
+    conn.set_trace_callback(None)
+    assert statements
+    assert not any("s3cret" in s or "admin:admin" in s for s in statements)
+
+
+def test_the_credentials_of_a_first_version_database_are_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(schema.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO consoles (id) VALUES ('default')")
+    conn.execute("INSERT INTO credentials VALUES ('bre-sim-token', 0, 'default', 1, 'admin')")
+    assert schema.migrate(conn) == 1
+    found = SqliteTx(conn).credential("bre-sim-token", False)
+    conn.close()
+    assert found == Credential("bre-sim-token", "default", True, "admin", False)

@@ -55,6 +55,14 @@ async def test_in_process_fixtures_fit_together(
     assert anonymous.status_code == 401
 
 
+async def test_the_in_process_client_may_use_the_control_surface(
+    bre_client: httpx.AsyncClient, bre_simulator: Simulator
+) -> None:
+    assert bre_client.headers["Authorization"] == f"Bearer {bre_simulator.admin_token}"
+    resp = await bre_client.post("/simulator/consoles/default/control", json={"rebalancing": True})
+    assert resp.status_code == 200, resp.text
+
+
 async def test_each_test_gets_a_fresh_simulator(bre_client: httpx.AsyncClient) -> None:
     """Runs after the restore test above: nothing of it is left."""
     listed = await bre_client.get(RESTORES)
@@ -71,6 +79,14 @@ def test_server_fixture_describes_a_running_server(bre_server: SimulatorServer) 
     assert bre_server.process.poll() is None
     health = requests.get(f"{bre_server.url}/simulator/health", timeout=TIMEOUT)
     assert health.json() == {"status": "ok"}
+    assert bre_server.admin_token  # read from the ready line
+    listed = requests.get(
+        f"{bre_server.url}/simulator/consoles", headers=bre_server.control_headers,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    assert listed.status_code == 200
+    anonymous = requests.get(f"{bre_server.url}/simulator/consoles", timeout=TIMEOUT)
+    assert anonymous.status_code == 401
 
 
 def test_requests_client_runs_the_full_flow(bre_server_console: ServerConsole) -> None:
@@ -93,8 +109,9 @@ def test_requests_client_runs_the_full_flow(bre_server_console: ServerConsole) -
         if restore["status"] in ("SUCCESS", "FAILED"):
             break
         advanced = requests.post(
-            f"{console.control_url}/control", json={"advance": "10s"}, timeout=TIMEOUT
-        )
+            f"{console.control_url}/control", json={"advance": "10s"},
+            headers=console.control_headers, timeout=TIMEOUT,
+        )  # fmt: skip
         assert advanced.status_code == 200, advanced.text
     assert restore["status"] == "SUCCESS", seen
     assert restore["backup_id"] is None
