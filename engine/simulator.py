@@ -39,7 +39,7 @@ from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
-from engine.runtime.console import Console, put_world
+from engine.runtime.console import Console
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
 from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
@@ -448,18 +448,15 @@ class Simulator:
 
         credentials = _labelled_credentials(id, tokens, non_admin_tokens, basic, token_names)
 
-        def create(tx: Tx) -> None:
-            if tx.console(id) is not None:
-                raise ConsoleExists(id)
-            tx.put_console(ConsoleState(id, settings=settings))
-            for name, credential in credentials:
-                if not tx.put_credential(credential):  # never moved from another console
-                    raise ControlError(name, "belongs to another console")
-            # the world in the same unit: a process sharing the store never sees the console
-            # without it (a restore of backup 1 refused with 1003 by a console half made)
-            put_world(tx, units.Step(id, console_clock.now_ms(), self.machines), world)
-
-        await self.store.transact(create)
+        step = units.Step(id, console_clock.now_ms(), self.machines)
+        try:
+            await self.store.transact(
+                lambda tx: units.create_console(tx, step, settings, credentials, world)
+            )
+        except units.ConsoleTaken:
+            raise ConsoleExists(id) from None
+        except units.CredentialTaken as taken:
+            raise ControlError(taken.name, "belongs to another console") from None
         console = await self._attach(id, recover=False, clock=console_clock)
         console.world = world
         log.info("console_created", console=id, hosts=len(world.hosts), backups=len(world.backups))

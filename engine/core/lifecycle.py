@@ -1,8 +1,11 @@
 """The lifecycles of restores and backups as plain data: one table per kind of job.
 
-The tables are the one place the lifecycles are written. The `transitions` machines
-(`engine.runtime.machines`), the deletable-state lists, the gate's notion of a running job, the
-diagrams in `docs/lifecycles.md` and the property tests all read them.
+The tables are the one place the job engine's rules are written: the transitions, which states
+are timed (a phase with a duration, and what ends it), which hold the engine gate, what a hung
+job is, and what a restart does to a job in flight. The `transitions` machines
+(`engine.runtime.machines`), the units of work (`engine.runtime.units`), the progression rules'
+keys and default durations, the store's status lists, the deletable-state lists, the diagrams in
+`docs/lifecycles.md` and the property tests all read them.
 
 Rules the tables keep (reference section 5):
 - a client causes exactly one restore transition, PENDING -> REQUESTING; the engine drives the rest;
@@ -54,14 +57,58 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True)
+class Phase:
+    """A timed state: the job spends a duration in it (the progression rule's key, in lower
+    case), then the engine fires `ends`, or `fails` when the job's outcome is FAILED."""
+
+    state: str
+    ends: Event
+    #: how long the phase lasts when served and no rule says otherwise: a few seconds, so that
+    #: polling clients see each state
+    default_ms: int
+    fails: Event | None = None
+    #: a job whose outcome is HANG stays in this phase until stepped (and then fails)
+    hangs: bool = False
+
+    def next_event(self, failed: bool) -> Event:
+        """What the engine fires when the phase is over (`failed`: the job's outcome)."""
+        return self.fails if failed and self.fails is not None else self.ends
+
+
+@dataclass(frozen=True, slots=True)
 class Lifecycle:
     kind: JobKind
     states: tuple[str, ...]
     initial: str
     final: tuple[str, ...]
-    #: states in which the job holds the engine gate (for backups: the gate of its host)
+    #: active states: the job holds the engine gate (for backups: the gate of its host)
     running: tuple[str, ...]
+    #: the timed states, in the order a job goes through them; every other state lasts until
+    #: a client or the control surface moves the job (or forever)
+    phases: tuple[Phase, ...]
+    #: states a restart interrupts: with the recovery policy `fail` the job fails from them
+    #: (a restore started from the console's UI excepted); otherwise every job in flight
+    #: resumes, and phases that ended while the process was down end on the first pass
+    interrupted: tuple[str, ...]
     transitions: tuple[Transition, ...]
+
+    @property
+    def timed(self) -> tuple[str, ...]:
+        """The states of a job in flight: those with a phase."""
+        return tuple(p.state for p in self.phases)
+
+    @property
+    def unfinished(self) -> tuple[str, ...]:
+        return tuple(s for s in self.states if s not in self.final)
+
+    def phase(self, state: str) -> Phase | None:
+        """The phase of a timed state; None for a state that lasts until the job is moved."""
+        return next((p for p in self.phases if p.state == state), None)
+
+    def hangs(self, state: str) -> bool:
+        """Whether a job whose outcome is HANG stays in `state` until stepped."""
+        phase = self.phase(state)
+        return phase is not None and phase.hangs
 
     def target(self, state: str, event: Event) -> str | None:
         """Where `event` leads from `state`, or None when the table refuses it."""
@@ -84,6 +131,12 @@ RESTORE = Lifecycle(
     initial=_R.PENDING,
     final=(_R.SUCCESS, _R.FAILED),
     running=(_R.REQUESTING, _R.INITIALIZING, _R.IN_PROGRESS),
+    phases=(
+        Phase(_R.REQUESTING, Event.RECEIVE, 1_000),
+        Phase(_R.INITIALIZING, Event.BEGIN, 2_000),
+        Phase(_R.IN_PROGRESS, Event.SUCCEED, 5_000, fails=Event.FAIL, hangs=True),
+    ),
+    interrupted=(_R.INITIALIZING, _R.IN_PROGRESS),
     transitions=(
         Transition(Event.REQUEST, (_R.PENDING,), _R.REQUESTING, Actor.CLIENT,
                    "POST /restores/{id} {status: REQUESTING}"),
@@ -105,6 +158,13 @@ BACKUP = Lifecycle(
     initial=_B.INITIALIZING,
     final=(REMOVED,),
     running=(_B.INITIALIZING, _B.IN_PROGRESS, _B.CANCELLING),
+    phases=(
+        Phase(_B.INITIALIZING, Event.BEGIN, 1_000),
+        Phase(_B.IN_PROGRESS, Event.SUCCEED, 3_000, fails=Event.FAIL, hangs=True),
+        Phase(_B.CANCELLING, Event.REMOVE, 1_000),
+        Phase(_B.DELETING, Event.REMOVE, 1_000),
+    ),
+    interrupted=(_B.INITIALIZING, _B.IN_PROGRESS),
     transitions=(
         Transition(Event.BEGIN, (_B.INITIALIZING,), _B.IN_PROGRESS, Actor.ENGINE,
                    "the engine accepts the request"),
@@ -128,7 +188,7 @@ LIFECYCLES: dict[JobKind, Lifecycle] = {JobKind.RESTORE: RESTORE, JobKind.BACKUP
 #: backups, and every unfinished state for restore records (deleting a record never stops a job).
 #: The 1017 texts of the catalogue list them, in this order.
 BACKUP_DELETABLE: tuple[str, ...] = (*BACKUP.sources(Event.CANCEL), *BACKUP.sources(Event.DELETE))
-RESTORE_DELETABLE: tuple[str, ...] = tuple(s for s in RESTORE.states if s not in RESTORE.final)
+RESTORE_DELETABLE: tuple[str, ...] = RESTORE.unfinished
 
 
 def mermaid(lifecycle: Lifecycle) -> str:

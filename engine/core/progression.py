@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from engine.core.enums import BackupStatus, JobKind, RestoreStatus
+from engine.core.enums import JobKind
+from engine.core.lifecycle import LIFECYCLES
 
 
 class Mode(StrEnum):
@@ -31,23 +32,14 @@ class Outcome(StrEnum):
     HANG = "HANG"  #: stays IN_PROGRESS until stepped (then FAILED) or forever
 
 
-#: The phases a job spends time in, per kind; their durations are the rule's keys.
-PHASES: dict[JobKind, tuple[str, ...]] = {
-    JobKind.RESTORE: (
-        RestoreStatus.REQUESTING, RestoreStatus.INITIALIZING, RestoreStatus.IN_PROGRESS,
-    ),
-    JobKind.BACKUP: (
-        BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS, BackupStatus.CANCELLING,
-        BackupStatus.DELETING,
-    ),
-}  # fmt: skip
+#: The phases a job spends time in, per kind (the lifecycle tables' timed states); their
+#: durations are the rule's keys.
+PHASES: dict[JobKind, tuple[str, ...]] = {kind: lc.timed for kind, lc in LIFECYCLES.items()}
 
-#: Default durations when served: a few seconds per job, so that polling clients see each state.
+#: Default durations when served, from the lifecycle tables.
 DEFAULT_DURATIONS_MS: dict[JobKind, dict[str, int]] = {
-    JobKind.RESTORE: {"REQUESTING": 1_000, "INITIALIZING": 2_000, "IN_PROGRESS": 5_000},
-    JobKind.BACKUP: {"INITIALIZING": 1_000, "IN_PROGRESS": 3_000, "CANCELLING": 1_000,
-                     "DELETING": 1_000},
-}  # fmt: skip
+    kind: {p.state: p.default_ms for p in lc.phases} for kind, lc in LIFECYCLES.items()
+}
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1000}

@@ -28,12 +28,15 @@ from typing import Any
 import anyio
 import httpx
 
+from engine.core.lifecycle import BACKUP, RESTORE, Event
 from engine.load.history import Exchange, History, Kind, Seen
 
 API = "/api/backup_and_restore"
 ROLES = ("poller", "restore", "backup", "rebalance", "lister", "bad")
 GROUPS = ["CUSTOM_RULES_CONFIG", "DEPLOYMENT_CONFIG"]
-UNFINISHED = '"PENDING","REQUESTING","INITIALIZING","IN_PROGRESS"'
+#: filter lists: unfinished restores, and backups that run (a DELETE would cancel them)
+UNFINISHED = ",".join(f'"{s}"' for s in RESTORE.unfinished)
+RUNNING_BACKUPS = ",".join(f'"{s}"' for s in BACKUP.sources(Event.CANCEL))
 _ERROR_KEYS = {"message", "details", "description", "code", "http_response"}
 
 
@@ -332,7 +335,7 @@ class Client:
             await self.call("GET", f"{API}/restores", "GET /restores", kind="restore",
                             headers=ranged, params=params)  # fmt: skip
         else:
-            params = {"filter": 'status in ("INITIALIZING","IN_PROGRESS") and host_id = 53'}
+            params = {"filter": f"status in ({RUNNING_BACKUPS}) and host_id = 53"}
             if self.rng.random() < 0.5:
                 params = {"filter": "host_id in (53, 104)", "sort": "-id"}
             await self.call("GET", f"{API}/backups", "GET /backups", kind="backup",

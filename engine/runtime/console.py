@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import structlog
@@ -18,7 +17,7 @@ import structlog
 from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
-from engine.core.progression import PHASES, Outcome, Progression
+from engine.core.progression import Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
@@ -28,6 +27,7 @@ from engine.runtime.machines import Fired, Machines
 from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = structlog.get_logger("engine")
 HISTORY = 200  # transitions kept per console for /simulator/consoles/{id}/history
 
@@ -56,17 +56,34 @@ class Console:
         self.release: Release = DEFAULT
 
     # plumbing -----------------------------------------------------------------------------
-    async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
-        """Run one unit of work for this console; report what it fired after the commit.
+    async def run_unit(
+        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run one unit of work for this console; report what it fired after the commit, and
+        wake the worker when the unit left a job waiting for a phase to end."""
+        return await self._run(True, work, *args, **kwargs)
 
-        `wake=False` is the worker's own pass: what it fired is not new work for itself.
-        Every unit first reads the console's row (most read it anyway, for its rules): a console
-        another process deleted raises `units.ConsoleMissing`, never a refusal such as 1003."""
+    async def run_worker_unit(
+        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`run_unit` for the worker's own units: what they fire is not new work for itself."""
+        return await self._run(False, work, *args, **kwargs)
+
+    async def _run(
+        self,
+        wake: bool,
+        work: Callable[Concatenate[Tx, units.Step, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Every unit first reads the console's row (most read it anyway, for its rules): a
+        console another process deleted raises `units.ConsoleMissing`, never a refusal such as
+        1003."""
         step = units.Step(self.id, self.clock.now_ms(), self.machines)
 
         def unit(tx: Tx) -> T:
             step.state(tx)
-            return work(tx, step, *args)
+            return work(tx, step, *args, **kwargs)
 
         try:
             result: T = await self.store.transact(unit)
@@ -232,7 +249,7 @@ class Console:
     # control ------------------------------------------------------------------------------
     async def seed_world(self, world: World) -> None:
         """Replace the world: hosts, configurations, backups; clears restores and jobs."""
-        await self.run_unit(put_world, world)
+        await self.run_unit(units.put_world, world)
         self.world = world
         self.notify()
         self.outage_mode = world.outage_during_restore
@@ -246,34 +263,35 @@ class Console:
         return result
 
     async def set_rebalancing(self, on: bool) -> None:
-        await self._settings(rebalancing=on)
+        await self.run_unit(units.set_rebalancing, on)
+        self.notify()
         log.info("rebalancing_set", console=self.id, on=on)
 
     async def set_outage_mode(self, on: bool) -> None:
-        await self._settings(outage_during_restore=on)
+        await self.run_unit(units.set_outage_mode, on)
+        self.notify()
         self.outage_mode = on
         log.info("outage_mode_set", console=self.id, on=on)
 
     async def set_rule(self, kind: JobKind | str, spec: Mapping[str, Any]) -> Progression:
         """Change the progression rule of a kind of job (keys as in scenario files)."""
         kind = JobKind(kind)
-        current = (await self.state()).settings.get("rules", {}).get(kind.value, {})
-        merged = {**current, **spec}
-        rule = Progression.read(kind, merged)  # raises RuleError naming the key
-        await self._settings(rules_for=(kind, merged))
+        merged = await self.run_unit(units.set_rule, kind, spec)  # RuleError names the key
+        self.notify()
         log.info("rule_set", console=self.id, kind=kind.value, rule=merged)
-        return rule
+        return Progression.read(kind, merged)
 
     async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
         """Override the progression of one job (by its record id)."""
         kind = JobKind(kind)
         Progression.read(kind, spec)
-        await self.run_unit(_set_job_rule, kind, id, dict(spec))
+        await self.run_unit(units.set_job_rule, kind, id, dict(spec))
         self.notify()
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
 
     async def set_seed(self, seed: int) -> None:
-        await self._settings(seed=seed)
+        await self.run_unit(units.set_seed, seed)
+        self.notify()
 
     async def step(
         self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
@@ -299,13 +317,10 @@ class Console:
 
     async def reset(self, world: World | None = None) -> None:
         """Back to a clean world (the given one, or the one the console was created with)."""
-        await self._settings(reset=True)
+        await self.run_unit(units.reset_settings)
+        self.notify()
         await self.seed_world(world or self.world or demo_world())
         log.info("console_reset", console=self.id)
-
-    async def _settings(self, **changes: Any) -> None:
-        await self.run_unit(_change_settings, changes)
-        self.notify()
 
     # waiting ------------------------------------------------------------------------------
     async def wait_for(
@@ -378,52 +393,3 @@ class Console:
 
     def __repr__(self) -> str:
         return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self._history)})"
-
-
-def put_world(tx: Tx, step: units.Step, world: World) -> None:
-    """The unit that puts a world in a console: records and the world's switches together, so
-    that no other process sharing the store sees one without the other."""
-    units.load_world(tx, step, world.hosts, world.configurations, world.backups)
-    _change_settings(tx, step, {"rebalancing": world.rebalancing,
-                                "outage_during_restore": world.outage_during_restore})  # fmt: skip
-
-
-def _change_settings(tx: Tx, step: units.Step, changes: dict[str, Any]) -> None:
-    state = step.state(tx)
-    settings = dict(state.settings)
-    rebalancing = state.rebalancing
-    for key, value in changes.items():
-        if key == "rebalancing":
-            rebalancing = bool(value)
-        elif key == "rules_for":
-            kind, spec = value
-            settings["rules"] = {**settings.get("rules", {}), kind.value: spec}
-        elif key == "reset":
-            for name in ("rules", "outage_during_restore"):
-                settings.pop(name, None)
-            rebalancing = False
-        else:
-            settings[key] = value
-    tx.put_console(replace(state, rebalancing=rebalancing, settings=settings))
-
-
-def _set_job_rule(tx: Tx, step: units.Step, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
-    stored = (
-        tx.restore(step.console, id) if kind is JobKind.RESTORE else tx.backup(step.console, id)
-    )
-    if stored is None:
-        raise LookupError(f"no {kind.value} {id}")
-    job = replace(stored.job, rule=spec)
-    rule = step.rule(tx, kind, job)
-    if job.ordinal is not None and "outcome" in spec:
-        job = replace(job, outcome=rule.outcome.choose(step.seed(tx), kind, job.ordinal))
-    if job.due_at is not None or job.status in PHASES[kind]:
-        # the phase under way follows the new rule from when it began
-        duration = rule.duration_ms(kind, job.status)
-        hung = job.status == "IN_PROGRESS" and job.outcome is Outcome.HANG
-        since = job.phase_since if job.phase_since is not None else step.now_ms
-        job = replace(job, due_at=None if duration is None or hung else since + duration)
-    if isinstance(stored, StoredRestore):
-        tx.update_restore(step.console, id, stored.record.status.value, stored.record, job)
-    else:
-        tx.update_backup(step.console, id, stored.record.status.value, stored.record, job)

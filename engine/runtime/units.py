@@ -10,7 +10,7 @@ in `Step.fired` and reported by the caller after the commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,12 +25,20 @@ from engine.core.enums import (
     RestoreStatus,
 )
 from engine.core.errors import QRadarError
-from engine.core.lifecycle import BACKUP, REMOVED, RESTORE, Event
+from engine.core.lifecycle import BACKUP, LIFECYCLES, REMOVED, RESTORE, Event
 from engine.core.progression import Outcome, Progression
-from engine.core.records import Backup, BackupConfiguration, Host, Restore
+from engine.core.records import Backup, BackupConfiguration, Host, Restore, World
 from engine.core.versions import ApiVersion
 from engine.runtime.machines import Fired, JobModel, Machines
-from engine.store.base import ConsoleState, Job, StaleState, StoredBackup, StoredRestore, Tx
+from engine.store.base import (
+    ConsoleState,
+    Credential,
+    Job,
+    StaleState,
+    StoredBackup,
+    StoredRestore,
+    Tx,
+)
 
 E = rules.E
 _RESTORE_STATUS = {s.value: s for s in RestoreStatus}
@@ -40,6 +48,18 @@ _RESTORE_FINAL = frozenset(RestoreStatus(s) for s in RESTORE.final)
 
 class ConsoleMissing(LookupError):
     """The console was deleted (or never created) in the store."""
+
+
+class ConsoleTaken(ValueError):
+    """A console of that id is already in the store (perhaps created by another process)."""
+
+
+class CredentialTaken(ValueError):
+    """A credential belongs to another console; `name` says which argument gave it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: belongs to another console")
+        self.name = name
 
 
 @dataclass(slots=True)
@@ -95,8 +115,17 @@ def _console_rules(fingerprint: str, kind: JobKind, settings: dict[str, Any]) ->
     return rule
 
 
-def _due(now: int, duration: int | None) -> int | None:
-    return None if duration is None else now + duration
+def _phase_end(
+    rule: Progression, kind: JobKind, state: str, outcome: Outcome | None, since: int
+) -> int | None:
+    """When the phase of `state` that began at `since` is over: None when `state` is not timed
+    (it lasts until the job is moved), when the job hangs in it, or when the rule's mode waits
+    for a step."""
+    lifecycle = LIFECYCLES[kind]
+    if lifecycle.phase(state) is None or (outcome is Outcome.HANG and lifecycle.hangs(state)):
+        return None
+    duration = rule.duration_ms(kind, state)
+    return None if duration is None else since + duration
 
 
 def _fire(
@@ -129,11 +158,10 @@ def _move_restore(
         if status is RestoreStatus.REQUESTING:
             ordinal = tx.next_ordinal(step.console, JobKind.RESTORE)
             outcome = rule.outcome.choose(step.seed(tx), JobKind.RESTORE, ordinal)
-        # a final or hung job has no next phase; a UI restore moves only when told to finish
-        hung = status is RestoreStatus.IN_PROGRESS and outcome is Outcome.HANG
-        due: int | None = None
-        if not (status in _RESTORE_FINAL or hung or job.origin is Origin.EXTERNAL):
-            due = _due(now, rule.duration_ms(JobKind.RESTORE, dest))
+        # a UI restore moves only when told to finish
+        due = None
+        if job.origin is not Origin.EXTERNAL:
+            due = _phase_end(rule, JobKind.RESTORE, dest, outcome, now)
         jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
                  ordinal, now)  # fmt: skip
         step.schedule(JobKind.RESTORE, job.id, due)
@@ -250,9 +278,7 @@ def _move_backup(
         elif status is BackupStatus.FAILED:
             changes["time_completed"] = now
             changes["is_valid"] = False
-        settled = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
-        hung = status is BackupStatus.IN_PROGRESS and job.outcome is Outcome.HANG
-        due = None if settled or hung else _due(now, rule.duration_ms(JobKind.BACKUP, dest))
+        due = _phase_end(rule, JobKind.BACKUP, dest, job.outcome, now)
         jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
                  job.ordinal, now)  # fmt: skip
         step.schedule(JobKind.BACKUP, job.id, due)
@@ -315,7 +341,7 @@ def create_backup(
     job = Job(
         JobKind.BACKUP, backup.id, BackupStatus.INITIALIZING, ordinal=ordinal, outcome=outcome,
         phase_since=now,
-        due_at=_due(now, rule.duration_ms(JobKind.BACKUP, BackupStatus.INITIALIZING)),
+        due_at=_phase_end(rule, JobKind.BACKUP, BackupStatus.INITIALIZING, outcome, now),
     )  # fmt: skip
     tx.insert_backup(step.console, backup, job)
     step.schedule(JobKind.BACKUP, backup.id, job.due_at)
@@ -347,7 +373,7 @@ def update_backup(tx: Tx, step: Step, id: int, body: Mapping[str, Any]) -> Backu
 def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
     stored = visible_backup(tx, step.console, id, E.BACKUP_DELETE)
     rules.check_backup_deletable(stored.record)
-    running = stored.record.status in (BackupStatus.INITIALIZING, BackupStatus.IN_PROGRESS)
+    running = BACKUP.target(stored.record.status, Event.CANCEL) is not None
     event = Event.CANCEL if running else Event.DELETE
     moved = _move_backup(tx, step, stored, event, write=False)
     assert moved is not None
@@ -359,23 +385,9 @@ def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
 
 
 def _next_event(job: Job) -> Event | None:
-    """What the engine does when a job's phase is over."""
-    if job.kind is JobKind.RESTORE:
-        return {
-            RestoreStatus.REQUESTING: Event.RECEIVE,
-            RestoreStatus.INITIALIZING: Event.BEGIN,
-            RestoreStatus.IN_PROGRESS: Event.FAIL
-            if job.outcome is Outcome.FAILED
-            else Event.SUCCEED,
-        }.get(RestoreStatus(job.status))
-    if job.status == REMOVED:
-        return None
-    return {
-        BackupStatus.INITIALIZING: Event.BEGIN,
-        BackupStatus.IN_PROGRESS: Event.FAIL if job.outcome is Outcome.FAILED else Event.SUCCEED,
-        BackupStatus.CANCELLING: Event.REMOVE,
-        BackupStatus.DELETING: Event.REMOVE,
-    }.get(BackupStatus(job.status))
+    """What the engine fires when a job's phase is over (None: the state is not timed)."""
+    phase = LIFECYCLES[job.kind].phase(job.status)
+    return None if phase is None else phase.next_event(job.outcome is Outcome.FAILED)
 
 
 def _advance(
@@ -404,6 +416,22 @@ def run_due(tx: Tx, step: Step, limit: int = 256, skip: frozenset[JobKey] = froz
     )
 
 
+def worker_pass(tx: Tx, step: Step, limit: int, held: frozenset[JobKey]) -> tuple[int, int | None]:
+    """The worker's pass: `run_due`, then when the next phase of a job it does not hold ends."""
+    return run_due(tx, step, limit, held), next_due(tx, step.console, held)
+
+
+def next_due(tx: Tx, console: str, held: frozenset[JobKey]) -> int | None:
+    """The next deadline of the console's jobs, but those in `held` (rarely any)."""
+    due = tx.next_due(console)
+    if not held or due is None:
+        return due
+    # among the len(held) + 1 earliest of each kind, at least one is not held
+    ahead = tx.due_jobs(console, 2**62, len(held) + 1)
+    free = [s.job.due_at for s in ahead if job_key(s) not in held and s.job.due_at]
+    return min(free, default=None)
+
+
 def _stored(tx: Tx, console: str, kind: JobKind, id: int) -> StoredRestore | StoredBackup | None:
     return tx.restore(console, id) if kind is JobKind.RESTORE else tx.backup(console, id)
 
@@ -427,8 +455,7 @@ def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
     if stored is None:
         return None
     job, now = stored.job, step.now_ms
-    lifecycle = RESTORE if kind is JobKind.RESTORE else BACKUP
-    failed = lifecycle.target(job.status, Event.FAIL) is not None
+    failed = LIFECYCLES[kind].target(job.status, Event.FAIL) is not None
     if failed:
 
         def persist(source: str, dest: str) -> None:
@@ -541,17 +568,106 @@ def backup_missing(tx: Tx, step: Step, id: int) -> Backup:
 
 
 def recover(tx: Tx, step: Step, fail_in_flight: bool) -> int:
-    """After a restart: jobs in flight resume where they were, or fail (by policy)."""
+    """After a restart: jobs in flight resume where they were (overdue phases end on the
+    worker's first pass), or, with `fail_in_flight`, those in a state the restart interrupts
+    (`Lifecycle.interrupted`) fail. Returns how many failed."""
+    if not fail_in_flight:
+        return 0
     count = 0
     for stored in tx.running_jobs(step.console):
         job = stored.job
-        if fail_in_flight and job.status in (RestoreStatus.INITIALIZING, RestoreStatus.IN_PROGRESS):
-            if job.origin is Origin.EXTERNAL:
-                continue
+        if job.origin is not Origin.EXTERNAL and job.status in LIFECYCLES[job.kind].interrupted:
             stored = replace(stored, job=replace(job, outcome=Outcome.FAILED))
             _advance(tx, step, stored, Event.FAIL)
             count += 1
-    return count  # the others resume: overdue phases end on the worker's first pass
+    return count
+
+
+def set_job_rule(tx: Tx, step: Step, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
+    """Override the progression of one job (by its record id); the phase under way follows the
+    new rule from when it began."""
+    stored = _stored(tx, step.console, kind, id)
+    if stored is None:
+        raise LookupError(f"no {kind.value} {id}")
+    job = replace(stored.job, rule=spec)
+    rule = step.rule(tx, kind, job)
+    if job.ordinal is not None and "outcome" in spec:
+        job = replace(job, outcome=rule.outcome.choose(step.seed(tx), kind, job.ordinal))
+    if job.due_at is not None or LIFECYCLES[kind].phase(job.status) is not None:
+        since = job.phase_since if job.phase_since is not None else step.now_ms
+        job = replace(job, due_at=_phase_end(rule, kind, job.status, job.outcome, since))
+    if isinstance(stored, StoredRestore):
+        tx.update_restore(step.console, id, stored.record.status.value, stored.record, job)
+    else:
+        tx.update_backup(step.console, id, stored.record.status.value, stored.record, job)
+
+
+# --- the console: creation, settings, world ----------------------------------------------------
+
+
+def create_console(
+    tx: Tx,
+    step: Step,
+    settings: dict[str, Any],
+    credentials: Sequence[tuple[str, Credential]],
+    world: World,
+) -> None:
+    """A new console with its credentials (`(argument, credential)` pairs) and its world, in one
+    unit: a process sharing the store never sees the console without them (a restore of backup
+    1 refused with 1003 by a console half made)."""
+    if tx.console(step.console) is not None:
+        raise ConsoleTaken(step.console)
+    tx.put_console(ConsoleState(step.console, settings=settings))
+    for name, credential in credentials:
+        if not tx.put_credential(credential):  # never moved from another console
+            raise CredentialTaken(name)
+    put_world(tx, step, world)
+
+
+def put_world(tx: Tx, step: Step, world: World) -> None:
+    """Put a world in a console: records and the world's switches together, so that no other
+    process sharing the store sees one without the other."""
+    load_world(tx, step, world.hosts, world.configurations, world.backups)
+    state = step.state(tx)
+    settings = {**state.settings, "outage_during_restore": world.outage_during_restore}
+    tx.put_console(replace(state, rebalancing=world.rebalancing, settings=settings))
+
+
+def set_rebalancing(tx: Tx, step: Step, on: bool) -> None:
+    tx.put_console(replace(step.state(tx), rebalancing=on))
+
+
+def set_outage_mode(tx: Tx, step: Step, on: bool) -> None:
+    _put_settings(tx, step, outage_during_restore=on)
+
+
+def set_seed(tx: Tx, step: Step, seed: int) -> None:
+    _put_settings(tx, step, seed=seed)
+
+
+def set_rule(tx: Tx, step: Step, kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `spec` into the console's rule for `kind`; returns the merged rule as written.
+    A rule that cannot be read raises `RuleError` naming the key, and nothing changes."""
+    settings = step.state(tx).settings
+    rules_ = settings.get("rules", {})
+    merged = {**rules_.get(kind.value, {}), **spec}
+    Progression.read(kind, merged)
+    _put_settings(tx, step, rules={**rules_, kind.value: merged})
+    return merged
+
+
+def reset_settings(tx: Tx, step: Step) -> None:
+    """Back to the console's creation settings: no rules, no outage mode, no rebalancing."""
+    state = step.state(tx)
+    settings = {
+        k: v for k, v in state.settings.items() if k not in ("rules", "outage_during_restore")
+    }
+    tx.put_console(replace(state, rebalancing=False, settings=settings))
+
+
+def _put_settings(tx: Tx, step: Step, **changes: Any) -> None:
+    state = step.state(tx)
+    tx.put_console(replace(state, settings={**state.settings, **changes}))
 
 
 def load_world(
@@ -577,16 +693,19 @@ def add_backup(tx: Tx, step: Step, backup: Backup) -> Backup:
         raise ValueError(f"backup {backup.id} already exists")
     if tx.backup_name_taken(step.console, backup.name):  # names are unique per console (1005)
         raise ValueError(f"a backup named {backup.name!r} exists")
-    running = backup.status.value in BACKUP.running or backup.status is BackupStatus.DELETING
+    in_flight = BACKUP.phase(backup.status) is not None
     rule = step.rule(tx, JobKind.BACKUP)
-    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP) if running else None
+    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP) if in_flight else None
+    outcome = rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None
     job = Job(
-        JobKind.BACKUP, backup.id, backup.status, ordinal=ordinal, phase_since=step.now_ms,
-        outcome=rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None,
-        due_at=(
-            _due(step.now_ms, rule.duration_ms(JobKind.BACKUP, backup.status)) if running else None
-        ),
-    )  # fmt: skip
+        JobKind.BACKUP,
+        backup.id,
+        backup.status,
+        ordinal=ordinal,
+        phase_since=step.now_ms,
+        outcome=outcome,
+        due_at=_phase_end(rule, JobKind.BACKUP, backup.status, outcome, step.now_ms),
+    )
     tx.insert_backup(step.console, backup, job)
     tx.reserve_id(step.console, JobKind.BACKUP, backup.id)
     return backup

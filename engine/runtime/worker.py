@@ -26,7 +26,7 @@ from anyio.abc import TaskStatus
 
 from engine.runtime import units
 from engine.runtime.clock import VirtualClock, Waker
-from engine.store.base import StorageError, Tx
+from engine.store.base import StorageError
 
 if TYPE_CHECKING:
     from engine.runtime.console import Console
@@ -98,7 +98,7 @@ class Worker:
         job again in a unit of its own, so that one job's fault stays that job's."""
         held = frozenset(self.held)
         try:
-            return await self.console.run_unit(_pass, held, wake=False)
+            return await self.console.run_worker_unit(units.worker_pass, BATCH, held)
         except (StorageError, units.ConsoleMissing):
             raise
         except Exception as error:
@@ -113,13 +113,13 @@ class Worker:
             if key in self.held:
                 continue
             try:
-                moved += await console.run_unit(units.run_one, *key[:2], wake=False)
+                moved += await console.run_worker_unit(units.run_one, *key[:2])
             except (StorageError, units.ConsoleMissing):
                 raise
             except Exception as error:
                 await self._fault(key, error)
         held = frozenset(self.held)
-        return moved, await console.read(lambda tx: _next_due(tx, console.id, held))
+        return moved, await console.read(lambda tx: units.next_due(tx, console.id, held))
 
     async def _fault(self, key: JobKey, error: Exception) -> None:
         kind, id, _ = key
@@ -128,7 +128,7 @@ class Worker:
         cause = _cause(error)
         status: str | None = None
         try:
-            status = await console.run_unit(units.fault_job, kind, id, wake=False)
+            status = await console.run_worker_unit(units.fault_job, kind, id)
         except (StorageError, units.ConsoleMissing):
             raise
         except Exception as second:
@@ -157,22 +157,6 @@ class Worker:
             f"Worker(console={self.console.id!r}, passes={self.passes}, moved={self.moved}, "
             f"faulted={self.faulted}, held={len(self.held)})"
         )
-
-
-def _pass(tx: Tx, step: units.Step, held: frozenset[JobKey]) -> tuple[int, int | None]:
-    moved = units.run_due(tx, step, BATCH, held)
-    return moved, _next_due(tx, step.console, held)
-
-
-def _next_due(tx: Tx, console: str, held: frozenset[JobKey]) -> int | None:
-    """The next deadline of the console's jobs, but those this worker holds (rarely any)."""
-    due = tx.next_due(console)
-    if not held or due is None:
-        return due
-    # among the len(held) + 1 earliest of each kind, at least one is not held
-    ahead = tx.due_jobs(console, 2**62, len(held) + 1)
-    free = [s.job.due_at for s in ahead if units.job_key(s) not in held and s.job.due_at]
-    return min(free, default=None)
 
 
 def _cause(error: BaseException) -> str:

@@ -89,6 +89,9 @@ MAX_BATCH = 128  # units per transaction: bounds how long one batch holds the ev
 
 _RUNNING_RESTORE = tuple(str(s) for s in RESTORE.running)
 _RUNNING_BACKUP = tuple(str(s) for s in BACKUP.running)
+#: jobs in flight (`running_jobs`): the timed states
+_IN_FLIGHT_RESTORE = tuple(str(s) for s in RESTORE.timed)
+_IN_FLIGHT_BACKUP = tuple(str(s) for s in BACKUP.timed)
 _UNFINISHED_RESTORE = tuple(s for s in RESTORE.states if s not in RESTORE.final)
 _IN = "','".join  # the status lists are the lifecycle tables' own constants, never input
 #: The whole gate in one statement: rebalancing, a running restore, the hosts of running backups.
@@ -519,15 +522,14 @@ class SqliteTx:
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._c.execute(
             f"SELECT {_RESTORE_COLUMNS} FROM restores INDEXED BY restores_running "
-            f"WHERE console = ? AND status IN ({_marks(_RUNNING_RESTORE)}) ORDER BY id",
-            (console, *_RUNNING_RESTORE),
+            f"WHERE console = ? AND status IN ({_marks(_IN_FLIGHT_RESTORE)}) ORDER BY id",
+            (console, *_IN_FLIGHT_RESTORE),
         ):
             jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
-        running = (*_RUNNING_BACKUP, BackupStatus.DELETING.value)
         for row in self._c.execute(
             f"SELECT {_BACKUP_COLUMNS} FROM backups INDEXED BY backups_running "
-            f"WHERE console = ? AND status IN ({_marks(running)}) ORDER BY id",
-            (console, *running),
+            f"WHERE console = ? AND status IN ({_marks(_IN_FLIGHT_BACKUP)}) ORDER BY id",
+            (console, *_IN_FLIGHT_BACKUP),
         ):
             jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
         return jobs

@@ -116,5 +116,48 @@ def test_backup_table_is_the_documented_one() -> None:
     assert BACKUP.target(B.DELETING, Event.DELETE) is None
 
 
+@TABLES
+def test_phases_are_the_timed_states_and_end_by_a_transition(table: Lifecycle) -> None:
+    """Each phase's ending events are transitions out of it; a final state is never timed; every
+    state that holds the gate is timed (a job holding it always has a next step)."""
+    timed = table.timed
+    assert len(set(timed)) == len(timed)
+    assert not set(timed) & set(table.final)
+    assert set(table.running) <= set(timed)
+    for phase in table.phases:
+        assert table.target(phase.state, phase.ends) is not None, phase
+        if phase.fails is not None:
+            assert table.target(phase.state, phase.fails) is not None, phase
+        assert phase.next_event(failed=False) is phase.ends
+        assert phase.default_ms > 0
+    assert [p.state for p in table.phases if p.hangs] == [s for s in timed if table.hangs(s)]
+    assert table.phase(table.final[0]) is None
+
+
+@TABLES
+def test_a_restart_interrupts_only_states_a_job_can_fail_from(table: Lifecycle) -> None:
+    for state in table.interrupted:
+        assert table.target(state, Event.FAIL) is not None, state
+
+
+def test_the_engine_rules_are_the_documented_ones() -> None:
+    R, B = RestoreStatus, BackupStatus
+    assert RESTORE.timed == (R.REQUESTING, R.INITIALIZING, R.IN_PROGRESS)
+    assert BACKUP.timed == (B.INITIALIZING, B.IN_PROGRESS, B.CANCELLING, B.DELETING)
+    # only IN_PROGRESS ends by the outcome, and only there does a job hang
+    for table in (RESTORE, BACKUP):
+        by_outcome = [p.state for p in table.phases if p.fails is not None]
+        assert by_outcome == [p.state for p in table.phases if p.hangs] == ["IN_PROGRESS"]
+        in_progress = table.phase("IN_PROGRESS")
+        assert in_progress is not None
+        assert in_progress.next_event(failed=True) is Event.FAIL
+        assert in_progress.next_event(failed=False) is Event.SUCCEED
+    assert RESTORE.phase(R.REQUESTING) is not None
+    assert RESTORE.phase(R.PENDING) is None  # waits for the client
+    assert BACKUP.phase(B.MISSING) is None
+    assert RESTORE.interrupted == BACKUP.interrupted == ("INITIALIZING", "IN_PROGRESS")
+    assert RESTORE.unfinished == RESTORE_DELETABLE
+
+
 def test_lifecycles_cover_every_job_kind() -> None:
     assert {t.kind for t in LIFECYCLES.values()} == set(LIFECYCLES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import GROUPS
+from conftest import GROUPS, backup_record
 
 from engine.core.enums import BackupStatus, JobKind, RestoreStatus
 from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
@@ -230,6 +230,18 @@ async def test_backup_runs_to_success(console: Console) -> None:
     with pytest.raises(Unprocessable) as caught:
         await console.create_restore(backup.id, GROUPS)
     assert caught.value.code.unique == 1004
+
+
+async def test_a_seeded_running_backup_hangs_as_the_rule_says(console: Console) -> None:
+    """A backup seeded IN_PROGRESS under `outcome: HANG` hangs as one the API started does (it
+    used to succeed after the phase's duration); stepped, it fails."""
+    await console.set_rule("backup", {"in_progress": "3s", "outcome": "HANG"})
+    running = backup_record(10, status=B.IN_PROGRESS, time_completed=None)
+    await console.add_backup(running)
+    await vclock(console).advance(7 * 24 * 3600)
+    assert (await console.get_backup(10)).status == B.IN_PROGRESS
+    await console.step("backup", 10)
+    assert (await console.get_backup(10)).status == B.FAILED
 
 
 async def test_failed_backup_is_not_restorable(console: Console) -> None:
