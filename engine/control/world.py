@@ -30,6 +30,7 @@ from engine.control.schema import (
     child,
 )
 from engine.core.enums import AppDeploymentLocation, BackupStatus, BackupType
+from engine.core.lifecycle import BACKUP as BACKUP_LIFECYCLE
 from engine.core.records import (
     COMPONENTS,
     Backup,
@@ -119,7 +120,7 @@ def backup_record(data: Mapping[str, Any], default_host: int) -> Backup:
     name: str = data["name"]
     kind = BackupType(data.get("type", BackupType.CONFIG.value))
     status = BackupStatus(data.get("status", BackupStatus.SUCCESS.value))
-    finished = status in (BackupStatus.SUCCESS, BackupStatus.FAILED, BackupStatus.MISSING)
+    finished = status in BACKUP_LIFECYCLE.settled
     started = VIRTUAL_EPOCH_MS - 86_400_000 + (backup_id % _MINUTES_A_DAY) * 60_000
     host_id = data.get("host_id", default_host)
     location = (

@@ -101,6 +101,19 @@ class Lifecycle:
     def unfinished(self) -> tuple[str, ...]:
         return tuple(s for s in self.states if s not in self.final)
 
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Where a job's run ends: the destinations of SUCCEED and FAIL."""
+        ends = (Event.SUCCEED, Event.FAIL)
+        return tuple(dict.fromkeys(t.dest for t in self.transitions if t.event in ends))
+
+    @property
+    def settled(self) -> tuple[str, ...]:
+        """States in which the engine has nothing more to do with the job: neither the initial
+        state (where a restore waits for its client) nor a timed one."""
+        timed = self.timed
+        return tuple(s for s in self.states if s != self.initial and s not in timed)
+
     def phase(self, state: str) -> Phase | None:
         """The phase of a timed state; None for a state that lasts until the job is moved."""
         return next((p for p in self.phases if p.state == state), None)

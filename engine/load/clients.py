@@ -280,7 +280,7 @@ class Client:
             if exchange.status != 200 or not exchange.seen:
                 return None
             status = exchange.seen[0].status
-            if status in ("SUCCESS", "FAILED", "MISSING"):
+            if status in (RESTORE if kind == "restore" else BACKUP).settled:
                 return status
         return None
 

@@ -50,9 +50,9 @@ CONFLICTS: dict[str, frozenset[int]] = {
 
 RESTORE_RUNNING = frozenset(RESTORE.running)
 RESTORE_FINAL = frozenset(RESTORE.final)
-RESTORE_UNFINISHED = frozenset(s for s in RESTORE.states if s not in RESTORE.final)
+RESTORE_UNFINISHED = frozenset(RESTORE.unfinished)
 BACKUP_RUNNING = frozenset(BACKUP.running)
-BACKUP_FINISHED = frozenset({"SUCCESS", "FAILED"})
+BACKUP_FINISHED = frozenset(BACKUP.outcomes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import structlog
 from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
+from engine.core.lifecycle import BACKUP, RESTORE
 from engine.core.progression import Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
@@ -355,7 +356,7 @@ class Console:
                     await changed.wait()
 
     async def wait_for_restore(
-        self, id: int, status: RestoreStatus | str | tuple[str, ...] = ("SUCCESS", "FAILED"),
+        self, id: int, status: RestoreStatus | str | tuple[str, ...] = RESTORE.outcomes,
         within_s: float | None = None,
     ) -> Restore:  # fmt: skip
         wanted = {status} if isinstance(status, str) else set(status)
@@ -374,7 +375,7 @@ class Console:
     async def wait_for_backup(
         self,
         id: int,
-        status: str | tuple[str, ...] = ("SUCCESS", "FAILED"),
+        status: str | tuple[str, ...] = BACKUP.outcomes,
         within_s: float | None = None,
     ) -> Backup | None:
         """Wait for a backup status; `None` in `status` waits for the record to be removed."""

@@ -161,3 +161,10 @@ def test_the_engine_rules_are_the_documented_ones() -> None:
 
 def test_lifecycles_cover_every_job_kind() -> None:
     assert {t.kind for t in LIFECYCLES.values()} == set(LIFECYCLES)
+
+
+def test_outcomes_and_settled_states() -> None:
+    R, B = RestoreStatus, BackupStatus
+    assert RESTORE.outcomes == BACKUP.outcomes == (R.SUCCESS, R.FAILED)
+    assert RESTORE.settled == (R.SUCCESS, R.FAILED)
+    assert BACKUP.settled == (B.FAILED, B.SUCCESS, B.MISSING, REMOVED)
