@@ -335,16 +335,10 @@ class Target:
                     "the target's control surface needs its admin credential: give "
                     "--admin-token or BRE_ADMIN_TOKEN (the `admin=` of its ready line)"
                 )
-            # an older surface without consoles: reset the token's own console instead
-            from engine.simulator import DEFAULT_TOKEN
-
-            remote = Remote(client, self.token or DEFAULT_TOKEN, True, admin=admin)
-            await remote._post("reset", scenario.world_raw or {})
-            if scenario.engine:
-                await remote.control({"engine": scenario.engine})
-            if scenario.seed is not None:
-                await remote.control({"seed": scenario.seed})
-            yield remote
+            raise StepError(
+                f"the target refused the scenario's console ({created.status_code}): "
+                f"{created.text}"
+            )
 
 
 def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -> dict[str, Any]:

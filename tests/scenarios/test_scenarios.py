@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import serve
 
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
@@ -399,3 +400,24 @@ def test_an_unknown_release_names_the_line_and_the_choices() -> None:
     assert "x.yaml:2" in str(caught.value)
     assert "release" in str(caught.value)
     assert "7.5.0 UP14" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_a_console_the_target_refuses_fails_the_run_instead_of_resetting_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The served simulator refuses the scenario's console (here: 413, its control bodies are
+    bounded below the console's body): the run reports the refusal. It used to reset the
+    default console instead, and ran the scenario there as if nothing had happened."""
+    scenario = tmp_path / "one.yaml"
+    scenario.write_text(
+        "format: 1\nname: one\ndescription: one request\nsteps:\n"
+        "  - request: {method: GET, path: /api/backup_and_restore/backups}\n"
+        "    expect: {status: 200}\n"
+    )
+    with serve("--clock", "virtual", "--db", ":memory:", "--control-body-bytes", "64") as served:
+        admin = served.fields["admin"]
+        code = cli.main(["replay", str(scenario), "--target", served.url, "--admin-token", admin])
+        out = capsys.readouterr().out
+        assert code == 1, out
+        assert "413" in out, out
