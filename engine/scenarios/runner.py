@@ -336,8 +336,7 @@ class Target:
                     "--admin-token or BRE_ADMIN_TOKEN (the `admin=` of its ready line)"
                 )
             raise StepError(
-                f"the target refused the scenario's console ({created.status_code}): "
-                f"{created.text}"
+                f"the target refused the scenario's console ({created.status_code}): {created.text}"
             )
 
 
