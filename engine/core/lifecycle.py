@@ -204,6 +204,29 @@ BACKUP_DELETABLE: tuple[str, ...] = (*BACKUP.sources(Event.CANCEL), *BACKUP.sour
 RESTORE_DELETABLE: tuple[str, ...] = RESTORE.unfinished
 
 
+def engine_table(lifecycle: Lifecycle) -> str:
+    """The engine's rules per state as a markdown table, for the docs (compared by a test)."""
+    rows = [
+        "| state | timed (served default) | when the phase is over | outcome HANG | holds the gate "
+        "| restart with `--recovery fail` |",
+        "|---|---|---|---|---|---|",
+    ]
+    for state in lifecycle.states:
+        phase = lifecycle.phase(state)
+        if phase is None:
+            timed = ends = "-"
+        else:
+            timed = f"{phase.default_ms / 1000:g} s"
+            ends = f"`{phase.ends.value}`"
+            if phase.fails is not None:
+                ends += f" (`{phase.fails.value}` when the outcome is FAILED)"
+        hangs = "stays until stepped" if lifecycle.hangs(state) else "-"
+        gate = "yes" if state in lifecycle.running else "-"
+        restart = "fails" if state in lifecycle.interrupted else "-"
+        rows.append(f"| {state} | {timed} | {ends} | {hangs} | {gate} | {restart} |")
+    return "\n".join(rows) + "\n"
+
+
 def mermaid(lifecycle: Lifecycle) -> str:
     """A mermaid state diagram of a table, for the docs (regenerated and compared by a test)."""
     lines = ["stateDiagram-v2", f"    [*] --> {lifecycle.initial}"]

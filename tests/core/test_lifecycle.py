@@ -18,6 +18,7 @@ from engine.core.lifecycle import (
     Actor,
     Event,
     Lifecycle,
+    engine_table,
     mermaid,
 )
 
@@ -27,6 +28,16 @@ TABLES = pytest.mark.parametrize("table", [RESTORE, BACKUP], ids=lambda t: t.kin
 
 def _mermaid_blocks(text: str) -> list[str]:
     return re.findall(r"^```mermaid\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_committed_engine_tables_are_current() -> None:
+    """docs/lifecycles.md holds the engine's rules as the tables generate them, restore first."""
+    text = DOC.read_text(encoding="utf-8")
+    restore, backup = engine_table(RESTORE), engine_table(BACKUP)
+    stale = "docs/lifecycles.md is out of date: regenerate it with lifecycle.engine_table()"
+    assert restore in text, stale
+    assert backup in text, stale
+    assert text.index(restore) < text.index(backup), stale
 
 
 def test_committed_diagrams_are_current() -> None:
