@@ -1,7 +1,7 @@
 """The expected texts of the backup_and_restore error codes, written out once for every test layer.
 
 `DESCRIPTIONS` holds the documented `description` of each (endpoint, unique code), copied by hand
-from the reference (shared/reference/qradar-backup-restore-api.md, sections 2-4 and the table
+from the API reference the project follows (sections 2-4 and the table
 in 4.2), never read from `engine.core.codes`: the code tests compare the catalogue's wording with
 these. `LATER` holds the descriptions a later API version changed; `description()` picks the text
 of a version.
@@ -195,7 +195,7 @@ RESTORE_1_SUCCESS_UNDELETABLE = "The restore 1 is SUCCESS and cannot be deleted.
 BACKUP_1_DELETING_UNDELETABLE = "The backup 1 is DELETING and cannot be deleted."
 
 
-# --- IBM's page of POST /backup_and_restore/restores/{id} (shared/seeds/, 15.0-20.0) ---
+# --- IBM's page of POST /backup_and_restore/restores/{id} (IBM's saved page, 15.0-20.0) ---
 # Copied by hand from the seed page; the help endpoints must print these words.
 
 SEED_RU_SUMMARY = "Updates an existing restore by ID."

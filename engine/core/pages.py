@@ -9,7 +9,7 @@ description and the response sample. The route table (`engine.core.endpoints`),
 Source: IBM's 26.0 pages, https://ibmsecuritydocs.github.io/qradar_api_26.0/26.0--backup_and_restore-<...>.html
 (read from the copy in binhnguyen143/qradar_api_26.0_docs), written as the page renders
 them: paragraphs and list items one a line, list items as "  • " indented two spaces a level
-(as shared/seeds/ shows IBM's POST /backup_and_restore/restores/{id} page of 15.0-20.0).
+(as IBM's saved POST /backup_and_restore/restores/{id} page of 15.0-20.0 shows).
 Per version (reference section 0.3): the "Note" paragraphs appear in 21.0; GET /backups
 documents `app_deployment_location` from 26.0; 27.0 is identical to 26.0. A text IBM prints
 as `null` (the path `id` of POST /restores/{id}, the body of POST /updateiptablesprefile) is

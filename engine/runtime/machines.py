@@ -1,6 +1,6 @@
 """The lifecycle tables as `transitions` machines. The only module that imports `transitions`.
 
-Shape (notes/transitions.md): one `Machine` per table, built once per simulator with no models
+Shape (measured with transitions 0.9.3): one `Machine` per table, built once per simulator, no model
 attached (`model=None`, `initial=None`, `auto_transitions=False`, `send_event=True`); events are
 fired through `machine.events[name].trigger(model)` on a transient `JobModel` rebuilt from the
 stored row for one unit of work, so no model outlives its transaction.
@@ -54,7 +54,7 @@ class JobModel:
     """A transient model for one transition: the row's state plus how to persist a change.
 
     Not a dataclass: `transitions` compares models with `==`, and value-equal models would be
-    treated as one (notes/transitions.md, point 3).
+    treated as one (`add_model` silently skips a model equal to one it holds).
     """
 
     __slots__ = ("console", "fired", "id", "kind", "now_ms", "persist", "status")
