@@ -270,25 +270,28 @@ def _move_backup(
             result[0] = None
             return
         rule = step.rule(tx, JobKind.BACKUP, job)
-        status = _BACKUP_STATUS[dest]
-        changes: dict[str, Any] = {"status": status}
-        if status is BackupStatus.SUCCESS:
-            changes["time_completed"] = now
-            changes["size_on_disk"] = _size(step.seed(tx), step.console, record.id)
-        elif status is BackupStatus.FAILED:
-            changes["time_completed"] = now
-            changes["is_valid"] = False
         due = _phase_end(rule, JobKind.BACKUP, dest, job.outcome, now)
         jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
                  job.ordinal, now)  # fmt: skip
         step.schedule(JobKind.BACKUP, job.id, due)
-        moved = StoredBackup(replace(record, **changes), jb)
+        moved = StoredBackup(_backup_reached(tx, step, record, _BACKUP_STATUS[dest]), jb)
         if write:
             _write_backup(tx, step, source, moved)
         result[0] = moved
 
     _fire(step, JobKind.BACKUP, record.id, record.status.value, persist, event)
     return result[0]
+
+
+def _backup_reached(tx: Tx, step: Step, record: Backup, status: BackupStatus) -> Backup:
+    """The record on entering `status`: a finished backup has its completion time, a successful
+    one its size on disk, a failed one is not valid."""
+    if status is BackupStatus.SUCCESS:
+        size = _size(step.seed(tx), step.console, record.id)
+        return replace(record, status=status, time_completed=step.now_ms, size_on_disk=size)
+    if status is BackupStatus.FAILED:
+        return replace(record, status=status, time_completed=step.now_ms, is_valid=False)
+    return replace(record, status=status)
 
 
 def _write_backup(tx: Tx, step: Step, expected: str, stored: StoredBackup) -> None:
@@ -446,11 +449,11 @@ def run_one(tx: Tx, step: Step, kind: JobKind, id: int) -> int:
 
 def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
     """A job whose own next step cannot be computed or written (not a storage fault): it fails
-    where its lifecycle table lets it (restore INITIALIZING / IN_PROGRESS, backup INITIALIZING
-    / IN_PROGRESS: FAILED, which frees the gate as any failure does); from any other state it
-    is held where it is, with no next phase, keeping what it holds until stepped. Written
-    without the rules that may be the cause. The history shows it as a `fault` transition.
-    Returns the status it was left in (None: the record is gone)."""
+    where its lifecycle table has a FAIL transition (which frees the gate as any failure does);
+    from any other state it is held where it is, with no next phase, keeping what it holds
+    until stepped. Written without the progression rules that may be the cause. The history
+    shows it as a `fault` transition. Returns the status it was left in (None: the record is
+    gone)."""
     stored = _stored(tx, step.console, kind, id)
     if stored is None:
         return None
@@ -464,8 +467,7 @@ def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
                 record = stored.record.reached(RestoreStatus.FAILED, now)
                 _write_restore(tx, step, source, StoredRestore(record, ended))
             else:
-                backup = replace(stored.record, status=BackupStatus.FAILED, time_completed=now,
-                                 is_valid=False)  # fmt: skip
+                backup = _backup_reached(tx, step, stored.record, BackupStatus.FAILED)
                 _write_backup(tx, step, source, StoredBackup(backup, ended))
 
         _fire(step, kind, id, job.status, persist, Event.FAIL)
