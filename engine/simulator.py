@@ -448,11 +448,14 @@ class Simulator:
 
         credentials = _labelled_credentials(id, tokens, non_admin_tokens, basic, token_names)
 
-        step = units.Step(id, console_clock.now_ms(), self.machines)
+        now = console_clock.now_ms()
+
+        def create(tx: Tx) -> None:
+            step = units.Step(id, now, self.machines)  # a fresh one if the store runs it again
+            units.create_console(tx, step, settings, credentials, world)
+
         try:
-            await self.store.transact(
-                lambda tx: units.create_console(tx, step, settings, credentials, world)
-            )
+            await self.store.transact(create)
         except units.ConsoleTaken:
             raise ConsoleExists(id) from None
         except units.CredentialTaken as taken:

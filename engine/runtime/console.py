@@ -250,9 +250,8 @@ class Console:
     # control ------------------------------------------------------------------------------
     async def seed_world(self, world: World) -> None:
         """Replace the world: hosts, configurations, backups; clears restores and jobs."""
-        await self.run_unit(units.put_world, world)
+        await self._settings(units.put_world, world)
         self.world = world
-        self.notify()
         self.outage_mode = world.outage_during_restore
         log.info("world_seeded", console=self.id, hosts=len(world.hosts),
                  backups=len(world.backups))  # fmt: skip
@@ -264,21 +263,18 @@ class Console:
         return result
 
     async def set_rebalancing(self, on: bool) -> None:
-        await self.run_unit(units.set_rebalancing, on)
-        self.notify()
+        await self._settings(units.set_rebalancing, on)
         log.info("rebalancing_set", console=self.id, on=on)
 
     async def set_outage_mode(self, on: bool) -> None:
-        await self.run_unit(units.set_outage_mode, on)
-        self.notify()
+        await self._settings(units.set_outage_mode, on)
         self.outage_mode = on
         log.info("outage_mode_set", console=self.id, on=on)
 
     async def set_rule(self, kind: JobKind | str, spec: Mapping[str, Any]) -> Progression:
         """Change the progression rule of a kind of job (keys as in scenario files)."""
         kind = JobKind(kind)
-        merged = await self.run_unit(units.set_rule, kind, spec)  # RuleError names the key
-        self.notify()
+        merged = await self._settings(units.set_rule, kind, spec)  # RuleError names the key
         log.info("rule_set", console=self.id, kind=kind.value, rule=merged)
         return Progression.read(kind, merged)
 
@@ -291,8 +287,7 @@ class Console:
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
 
     async def set_seed(self, seed: int) -> None:
-        await self.run_unit(units.set_seed, seed)
-        self.notify()
+        await self._settings(units.set_seed, seed)
 
     async def step(
         self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
@@ -318,10 +313,18 @@ class Console:
 
     async def reset(self, world: World | None = None) -> None:
         """Back to a clean world (the given one, or the one the console was created with)."""
-        await self.run_unit(units.reset_settings)
-        self.notify()
+        await self._settings(units.reset_settings)
         await self.seed_world(world or self.world or demo_world())
         log.info("console_reset", console=self.id)
+
+    async def _settings(
+        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run a unit that changes the console's settings or world; the worker and the waiters
+        are told (what the change means for jobs is theirs to find out)."""
+        result = await self.run_unit(work, *args, **kwargs)
+        self.notify()
+        return result
 
     # waiting ------------------------------------------------------------------------------
     async def wait_for(
