@@ -650,16 +650,16 @@ def set_seed(tx: Tx, step: Step, seed: int) -> None:
 def set_rule(tx: Tx, step: Step, kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
     """Merge `spec` into the console's rule for `kind`; returns the merged rule as written.
     A rule that cannot be read raises `RuleError` naming the key, and nothing changes."""
-    settings = step.state(tx).settings
-    rules_ = settings.get("rules", {})
-    merged = {**rules_.get(kind.value, {}), **spec}
+    by_kind = step.state(tx).settings.get("rules", {})
+    merged = {**by_kind.get(kind.value, {}), **spec}
     Progression.read(kind, merged)
-    _put_settings(tx, step, rules={**rules_, kind.value: merged})
+    _put_settings(tx, step, rules={**by_kind, kind.value: merged})
     return merged
 
 
 def reset_settings(tx: Tx, step: Step) -> None:
-    """Back to the console's creation settings: no rules, no outage mode, no rebalancing."""
+    """Back to the defaults: no progression rules (those given at creation included), no
+    outage mode, no rebalancing; the seed, clock and release stay."""
     state = step.state(tx)
     settings = {
         k: v for k, v in state.settings.items() if k not in ("rules", "outage_during_restore")
