@@ -16,7 +16,7 @@ Rules the tables keep (reference section 5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from engine.core.enums import BackupStatus, JobKind, RestoreStatus
@@ -91,6 +91,11 @@ class Lifecycle:
     #: resumes, and phases that ended while the process was down end on the first pass
     interrupted: tuple[str, ...]
     transitions: tuple[Transition, ...]
+    #: the phases by state (every unit of work asks)
+    _by_state: dict[str, Phase] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_state", {str(p.state): p for p in self.phases})
 
     @property
     def timed(self) -> tuple[str, ...]:
@@ -116,7 +121,7 @@ class Lifecycle:
 
     def phase(self, state: str) -> Phase | None:
         """The phase of a timed state; None for a state that lasts until the job is moved."""
-        return next((p for p in self.phases if p.state == state), None)
+        return self._by_state.get(state)
 
     def hangs(self, state: str) -> bool:
         """Whether a job whose outcome is HANG stays in `state` until stepped."""
