@@ -12,6 +12,7 @@ show the world of the caller's console, read-only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,13 +21,12 @@ from engine.api.qradar import Call, Handler, Route, compile_template
 from engine.api.wire import Reply
 from engine.core import codes, query, versions
 from engine.core.codes import HTTP_MESSAGES, Code
-from engine.core.endpoints import ENDPOINTS, Endpoint
+from engine.core.endpoints import ENDPOINTS, SUCCESS_MESSAGES, Endpoint
 from engine.core.errors import QRadarError
 from engine.core.pages import NULL_TEXT
 from engine.core.releases import DEFAULT, Release
 from engine.core.versions import ApiVersion
 
-_SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 #: `mime_type` as the help endpoints name it ("The MIME type value, e.g. TEXT_PLAIN").
 _MIME_NAMES = {"application/json": "APPLICATION_JSON", "text/plain": "TEXT_PLAIN"}
 
@@ -177,7 +177,7 @@ def endpoint_docs(release: Release = DEFAULT, admin: bool = True) -> tuple[dict[
                 ],
                 "success_responses": [
                     {"response_code": endpoint.success_status, "description": endpoint.success_text,
-                     "response_code_description": _SUCCESS_DESCRIPTIONS[endpoint.success_status]}
+                     "response_code_description": SUCCESS_MESSAGES[endpoint.success_status]}
                 ],
                 "error_responses": errors,
             })  # fmt: skip
@@ -264,33 +264,46 @@ async def backup_configuration(call: Call) -> Reply:
     )
 
 
-def _routes(table: Sequence[tuple[str, Handler, bool]]) -> list[Route]:
-    return [Route(compile_template(t), t, {"GET": (h, None)}, admin) for t, h, admin in table]
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One GET route of the help, config and system families, with what the OpenAPI document
+    says of it: the shape of one document (a list of them when `listing`), whether it needs
+    the family's admin capability, and the 404 of an id that names no document."""
+
+    template: str
+    handler: Handler
+    shape: str
+    listing: bool
+    admin: bool
+    missing: Code | None = None
+
+    @property
+    def tag(self) -> str:
+        """The family: `help`, `config` or `system`."""
+        return self.template.split("/")[1]
 
 
-def self_description_routes() -> list[Route]:
-    """The help endpoints that read one document, `/help/resources`, and `/system/about`
-    (apart from `help_routes` only until the OpenAPI document describes them)."""
-    return _routes([
-        ("/help/versions/{version_id}", help_version, False),
-        ("/help/resources", help_resources, False),
-        ("/help/resources/{resource_id}", help_resource, False),
-        ("/help/endpoints/{endpoint_id}", help_endpoint, False),
-        ("/system/about", system_about, False),
-    ])  # fmt: skip
+_CONFIGURATIONS = "/config/backup_and_restore/scheduled_backup_configurations"
+DOCUMENTS: tuple[Document, ...] = (
+    Document("/help/versions", help_versions, "ApiVersionDoc", True, False),
+    Document("/help/versions/{version_id}", help_version, "ApiVersionDoc", False, False,
+             codes.NO_VERSION_DOC),
+    Document("/help/resources", help_resources, "ResourceDoc", True, False),
+    Document("/help/resources/{resource_id}", help_resource, "ResourceDoc", False, False,
+             codes.NO_RESOURCE_DOC),
+    Document("/help/endpoints", help_endpoints, "EndpointDoc", True, False),
+    Document("/help/endpoints/{endpoint_id}", help_endpoint, "EndpointDoc", False, False,
+             codes.NO_ENDPOINT_DOC),
+    Document("/system/about", system_about, "About", False, False),
+    Document("/config/deployment/hosts", deployment_hosts, "Host", True, True),
+    Document(_CONFIGURATIONS, backup_configurations, "BackupConfiguration", True, True),
+    Document(_CONFIGURATIONS + "/{id}", backup_configuration, "BackupConfiguration", False, True),
+)  # fmt: skip
 
 
 def help_routes() -> list[Route]:
-    """Routes of the help and config families served beside backup_and_restore."""
-    table = [
-        ("/help/versions", help_versions, False),
-        ("/help/endpoints", help_endpoints, False),
-        ("/config/deployment/hosts", deployment_hosts, True),
-        ("/config/backup_and_restore/scheduled_backup_configurations", backup_configurations, True),
-        (
-            "/config/backup_and_restore/scheduled_backup_configurations/{id}",
-            backup_configuration,
-            True,
-        ),
+    """Routes of the help, config and system families served beside backup_and_restore."""
+    return [
+        Route(compile_template(d.template), d.template, {"GET": (d.handler, None)}, d.admin)
+        for d in DOCUMENTS
     ]
-    return _routes(table)
