@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import bre, children, serve
+
+from tests.support.serving import bre, children, serve
 
 API = "/api/backup_and_restore"
 SEC = {"SEC": "bre-sim-token"}

@@ -21,8 +21,16 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from conftest import INACTIVE_HOST, NO_ARIEL_HOST, UNCONFIGURED_HOST, make_world
-from reference_texts import (
+from starlette.applications import Starlette
+
+from engine.api.app import create_app
+from engine.core import codes
+from engine.core.endpoints import BY_ID, EndpointId
+from engine.core.versions import SUPPORTED, ApiVersion
+from engine.runtime.console import Console
+from engine.simulator import Settings, Simulator
+from tests.support.http import API, CONTROL, HTTP, UNAUTHORIZED, error, framework, make_client
+from tests.support.reference_texts import (
     BACKUP_1_DELETING_UNDELETABLE,
     HOST_53_BUSY,
     NAME_NIGHTLY_1_TAKEN,
@@ -35,16 +43,7 @@ from reference_texts import (
     RESTORE_1_SUCCESS_UNDELETABLE,
     description,
 )
-from starlette.applications import Starlette
-
-from engine.api.app import create_app
-from engine.core import codes
-from engine.core.endpoints import BY_ID, EndpointId
-from engine.core.versions import SUPPORTED, ApiVersion
-from engine.runtime.console import Console
-from engine.simulator import Settings, Simulator
-
-from .conftest import API, CONTROL, GROUPS, HTTP, UNAUTHORIZED, error, framework, make_client
+from tests.support.worlds import GROUPS, INACTIVE_HOST, NO_ARIEL_HOST, UNCONFIGURED_HOST, make_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

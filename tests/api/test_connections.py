@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serving import Served, serve
+
+from tests.support.serving import Served, serve
 
 API = "/api/backup_and_restore"
 SEC = {"SEC": "bre-sim-token"}

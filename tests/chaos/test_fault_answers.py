@@ -28,12 +28,6 @@ TOKEN = "bre-sim-token"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(create_app(sim))
     async with httpx.AsyncClient(

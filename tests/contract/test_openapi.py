@@ -38,7 +38,7 @@ from engine.core import codes, versions
 from engine.core.endpoints import ENDPOINTS
 from engine.core.records import BACKUP_FIELDS, BACKUP_LIST_EXTRA_26, RESTORE_FIELDS
 from engine.simulator import DEFAULT_TOKEN, Settings, Simulator
-from tests.conftest import make_world
+from tests.support.worlds import make_world
 
 Message = dict[str, Any]
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")

@@ -14,15 +14,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from conftest import (
-    GROUPS,
-    INACTIVE_HOST,
-    NO_ARIEL_HOST,
-    UNCONFIGURED_HOST,
-    backup_record,
-    make_world,
-)
-from reference_texts import (
+
+from engine.core import codes
+from engine.core.endpoints import EndpointId
+from engine.core.enums import BackupStatus, BackupType
+from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
+from engine.core.query import parse_sort
+from engine.core.records import BACKUP_SORTABLE, RESTORE_SORTABLE
+from engine.core.versions import LATEST, ApiVersion
+from engine.runtime.console import Console
+from tests.support.reference_texts import (
     BACKUP_1_DELETING_UNDELETABLE,
     HOST_53_BUSY,
     NAME_NIGHTLY_1_TAKEN,
@@ -35,15 +36,14 @@ from reference_texts import (
     RESTORE_1_SUCCESS_UNDELETABLE,
     description,
 )
-
-from engine.core import codes
-from engine.core.endpoints import EndpointId
-from engine.core.enums import BackupStatus, BackupType
-from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
-from engine.core.query import parse_sort
-from engine.core.records import BACKUP_SORTABLE, RESTORE_SORTABLE
-from engine.core.versions import LATEST, ApiVersion
-from engine.runtime.console import Console
+from tests.support.worlds import (
+    GROUPS,
+    INACTIVE_HOST,
+    NO_ARIEL_HOST,
+    UNCONFIGURED_HOST,
+    backup_record,
+    make_world,
+)
 
 E = EndpointId
 V = ApiVersion.parse
