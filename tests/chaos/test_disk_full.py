@@ -22,8 +22,8 @@ from engine.core.enums import RestoreStatus
 from engine.simulator import Settings, Simulator
 from engine.store.base import ConsoleState, StorageUnavailable
 from engine.store.sqlite import SqliteStore
-
-from .conftest import API, Served, assert_no_traceback, eventually, fill
+from tests.support.chaos import Served, assert_no_traceback, eventually, fill
+from tests.support.http import API
 
 pytestmark = pytest.mark.chaos
 
