@@ -287,23 +287,23 @@ def _schemas() -> dict[str, Any]:
 _IN = {Placement.QUERY: "query", Placement.HEADER: "header", Placement.PATH: "path"}
 
 
-def _parameter_schema(endpoint: Endpoint | None, p: Parameter) -> dict[str, Any]:
+def _parameter_schema(p: Parameter) -> dict[str, Any]:
     if p.data_type.startswith("Number"):
         return {"type": "integer", "format": "int64"}
-    if endpoint is not None and endpoint.id is E.BACKUP_CREATE and p.name == "backup_type":
+    if p.name == "backup_type":
         return _schema_of_type(BackupType)
     if p.name == "Range":
         return {"type": "string", "pattern": r"^items=\d+-\d+$", "example": "items=0-49"}
     return {"type": "string"}
 
 
-def _parameter(endpoint: Endpoint | None, p: Parameter) -> dict[str, Any]:
+def _parameter(p: Parameter) -> dict[str, Any]:
     return {
         "name": p.name,
         "in": _IN[p.placement],
         "required": p.required or p.placement is Placement.PATH,
         "description": p.description,
-        "schema": _parameter_schema(endpoint, p),
+        "schema": _parameter_schema(p),
     }
 
 
@@ -330,10 +330,6 @@ def _list_parameters() -> tuple[Parameter, ...]:
 
 def _fields_parameter() -> Parameter:
     return next(p for p in BY_ID[E.BACKUP_GET].parameters if p.name == "fields")
-
-
-def _id_parameter() -> Parameter:
-    return next(p for p in BY_ID[E.BACKUP_GET].parameters if p.placement is Placement.PATH)
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -404,7 +400,7 @@ def _error_responses(endpoint_codes: Iterable[Code], *, admin: bool) -> dict[str
 
 
 def _family_operation(endpoint: Endpoint) -> dict[str, Any]:
-    parameters = [_parameter(endpoint, p) for p in endpoint.parameters if p.placement in _IN]
+    parameters = [_parameter(p) for p in endpoint.parameters if p.placement in _IN]
     parameters.append(_version_parameter())
     success: dict[str, Any] = {
         "description": endpoint.success_text or SUCCESS_MESSAGES[endpoint.success_status],
@@ -463,7 +459,7 @@ def _document_operation(doc: Document) -> dict[str, Any]:
         "operationId": "get_" + re.sub(r"\W+", "_", doc.template.replace("{", "by_")).strip("_"),
         "summary": f"GET {API_PREFIX}{doc.template}",
         "tags": [doc.tag],
-        "parameters": [*(_parameter(None, p) for p in parameters), _version_parameter()],
+        "parameters": [*(_parameter(p) for p in parameters), _version_parameter()],
         "responses": {
             "200": {
                 "description": SUCCESS_MESSAGES[200],

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 
 from engine.api.app import create_app
 from engine.core import codes
-from engine.core.endpoints import BY_ID, EndpointId
+from engine.core.endpoints import BY_ID, Endpoint, EndpointId
 from engine.core.versions import SUPPORTED, ApiVersion
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
@@ -83,7 +83,7 @@ class Ctx:
         backup_type: Any = "CONFIG", sort: str | None = None,
     ) -> Answer:  # fmt: skip
         ep = BY_ID[endpoint]
-        headers = {"backup_type": backup_type} if ep.id is E.BACKUP_CREATE else {}
+        headers = {"backup_type": backup_type} if _takes_backup_type(ep) else {}
         params = {"sort": sort} if sort is not None else None
         path = re.sub(r"\{\w+\}", str(id), ep.path)
         resp = await self.raw(ep.method, "/api" + path, headers=headers, params=params, json=body)
@@ -94,6 +94,10 @@ class Ctx:
         resp = await self.client.post(f"{CONTROL}/{self.console.id}/control", json=dict(actions))
         assert resp.status_code == 200, resp.text
         return resp.json()
+
+
+def _takes_backup_type(endpoint: Endpoint) -> bool:
+    return any(p.name == "backup_type" for p in endpoint.parameters)
 
 
 @pytest_asyncio.fixture(loop_scope="module")
