@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support.http import API, TOKEN
 from tests.support.serving import Served, serve
 
-API = "/api/backup_and_restore"
-SEC = {"SEC": "bre-sim-token"}
+SEC = {"SEC": TOKEN}
 
 
 @pytest.fixture(scope="module")
