@@ -98,13 +98,17 @@ def test_1009_changed_its_text_in_18_0() -> None:
 
 def test_texts_that_list_states_and_fields_follow_their_tables() -> None:
     """1017 and 1018 name the lifecycle's deletable states and the sortable fields."""
-    for endpoint, states in ((E.BACKUP_DELETE, BACKUP_DELETABLE),
-                             (E.RESTORE_DELETE, RESTORE_DELETABLE)):  # fmt: skip
+    for endpoint, states in (
+        (E.BACKUP_DELETE, BACKUP_DELETABLE),
+        (E.RESTORE_DELETE, RESTORE_DELETABLE),
+    ):
         assert (codes.lookup(endpoint, 1017).description(LATEST) or "").endswith(
             ", ".join(states) + "."
         )
-    for endpoint, fields in ((E.BACKUPS_LIST, BACKUP_SORTABLE),
-                             (E.RESTORES_LIST, RESTORE_SORTABLE)):  # fmt: skip
+    for endpoint, fields in (
+        (E.BACKUPS_LIST, BACKUP_SORTABLE),
+        (E.RESTORES_LIST, RESTORE_SORTABLE),
+    ):
         assert f"[{', '.join(fields)}]" in (codes.lookup(endpoint, 1018).description(LATEST) or "")
 
 
@@ -119,8 +123,10 @@ def test_error_body_of_every_code(code: Code, version: ApiVersion) -> None:
     assert body["code"] == code.unique
     assert body["details"] == {}
     assert body["description"] == code.description(version)
-    assert body["http_response"] == {"message": HTTP_MESSAGES[code.http_status],
-                                     "code": code.http_status}  # fmt: skip
+    assert body["http_response"] == {
+        "message": HTTP_MESSAGES[code.http_status],
+        "code": code.http_status,
+    }
     assert isinstance(body["message"], str)
 
 

@@ -32,9 +32,20 @@ def phases(kind: JobKind) -> list[str]:
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("500ms", 500), ("5s", 5000), ("2m", 120_000), ("1h", 3_600_000), ("1.5s", 1500),
-     (" 7 s ", 7000), ("3", 3000), (0, 0), (2, 2000), (0.25, 250), ("876000h", MAX_DURATION_MS)],
-)  # fmt: skip
+    [
+        ("500ms", 500),
+        ("5s", 5000),
+        ("2m", 120_000),
+        ("1h", 3_600_000),
+        ("1.5s", 1500),
+        (" 7 s ", 7000),
+        ("3", 3000),
+        (0, 0),
+        (2, 2000),
+        (0.25, 250),
+        ("876000h", MAX_DURATION_MS),
+    ],
+)
 def test_durations(text: Any, ms: int) -> None:
     assert parse_duration_ms(text) == ms
 
@@ -49,8 +60,10 @@ def test_what_is_no_duration(value: Any) -> None:
         parse_duration_ms(value, "in_progress")
 
 
-@given(st.integers(0, MAX_DURATION_MS), st.sampled_from([("ms", 1), ("s", 1000), ("m", 60_000),
-                                                          ("h", 3_600_000)]))  # fmt: skip
+@given(
+    st.integers(0, MAX_DURATION_MS),
+    st.sampled_from([("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]),
+)
 def test_a_written_duration_reads_back(amount: int, unit: tuple[str, int]) -> None:
     name, factor = unit
     whole = amount // factor
@@ -74,8 +87,16 @@ def test_outcome_plans() -> None:
     assert OutcomePlan.read("failed") == OutcomePlan(Outcome.FAILED)
     assert OutcomePlan.read(["FAILED", "success"]).sequence == (Outcome.FAILED, Outcome.SUCCESS)
     assert OutcomePlan.read({"FAILED": 0.2}).failure_rate == 0.2
-    for bad in ([], {}, {"SUCCESS": 0.5}, {"FAILED": 1.5}, {"FAILED": True}, "MAYBE", 3,
-                {"FAILED": 0.1, "x": 1}):  # fmt: skip
+    for bad in (
+        [],
+        {},
+        {"SUCCESS": 0.5},
+        {"FAILED": 1.5},
+        {"FAILED": True},
+        "MAYBE",
+        3,
+        {"FAILED": 0.1, "x": 1},
+    ):
         with pytest.raises(RuleError, match="outcome"):
             OutcomePlan.read(bad)
 
@@ -97,8 +118,13 @@ def test_an_outcome_plan_reads_back_what_it_shows(plan: OutcomePlan) -> None:
 def test_a_sequence_is_used_job_after_job_and_its_last_repeats() -> None:
     plan = OutcomePlan.read(["FAILED", "HANG", "SUCCESS"])
     chosen = [plan.choose(7, JobKind.RESTORE, n) for n in range(1, 6)]
-    assert chosen == [Outcome.FAILED, Outcome.HANG, Outcome.SUCCESS, Outcome.SUCCESS,
-                      Outcome.SUCCESS]  # fmt: skip
+    assert chosen == [
+        Outcome.FAILED,
+        Outcome.HANG,
+        Outcome.SUCCESS,
+        Outcome.SUCCESS,
+        Outcome.SUCCESS,
+    ]
 
 
 @given(st.integers(), st.sampled_from(list(JobKind)), st.integers(1, 10_000), st.floats(0, 1))

@@ -34,10 +34,11 @@ CONFIGURATIONS = WORLD.configurations
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 #: What a key of a request body may hold: mostly plausible, sometimes anything.
 VALUE = st.one_of(JSON, st.integers(-(2**64), 2**64), st.sampled_from(["CONFIG", "", "x" * 101]))
 
@@ -171,8 +172,10 @@ def test_groups_are_deduplicated_in_order() -> None:
     assert _restorable(groups) == (RestoreGroup.CUSTOM_RULES_CONFIG, RestoreGroup.DEPLOYMENT_CONFIG)
 
 
-@given(st.lists(st.sampled_from([g.value for g in RestoreGroup] + ["NOPE"]), max_size=6),
-       st.sampled_from(SUPPORTED))  # fmt: skip
+@given(
+    st.lists(st.sampled_from([g.value for g in RestoreGroup] + ["NOPE"]), max_size=6),
+    st.sampled_from(SUPPORTED),
+)
 def test_check_restorable_on_any_groups(groups: list[str], version: ApiVersion) -> None:
     chosen, error = attempt(_restorable, tuple(groups), version)
     if error is not None:
@@ -184,14 +187,30 @@ def test_check_restorable_on_any_groups(groups: list[str], version: ApiVersion) 
 
 # --- POST /restores/{id} -----------------------------------------------------------------------
 
-RESTORE = Restore(1, "admin", 53, None, None, RestoreStatus.PENDING, False, 1, "b", "7.5.0",
-                  BackupType.CONFIG, "b.tgz", (RestoreGroup.CUSTOM_RULES_CONFIG,))  # fmt: skip
+RESTORE = Restore(
+    1,
+    "admin",
+    53,
+    None,
+    None,
+    RestoreStatus.PENDING,
+    False,
+    1,
+    "b",
+    "7.5.0",
+    BackupType.CONFIG,
+    "b.tgz",
+    (RestoreGroup.CUSTOM_RULES_CONFIG,),
+)
 
 
 @pytest.mark.parametrize("version", SUPPORTED, ids=str)
 def test_read_restore_request_reads_the_site_from_13_0(version: ApiVersion) -> None:
-    body = {"status": "REQUESTING", "restore_site_host_id": "x",
-            "restore_site_event_collector_id": 104}  # fmt: skip
+    body = {
+        "status": "REQUESTING",
+        "restore_site_host_id": "x",
+        "restore_site_event_collector_id": 104,
+    }
     if version < V("13.0"):
         assert rules.read_restore_request(body, version) == rules.RestoreSite("REQUESTING")
     else:
@@ -291,14 +310,18 @@ def test_read_backup_create_accepts_the_limits_and_defaults_the_console() -> Non
 def test_a_world_without_console_has_no_default_host() -> None:
     hosts = [h for h in HOSTS if not h.console]
     with pytest.raises(QRadarError) as caught:
-        rules.read_backup_create("CONFIG", {"name": "x", "configuration_id": 1}, hosts,
-                                 CONFIGURATIONS)  # fmt: skip
+        rules.read_backup_create(
+            "CONFIG", {"name": "x", "configuration_id": 1}, hosts, CONFIGURATIONS
+        )
     assert _code(caught.value) == (422, 1009)
 
 
-@given(st.dictionaries(st.sampled_from(["name", "configuration_id", "description", "host_id"]),
-                       VALUE, max_size=4),
-       st.one_of(st.sampled_from(["CONFIG", "DATA"]), VALUE))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "configuration_id", "description", "host_id"]), VALUE, max_size=4
+    ),
+    st.one_of(st.sampled_from(["CONFIG", "DATA"]), VALUE),
+)
 def test_read_backup_create_on_any_body(body: dict[str, Any], kind: Any) -> None:
     request, error = attempt(rules.read_backup_create, kind, body, HOSTS, CONFIGURATIONS)
     if error is not None:

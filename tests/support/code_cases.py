@@ -59,9 +59,14 @@ class Driver(Protocol):
     version: ApiVersion
 
     async def call(
-        self, endpoint: EndpointId, id: int | str | None = None, body: Any = None, *,
-        backup_type: Any = "CONFIG", sort: str | None = None,
-    ) -> Answer:  # fmt: skip
+        self,
+        endpoint: EndpointId,
+        id: int | str | None = None,
+        body: Any = None,
+        *,
+        backup_type: Any = "CONFIG",
+        sort: str | None = None,
+    ) -> Answer:
         """One request of the family: `id` fills the path's placeholder, `body` is the JSON
         body, `backup_type` the header of POST /backups, `sort` the list parameter."""
         ...
@@ -77,8 +82,9 @@ Provoke = Callable[[Driver], Awaitable[Answer]]
 # --- steps that must succeed -----------------------------------------------------------------
 
 
-async def ok(d: Driver, endpoint: EndpointId, id: int | None = None, body: Any = None,
-             **kw: Any) -> Any:  # fmt: skip
+async def ok(
+    d: Driver, endpoint: EndpointId, id: int | None = None, body: Any = None, **kw: Any
+) -> Any:
     """The body of a request that must succeed with the endpoint's success status."""
     answer = await d.call(endpoint, id, body, **kw)
     assert answer.status == BY_ID[endpoint].success_status, (endpoint, answer)
@@ -128,8 +134,7 @@ async def seeded(d: Driver, **changes: Any) -> int:
 # --- provocations ------------------------------------------------------------------------------
 
 
-def call(endpoint: EndpointId, id: int | str | None = None, body: Any = None,
-         **kw: Any) -> Provoke:  # fmt: skip
+def call(endpoint: EndpointId, id: int | str | None = None, body: Any = None, **kw: Any) -> Provoke:
     async def provoke(d: Driver) -> Answer:
         return await d.call(endpoint, id, body, **kw)
 
@@ -200,8 +205,9 @@ def rd_1017(outcome: str) -> Provoke:
 
 
 def bc(kind: str = "CONFIG", **body: Any) -> Provoke:
-    return call(E.BACKUP_CREATE, body={"name": "ok_name", "configuration_id": 1, **body},
-                backup_type=kind)  # fmt: skip
+    return call(
+        E.BACKUP_CREATE, body={"name": "ok_name", "configuration_id": 1, **body}, backup_type=kind
+    )
 
 
 async def bc_1011(d: Driver) -> Answer:
@@ -214,8 +220,12 @@ async def bc_1011(d: Driver) -> Answer:
 async def bc_1015(d: Driver) -> Answer:
     await running_backup(d, 53, "CONFIG")
     # another host is free: a DATA backup on 104 runs while 53 is busy
-    other = await ok(d, E.BACKUP_CREATE, body={"name": "on_104", "configuration_id": 1,
-                                               "host_id": 104}, backup_type="DATA")  # fmt: skip
+    other = await ok(
+        d,
+        E.BACKUP_CREATE,
+        body={"name": "on_104", "configuration_id": 1, "host_id": 104},
+        backup_type="DATA",
+    )
     assert other["status"] == "INITIALIZING"
     return await bc("DATA", name="second_on_53", host_id=53)(d)
 
@@ -283,9 +293,10 @@ class Case:
         """The first and last versions of the case, and each where its expected text changes."""
         every = self.versions()
         return [
-            v for i, v in enumerate(every)
+            v
+            for i, v in enumerate(every)
             if i in (0, len(every) - 1) or self.expected(v) != self.expected(every[i - 1])
-        ]  # fmt: skip
+        ]
 
     def expected(self, version: ApiVersion) -> dict[str, Any]:
         """The whole error body the case must answer in a version."""
@@ -299,13 +310,15 @@ class Case:
         }
 
 
-def _faults(endpoint: EndpointId, status: int, uniques: tuple[int, ...], message: str | None,
-            prefix: str) -> tuple[Case, ...]:  # fmt: skip
+def _faults(
+    endpoint: EndpointId, status: int, uniques: tuple[int, ...], message: str | None, prefix: str
+) -> tuple[Case, ...]:
     return tuple(
-        Case(f"{prefix}-{n}", endpoint, n, status, fault(endpoint, status, n), message,
-             injected=True)
+        Case(
+            f"{prefix}-{n}", endpoint, n, status, fault(endpoint, status, n), message, injected=True
+        )
         for n in uniques
-    )  # fmt: skip
+    )
 
 
 CASES: tuple[Case, ...] = (
