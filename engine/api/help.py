@@ -11,7 +11,7 @@ show the world of the caller's console, read-only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -198,45 +198,45 @@ def version_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
     )  # fmt: skip
 
 
-def _one(
-    call: Call, docs: tuple[dict[str, Any], ...], name: str, missing: Code,
-    allowed: Sequence[str] | Mapping[str, Any],
-) -> Reply:  # fmt: skip
-    """One document by its id (422/11 for an id that is no integer, `missing` for none)."""
-    id = path_id(call, name)
-    for doc in docs:
-        if doc["id"] == id:
-            return Reply(200, query.parse_fields(call.fields() or "", allowed).apply(dict(doc)))
-    raise QRadarError.of(missing)
-
-
 async def help_versions(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in version_docs(call.console.release)], VERSION_FIELDS)
-
-
-async def help_version(call: Call) -> Reply:
-    docs = version_docs(call.console.release)
-    return _one(call, docs, "version_id", codes.NO_VERSION_DOC, VERSION_FIELDS)
+    return listing(call, [dict(d) for d in _versions(call)], VERSION_FIELDS)
 
 
 async def help_resources(call: Call) -> Reply:
-    docs = resource_docs(call.console.release)
-    return listing(call, [dict(d) for d in docs], RESOURCE_FIELDS)
-
-
-async def help_resource(call: Call) -> Reply:
-    docs = resource_docs(call.console.release)
-    return _one(call, docs, "resource_id", codes.NO_RESOURCE_DOC, RESOURCE_FIELDS)
+    return listing(call, [dict(d) for d in _resources(call)], RESOURCE_FIELDS)
 
 
 async def help_endpoints(call: Call) -> Reply:
-    docs = endpoint_docs(call.console.release, call.credential.admin)
-    return listing(call, [dict(d) for d in docs], ENDPOINT_FIELDS)
+    return listing(call, [dict(d) for d in _endpoints(call)], ENDPOINT_FIELDS)
 
 
-async def help_endpoint(call: Call) -> Reply:
-    docs = endpoint_docs(call.console.release, call.credential.admin)
-    return _one(call, docs, "endpoint_id", codes.NO_ENDPOINT_DOC, ENDPOINT_FIELDS)
+def _versions(call: Call) -> tuple[dict[str, Any], ...]:
+    return version_docs(call.console.release)
+
+
+def _resources(call: Call) -> tuple[dict[str, Any], ...]:
+    return resource_docs(call.console.release)
+
+
+def _endpoints(call: Call) -> tuple[dict[str, Any], ...]:
+    return endpoint_docs(call.console.release, call.credential.admin)
+
+
+def _one_of(
+    docs_of: Callable[[Call], tuple[dict[str, Any], ...]], name: str, missing: Code,
+    allowed: Sequence[str] | Mapping[str, Any],
+) -> Handler:  # fmt: skip
+    """The handler of one document by its id (the path's `name`): 422/11 for an id that is no
+    integer, `missing` for an id that names no document."""
+
+    async def one(call: Call) -> Reply:
+        id = path_id(call, name)
+        for doc in docs_of(call):
+            if doc["id"] == id:
+                return Reply(200, query.parse_fields(call.fields() or "", allowed).apply(dict(doc)))
+        raise QRadarError.of(missing)
+
+    return one
 
 
 async def system_about(call: Call) -> Reply:
@@ -283,17 +283,27 @@ class Document:
         return self.template.split("/")[1]
 
 
+def _by_id(
+    template: str, docs_of: Callable[[Call], tuple[dict[str, Any], ...]], shape: str,
+    missing: Code, allowed: Sequence[str] | Mapping[str, Any],
+) -> Document:  # fmt: skip
+    """A help document read by the id its template names (`{version_id}` ...)."""
+    name = template.rsplit("{", 1)[1].rstrip("}")
+    return Document(template, _one_of(docs_of, name, missing, allowed), shape, False, False,
+                    missing)  # fmt: skip
+
+
 _CONFIGURATIONS = "/config/backup_and_restore/scheduled_backup_configurations"
 DOCUMENTS: tuple[Document, ...] = (
     Document("/help/versions", help_versions, "ApiVersionDoc", True, False),
-    Document("/help/versions/{version_id}", help_version, "ApiVersionDoc", False, False,
-             codes.NO_VERSION_DOC),
+    _by_id("/help/versions/{version_id}", _versions, "ApiVersionDoc", codes.NO_VERSION_DOC,
+           VERSION_FIELDS),
     Document("/help/resources", help_resources, "ResourceDoc", True, False),
-    Document("/help/resources/{resource_id}", help_resource, "ResourceDoc", False, False,
-             codes.NO_RESOURCE_DOC),
+    _by_id("/help/resources/{resource_id}", _resources, "ResourceDoc", codes.NO_RESOURCE_DOC,
+           RESOURCE_FIELDS),
     Document("/help/endpoints", help_endpoints, "EndpointDoc", True, False),
-    Document("/help/endpoints/{endpoint_id}", help_endpoint, "EndpointDoc", False, False,
-             codes.NO_ENDPOINT_DOC),
+    _by_id("/help/endpoints/{endpoint_id}", _endpoints, "EndpointDoc", codes.NO_ENDPOINT_DOC,
+           ENDPOINT_FIELDS),
     Document("/system/about", system_about, "About", False, False),
     Document("/config/deployment/hosts", deployment_hosts, "Host", True, True),
     Document(_CONFIGURATIONS, backup_configurations, "BackupConfiguration", True, True),
