@@ -198,18 +198,6 @@ def version_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
     )  # fmt: skip
 
 
-async def help_versions(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in _versions(call)], VERSION_FIELDS)
-
-
-async def help_resources(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in _resources(call)], RESOURCE_FIELDS)
-
-
-async def help_endpoints(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in _endpoints(call)], ENDPOINT_FIELDS)
-
-
 def _versions(call: Call) -> tuple[dict[str, Any], ...]:
     return version_docs(call.console.release)
 
@@ -283,27 +271,28 @@ class Document:
         return self.template.split("/")[1]
 
 
-def _by_id(
-    template: str, docs_of: Callable[[Call], tuple[dict[str, Any], ...]], shape: str,
+def _help(
+    family: str, docs_of: Callable[[Call], tuple[dict[str, Any], ...]], shape: str,
     missing: Code, allowed: Sequence[str] | Mapping[str, Any],
-) -> Document:  # fmt: skip
-    """A help document read by the id its template names (`{version_id}` ...)."""
-    name = template.rsplit("{", 1)[1].rstrip("}")
-    return Document(template, _one_of(docs_of, name, missing, allowed), shape, False, False,
-                    missing)  # fmt: skip
+) -> tuple[Document, Document]:  # fmt: skip
+    """`/help/{family}` (the list) and `/help/{family}/{<family>_id}` (one by its id)."""
+
+    async def every(call: Call) -> Reply:
+        return listing(call, [dict(d) for d in docs_of(call)], allowed)
+
+    name = f"{family.removesuffix('s')}_id"
+    return (
+        Document(f"/help/{family}", every, shape, True, False),
+        Document(f"/help/{family}/{{{name}}}", _one_of(docs_of, name, missing, allowed), shape,
+                 False, False, missing),
+    )  # fmt: skip
 
 
 _CONFIGURATIONS = "/config/backup_and_restore/scheduled_backup_configurations"
 DOCUMENTS: tuple[Document, ...] = (
-    Document("/help/versions", help_versions, "ApiVersionDoc", True, False),
-    _by_id("/help/versions/{version_id}", _versions, "ApiVersionDoc", codes.NO_VERSION_DOC,
-           VERSION_FIELDS),
-    Document("/help/resources", help_resources, "ResourceDoc", True, False),
-    _by_id("/help/resources/{resource_id}", _resources, "ResourceDoc", codes.NO_RESOURCE_DOC,
-           RESOURCE_FIELDS),
-    Document("/help/endpoints", help_endpoints, "EndpointDoc", True, False),
-    _by_id("/help/endpoints/{endpoint_id}", _endpoints, "EndpointDoc", codes.NO_ENDPOINT_DOC,
-           ENDPOINT_FIELDS),
+    *_help("versions", _versions, "ApiVersionDoc", codes.NO_VERSION_DOC, VERSION_FIELDS),
+    *_help("resources", _resources, "ResourceDoc", codes.NO_RESOURCE_DOC, RESOURCE_FIELDS),
+    *_help("endpoints", _endpoints, "EndpointDoc", codes.NO_ENDPOINT_DOC, ENDPOINT_FIELDS),
     Document("/system/about", system_about, "About", False, False),
     Document("/config/deployment/hosts", deployment_hosts, "Host", True, True),
     Document(_CONFIGURATIONS, backup_configurations, "BackupConfiguration", True, True),
