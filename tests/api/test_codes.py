@@ -62,7 +62,7 @@ async def shared() -> AsyncIterator[tuple[Simulator, Starlette]]:
 
 
 @dataclass
-class Ctx:
+class HttpDriver:
     """One test's console, its admin client, and the API version the test speaks: the HTTP
     driver of the code cases (`tests.support.code_cases.Driver`)."""
 
@@ -103,12 +103,12 @@ def _takes_backup_type(endpoint: Endpoint) -> bool:
 @pytest_asyncio.fixture(loop_scope="module")
 async def fresh(
     shared: tuple[Simulator, Starlette],
-) -> AsyncIterator[Callable[[ApiVersion], Awaitable[Ctx]]]:
+) -> AsyncIterator[Callable[[ApiVersion], Awaitable[HttpDriver]]]:
     simulator, app = shared
     clients: list[httpx.AsyncClient] = []
     consoles: list[str] = []
 
-    async def make(version: ApiVersion) -> Ctx:
+    async def make(version: ApiVersion) -> HttpDriver:
         n = next(_ids)
         console = await simulator.create_console(
             f"codes-{n}", tokens=(f"tok-{n}",), world=make_world()
@@ -116,7 +116,7 @@ async def fresh(
         client = make_client(app, {"SEC": f"tok-{n}"})
         clients.append(client)
         consoles.append(console.id)
-        return Ctx(client, console, version)
+        return HttpDriver(client, console, version)
 
     yield make
     for client in clients:
@@ -125,13 +125,15 @@ async def fresh(
         await simulator.delete_console(id)
 
 
-async def fault_response(c: Ctx, endpoint: EndpointId, status: int, code: int) -> httpx.Response:
+async def fault_response(
+    c: HttpDriver, endpoint: EndpointId, status: int, code: int
+) -> httpx.Response:
     return (await fault(endpoint, status, code)(c)).raw  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(("case", "version"), RUNS, ids=[f"{c.id}@{v}" for c, v in RUNS])
 async def test_code_over_http(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], case: Case, version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], case: Case, version: ApiVersion
 ) -> None:
     ctx = await fresh(version)
     answer = await case.provoke(ctx)
@@ -145,7 +147,7 @@ async def test_code_over_http(
     ("accepted", "version"), ACCEPTED_RUNS, ids=[f"{a.id}@{v}" for a, v in ACCEPTED_RUNS]
 )
 async def test_accepted_over_http(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], accepted: Accepted, version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], accepted: Accepted, version: ApiVersion
 ) -> None:
     answer = await accepted.provoke(await fresh(version))
     assert answer.status in (200, 201), answer.body
@@ -181,7 +183,10 @@ BEFORE_26 = [v for v in SUPPORTED if v < V("26.0")]
     ("method", "path"), [("GET", "/haAction/failover"), ("POST", "/updateiptablesprefile")]
 )
 async def test_ha_helpers_unknown_before_21_0(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], version: ApiVersion, method: str, path: str
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]],
+    version: ApiVersion,
+    method: str,
+    path: str,
 ) -> None:
     c = await fresh(version)
     await restore(c)
@@ -196,7 +201,7 @@ async def test_ha_helpers_unknown_before_21_0(
 
 
 async def test_ha_helpers_answer_the_latest_restore(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]],
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]],
 ) -> None:
     c = await fresh(V("21.0"))
     rid = await restore(c)
@@ -208,7 +213,7 @@ async def test_ha_helpers_answer_the_latest_restore(
 
 @pytest.mark.parametrize("version", SUPPORTED, ids=str)
 async def test_app_deployment_location_only_on_list_from_26_0(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], version: ApiVersion
 ) -> None:
     c = await fresh(version)
     listed = (await c.req("GET", "/backups")).json()
@@ -229,7 +234,7 @@ async def test_app_deployment_location_only_on_list_from_26_0(
 
 @pytest.mark.parametrize("version", BEFORE_26, ids=str)
 async def test_1021_is_undocumented_before_26_0(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], version: ApiVersion
 ) -> None:
     """A 1021 fault before 26.0 still answers as asked, without a documented description."""
     c = await fresh(version)
@@ -239,14 +244,14 @@ async def test_1021_is_undocumented_before_26_0(
 
 @pytest.mark.parametrize("version", [v for v in SUPPORTED if v < V("15.0")], ids=str)
 async def test_1036_1037_are_undocumented_before_15_0(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], version: ApiVersion
 ) -> None:
     c = await fresh(version)
     error(await fault_response(c, E.RESTORE_UPDATE, 422, 1036), 422, 1036, description="")
 
 
 async def test_fault_is_used_once_then_normal_service(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]],
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]],
 ) -> None:
     c = await fresh(V("26.0"))
     error(await fault_response(c, E.BACKUPS_LIST, 500, 1021), 500, 1021)
@@ -268,7 +273,7 @@ def concrete(path: str) -> str:
 )
 async def test_auth_codes_on_every_endpoint(
     shared: tuple[Simulator, Starlette],
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]],
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]],
     ep: Any,
     version: ApiVersion,
 ) -> None:
@@ -299,7 +304,7 @@ async def test_http_texts_match_the_catalogue() -> None:
 
 @pytest.mark.parametrize("version", SUPPORTED, ids=str)
 async def test_every_endpoint_succeeds_with_its_status(
-    fresh: Callable[[ApiVersion], Awaitable[Ctx]], version: ApiVersion
+    fresh: Callable[[ApiVersion], Awaitable[HttpDriver]], version: ApiVersion
 ) -> None:
     c = await fresh(version)
     await c.control({"engine": {"restore": {"mode": "manual"}, "backup": {"mode": "manual"}}})
