@@ -59,7 +59,7 @@ class Endpoint:
     success_status: int
     success_text: str
     resource: str  # "backup" or "restore": the record kind the endpoint works on
-    action: str  # the verb of its 500/1000 text: "retrieve the backups"
+    action: str  # what it does, as its 500/1000 text says: "retrieve the backups"
     parameters: tuple[Parameter, ...]
     tag: str  # the group of the OpenAPI document: "backups", "restores", "ha"
     body: str | None  # the shape of the request body; None: no body, or any object
