@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import serve
 
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
@@ -29,6 +28,7 @@ from engine.scenarios.loader import (
 from engine.scenarios.record import dump, scenario_from_journal
 from engine.scenarios.report import junit, render
 from engine.scenarios.runner import Target, quiet_logs, replay, run_scenario
+from tests.support.serving import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = ROOT / "scenarios"
