@@ -451,8 +451,8 @@ class Simulator:
         now = console_clock.now_ms()
 
         def create(tx: Tx) -> None:
-            step = units.Step(id, now, self.machines)  # a fresh one if the store runs it again
-            units.create_console(tx, step, settings, credentials, world)
+            unit = units.Unit(id, now, self.machines)  # a fresh one if the store runs it again
+            units.create_console(tx, unit, settings, credentials, world)
 
         try:
             await self.store.transact(create)

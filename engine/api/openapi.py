@@ -37,7 +37,7 @@ from engine.api.help import (
     resource_docs,
     version_docs,
 )
-from engine.core import codes, rules, versions
+from engine.core import codes, validation, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import (
     BY_ID,
@@ -224,12 +224,12 @@ def _schemas() -> dict[str, Any]:
         ),
         "BackupCreate": _object(
             {
-                "name": {"type": "string", "minLength": 1, "maxLength": rules.NAME_MAX},
+                "name": {"type": "string", "minLength": 1, "maxLength": validation.NAME_MAX},
                 "configuration_id": {"type": "integer", "format": "int64"},
                 "description": {
                     "type": "string",
                     "nullable": True,
-                    "maxLength": rules.DESCRIPTION_MAX,
+                    "maxLength": validation.DESCRIPTION_MAX,
                 },
                 "host_id": {
                     "type": "integer",
@@ -246,7 +246,7 @@ def _schemas() -> dict[str, Any]:
                 "description": {
                     "type": "string",
                     "nullable": True,
-                    "maxLength": rules.DESCRIPTION_MAX,
+                    "maxLength": validation.DESCRIPTION_MAX,
                 },
             },
             closed=False,

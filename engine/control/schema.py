@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core.progression import MAX_DURATION_MS, RuleError, parse_duration_ms
-from engine.core.rules import LONG_MAX
+from engine.core.validation import LONG_MAX
 
 LONG_MIN = -LONG_MAX - 1
 #: The latest instant a clock may be set to: the end of year 9999 (what date libraries show).

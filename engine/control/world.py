@@ -40,7 +40,7 @@ from engine.core.records import (
     World,
     demo_world,
 )
-from engine.core.rules import LONG_MAX
+from engine.core.validation import LONG_MAX
 from engine.runtime.clock import VIRTUAL_EPOCH_MS
 
 #: Seeded backups without times started one minute apart by id, within the day before the

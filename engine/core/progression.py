@@ -175,7 +175,3 @@ class Progression:
 
     def duration_ms_raw(self, kind: JobKind, phase: str) -> int:
         return self.durations_ms.get(phase, DEFAULT_DURATIONS_MS[kind].get(phase, 0))
-
-
-def default_rules() -> dict[JobKind, Progression]:
-    return {kind: Progression() for kind in JobKind}

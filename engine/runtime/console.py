@@ -14,7 +14,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import anyio
 import structlog
 
-from engine.core import rules
+from engine.core import validation
+from engine.core.endpoints import EndpointId
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.lifecycle import BACKUP, RESTORE
@@ -58,14 +59,14 @@ class Console:
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(
-        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Tx, units.Unit, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run one unit of work for this console; report what it fired after the commit, and
         wake the worker when the unit left a job waiting for a phase to end."""
         return await self._run(True, work, *args, **kwargs)
 
     async def run_worker_unit(
-        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Tx, units.Unit, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """`run_unit` for the worker's own units: what they fire is not new work for itself."""
         return await self._run(False, work, *args, **kwargs)
@@ -73,29 +74,29 @@ class Console:
     async def _run(
         self,
         wake: bool,
-        work: Callable[Concatenate[Tx, units.Step, P], T],
+        work: Callable[Concatenate[Tx, units.Unit, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
         """Every unit first reads the console's row (most read it anyway, for its rules): a
         console another process deleted raises `units.ConsoleMissing`, never a refusal such as
         1003."""
-        step = units.Step(self.id, self.clock.now_ms(), self.machines)
+        unit = units.Unit(self.id, self.clock.now_ms(), self.machines)
 
-        def unit(tx: Tx) -> T:
-            step.state(tx)
-            return work(tx, step, *args, **kwargs)
+        def run(tx: Tx) -> T:
+            unit.state(tx)
+            return work(tx, unit, *args, **kwargs)
 
         try:
-            result: T = await self.store.transact(unit)
+            result: T = await self.store.transact(run)
         except QRadarError as error:
             if error.code.http_status == 409:
                 log.info("conflict", console=self.id, code=error.code.unique,
                          endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
             raise
-        if step.fired:
-            self._report(step.fired, wake and bool(step.scheduled))
-        elif wake and step.scheduled:
+        if unit.fired:
+            self._report(unit.fired, wake and bool(unit.scheduled))
+        elif wake and unit.scheduled:
             self.waker.notify()
         return result
 
@@ -147,7 +148,7 @@ class Console:
     async def create_restore_from(
         self, body: Any, *, version: ApiVersion = LATEST, initiated_by: str = "admin"
     ) -> Restore:
-        request = rules.read_restore_create(rules.require_object(body, "restore"))
+        request = validation.read_restore_create(validation.require_object(body, "restore"))
         restore = await self.run_unit(units.create_restore, request, version, initiated_by)
         log.info("restore_created", console=self.id, id=restore.id, backup_id=restore.backup_id)
         return restore
@@ -160,7 +161,7 @@ class Console:
     async def request_restore_from(
         self, id: int, body: Any, *, version: ApiVersion = LATEST
     ) -> Restore:
-        site = rules.read_restore_request(rules.require_object(body, "restore"), version)
+        site = validation.read_restore_request(validation.require_object(body, "restore"), version)
         return await self.run_unit(units.request_restore, id, site)
 
     async def delete_restore(self, id: int) -> None:
@@ -170,14 +171,14 @@ class Console:
     async def get_restore(self, id: int) -> Restore:
         restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
         if restore is None:
-            raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+            raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
         return restore
 
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
         body = await self.read(lambda tx: tx.restore_json(self.id, id))
         if body is None:
-            raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+            raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
         return body
 
     async def list_restores(self) -> list[Restore]:
@@ -201,15 +202,17 @@ class Console:
     async def create_backup_from(
         self, backup_type: Any, body: Any, *, initiated_by: str = "admin"
     ) -> Backup:
-        checked = rules.require_object(body, "backup")
-        rules.read_backup_type(backup_type)
+        checked = validation.require_object(body, "backup")
+        validation.read_backup_type(backup_type)
         return await self.run_unit(units.create_backup, backup_type, checked, initiated_by)
 
     async def update_backup(self, id: int, description: Any) -> Backup:
         return await self.update_backup_from(id, {"description": description})
 
     async def update_backup_from(self, id: int, body: Any) -> Backup:
-        return await self.run_unit(units.update_backup, id, rules.require_object(body, "backup"))
+        return await self.run_unit(
+            units.update_backup, id, validation.require_object(body, "backup")
+        )
 
     async def delete_backup(self, id: int) -> Backup:
         return await self.run_unit(units.delete_backup, id)
@@ -217,7 +220,7 @@ class Console:
     async def get_backup(self, id: int) -> Backup:
         backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
         if backup is None:
-            raise QRadarError.at(rules.E.BACKUP_GET, 1001, id=id)
+            raise QRadarError.at(EndpointId.BACKUP_GET, 1001, id=id)
         return backup
 
     async def list_backups(self) -> list[Backup]:
@@ -318,7 +321,7 @@ class Console:
         log.info("console_reset", console=self.id)
 
     async def _settings(
-        self, work: Callable[Concatenate[Tx, units.Step, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Tx, units.Unit, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run a unit that changes the console's settings or world; the worker and the waiters
         are told (what the change means for jobs is theirs to find out)."""
@@ -368,7 +371,7 @@ class Console:
         async def check() -> bool:
             stored = await self.read(lambda tx: tx.restore(self.id, id))
             if stored is None:
-                raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
+                raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
             found[:] = [stored.record]
             return stored.record.status.value in wanted
 

@@ -4,7 +4,7 @@ A unit reads what it needs, applies the pure rules and the gate, fires the lifec
 (whose persist callback writes a compare-and-set), and returns the new record. The store runs it
 inside one transaction, so a refused operation changes nothing and two racing ones serialise.
 Units run on the store's thread: no awaits, no logging; the transitions they fire are collected
-in `Step.fired` and reported by the caller after the commit.
+in `Unit.fired` and reported by the caller after the commit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.core import gate, rules
+from engine.core import gate, validation
 from engine.core.endpoints import EndpointId
 from engine.core.enums import (
     AppDeploymentLocation,
@@ -40,7 +40,7 @@ from engine.store.base import (
     Tx,
 )
 
-E = rules.E
+E = EndpointId
 _RESTORE_STATUS = {s.value: s for s in RestoreStatus}
 _BACKUP_STATUS = {s.value: s for s in BackupStatus}
 _RESTORE_FINAL = frozenset(RestoreStatus(s) for s in RESTORE.final)
@@ -63,7 +63,7 @@ class CredentialTaken(ValueError):
 
 
 @dataclass(slots=True)
-class Step:
+class Unit:
     """The context of one unit: which console, when, and what it fired."""
 
     console: str
@@ -129,19 +129,19 @@ def _phase_end(
 
 
 def _fire(
-    step: Step, kind: JobKind, id: int, status: str, persist: Callable[[str, str], None],
+    unit: Unit, kind: JobKind, id: int, status: str, persist: Callable[[str, str], None],
     event: Event,
 ) -> None:  # fmt: skip
     """Fire `event` on a transient model of the job; `persist` writes the change."""
-    model = JobModel(kind, step.console, id, status, step.now_ms, persist, step.fired)
-    step.machines.fire(model, event)
+    model = JobModel(kind, unit.console, id, status, unit.now_ms, persist, unit.fired)
+    unit.machines.fire(model, event)
 
 
 # --- restores --------------------------------------------------------------------------------
 
 
 def _move_restore(
-    tx: Tx, step: Step, stored: StoredRestore, event: Event, *, write: bool = True
+    tx: Tx, unit: Unit, stored: StoredRestore, event: Event, *, write: bool = True
 ) -> StoredRestore:
     """Fire one restore transition. With `write`, its persist callback writes it at once with a
     compare-and-set; without, the caller writes the job once at the end of a chain (`_run_job`):
@@ -149,51 +149,51 @@ def _move_restore(
     store had covers every transition of the chain."""
     record, job = stored.record, stored.job
     result: list[StoredRestore] = [stored]
-    now = step.now_ms
+    now = unit.now_ms
 
     def persist(source: str, dest: str) -> None:
-        rule = step.rule(tx, JobKind.RESTORE, job)
+        rule = unit.rule(tx, JobKind.RESTORE, job)
         status = _RESTORE_STATUS[dest]
         ordinal, outcome = job.ordinal, job.outcome
         if status is RestoreStatus.REQUESTING:
-            ordinal = tx.next_ordinal(step.console, JobKind.RESTORE)
-            outcome = rule.outcome.choose(step.seed(tx), JobKind.RESTORE, ordinal)
+            ordinal = tx.next_ordinal(unit.console, JobKind.RESTORE)
+            outcome = rule.outcome.choose(unit.seed(tx), JobKind.RESTORE, ordinal)
         # a UI restore moves only when told to finish
         due = None
         if job.origin is not Origin.EXTERNAL:
             due = _phase_end(rule, JobKind.RESTORE, dest, outcome, now)
         jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
                  ordinal, now)  # fmt: skip
-        step.schedule(JobKind.RESTORE, job.id, due)
+        unit.schedule(JobKind.RESTORE, job.id, due)
         moved = StoredRestore(record.reached(status, now), jb)
         if write:
-            _write_restore(tx, step, source, moved)
+            _write_restore(tx, unit, source, moved)
         result[0] = moved
 
-    _fire(step, JobKind.RESTORE, record.id, record.status.value, persist, event)
+    _fire(unit, JobKind.RESTORE, record.id, record.status.value, persist, event)
     return result[0]
 
 
-def _write_restore(tx: Tx, step: Step, expected: str, stored: StoredRestore) -> None:
+def _write_restore(tx: Tx, unit: Unit, expected: str, stored: StoredRestore) -> None:
     """Write a moved restore over the row that had status `expected` (compare-and-set)."""
     record, job = stored.record, stored.job
     if record.status in _RESTORE_FINAL and not job.visible:
         # the record was deleted while its job ran: the job ends, nothing is left to show
-        tx.purge_restore(step.console, record.id)
-    elif not tx.update_restore(step.console, record.id, expected, record, job):
+        tx.purge_restore(unit.console, record.id)
+    elif not tx.update_restore(unit.console, record.id, expected, record, job):
         raise StaleState(f"restore {record.id} is no longer {expected}")
 
 
 def create_restore(
-    tx: Tx, step: Step, request: rules.RestoreRequest, version: ApiVersion, initiated_by: str
+    tx: Tx, unit: Unit, request: validation.RestoreRequest, version: ApiVersion, initiated_by: str
 ) -> Restore:
-    stored = tx.backup(step.console, request.backup_id)
+    stored = tx.backup(unit.console, request.backup_id)
     backup = stored.record if stored and stored.job.visible else None
-    groups = rules.check_restorable(request, backup, version)
+    groups = validation.check_restorable(request, backup, version)
     assert backup is not None
-    gate.check_restore_create(tx.unfinished_restore_record(step.console))
+    gate.check_restore_create(tx.unfinished_restore_record(unit.console))
     restore = Restore(
-        id=tx.next_id(step.console, JobKind.RESTORE),
+        id=tx.next_id(unit.console, JobKind.RESTORE),
         initiated_by=initiated_by,
         host_id=backup.host_id,  # a CONFIG backup belongs to the console: the host restored
         time_initiated=None,
@@ -207,7 +207,7 @@ def create_restore(
         backup_filename=backup.content_file_path.rsplit("/", 1)[-1],
         groups=groups,
     )
-    tx.insert_restore(step.console, restore, Job(JobKind.RESTORE, restore.id, restore.status))
+    tx.insert_restore(unit.console, restore, Job(JobKind.RESTORE, restore.id, restore.status))
     return restore
 
 
@@ -219,25 +219,25 @@ def visible_restore(tx: Tx, console: str, id: int, endpoint: EndpointId) -> Stor
     return stored
 
 
-def request_restore(tx: Tx, step: Step, id: int, site: rules.RestoreSite) -> Restore:
-    stored = visible_restore(tx, step.console, id, E.RESTORE_UPDATE)
+def request_restore(tx: Tx, unit: Unit, id: int, site: validation.RestoreSite) -> Restore:
+    stored = visible_restore(tx, unit.console, id, E.RESTORE_UPDATE)
     targets = site.host_id is not None or site.event_collector_id is not None
-    rules.check_requestable(stored.record, site, tx.hosts(step.console) if targets else ())
-    gate.check_restore_start(tx.gate(step.console))
+    validation.check_requestable(stored.record, site, tx.hosts(unit.console) if targets else ())
+    gate.check_restore_start(tx.gate(unit.console))
     if site.elsewhere:
         stored = replace(stored, record=replace(stored.record, is_cross_deployment_restore=True))
-    requested = _move_restore(tx, step, stored, Event.REQUEST, write=False)
-    _run_job(tx, step, requested, written=stored.job.status)
+    requested = _move_restore(tx, unit, stored, Event.REQUEST, write=False)
+    _run_job(tx, unit, requested, written=stored.job.status)
     return requested.record  # the answer shows REQUESTING, as the client caused it
 
 
-def delete_restore(tx: Tx, step: Step, id: int) -> None:
-    stored = visible_restore(tx, step.console, id, E.RESTORE_DELETE)
-    rules.check_restore_deletable(stored.record)
+def delete_restore(tx: Tx, unit: Unit, id: int) -> None:
+    stored = visible_restore(tx, unit.console, id, E.RESTORE_DELETE)
+    validation.check_restore_deletable(stored.record)
     if stored.record.status is RestoreStatus.PENDING:
-        tx.purge_restore(step.console, id)  # no job behind it
+        tx.purge_restore(unit.console, id)  # no job behind it
     else:
-        tx.hide_restore(step.console, id)  # the job runs on and keeps the gate
+        tx.hide_restore(unit.console, id)  # the job runs on and keeps the gate
 
 
 # --- backups ---------------------------------------------------------------------------------
@@ -256,70 +256,70 @@ def _size(seed: int, console: str, id: int) -> int:
 
 
 def _move_backup(
-    tx: Tx, step: Step, stored: StoredBackup, event: Event, *, write: bool = True
+    tx: Tx, unit: Unit, stored: StoredBackup, event: Event, *, write: bool = True
 ) -> StoredBackup | None:
     """Fire one backup transition; `write` as for `_move_restore`. Removal deletes at once."""
     record, job = stored.record, stored.job
     result: list[StoredBackup | None] = [stored]
-    now = step.now_ms
+    now = unit.now_ms
 
     def persist(source: str, dest: str) -> None:
         if dest == REMOVED:
-            tx.remove_backup(step.console, record.id)
-            step.schedule(JobKind.BACKUP, job.id, None)
+            tx.remove_backup(unit.console, record.id)
+            unit.schedule(JobKind.BACKUP, job.id, None)
             result[0] = None
             return
-        rule = step.rule(tx, JobKind.BACKUP, job)
+        rule = unit.rule(tx, JobKind.BACKUP, job)
         due = _phase_end(rule, JobKind.BACKUP, dest, job.outcome, now)
         jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
                  job.ordinal, now)  # fmt: skip
-        step.schedule(JobKind.BACKUP, job.id, due)
-        moved = StoredBackup(_backup_reached(tx, step, record, _BACKUP_STATUS[dest]), jb)
+        unit.schedule(JobKind.BACKUP, job.id, due)
+        moved = StoredBackup(_backup_reached(tx, unit, record, _BACKUP_STATUS[dest]), jb)
         if write:
-            _write_backup(tx, step, source, moved)
+            _write_backup(tx, unit, source, moved)
         result[0] = moved
 
-    _fire(step, JobKind.BACKUP, record.id, record.status.value, persist, event)
+    _fire(unit, JobKind.BACKUP, record.id, record.status.value, persist, event)
     return result[0]
 
 
-def _backup_reached(tx: Tx, step: Step, record: Backup, status: BackupStatus) -> Backup:
+def _backup_reached(tx: Tx, unit: Unit, record: Backup, status: BackupStatus) -> Backup:
     """The record on entering `status`: a finished backup has its completion time, a successful
     one its size on disk, a failed one is not valid."""
     if status is BackupStatus.SUCCESS:
-        size = _size(step.seed(tx), step.console, record.id)
-        return replace(record, status=status, time_completed=step.now_ms, size_on_disk=size)
+        size = _size(unit.seed(tx), unit.console, record.id)
+        return replace(record, status=status, time_completed=unit.now_ms, size_on_disk=size)
     if status is BackupStatus.FAILED:
-        return replace(record, status=status, time_completed=step.now_ms, is_valid=False)
+        return replace(record, status=status, time_completed=unit.now_ms, is_valid=False)
     return replace(record, status=status)
 
 
-def _write_backup(tx: Tx, step: Step, expected: str, stored: StoredBackup) -> None:
+def _write_backup(tx: Tx, unit: Unit, expected: str, stored: StoredBackup) -> None:
     record = stored.record
-    if not tx.update_backup(step.console, record.id, expected, record, stored.job):
+    if not tx.update_backup(unit.console, record.id, expected, record, stored.job):
         raise StaleState(f"backup {record.id} is no longer {expected}")
 
 
 def create_backup(
-    tx: Tx, step: Step, backup_type: Any, body: Mapping[str, Any], initiated_by: str
+    tx: Tx, unit: Unit, backup_type: Any, body: Mapping[str, Any], initiated_by: str
 ) -> Backup:
-    configurations = tx.configurations(step.console)
-    hosts = tx.hosts(step.console)
-    request = rules.read_backup_create(backup_type, body, hosts, configurations)
-    rules.check_backup_world_conflicts(
-        request, configurations, tx.backup_name_taken(step.console, request.name)
+    configurations = tx.configurations(unit.console)
+    hosts = tx.hosts(unit.console)
+    request = validation.read_backup_create(backup_type, body, hosts, configurations)
+    validation.check_backup_world_conflicts(
+        request, configurations, tx.backup_name_taken(unit.console, request.name)
     )
-    gate.check_backup_start(tx.gate(step.console), request.host_id)
+    gate.check_backup_start(tx.gate(unit.console), request.host_id)
     host = next(h for h in hosts if h.id == request.host_id)
     configuration = next(
         c for c in configurations if c.configuration_id == request.configuration_id
     )
-    rule = step.rule(tx, JobKind.BACKUP)
-    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP)
-    outcome = rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal)
-    now = step.now_ms
+    rule = unit.rule(tx, JobKind.BACKUP)
+    ordinal = tx.next_ordinal(unit.console, JobKind.BACKUP)
+    outcome = rule.outcome.choose(unit.seed(tx), JobKind.BACKUP, ordinal)
+    now = unit.now_ms
     backup = Backup(
-        id=tx.next_id(step.console, JobKind.BACKUP),
+        id=tx.next_id(unit.console, JobKind.BACKUP),
         configuration_id=request.configuration_id,
         host_id=request.host_id,
         name=request.name,
@@ -346,12 +346,12 @@ def create_backup(
         phase_since=now,
         due_at=_phase_end(rule, JobKind.BACKUP, BackupStatus.INITIALIZING, outcome, now),
     )  # fmt: skip
-    tx.insert_backup(step.console, backup, job)
-    step.schedule(JobKind.BACKUP, backup.id, job.due_at)
-    step.fired.append(
-        Fired(step.console, JobKind.BACKUP, backup.id, "", backup.status, "create", now)
+    tx.insert_backup(unit.console, backup, job)
+    unit.schedule(JobKind.BACKUP, backup.id, job.due_at)
+    unit.fired.append(
+        Fired(unit.console, JobKind.BACKUP, backup.id, "", backup.status, "create", now)
     )
-    _run_job(tx, step, StoredBackup(backup, job))
+    _run_job(tx, unit, StoredBackup(backup, job))
     return backup
 
 
@@ -362,25 +362,25 @@ def visible_backup(tx: Tx, console: str, id: int, endpoint: EndpointId) -> Store
     return stored
 
 
-def update_backup(tx: Tx, step: Step, id: int, body: Mapping[str, Any]) -> Backup:
-    stored = visible_backup(tx, step.console, id, E.BACKUP_UPDATE)
-    present, description = rules.read_backup_update(body)
+def update_backup(tx: Tx, unit: Unit, id: int, body: Mapping[str, Any]) -> Backup:
+    stored = visible_backup(tx, unit.console, id, E.BACKUP_UPDATE)
+    present, description = validation.read_backup_update(body)
     if not present:
         return stored.record
     record = replace(stored.record, description=description)
-    if not tx.update_backup(step.console, id, record.status.value, record, stored.job):
+    if not tx.update_backup(unit.console, id, record.status.value, record, stored.job):
         raise StaleState(f"backup {id} changed")
     return record
 
 
-def delete_backup(tx: Tx, step: Step, id: int) -> Backup:
-    stored = visible_backup(tx, step.console, id, E.BACKUP_DELETE)
-    rules.check_backup_deletable(stored.record)
+def delete_backup(tx: Tx, unit: Unit, id: int) -> Backup:
+    stored = visible_backup(tx, unit.console, id, E.BACKUP_DELETE)
+    validation.check_backup_deletable(stored.record)
     running = BACKUP.target(stored.record.status, Event.CANCEL) is not None
     event = Event.CANCEL if running else Event.DELETE
-    moved = _move_backup(tx, step, stored, event, write=False)
+    moved = _move_backup(tx, unit, stored, event, write=False)
     assert moved is not None
-    _run_job(tx, step, moved, written=stored.job.status)
+    _run_job(tx, unit, moved, written=stored.job.status)
     return moved.record
 
 
@@ -394,11 +394,11 @@ def _next_event(job: Job) -> Event | None:
 
 
 def _advance(
-    tx: Tx, step: Step, stored: StoredRestore | StoredBackup, event: Event, *, write: bool = True
+    tx: Tx, unit: Unit, stored: StoredRestore | StoredBackup, event: Event, *, write: bool = True
 ) -> StoredRestore | StoredBackup | None:
     if isinstance(stored, StoredRestore):
-        return _move_restore(tx, step, stored, event, write=write)
-    return _move_backup(tx, step, stored, event, write=write)
+        return _move_restore(tx, unit, stored, event, write=write)
+    return _move_backup(tx, unit, stored, event, write=write)
 
 
 #: A job in one state: (kind, id, status).
@@ -409,19 +409,19 @@ def job_key(stored: StoredRestore | StoredBackup) -> JobKey:
     return stored.job.kind, stored.job.id, stored.job.status
 
 
-def run_due(tx: Tx, step: Step, limit: int = 256, skip: frozenset[JobKey] = frozenset()) -> int:
+def run_due(tx: Tx, unit: Unit, limit: int = 256, skip: frozenset[JobKey] = frozenset()) -> int:
     """Advance every job whose phase is over (but those in the state `skip` names); chain
     phases that take no time. Returns the count."""
     return sum(
-        _run_job(tx, step, stored)
-        for stored in tx.due_jobs(step.console, step.now_ms, limit + len(skip))
+        _run_job(tx, unit, stored)
+        for stored in tx.due_jobs(unit.console, unit.now_ms, limit + len(skip))
         if not skip or job_key(stored) not in skip
     )
 
 
-def worker_pass(tx: Tx, step: Step, limit: int, held: frozenset[JobKey]) -> tuple[int, int | None]:
+def worker_pass(tx: Tx, unit: Unit, limit: int, held: frozenset[JobKey]) -> tuple[int, int | None]:
     """The worker's pass: `run_due`, then when the next phase of a job it does not hold ends."""
-    return run_due(tx, step, limit, held), next_due(tx, step.console, held)
+    return run_due(tx, unit, limit, held), next_due(tx, unit.console, held)
 
 
 def next_due(tx: Tx, console: str, held: frozenset[JobKey]) -> int | None:
@@ -439,25 +439,25 @@ def _stored(tx: Tx, console: str, kind: JobKind, id: int) -> StoredRestore | Sto
     return tx.restore(console, id) if kind is JobKind.RESTORE else tx.backup(console, id)
 
 
-def run_one(tx: Tx, step: Step, kind: JobKind, id: int) -> int:
+def run_one(tx: Tx, unit: Unit, kind: JobKind, id: int) -> int:
     """`run_due` for one job: the worker's unit when a pass failed and each job runs alone."""
-    stored = _stored(tx, step.console, kind, id)
-    if stored is None or stored.job.due_at is None or stored.job.due_at > step.now_ms:
+    stored = _stored(tx, unit.console, kind, id)
+    if stored is None or stored.job.due_at is None or stored.job.due_at > unit.now_ms:
         return 0
-    return _run_job(tx, step, stored)
+    return _run_job(tx, unit, stored)
 
 
-def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
+def fault_job(tx: Tx, unit: Unit, kind: JobKind, id: int) -> str | None:
     """A job whose own next step cannot be computed or written (not a storage fault): it fails
     where its lifecycle table has a FAIL transition (which frees the gate as any failure does);
     from any other state it is held where it is, with no next phase, keeping what it holds
     until stepped. Written without the progression rules that may be the cause. The history
     shows it as a `fault` transition. Returns the status it was left in (None: the record is
     gone)."""
-    stored = _stored(tx, step.console, kind, id)
+    stored = _stored(tx, unit.console, kind, id)
     if stored is None:
         return None
-    job, now = stored.job, step.now_ms
+    job, now = stored.job, unit.now_ms
     failed = LIFECYCLES[kind].target(job.status, Event.FAIL) is not None
     if failed:
 
@@ -465,26 +465,26 @@ def fault_job(tx: Tx, step: Step, kind: JobKind, id: int) -> str | None:
             ended = replace(job, status=dest, due_at=None, outcome=Outcome.FAILED, phase_since=now)
             if isinstance(stored, StoredRestore):
                 record = stored.record.reached(RestoreStatus.FAILED, now)
-                _write_restore(tx, step, source, StoredRestore(record, ended))
+                _write_restore(tx, unit, source, StoredRestore(record, ended))
             else:
-                backup = _backup_reached(tx, step, stored.record, BackupStatus.FAILED)
-                _write_backup(tx, step, source, StoredBackup(backup, ended))
+                backup = _backup_reached(tx, unit, stored.record, BackupStatus.FAILED)
+                _write_backup(tx, unit, source, StoredBackup(backup, ended))
 
-        _fire(step, kind, id, job.status, persist, Event.FAIL)
-        step.fired[-1] = replace(step.fired[-1], event="fault")
+        _fire(unit, kind, id, job.status, persist, Event.FAIL)
+        unit.fired[-1] = replace(unit.fired[-1], event="fault")
     else:
         held = replace(job, due_at=None)
         if isinstance(stored, StoredRestore):
-            _write_restore(tx, step, job.status, StoredRestore(stored.record, held))
+            _write_restore(tx, unit, job.status, StoredRestore(stored.record, held))
         else:
-            _write_backup(tx, step, job.status, StoredBackup(stored.record, held))
-        step.fired.append(Fired(step.console, kind, id, job.status, job.status, "fault", now))
-    step.schedule(kind, id, None)
-    return str(step.fired[-1].dest)
+            _write_backup(tx, unit, job.status, StoredBackup(stored.record, held))
+        unit.fired.append(Fired(unit.console, kind, id, job.status, job.status, "fault", now))
+    unit.schedule(kind, id, None)
+    return str(unit.fired[-1].dest)
 
 
 def _run_job(
-    tx: Tx, step: Step, stored: StoredRestore | StoredBackup | None, written: str | None = None
+    tx: Tx, unit: Unit, stored: StoredRestore | StoredBackup | None, written: str | None = None
 ) -> int:
     """Move one job through every phase that is already over (zero-length ones included), so
     that `immediate` jobs finish in the unit that started them. The chain is written once, at
@@ -493,25 +493,25 @@ def _run_job(
         return 0
     written = stored.job.status if written is None else written
     moved = 0
-    while stored is not None and stored.job.due_at is not None and stored.job.due_at <= step.now_ms:
+    while stored is not None and stored.job.due_at is not None and stored.job.due_at <= unit.now_ms:
         event = _next_event(stored.job)
         if event is None:
             break
-        stored = _advance(tx, step, stored, event, write=False)
+        stored = _advance(tx, unit, stored, event, write=False)
         moved += 1
     if isinstance(stored, StoredRestore):
         if moved or stored.job.status != written:
-            _write_restore(tx, step, written, stored)
+            _write_restore(tx, unit, written, stored)
     elif isinstance(stored, StoredBackup) and (moved or stored.job.status != written):
-        _write_backup(tx, step, written, stored)
+        _write_backup(tx, unit, written, stored)
     return moved
 
 
 def step_job(
-    tx: Tx, step: Step, kind: JobKind, id: int | None, outcome: Outcome | None
+    tx: Tx, unit: Unit, kind: JobKind, id: int | None, outcome: Outcome | None
 ) -> StoredRestore | StoredBackup | None:
     """Manual progression: the next phase of a running job, now (a hung one fails)."""
-    running = [j for j in tx.running_jobs(step.console) if j.job.kind is kind]
+    running = [j for j in tx.running_jobs(unit.console) if j.job.kind is kind]
     if id is not None:
         running = [j for j in running if j.job.id == id]
     running = [j for j in running if j.job.origin is Origin.API]
@@ -525,83 +525,83 @@ def step_job(
     event = _next_event(job)
     if event is None:
         return None
-    return _advance(tx, step, stored, event)
+    return _advance(tx, unit, stored, event)
 
 
-def start_external_restore(tx: Tx, step: Step) -> Restore:
+def start_external_restore(tx: Tx, unit: Unit) -> Restore:
     """A restore started from the console's UI: not listed by the API, but it holds the gate."""
-    if tx.gate(step.console).restore_running:
+    if tx.gate(unit.console).restore_running:
         raise QRadarError.at(E.RESTORE_UPDATE, 1016)
-    console_host = next((h for h in tx.hosts(step.console) if h.console), None)
+    console_host = next((h for h in tx.hosts(unit.console) if h.console), None)
     restore = Restore(
-        id=tx.next_id(step.console, JobKind.RESTORE), initiated_by="console-ui",
-        host_id=console_host.id if console_host else 0, time_initiated=step.now_ms,
+        id=tx.next_id(unit.console, JobKind.RESTORE), initiated_by="console-ui",
+        host_id=console_host.id if console_host else 0, time_initiated=unit.now_ms,
         time_completed=None, status=RestoreStatus.IN_PROGRESS, is_cross_deployment_restore=False,
         backup_id=None, backup_name="", backup_version="", backup_type=BackupType.CONFIG,
         backup_filename="", groups=(),
     )  # fmt: skip
     job = Job(JobKind.RESTORE, restore.id, restore.status, visible=False, origin=Origin.EXTERNAL,
-              phase_since=step.now_ms)  # fmt: skip
-    tx.insert_restore(step.console, restore, job)
-    step.fired.append(
+              phase_since=unit.now_ms)  # fmt: skip
+    tx.insert_restore(unit.console, restore, job)
+    unit.fired.append(
         Fired(
-            step.console, JobKind.RESTORE, restore.id, "", restore.status, "external", step.now_ms
+            unit.console, JobKind.RESTORE, restore.id, "", restore.status, "external", unit.now_ms
         )
     )
     return restore
 
 
-def finish_external_restore(tx: Tx, step: Step, outcome: Outcome) -> bool:
-    for stored in tx.running_jobs(step.console):
+def finish_external_restore(tx: Tx, unit: Unit, outcome: Outcome) -> bool:
+    for stored in tx.running_jobs(unit.console):
         if isinstance(stored, StoredRestore) and stored.job.origin is Origin.EXTERNAL:
             _move_restore(
-                tx, step, stored, Event.FAIL if outcome is Outcome.FAILED else Event.SUCCEED
+                tx, unit, stored, Event.FAIL if outcome is Outcome.FAILED else Event.SUCCEED
             )
             return True
     return False
 
 
-def backup_missing(tx: Tx, step: Step, id: int) -> Backup:
+def backup_missing(tx: Tx, unit: Unit, id: int) -> Backup:
     """The file of a finished backup vanished outside the engine."""
-    stored = visible_backup(tx, step.console, id, E.BACKUP_GET)
-    moved = _move_backup(tx, step, stored, Event.VANISH)
+    stored = visible_backup(tx, unit.console, id, E.BACKUP_GET)
+    moved = _move_backup(tx, unit, stored, Event.VANISH)
     assert moved is not None
     return moved.record
 
 
-def recover(tx: Tx, step: Step, fail_in_flight: bool) -> int:
+def recover(tx: Tx, unit: Unit, fail_in_flight: bool) -> int:
     """After a restart: jobs in flight resume where they were (overdue phases end on the
     worker's first pass), or, with `fail_in_flight`, those in a state the restart interrupts
     (`Lifecycle.interrupted`) fail. Returns how many failed."""
     if not fail_in_flight:
         return 0
     count = 0
-    for stored in tx.running_jobs(step.console):
+    for stored in tx.running_jobs(unit.console):
         job = stored.job
         if job.origin is not Origin.EXTERNAL and job.status in LIFECYCLES[job.kind].interrupted:
             stored = replace(stored, job=replace(job, outcome=Outcome.FAILED))
-            _advance(tx, step, stored, Event.FAIL)
+            _advance(tx, unit, stored, Event.FAIL)
             count += 1
     return count
 
 
-def set_job_rule(tx: Tx, step: Step, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
+def set_job_rule(tx: Tx, unit: Unit, kind: JobKind, id: int, spec: dict[str, Any]) -> None:
     """Override the progression of one job (by its record id); the phase under way follows the
     new rule from when it began."""
-    stored = _stored(tx, step.console, kind, id)
+    stored = _stored(tx, unit.console, kind, id)
     if stored is None:
         raise LookupError(f"no {kind.value} {id}")
     job = replace(stored.job, rule=spec)
-    rule = step.rule(tx, kind, job)
+    rule = unit.rule(tx, kind, job)
     if job.ordinal is not None and "outcome" in spec:
-        job = replace(job, outcome=rule.outcome.choose(step.seed(tx), kind, job.ordinal))
+        job = replace(job, outcome=rule.outcome.choose(unit.seed(tx), kind, job.ordinal))
     if job.due_at is not None or LIFECYCLES[kind].phase(job.status) is not None:
-        since = job.phase_since if job.phase_since is not None else step.now_ms
+        since = job.phase_since if job.phase_since is not None else unit.now_ms
         job = replace(job, due_at=_phase_end(rule, kind, job.status, job.outcome, since))
     if isinstance(stored, StoredRestore):
-        tx.update_restore(step.console, id, stored.record.status.value, stored.record, job)
+        tx.update_restore(unit.console, id, stored.record.status.value, stored.record, job)
     else:
-        tx.update_backup(step.console, id, stored.record.status.value, stored.record, job)
+        tx.update_backup(unit.console, id, stored.record.status.value, stored.record, job)
 
 
 # --- the console: creation, settings, world ----------------------------------------------------
@@ -609,7 +609,7 @@ def set_job_rule(tx: Tx, step: Step, kind: JobKind, id: int, spec: dict[str, Any
 
 def create_console(
     tx: Tx,
-    step: Step,
+    unit: Unit,
     settings: dict[str, Any],
     credentials: Sequence[tuple[str, Credential]],
     world: World,
@@ -617,97 +617,97 @@ def create_console(
     """A new console with its credentials (`(argument, credential)` pairs) and its world, in one
     unit: a process sharing the store never sees the console without them (a restore of backup
     1 refused with 1003 by a console half made)."""
-    if tx.console(step.console) is not None:
-        raise ConsoleTaken(step.console)
-    tx.put_console(ConsoleState(step.console, settings=settings))
+    if tx.console(unit.console) is not None:
+        raise ConsoleTaken(unit.console)
+    tx.put_console(ConsoleState(unit.console, settings=settings))
     for name, credential in credentials:
         if not tx.put_credential(credential):  # never moved from another console
             raise CredentialTaken(name)
-    put_world(tx, step, world)
+    put_world(tx, unit, world)
 
 
-def put_world(tx: Tx, step: Step, world: World) -> None:
+def put_world(tx: Tx, unit: Unit, world: World) -> None:
     """Put a world in a console: records and the world's switches together, so that no other
     process sharing the store sees one without the other."""
-    load_world(tx, step, world.hosts, world.configurations, world.backups)
-    state = step.state(tx)
+    load_world(tx, unit, world.hosts, world.configurations, world.backups)
+    state = unit.state(tx)
     settings = {**state.settings, "outage_during_restore": world.outage_during_restore}
     tx.put_console(replace(state, rebalancing=world.rebalancing, settings=settings))
 
 
-def set_rebalancing(tx: Tx, step: Step, on: bool) -> None:
-    tx.put_console(replace(step.state(tx), rebalancing=on))
+def set_rebalancing(tx: Tx, unit: Unit, on: bool) -> None:
+    tx.put_console(replace(unit.state(tx), rebalancing=on))
 
 
-def set_outage_mode(tx: Tx, step: Step, on: bool) -> None:
-    _put_settings(tx, step, outage_during_restore=on)
+def set_outage_mode(tx: Tx, unit: Unit, on: bool) -> None:
+    _put_settings(tx, unit, outage_during_restore=on)
 
 
-def set_seed(tx: Tx, step: Step, seed: int) -> None:
-    _put_settings(tx, step, seed=seed)
+def set_seed(tx: Tx, unit: Unit, seed: int) -> None:
+    _put_settings(tx, unit, seed=seed)
 
 
-def set_rule(tx: Tx, step: Step, kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
+def set_rule(tx: Tx, unit: Unit, kind: JobKind, spec: Mapping[str, Any]) -> dict[str, Any]:
     """Merge `spec` into the console's rule for `kind`; returns the merged rule as written.
     A rule that cannot be read raises `RuleError` naming the key, and nothing changes."""
-    by_kind = step.state(tx).settings.get("rules", {})
+    by_kind = unit.state(tx).settings.get("rules", {})
     merged = {**by_kind.get(kind.value, {}), **spec}
     Progression.read(kind, merged)
-    _put_settings(tx, step, rules={**by_kind, kind.value: merged})
+    _put_settings(tx, unit, rules={**by_kind, kind.value: merged})
     return merged
 
 
-def reset_settings(tx: Tx, step: Step) -> None:
+def reset_settings(tx: Tx, unit: Unit) -> None:
     """Back to the defaults: no progression rules (those given at creation included), no
     outage mode, no rebalancing; the seed, clock and release stay."""
-    state = step.state(tx)
+    state = unit.state(tx)
     settings = {
         k: v for k, v in state.settings.items() if k not in ("rules", "outage_during_restore")
     }
     tx.put_console(replace(state, rebalancing=False, settings=settings))
 
 
-def _put_settings(tx: Tx, step: Step, **changes: Any) -> None:
-    state = step.state(tx)
+def _put_settings(tx: Tx, unit: Unit, **changes: Any) -> None:
+    state = unit.state(tx)
     tx.put_console(replace(state, settings={**state.settings, **changes}))
 
 
 def load_world(
     tx: Tx,
-    step: Step,
+    unit: Unit,
     hosts: tuple[Host, ...],
     configurations: tuple[BackupConfiguration, ...],
     backups: tuple[Backup, ...],
 ) -> None:
     """Replace a console's world (hosts, configurations, records) in one unit."""
-    tx.clear_world(step.console)
+    tx.clear_world(unit.console)
     for host in hosts:
-        tx.put_host(step.console, host)
+        tx.put_host(unit.console, host)
     for configuration in configurations:
-        tx.put_configuration(step.console, configuration)
+        tx.put_configuration(unit.console, configuration)
     for backup in backups:
-        add_backup(tx, step, backup)
+        add_backup(tx, unit, backup)
 
 
-def add_backup(tx: Tx, step: Step, backup: Backup) -> Backup:
+def add_backup(tx: Tx, unit: Unit, backup: Backup) -> Backup:
     """Seed a backup record in any status (the world, not the API)."""
-    if tx.backup(step.console, backup.id) is not None:
+    if tx.backup(unit.console, backup.id) is not None:
         raise ValueError(f"backup {backup.id} already exists")
-    if tx.backup_name_taken(step.console, backup.name):  # names are unique per console (1005)
+    if tx.backup_name_taken(unit.console, backup.name):  # names are unique per console (1005)
         raise ValueError(f"a backup named {backup.name!r} exists")
     in_flight = BACKUP.phase(backup.status) is not None
-    rule = step.rule(tx, JobKind.BACKUP)
-    ordinal = tx.next_ordinal(step.console, JobKind.BACKUP) if in_flight else None
-    outcome = rule.outcome.choose(step.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None
+    rule = unit.rule(tx, JobKind.BACKUP)
+    ordinal = tx.next_ordinal(unit.console, JobKind.BACKUP) if in_flight else None
+    outcome = rule.outcome.choose(unit.seed(tx), JobKind.BACKUP, ordinal) if ordinal else None
     job = Job(
         JobKind.BACKUP,
         backup.id,
         backup.status,
         ordinal=ordinal,
-        phase_since=step.now_ms,
+        phase_since=unit.now_ms,
         outcome=outcome,
-        due_at=_phase_end(rule, JobKind.BACKUP, backup.status, outcome, step.now_ms),
+        due_at=_phase_end(rule, JobKind.BACKUP, backup.status, outcome, unit.now_ms),
     )
-    tx.insert_backup(step.console, backup, job)
-    tx.reserve_id(step.console, JobKind.BACKUP, backup.id)
+    tx.insert_backup(unit.console, backup, job)
+    tx.reserve_id(unit.console, JobKind.BACKUP, backup.id)
     return backup

@@ -47,7 +47,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from engine.scenarios.record import RecordError, fetch_and_record
+    from engine.scenarios.recording import RecordError, fetch_and_record
 
     try:
         text = anyio.run(

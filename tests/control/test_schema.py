@@ -22,7 +22,7 @@ from engine.control.schema import (
 from engine.control.world import WORLD, read_world
 from engine.core.enums import JobKind
 from engine.core.progression import MAX_DURATION_MS
-from engine.core.rules import LONG_MAX
+from engine.core.validation import LONG_MAX
 
 
 def problem(field: Any, value: Any, path: str = "x") -> ControlError:

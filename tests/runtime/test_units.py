@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.core import rules
+from engine.core import validation
 from engine.core.enums import RestoreStatus
 from engine.runtime import units
 from engine.runtime.console import Console
@@ -33,28 +33,28 @@ class Recording:
         return getattr(self._tx, name)
 
 
-async def _request(console: Console, id: int, lose: bool) -> tuple[Recording, units.Step]:
-    step = units.Step(console.id, console.clock.now_ms(), console.machines)
+async def _request(console: Console, id: int, lose: bool) -> tuple[Recording, units.Unit]:
+    unit = units.Unit(console.id, console.clock.now_ms(), console.machines)
     recordings: list[Recording] = []
 
     def work(tx: Tx) -> None:
         recording = Recording(tx, lose)
         recordings.append(recording)
-        units.request_restore(recording, step, id, rules.RestoreSite())
+        units.request_restore(recording, unit, id, validation.RestoreSite())
 
     try:
         await console.store.transact(work)
     finally:
         assert recordings
-    return recordings[0], step
+    return recordings[0], unit
 
 
 async def test_an_immediate_chain_is_one_compare_and_set(console: Console) -> None:
     await console.set_rule("restore", {"mode": "immediate"})
     restore = await console.create_restore(1, GROUPS)
-    recording, step = await _request(console, restore.id, lose=False)
+    recording, unit = await _request(console, restore.id, lose=False)
     # four transitions fired, one write: from the status the store had to the last one
-    assert [f.dest for f in step.fired] == ["REQUESTING", "INITIALIZING", "IN_PROGRESS", "SUCCESS"]
+    assert [f.dest for f in unit.fired] == ["REQUESTING", "INITIALIZING", "IN_PROGRESS", "SUCCESS"]
     assert recording.updates == [("PENDING", RestoreStatus.SUCCESS)]
     done = await console.get_restore(restore.id)
     assert (done.status, done.backup_id) == (RestoreStatus.SUCCESS, None)
@@ -75,7 +75,7 @@ async def test_a_chain_over_a_changed_row_is_refused_whole(console: Console) -> 
 async def test_a_phase_that_takes_time_ends_the_chain(console: Console) -> None:
     await console.set_rule("restore", {"requesting": "0s", "initializing": "5s"})
     restore = await console.create_restore(1, GROUPS)
-    recording, step = await _request(console, restore.id, lose=False)
-    assert [f.dest for f in step.fired] == ["REQUESTING", "INITIALIZING"]
+    recording, unit = await _request(console, restore.id, lose=False)
+    assert [f.dest for f in unit.fired] == ["REQUESTING", "INITIALIZING"]
     assert recording.updates == [("PENDING", RestoreStatus.INITIALIZING)]
-    assert step.scheduled  # the worker must look at it when the phase ends
+    assert unit.scheduled  # the worker must look at it when the phase ends

@@ -25,7 +25,7 @@ from engine.scenarios.loader import (
     load_file,
     load_text,
 )
-from engine.scenarios.record import dump, scenario_from_journal
+from engine.scenarios.recording import dump, scenario_from_journal
 from engine.scenarios.report import junit, render
 from engine.scenarios.runner import Target, quiet_logs, replay, run_scenario
 from tests.support.serving import serve

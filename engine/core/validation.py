@@ -1,4 +1,4 @@
-"""Pure validation rules: what QRadar refuses before anything changes.
+"""Request validation: what QRadar refuses before anything changes (pure functions).
 
 Each function reads raw request values (as decoded from JSON or passed to the embedded API) and
 the part of the world it needs, and raises the catalogue's typed error or returns clean values.

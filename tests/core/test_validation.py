@@ -1,4 +1,4 @@
-"""Request validation (`engine.core.rules`) directly: what each reader accepts and refuses, the
+"""Request validation (`engine.core.validation`) directly: what each reader accepts and refuses, the
 order of its checks, and that any JSON gives a clean value or the catalogue's error, never
 another exception (hypothesis)."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.core import codes, rules
+from engine.core import codes, validation
 from engine.core.endpoints import EndpointId
 from engine.core.enums import BackupStatus, BackupType, RestoreGroup, RestoreStatus
 from engine.core.errors import QRadarError
@@ -69,44 +69,49 @@ UNREADABLE = (422, codes.UNREADABLE_PARAMETER.unique)
 
 
 def test_require_object() -> None:
-    assert refused(rules.require_object, None, "restore") == MISSING_BODY
+    assert refused(validation.require_object, None, "restore") == MISSING_BODY
     for body in ([], "x", 1, True):
-        assert refused(rules.require_object, body, "restore") == UNREADABLE
-    assert rules.require_object({}, "restore") == {}
+        assert refused(validation.require_object, body, "restore") == UNREADABLE
+    assert validation.require_object({}, "restore") == {}
 
 
 @pytest.mark.parametrize("value", [True, 1.0, "1", [1], {"a": 1}, 2**63, -(2**63) - 1], ids=repr)
 def test_an_id_that_a_java_long_cannot_hold_is_unreadable(value: Any) -> None:
-    assert refused(rules.read_restore_create, {"backup_id": value, "groups": []}) == UNREADABLE
+    assert refused(validation.read_restore_create, {"backup_id": value, "groups": []}) == UNREADABLE
 
 
 @pytest.mark.parametrize("value", [2**63 - 1, -(2**63), 0], ids=repr)
 def test_any_java_long_is_read(value: int) -> None:
-    assert rules.read_restore_create({"backup_id": value}).backup_id == value
+    assert validation.read_restore_create({"backup_id": value}).backup_id == value
 
 
 def test_text_with_a_lone_surrogate_is_unreadable() -> None:
     body = {"name": "ok\ud800", "configuration_id": 1}
-    assert refused(rules.read_backup_create, "CONFIG", body, HOSTS, CONFIGURATIONS) == UNREADABLE
+    assert (
+        refused(validation.read_backup_create, "CONFIG", body, HOSTS, CONFIGURATIONS) == UNREADABLE
+    )
 
 
 # --- POST /restores ----------------------------------------------------------------------------
 
 
 def test_read_restore_create() -> None:
-    assert rules.read_restore_create({"backup_id": 1, "groups": ["A", "B"]}) == (
-        rules.RestoreRequest(1, ("A", "B"))
+    assert validation.read_restore_create({"backup_id": 1, "groups": ["A", "B"]}) == (
+        validation.RestoreRequest(1, ("A", "B"))
     )
-    assert rules.read_restore_create({"backup_id": 1}).groups is None
-    assert refused(rules.read_restore_create, {"groups": ["A"]}) == (422, 1002)
-    assert refused(rules.read_restore_create, {"backup_id": None}) == (422, 1002)
+    assert validation.read_restore_create({"backup_id": 1}).groups is None
+    assert refused(validation.read_restore_create, {"groups": ["A"]}) == (422, 1002)
+    assert refused(validation.read_restore_create, {"backup_id": None}) == (422, 1002)
     for groups in ("DEPLOYMENT_CONFIG", [1], {"a": "b"}, [None]):
-        assert refused(rules.read_restore_create, {"backup_id": 1, "groups": groups}) == UNREADABLE
+        assert (
+            refused(validation.read_restore_create, {"backup_id": 1, "groups": groups})
+            == UNREADABLE
+        )
 
 
 @given(st.dictionaries(st.sampled_from(["backup_id", "groups", "other"]), VALUE, max_size=3))
 def test_read_restore_create_reads_any_body_or_refuses_with_a_code(body: dict[str, Any]) -> None:
-    request, error = attempt(rules.read_restore_create, body)
+    request, error = attempt(validation.read_restore_create, body)
     if error is not None:
         assert error in (UNREADABLE, (422, 1002))
         return
@@ -119,7 +124,7 @@ BACKUP = backup_record(1)
 
 def _restorable(groups: Any, version: ApiVersion = LATEST, **backup: Any) -> Any:
     candidate = dataclasses.replace(BACKUP, **backup) if backup else BACKUP
-    return rules.check_restorable(rules.RestoreRequest(1, groups), candidate, version)
+    return validation.check_restorable(validation.RestoreRequest(1, groups), candidate, version)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +150,7 @@ def test_check_restorable_in_the_order_of_the_table(
 
 def test_no_backup_is_1003_whatever_the_groups() -> None:
     with pytest.raises(QRadarError) as caught:
-        rules.check_restorable(rules.RestoreRequest(7, ()), None)
+        validation.check_restorable(validation.RestoreRequest(7, ()), None)
     assert _code(caught.value) == (422, 1003)
     assert caught.value.message == "The backup 7 does not exist."
 
@@ -212,67 +217,69 @@ def test_read_restore_request_reads_the_site_from_13_0(version: ApiVersion) -> N
         "restore_site_event_collector_id": 104,
     }
     if version < V("13.0"):
-        assert rules.read_restore_request(body, version) == rules.RestoreSite("REQUESTING")
+        assert validation.read_restore_request(body, version) == validation.RestoreSite(
+            "REQUESTING"
+        )
     else:
-        assert refused(rules.read_restore_request, body, version) == UNREADABLE
+        assert refused(validation.read_restore_request, body, version) == UNREADABLE
         good = {**body, "restore_site_host_id": 53}
-        site = rules.read_restore_request(good, version)
+        site = validation.read_restore_request(good, version)
         assert (site.host_id, site.event_collector_id, site.elsewhere) == (53, 104, True)
 
 
 def test_a_status_that_is_no_text_is_unreadable() -> None:
-    assert refused(rules.read_restore_request, {"status": 1}) == UNREADABLE
-    assert rules.read_restore_request({}).status is None
+    assert refused(validation.read_restore_request, {"status": 1}) == UNREADABLE
+    assert validation.read_restore_request({}).status is None
 
 
 @pytest.mark.parametrize(
     ("status", "site", "code"),
     [
-        (RestoreStatus.IN_PROGRESS, rules.RestoreSite("SUCCESS"), 1013),  # 1013 before 1012
-        (RestoreStatus.IN_PROGRESS, rules.RestoreSite(), 1012),
-        (RestoreStatus.PENDING, rules.RestoreSite(None), 1013),
-        (RestoreStatus.PENDING, rules.RestoreSite(host_id=999, event_collector_id=999), 1031),
-        (RestoreStatus.PENDING, rules.RestoreSite(host_id=104, event_collector_id=999), 1030),
-        (RestoreStatus.PENDING, rules.RestoreSite(event_collector_id=999), 1033),
-        (RestoreStatus.PENDING, rules.RestoreSite(event_collector_id=NO_ARIEL_HOST), 1032),
+        (RestoreStatus.IN_PROGRESS, validation.RestoreSite("SUCCESS"), 1013),  # 1013 before 1012
+        (RestoreStatus.IN_PROGRESS, validation.RestoreSite(), 1012),
+        (RestoreStatus.PENDING, validation.RestoreSite(None), 1013),
+        (RestoreStatus.PENDING, validation.RestoreSite(host_id=999, event_collector_id=999), 1031),
+        (RestoreStatus.PENDING, validation.RestoreSite(host_id=104, event_collector_id=999), 1030),
+        (RestoreStatus.PENDING, validation.RestoreSite(event_collector_id=999), 1033),
+        (RestoreStatus.PENDING, validation.RestoreSite(event_collector_id=NO_ARIEL_HOST), 1032),
     ],
 )
 def test_check_requestable_in_order(
-    status: RestoreStatus, site: rules.RestoreSite, code: int
+    status: RestoreStatus, site: validation.RestoreSite, code: int
 ) -> None:
     restore = dataclasses.replace(RESTORE, status=status)
-    assert refused(rules.check_requestable, restore, site, HOSTS) == (422, code)
+    assert refused(validation.check_requestable, restore, site, HOSTS) == (422, code)
 
 
 def test_a_valid_site_is_accepted() -> None:
-    site = rules.RestoreSite(host_id=53, event_collector_id=104)
-    rules.check_requestable(RESTORE, site, HOSTS)
-    assert not rules.RestoreSite().elsewhere
+    site = validation.RestoreSite(host_id=53, event_collector_id=104)
+    validation.check_requestable(RESTORE, site, HOSTS)
+    assert not validation.RestoreSite().elsewhere
 
 
 @pytest.mark.parametrize("status", list(RestoreStatus), ids=str)
 def test_restore_deletable_follows_the_lifecycle(status: RestoreStatus) -> None:
     restore = dataclasses.replace(RESTORE, status=status)
     if status.value in RESTORE_DELETABLE:
-        rules.check_restore_deletable(restore)
+        validation.check_restore_deletable(restore)
     else:
-        assert refused(rules.check_restore_deletable, restore) == (422, 1017)
+        assert refused(validation.check_restore_deletable, restore) == (422, 1017)
 
 
 # --- POST /backups -----------------------------------------------------------------------------
 
 
-def _create(kind: Any = "CONFIG", **body: Any) -> rules.BackupRequest:
-    return rules.read_backup_create(
+def _create(kind: Any = "CONFIG", **body: Any) -> validation.BackupRequest:
+    return validation.read_backup_create(
         kind, {"name": "ok", "configuration_id": 1, **body}, HOSTS, CONFIGURATIONS
     )
 
 
 def test_read_backup_type() -> None:
-    assert rules.read_backup_type("DATA") is BackupType.DATA
-    assert refused(rules.read_backup_type, None) == (422, codes.MISSING_PARAMETER.unique)
+    assert validation.read_backup_type("DATA") is BackupType.DATA
+    assert refused(validation.read_backup_type, None) == (422, codes.MISSING_PARAMETER.unique)
     for header in ("config", "", "BOTH", 1):
-        assert refused(rules.read_backup_type, header) == UNREADABLE
+        assert refused(validation.read_backup_type, header) == UNREADABLE
 
 
 @pytest.mark.parametrize(
@@ -300,7 +307,7 @@ def test_read_backup_create_in_the_order_of_the_table(
 
 
 def test_read_backup_create_accepts_the_limits_and_defaults_the_console() -> None:
-    request = _create(name="n" * rules.NAME_MAX, description="d" * rules.DESCRIPTION_MAX)
+    request = _create(name="n" * validation.NAME_MAX, description="d" * validation.DESCRIPTION_MAX)
     assert request.host_id == 53
     assert request.type is BackupType.CONFIG
     assert _create(name="a-b_c.d").name == "a-b_c.d"
@@ -310,7 +317,7 @@ def test_read_backup_create_accepts_the_limits_and_defaults_the_console() -> Non
 def test_a_world_without_console_has_no_default_host() -> None:
     hosts = [h for h in HOSTS if not h.console]
     with pytest.raises(QRadarError) as caught:
-        rules.read_backup_create(
+        validation.read_backup_create(
             "CONFIG", {"name": "x", "configuration_id": 1}, hosts, CONFIGURATIONS
         )
     assert _code(caught.value) == (422, 1009)
@@ -323,36 +330,42 @@ def test_a_world_without_console_has_no_default_host() -> None:
     st.one_of(st.sampled_from(["CONFIG", "DATA"]), VALUE),
 )
 def test_read_backup_create_on_any_body(body: dict[str, Any], kind: Any) -> None:
-    request, error = attempt(rules.read_backup_create, kind, body, HOSTS, CONFIGURATIONS)
+    request, error = attempt(validation.read_backup_create, kind, body, HOSTS, CONFIGURATIONS)
     if error is not None:
         assert error[0] == 422
         return
     assert request.host_id in {h.id for h in HOSTS}
-    assert len(request.name) <= rules.NAME_MAX
+    assert len(request.name) <= validation.NAME_MAX
 
 
 def test_world_conflicts() -> None:
     request = _create()
-    assert refused(rules.check_backup_world_conflicts, request, CONFIGURATIONS, True) == (409, 1005)
+    assert refused(validation.check_backup_world_conflicts, request, CONFIGURATIONS, True) == (
+        409,
+        1005,
+    )
     undeployed = [dataclasses.replace(c, undeployed_changes=True) for c in CONFIGURATIONS]
-    assert refused(rules.check_backup_world_conflicts, request, undeployed, False) == (409, 1011)
-    rules.check_backup_world_conflicts(request, CONFIGURATIONS, False)
+    assert refused(validation.check_backup_world_conflicts, request, undeployed, False) == (
+        409,
+        1011,
+    )
+    validation.check_backup_world_conflicts(request, CONFIGURATIONS, False)
 
 
 def test_read_backup_update() -> None:
-    assert rules.read_backup_update({}) == (False, None)
-    assert rules.read_backup_update({"description": None}) == (True, None)
-    assert rules.read_backup_update({"description": "d" * 255}) == (True, "d" * 255)
-    assert refused(rules.read_backup_update, {"description": "d" * 256}) == (422, 1008)
-    assert refused(rules.read_backup_update, {"description": 5}) == UNREADABLE
+    assert validation.read_backup_update({}) == (False, None)
+    assert validation.read_backup_update({"description": None}) == (True, None)
+    assert validation.read_backup_update({"description": "d" * 255}) == (True, "d" * 255)
+    assert refused(validation.read_backup_update, {"description": "d" * 256}) == (422, 1008)
+    assert refused(validation.read_backup_update, {"description": 5}) == UNREADABLE
 
 
 @pytest.mark.parametrize("status", list(BackupStatus), ids=str)
 def test_backup_deletable_follows_the_lifecycle(status: BackupStatus) -> None:
     backup: Backup = dataclasses.replace(BACKUP, status=status)
     if status.value in BACKUP_DELETABLE:
-        rules.check_backup_deletable(backup)
+        validation.check_backup_deletable(backup)
     else:
         with pytest.raises(QRadarError) as caught:
-            rules.check_backup_deletable(backup)
+            validation.check_backup_deletable(backup)
         assert caught.value.message == f"The backup 1 is {status.value} and cannot be deleted."
