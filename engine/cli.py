@@ -24,37 +24,13 @@ from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsErr
 from engine.store.base import StorageError
 
 Command = Callable[[argparse.Namespace], int]
-_CONFIG_KEYS = (
-    "db",
-    "clock",
-    "seed",
-    "recovery",
-    "tokens",
-    "world",
-    "rules",
-    "sample_keys",
-    "scan_interval_s",
-    "autojump",
-    "admin_token",
-    "control_auth",
-    "journal_entries",
-    "journal_header_bytes",
-    "journal_bytes",
-    "control_body_bytes",
-)
+_CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
+                "scan_interval_s", "autojump", "admin_token", "control_auth", "journal_entries",
+                "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
 _DEFAULTS = Settings()
 #: Flags of `bre serve` that set a `Settings` field of the same name.
-_FLAGS = (
-    "db",
-    "clock",
-    "seed",
-    "recovery",
-    "admin_token",
-    "journal_entries",
-    "journal_header_bytes",
-    "journal_bytes",
-    "control_body_bytes",
-)
+_FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
+          "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -273,11 +249,9 @@ def _add_serve(sub: Any) -> None:
         help="what happens to jobs in flight after a restart (default: resume)",
     )
     p.add_argument(
-        "--workers",
-        type=_workers,
-        default=1,
+        "--workers", type=_workers, default=1,
         help="processes serving one port on the shared database (default: 1)",
-    )
+    )  # fmt: skip
     p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # from --workers
     limits = p.add_argument_group("connection limits (README: Security and limits)")
     default = ConnectionLimits()
@@ -285,12 +259,10 @@ def _add_serve(sub: Any) -> None:
         value = getattr(default, name)
         shown = value or "the descriptor limit less 64, at most 4096"
         limits.add_argument(
-            f"--{dest.replace('_', '-')}",
-            type=type(value),
-            default=None,
+            f"--{dest.replace('_', '-')}", type=type(value), default=None,
             metavar="S" if name.endswith("_s") else "N",
             help=f"{_LIMIT_HELP[dest]} (default: {shown}; env {env})",
-        )
+        )  # fmt: skip
     p.add_argument("--cpu", type=int, default=None, help="pin the process to one CPU")
     p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
     p.add_argument("--log-level", default="INFO")

@@ -68,19 +68,10 @@ def test_serving_beyond_loopback_with_default_credentials_warns(
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [
-        ("127.0.0.1", True),
-        ("127.1.2.3", True),
-        ("::1", True),
-        ("[::1]", True),
-        ("localhost", True),
-        ("0.0.0.0", False),
-        ("::", False),
-        ("10.0.0.1", False),
-        ("example.org", False),
-        ("", False),
-    ],
-)
+    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True),
+     ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.0.0.1", False),
+     ("example.org", False), ("", False)],
+)  # fmt: skip
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert cli.is_loopback(host) is loopback
 
@@ -99,22 +90,8 @@ def test_bounds_and_admin_token_from_flags_config_and_environment(
     assert settings.admin_token == "from-config"  # the file over the environment
     assert (settings.journal_entries, settings.journal_header_bytes) == (10, 20)
     assert (settings.journal_bytes, settings.control_body_bytes) == (30, 40)
-    assert (
-        cli.main(
-            [
-                "serve",
-                "--config",
-                str(config),
-                "--admin-token",
-                "from-flag",
-                "--journal-entries",
-                "1",
-                "--control-body-bytes",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert cli.main(["serve", "--config", str(config), "--admin-token", "from-flag",
+                     "--journal-entries", "1", "--control-body-bytes", "2"]) == 0  # fmt: skip
     settings = served[-1][0]
     assert settings.admin_token == "from-flag"
     assert (settings.journal_entries, settings.control_body_bytes) == (1, 2)
@@ -154,7 +131,7 @@ def test_a_bad_value_for_the_default_console_stops_bre_serve(
         "WARNING",
         *(a.replace("{config}", str(config)) for a in args),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(words)
     assert done.stderr.count("\n") == 1

@@ -50,12 +50,9 @@ def select(call: Call, body: dict[str, Any], allowed: Sequence[str]) -> dict[str
 
 
 def listing(
-    call: Call,
-    items: list[dict[str, Any]],
-    allowed: Sequence[str] | Mapping[str, Any],
-    sortable: Sequence[str] | None = None,
-    sort_error: QRadarError | None = None,
-) -> Reply:
+    call: Call, items: list[dict[str, Any]], allowed: Sequence[str] | Mapping[str, Any],
+    sortable: Sequence[str] | None = None, sort_error: QRadarError | None = None,
+) -> Reply:  # fmt: skip
     """filter, then sort, then Range, then fields: QRadar's list conventions.
 
     `allowed` names the fields; as a mapping it also names sub-fields (None: a scalar), which
@@ -197,12 +194,8 @@ async def update_iptables(call: Call) -> Reply:
     """Decision: accepts any JSON object body and answers like `haAction`."""
     body = call.json_body("restore")
     if body is not None and not isinstance(body, dict):
-        raise QRadarError.of(
-            codes.UNREADABLE_PARAMETER,
-            name="restore",
-            placement="body",
-            content_type="APPLICATION_JSON",
-        )
+        raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="restore", placement="body",
+                             content_type="APPLICATION_JSON")  # fmt: skip
     restores = await call.console.list_restores()
     if not restores:
         raise QRadarError.at(E.IPTABLES_UPDATE, 1001, "The restore does not exist.")

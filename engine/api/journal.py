@@ -45,18 +45,11 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "seq": self.seq,
-            "at_ms": self.at_ms,
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.headers,
-            "body": self.body,
-            "status": self.status,
-            "response": self.response,
-            "response_headers": self.response_headers,
-            "duration_ms": self.duration_ms,
-        }
+            "seq": self.seq, "at_ms": self.at_ms, "method": self.method, "path": self.path,
+            "query": self.query, "headers": self.headers, "body": self.body,
+            "status": self.status, "response": self.response,
+            "response_headers": self.response_headers, "duration_ms": self.duration_ms,
+        }  # fmt: skip
 
 
 _Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float, int]
@@ -95,18 +88,10 @@ class Journal:
         self.total = 0
 
     def record(
-        self,
-        at_ms: int,
-        method: str,
-        path: str,
-        query: str,
-        headers: dict[str, str],
-        body: bytes,
-        status: int,
-        payload: bytes,
-        response_headers: dict[str, str],
+        self, at_ms: int, method: str, path: str, query: str, headers: dict[str, str],
+        body: bytes, status: int, payload: bytes, response_headers: dict[str, str],
         duration_ms: float,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.total += 1
         seq = next(self._seq)
         header_size = _size(headers)
@@ -114,39 +99,24 @@ class Journal:
             headers = clip_headers(headers, self.header_bytes)
             header_size = _size(headers)
         body, payload = body[:BODY_LIMIT], payload[:BODY_LIMIT]
-        size = (
-            ENTRY_OVERHEAD
-            + len(method)
-            + len(path)
-            + len(query)
-            + header_size
-            + len(body)
-            + len(payload)
-            + _size(response_headers)
-        )
+        size = (ENTRY_OVERHEAD + len(method) + len(path) + len(query) + header_size + len(body)
+                + len(payload) + _size(response_headers))  # fmt: skip
         entries = self._entries
-        entries.append(
-            (
-                seq,
-                at_ms,
-                method,
-                path,
-                query,
-                headers,
-                body,
-                status,
-                payload,
-                response_headers,
-                duration_ms,
-                size,
-            )
-        )
+        entries.append((seq, at_ms, method, path, query, headers, body, status, payload,
+                        response_headers, duration_ms, size))  # fmt: skip
         self.bytes += size
         while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
             self.bytes -= entries.popleft()[-1]
 
     def entries(self, since: int = 0) -> list[Entry]:
-        return [_entry(raw) for raw in self._entries if raw[0] > since]
+        return [
+            Entry(seq, at, method, path, query, headers,
+                  body.decode("utf-8", "replace") or None, status, payload, reply_headers,
+                  round(duration, 3))
+            for seq, at, method, path, query, headers, body, status, payload, reply_headers,
+            duration, _ in self._entries
+            if seq > since
+        ]  # fmt: skip
 
     def clear(self) -> None:
         self._entries.clear()
@@ -154,21 +124,3 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def _entry(raw: _Raw) -> Entry:
-    seq, at, method, path, query, headers, body, status, payload, reply_headers, duration, _ = raw
-    text = body.decode("utf-8", "replace") or None
-    return Entry(
-        seq,
-        at,
-        method,
-        path,
-        query,
-        headers,
-        text,
-        status,
-        payload,
-        reply_headers,
-        round(duration, 3),
-    )

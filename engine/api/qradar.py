@@ -223,12 +223,8 @@ class QRadarApi:
             return b""  # no body announced (a GET or DELETE): nothing to read
         if declared is not None:
             if not declared.strip().isdigit():
-                raise QRadarError.of(
-                    codes.UNREADABLE_PARAMETER,
-                    name="Content-Length",
-                    placement="header",
-                    content_type="TEXT_PLAIN",
-                )
+                raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="Content-Length",
+                                     placement="header", content_type="TEXT_PLAIN")  # fmt: skip
             if int(declared) > self.max_body:
                 await _drain(receive)
                 raise QRadarError.of(codes.BODY_TOO_LARGE, limit=self.max_body)
@@ -362,17 +358,9 @@ class QRadarApi:
         journal = self.journals(call.console.id)
         kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
         journal.record(
-            call.console.clock.now_ms(),
-            call.method,
-            "/api" + call.path,
-            query,
-            kept,
-            call.body,
-            reply.status,
-            payload,
-            reply.headers,
-            (time.perf_counter() - started) * 1000,
-        )
+            call.console.clock.now_ms(), call.method, "/api" + call.path, query, kept, call.body,
+            reply.status, payload, reply.headers, (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
 
 
 _JOURNAL_HEADERS = {"version", "range", "fields", "backup_type", "content-type", "accept"}
@@ -401,16 +389,10 @@ def _fault_reply(
         error = QRadarError.of(entry, message)
         return error_reply(error, version)
     except codes.UnknownCode:
-        return Reply(
-            status,
-            {
-                "message": message or "",
-                "details": {},
-                "description": "",
-                "code": unique,
-                "http_response": {"message": codes.HTTP_MESSAGES.get(status, ""), "code": status},
-            },
-        )
+        return Reply(status, {
+            "message": message or "", "details": {}, "description": "", "code": unique,
+            "http_response": {"message": codes.HTTP_MESSAGES.get(status, ""), "code": status},
+        })  # fmt: skip
 
 
 async def _drain(receive: Receive, last: Mapping[str, Any] | None = None) -> None:

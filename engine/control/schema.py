@@ -137,9 +137,8 @@ class Integer(Field):
         return value
 
     def schema(self) -> dict[str, Any]:
-        return self._described(
-            {"type": "integer", "format": "int64", "minimum": self.minimum, "maximum": self.maximum}
-        )
+        return self._described({"type": "integer", "format": "int64",
+                                "minimum": self.minimum, "maximum": self.maximum})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -184,9 +183,9 @@ class Text(Field):
             raise ControlError(path, f"expected a string, got {show(value)}")
         if not self.min_length <= len(value) <= self.max_length:
             raise ControlError(
-                path,
-                f"expected {self.min_length} to {self.max_length} characters, got {len(value)}",
-            )
+                path, f"expected {self.min_length} to {self.max_length} characters, "
+                f"got {len(value)}",
+            )  # fmt: skip
         if _SURROGATE.search(value):  # JSON can carry "\ud800", which no UTF-8 store can
             raise ControlError(path, f"{show(value)} holds a lone surrogate")
         if re.fullmatch(self.pattern, value) is None:
@@ -194,11 +193,8 @@ class Text(Field):
         return value
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {
-            "type": "string",
-            "maxLength": self.max_length,
-            "pattern": self.pattern,
-        }
+        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length,
+                                  "pattern": self.pattern}  # fmt: skip
         if self.min_length:
             schema["minLength"] = self.min_length
         return self._described(schema)
@@ -273,14 +269,12 @@ class Duration(Field):
             ) from None
 
     def schema(self) -> dict[str, Any]:
-        return self._described(
-            {
-                "oneOf": [
-                    {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS / 1000},
-                    {"type": "string", "pattern": _DURATION_TEXT, "maxLength": 64},
-                ],
-            }
-        )
+        return self._described({
+            "oneOf": [
+                {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS / 1000},
+                {"type": "string", "pattern": _DURATION_TEXT, "maxLength": 64},
+            ],
+        })  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -205,12 +205,8 @@ def _world(data: dict[str, Any], path: str) -> World:
     else:
         backups = demo.backups
     raw_configurations: list[dict[str, Any]] = data.get("configurations", [{}])
-    _unique(
-        [{"configuration_id": c.get("configuration_id", 1)} for c in raw_configurations],
-        "configuration_id",
-        child(path, "configurations"),
-        "configurations",
-    )
+    _unique([{"configuration_id": c.get("configuration_id", 1)} for c in raw_configurations],
+            "configuration_id", child(path, "configurations"), "configurations")  # fmt: skip
     return World(
         hosts=hosts,
         configurations=tuple(configuration_record(c, hosts) for c in raw_configurations),

@@ -31,12 +31,8 @@ import yaml
 
 from engine.scenarios.loader import load_text
 
-_HEADER_NAMES = {
-    "version": "Version",
-    "range": "Range",
-    "accept": "Accept",
-    "content-type": "Content-Type",
-}
+_HEADER_NAMES = {"version": "Version", "range": "Range", "accept": "Accept",
+                 "content-type": "Content-Type"}  # fmt: skip
 #: Keys whose values depend on when and where the session ran (left out of expectations).
 _VOLATILE = frozenset({"size_on_disk"})
 _COLLECTION = re.compile(r"/api/backup_and_restore/(backups|restores)/?$")

@@ -184,12 +184,8 @@ class InProcess:
         self.client = client
         self.token = token
         user, password = IN_PROCESS_BASIC
-        self.builtins = {
-            "token": token,
-            "operator_token": IN_PROCESS_OPERATOR,
-            "basic_user": user,
-            "basic_password": password,
-        }
+        self.builtins = {"token": token, "operator_token": IN_PROCESS_OPERATOR,
+                         "basic_user": user, "basic_password": password}  # fmt: skip
         self.console = console
         self._control = control
 
@@ -240,13 +236,8 @@ class Remote:
         self.client = client
         self.token = token
         self.admin = dict(admin or {})  # the control surface's credential, as headers
-        self.builtins = {
-            "token": token,
-            "operator_token": "",
-            "basic_user": "",
-            "basic_password": "",
-            **(builtins or {}),
-        }
+        self.builtins = {"token": token, "operator_token": "", "basic_user": "",
+                         "basic_password": "", **(builtins or {})}  # fmt: skip
         self.has_control = simulator
         self.has_clock = simulator
 
@@ -255,10 +246,9 @@ class Remote:
             raise Unavailable("the target offers no /simulator control surface")
         try:
             response = await self.client.post(
-                f"/simulator/consoles/current/{route}",
-                json=body,
+                f"/simulator/consoles/current/{route}", json=body,
                 headers={"SEC": self.token, **self.admin},
-            )
+            )  # fmt: skip
         except httpx.HTTPError as error:
             raise StepError(f"control request failed: {error!r}") from None
         if response.status_code >= 300:
@@ -325,17 +315,14 @@ class Target:
                 yield Remote(client, self.token or DEFAULT_TOKEN, False)
                 return
             token = secrets.token_hex(16)
-            builtins = {
-                "operator_token": secrets.token_hex(16),
-                "basic_user": f"user-{secrets.token_hex(4)}",
-                "basic_password": secrets.token_hex(8),
-            }
+            builtins = {"operator_token": secrets.token_hex(16),
+                        "basic_user": f"user-{secrets.token_hex(4)}",
+                        "basic_password": secrets.token_hex(8)}  # fmt: skip
             admin = self.admin_headers
             created = await client.post(
-                "/simulator/consoles",
-                json=_console_body(scenario, token, builtins),
+                "/simulator/consoles", json=_console_body(scenario, token, builtins),
                 headers=admin,
-            )
+            )  # fmt: skip
             if created.status_code == 201:
                 console_id = created.json()["id"]
                 try:
@@ -355,12 +342,10 @@ class Target:
 
 def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "tokens": [token],
-        "non_admin_tokens": [builtins["operator_token"]],
+        "tokens": [token], "non_admin_tokens": [builtins["operator_token"]],
         "basic": [[builtins["basic_user"], builtins["basic_password"]]],
-        "clock": "virtual",
-        "seed": scenario.seed or 0,
-    }
+        "clock": "virtual", "seed": scenario.seed or 0,
+    }  # fmt: skip
     if scenario.world_raw is not None:
         body["world"] = scenario.world_raw
     if scenario.release is not None:
@@ -378,16 +363,10 @@ async def _in_process(scenario: Scenario, token: str) -> AsyncIterator[Driver]:
 
     async with Simulator(Settings(seed=scenario.seed or 0)) as sim:
         console = await sim.create_console(
-            CONSOLE_ID,
-            tokens=(token,),
-            world=scenario.world,
-            seed=scenario.seed or 0,
-            rules=scenario.engine or None,
-            clock="virtual",
-            basic=(IN_PROCESS_BASIC,),
-            non_admin_tokens=(IN_PROCESS_OPERATOR,),
-            release=scenario.release,
-        )
+            CONSOLE_ID, tokens=(token,), world=scenario.world, seed=scenario.seed or 0,
+            rules=scenario.engine or None, clock="virtual", basic=(IN_PROCESS_BASIC,),
+            non_admin_tokens=(IN_PROCESS_OPERATOR,), release=scenario.release,
+        )  # fmt: skip
         control = Control(sim)
         app = create_app(sim, control=control)
         transport = httpx.ASGITransport(app=app)
@@ -589,15 +568,12 @@ class _Run:
             pair = f"{substitute(request.auth.user, v)}:{substitute(request.auth.password, v)}"
             auth = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
         return Sent(
-            method=request.method,
-            path=_text(substitute(request.path, v)),
-            headers=headers,
-            query=query,
-            json=substitute(request.json, v) if request.has_json else None,
+            method=request.method, path=_text(substitute(request.path, v)), headers=headers,
+            query=query, json=substitute(request.json, v) if request.has_json else None,
             has_json=request.has_json,
             body=_text(substitute(request.body, v)) if request.body is not None else None,
             auth=auth,
-        )
+        )  # fmt: skip
 
     async def send(self, sent: Sent) -> Answer:
         content: bytes | None = None
@@ -795,9 +771,8 @@ async def run_scenario(scenario: Scenario, target: Target | None = None) -> Scen
             elsewhere = await _other_release(scenario, driver)
             if elsewhere is not None:  # a target that cannot run the scenario's release
                 result.notes.append(elsewhere)
-                result.steps = [
-                    StepResult(s, "skipped", [f"skipped: {elsewhere}"]) for s in scenario.steps
-                ]
+                result.steps = [StepResult(s, "skipped", [f"skipped: {elsewhere}"])
+                                for s in scenario.steps]  # fmt: skip
                 return result
             run = _Run(scenario, driver)
             for step in scenario.steps:

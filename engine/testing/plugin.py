@@ -152,11 +152,9 @@ class SimulatorServer:
         """Create an isolated console (POST /simulator/consoles); `options` go in the body
         (`world`, `seed`, `rules`, `clock`, `tokens` ...)."""
         response = httpx.post(
-            f"{self.url}/simulator/consoles",
-            json=options,
-            headers=self.control_headers,
+            f"{self.url}/simulator/consoles", json=options, headers=self.control_headers,
             timeout=10,
-        )
+        )  # fmt: skip
         response.raise_for_status()
         body = response.json()
         token = str(body["tokens"][0])
@@ -206,24 +204,10 @@ def start_server(
     from engine.ready import read_ready
 
     command = [
-        sys.executable,
-        "-m",
-        "engine",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--db",
-        ":memory:",
-        "--clock",
-        "virtual",
-        "--log-level",
-        "WARNING",
-        "--log-format",
-        "json",
-        *args,
-    ]
+        sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", "0",
+        "--db", ":memory:", "--clock", "virtual", "--log-level", "WARNING", "--log-format",
+        "json", *args,
+    ]  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BRE_")}
     environment.update(env or {})
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's lifetime

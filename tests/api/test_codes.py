@@ -79,14 +79,9 @@ class HttpDriver:
         return await self.client.request(method, url, headers=headers, **kw)
 
     async def call(
-        self,
-        endpoint: EndpointId,
-        id: int | str | None = None,
-        body: Any = None,
-        *,
-        backup_type: Any = "CONFIG",
-        sort: str | None = None,
-    ) -> Answer:
+        self, endpoint: EndpointId, id: int | str | None = None, body: Any = None, *,
+        backup_type: Any = "CONFIG", sort: str | None = None,
+    ) -> Answer:  # fmt: skip
         ep = BY_ID[endpoint]
         headers = {"backup_type": backup_type} if _takes_backup_type(ep) else {}
         params = {"sort": sort} if sort is not None else None
@@ -143,13 +138,8 @@ async def test_code_over_http(
     ctx = await fresh(version)
     answer = await case.provoke(ctx)
     expected = case.expected(version)
-    error(
-        answer.raw,
-        case.status,
-        case.code,
-        description=expected["description"],
-        message=expected["message"],
-    )
+    error(answer.raw, case.status, case.code, description=expected["description"],
+          message=expected["message"])  # fmt: skip
     assert answer.body == expected
 
 

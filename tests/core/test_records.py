@@ -11,20 +11,12 @@ from engine.core.lifecycle import RESTORE
 from engine.core.records import Restore
 
 PENDING = Restore(
-    id=7,
-    initiated_by="operator",
-    host_id=104,
-    time_initiated=None,
-    time_completed=None,
-    status=RestoreStatus.PENDING,
-    is_cross_deployment_restore=True,
-    backup_id=3,
-    backup_name="nightly_3",
-    backup_version="7.5.0",
-    backup_type=BackupType.CONFIG,
+    id=7, initiated_by="operator", host_id=104, time_initiated=None, time_completed=None,
+    status=RestoreStatus.PENDING, is_cross_deployment_restore=True, backup_id=3,
+    backup_name="nightly_3", backup_version="7.5.0", backup_type=BackupType.CONFIG,
     backup_filename="backup.nightly_3.tgz",
     groups=(RestoreGroup.USERS_CONFIG, RestoreGroup.LICENSE_CONFIG),
-)
+)  # fmt: skip
 NOW = 1_767_225_600_123
 
 

@@ -25,25 +25,11 @@ def served(tmp_path: Path) -> Iterator[list[str]]:
     """`bre serve` as a subprocess on a free port, an SQLite file; the `bre load` arguments
     that target it (its URL and the admin credential of its ready line)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "served.sqlite3"),
-            "--log-level",
-            "WARNING",
-            "--log-format",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db",
+         str(tmp_path / "served.sqlite3"), "--log-level", "WARNING", "--log-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
     ready = read_ready(line)
@@ -80,18 +66,9 @@ def test_every_conflict_code_against_a_served_simulator(served: list[str], tmp_p
 @pytest.mark.slow
 def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
     status, report = load(
-        tmp_path,
-        "--spawn",
-        "2",
-        "--db",
-        str(tmp_path / "shared.sqlite3"),
-        "--duration",
-        "8",
-        "--clients",
-        "24",
-        "--mix",
-        MIX,
-    )
+        tmp_path, "--spawn", "2", "--db", str(tmp_path / "shared.sqlite3"),
+        "--duration", "8", "--clients", "24", "--mix", MIX,
+    )  # fmt: skip
     assert_clean(report)
     assert status == 0
     assert len(report["servers"]) == 2
@@ -101,15 +78,9 @@ def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: list[str], tmp_path: Path) -> None:
     status, report = load(
-        tmp_path,
-        *served,
-        "--duration",
-        "6",
-        "--clients",
-        "24",
-        "--mix",
-        MIX + ",bad=4",
-    )
+        tmp_path, *served, "--duration", "6", "--clients", "24",
+        "--mix", MIX + ",bad=4",
+    )  # fmt: skip
     assert_clean(report)
     assert status == 0
     bad = report["bad_input"]

@@ -46,9 +46,8 @@ def make_client(
     sent = {"SEC": TOKEN} if headers is None else dict(headers)
     if admin:
         sent.setdefault("Authorization", bearer(app.state.simulator.admin_token))
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://sim", headers=sent
-    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim",
+                             headers=sent)  # fmt: skip
 
 
 def bearer(token: str) -> str:

@@ -81,10 +81,9 @@ def test_server_fixture_describes_a_running_server(bre_server: SimulatorServer) 
     assert health.json() == {"status": "ok"}
     assert bre_server.admin_token  # read from the ready line
     listed = requests.get(
-        f"{bre_server.url}/simulator/consoles",
-        headers=bre_server.control_headers,
+        f"{bre_server.url}/simulator/consoles", headers=bre_server.control_headers,
         timeout=TIMEOUT,
-    )
+    )  # fmt: skip
     assert listed.status_code == 200
     anonymous = requests.get(f"{bre_server.url}/simulator/consoles", timeout=TIMEOUT)
     assert anonymous.status_code == 401
@@ -110,11 +109,9 @@ def test_requests_client_runs_the_full_flow(bre_server_console: ServerConsole) -
         if restore["status"] in ("SUCCESS", "FAILED"):
             break
         advanced = requests.post(
-            f"{console.control_url}/control",
-            json={"advance": "10s"},
-            headers=console.control_headers,
-            timeout=TIMEOUT,
-        )
+            f"{console.control_url}/control", json={"advance": "10s"},
+            headers=console.control_headers, timeout=TIMEOUT,
+        )  # fmt: skip
         assert advanced.status_code == 200, advanced.text
     assert restore["status"] == "SUCCESS", seen
     assert restore["backup_id"] is None
@@ -148,11 +145,9 @@ def test_a_console_token_is_refused_by_other_consoles(bre_server: SimulatorServe
     try:
         assert one.token != other.token
         created = requests.post(
-            one.url + RESTORES,
-            headers=one.headers,
-            json={"backup_id": 1, "groups": GROUPS},
+            one.url + RESTORES, headers=one.headers, json={"backup_id": 1, "groups": GROUPS},
             timeout=TIMEOUT,
-        )
+        )  # fmt: skip
         assert created.status_code == 201
         assert (
             requests.get(other.url + RESTORES, headers=other.headers, timeout=TIMEOUT).json() == []
@@ -193,13 +188,7 @@ def test_fixtures_work_in_strict_asyncio_mode(pytester: pytest.Pytester) -> None
         """
     )
     result = pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-o",
-        "asyncio_mode=strict",
-        "-o",
-        "asyncio_default_fixture_loop_scope=function",
-        "-W",
-        "error",
-    )
+        "-p", "no:cacheprovider", "-o", "asyncio_mode=strict",
+        "-o", "asyncio_default_fixture_loop_scope=function", "-W", "error",
+    )  # fmt: skip
     result.assert_outcomes(passed=1)
