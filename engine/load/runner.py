@@ -33,6 +33,7 @@ from typing import Any
 import anyio
 import httpx
 
+from engine import launch
 from engine.load import report as reporting
 from engine.load.clients import API, Client, Shared, assign_roles
 from engine.load.history import History
@@ -339,7 +340,7 @@ async def _children(
     for index in range(options.processes):
         out = scratch / f"history-{index}.jsonl"
         outs.append(out)
-        command = [sys.executable, "-m", "engine", "load", "--token", token,
+        command = [*launch.bre("load"), "--token", token,
                    "--clients", str(options.clients), "--mix", options.mix_text,
                    "--seed", str(options.seed), "--timeout", str(options.timeout_s),
                    "--think", str(options.think_s),
