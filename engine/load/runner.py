@@ -76,6 +76,7 @@ class Options:
     tolerance_ms: float = 2.0
     think_s: float = 0.0
     server_cpu: int | None = None
+    port: int = 0  # the spawned servers' port (the first of theirs with --separate-ports)
     worker: tuple[int, int] | None = None  # (index, count) in worker mode
     history_out: Path | None = None
     quiet: bool = False
@@ -200,6 +201,7 @@ async def _target(
     servers = Servers(
         count=max(options.spawn, 1), db=options.db or str(scratch / "load.sqlite3"),
         directory=scratch, shared_port=not options.separate_ports, cpu=options.server_cpu,
+        port=options.port,
     )  # fmt: skip
     try:
         await anyio.to_thread.run_sync(servers.start)

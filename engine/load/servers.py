@@ -130,6 +130,7 @@ class Servers:
     shared_port: bool = True
     token: str = "bre-load-token"
     cpu: int | None = None
+    port: int = 0  # 0: free ports; else the shared port, or the first of a port each
     servers: list[Server] = field(default_factory=list)
     #: one admin credential for all: a control request may reach any of them
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -140,6 +141,7 @@ class Servers:
             self.servers.append(
                 start_server(
                     db=self.db,
+                    port=self.port + i if self.port else 0,
                     token=self.token,
                     cpu=self.cpu,
                     log=self.directory / ("serve.log" if one_port else f"serve-{i}.log"),
