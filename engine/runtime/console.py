@@ -91,8 +91,9 @@ class Console:
         return await self.store.read(work)
 
     async def _polled(self, kind: JobKind, id: int | None = None) -> None:
-        """A read of a job (or of the list of its kind): in poll mode it moves jobs on."""
-        if self.polls and await self.run_unit(units.poll_job, kind, id, self._reads):
+        """A read of a job (or of the list of its kind) in poll mode: it moves jobs on (the
+        callers test `self.polls` first, so that other reads stay read-only and cheap)."""
+        if await self.run_unit(units.poll_job, kind, id, self._reads):
             self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
@@ -161,7 +162,8 @@ class Console:
         log.info("restore_deleted", console=self.id, id=id)
 
     async def get_restore(self, id: int) -> Restore:
-        await self._polled(JobKind.RESTORE, id)
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
         if restore is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -169,14 +171,16 @@ class Console:
 
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
-        await self._polled(JobKind.RESTORE, id)
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         body = await self.read(lambda tx: tx.restore_json(self.id, id))
         if body is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
         return body
 
     async def list_restores(self) -> list[Restore]:
-        await self._polled(JobKind.RESTORE)
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
 
     # backups ------------------------------------------------------------------------------
@@ -211,14 +215,16 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
-        await self._polled(JobKind.BACKUP, id)
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP, id)
         backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
         if backup is None:
             raise QRadarError.at(rules.E.BACKUP_GET, 1001, id=id)
         return backup
 
     async def list_backups(self) -> list[Backup]:
-        await self._polled(JobKind.BACKUP)
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
         return await self.read(lambda tx: tx.backups(self.id))
 
     # the world ----------------------------------------------------------------------------
@@ -375,7 +381,8 @@ class Console:
         found: list[Restore] = []
 
         async def check() -> bool:
-            await self._polled(JobKind.RESTORE, id)  # each check is a read (poll mode)
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.RESTORE, id)
             stored = await self.read(lambda tx: tx.restore(self.id, id))
             if stored is None:
                 raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -396,7 +403,8 @@ class Console:
         found: list[Backup | None] = []
 
         async def check() -> bool:
-            await self._polled(JobKind.BACKUP, id)  # each check is a read (poll mode)
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.BACKUP, id)
             stored = await self.read(lambda tx: tx.backup(self.id, id))
             found[:] = [stored.record if stored else None]
             if stored is None:
