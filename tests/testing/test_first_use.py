@@ -37,6 +37,20 @@ async def test_fixtures_under_anyio(bre_console, bre_client, bre_console_factory
     other = await bre_console_factory(world={"rebalancing": True})
     assert other.id != bre_console.id
 """
+#: Not from the README: the in-process fixtures in pytest-asyncio's auto mode (no marker).
+AUTO_TEST = """
+import pytest
+
+
+@pytest.mark.bre(world={"rebalancing": True})
+async def test_fixtures_in_auto_mode(bre_client, bre_console):
+    created = await bre_client.post("/api/backup_and_restore/restores",
+                                    json={"backup_id": 1, "groups": ["DEPLOYMENT_CONFIG"]})
+    refused = await bre_client.post(f"/api/backup_and_restore/restores/{created.json()['id']}",
+                                    json={"status": "REQUESTING"})
+    assert refused.json()["code"] == 1014
+    assert (await bre_console.state()).rebalancing
+"""
 CONFTEST = """
 import pytest
 
@@ -84,6 +98,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for index, source in enumerate(readme_examples()):
         (root / f"test_readme_{index}.py").write_text(source)
     (root / "test_anyio_marker.py").write_text(ANYIO_TEST)
+    (root / "test_auto_mode.py").write_text(AUTO_TEST)
     (root / "conftest.py").write_text(CONFTEST)
     return root
 
@@ -102,8 +117,13 @@ def test_the_pytest_extra_brings_what_the_plugin_needs(project: Path) -> None:
     assert names == {"pytest", "pytest-asyncio", "requests"}
 
 
+def readme_files(project: Path) -> list[str]:
+    return sorted(p.name for p in project.glob("test_readme_*.py"))
+
+
 def test_the_readme_examples_pass_in_strict_mode_and_under_anyio(project: Path) -> None:
-    result = pytest_in(project, "-o", "asyncio_mode=strict")
+    files = [*readme_files(project), "test_anyio_marker.py"]
+    result = pytest_in(project, "-o", "asyncio_mode=strict", *files)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_the_restore_succeeds PASSED" in result.stdout  # the naive requests loop
     assert "test_a_failed_restore_is_reported PASSED" in result.stdout
@@ -118,10 +138,11 @@ def test_the_readme_examples_pass_in_strict_mode_and_under_anyio(project: Path) 
 
 
 def test_the_readme_examples_pass_in_auto_mode(project: Path) -> None:
-    examples = sorted(p.name for p in project.glob("test_readme_*.py"))
-    result = pytest_in(project, "-o", "asyncio_mode=auto", *examples)
+    files = [*readme_files(project), "test_auto_mode.py"]
+    result = pytest_in(project, "-o", "asyncio_mode=auto", *files)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{4} passed" in result.stdout
+    assert "test_fixtures_in_auto_mode PASSED" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_served_fixtures_from_a_project_with_its_own_engine_package(tmp_path: Path) -> None:
