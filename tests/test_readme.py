@@ -69,7 +69,7 @@ def test_the_curl_walk_through_uses_the_id_it_gets_twice_over(tmp_path: Path) ->
     import shutil
     import subprocess
 
-    from serving import serve
+    from tests.support.serving import serve
 
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import GROUPS
 
 from engine.api.app import create_app
 from engine.control.actions import Control
@@ -13,6 +12,7 @@ from engine.core.errors import NotFound
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.simulator import Simulator
+from tests.support.worlds import GROUPS
 
 
 async def requested(console: Console) -> int:
