@@ -43,7 +43,8 @@ from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
 from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
-from engine.store.sqlite import SqliteStore
+from engine.store.factory import open_store
+from engine.store.factory import parse as parse_store_url
 
 log = structlog.get_logger("engine")
 
@@ -118,6 +119,10 @@ class Settings:
                 TOKEN.read(self.admin_token, "admin_token")
             except ControlError as error:
                 raise SettingsError(str(error)) from None
+        try:
+            parse_store_url(self.db)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
 
@@ -262,7 +267,7 @@ class Simulator:
         log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        self._store = await SqliteStore.open(self.settings.db)
+        self._store = await open_store(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"

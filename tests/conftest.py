@@ -10,6 +10,7 @@ a host without an event collector).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
@@ -64,10 +65,31 @@ def settings() -> Settings:
     return Settings(world=make_world())
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store", default=os.environ.get("BRE_TEST_STORE", ":memory:"),
+        help="the store URL of the `sim` fixtures (memory:, :memory:, a path...); "
+        "default $BRE_TEST_STORE or :memory: (SQLite in RAM)",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The store the `sim` fixtures run on (`--store`): the engine and API suites must not
+    depend on which adapter runs under them."""
+    url: str = request.config.getoption("--store")
+    return url
+
+
+def on_store(settings: Settings, url: str) -> Settings:
+    """`settings` on the store `url`, unless they name a store of their own."""
+    return replace(settings, db=url) if settings.db == Settings.db else settings
+
+
 @pytest.fixture
-async def sim(settings: Settings) -> AsyncIterator[Simulator]:
-    """An isolated in-memory simulator with virtual clocks."""
-    async with Simulator(settings) as simulator:
+async def sim(settings: Settings, store_url: str) -> AsyncIterator[Simulator]:
+    """An isolated simulator with virtual clocks, on the store of `--store`."""
+    async with Simulator(on_store(settings, store_url)) as simulator:
         yield simulator
 
 

@@ -14,14 +14,14 @@ from enum import StrEnum
 from engine.core.pages import PAGES, Page
 from engine.core.pages import Parameter as Parameter  # re-exported: the route table's vocabulary
 from engine.core.pages import Placement as Placement
+from engine.core.versions import V21 as V21
+from engine.core.versions import V26 as V26
 from engine.core.versions import ApiVersion
 
 V12 = ApiVersion(12, 0)
 V13 = ApiVersion(13, 0)
 V15 = ApiVersion(15, 0)
 V18 = ApiVersion(18, 0)
-V21 = ApiVersion(21, 0)
-V26 = ApiVersion(26, 0)
 
 
 class EndpointId(StrEnum):

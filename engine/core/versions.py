@@ -64,6 +64,9 @@ ALL: tuple[ApiVersion, ...] = tuple(
 REMOVED: frozenset[ApiVersion] = frozenset(ApiVersion.parse(v) for v in ("1.0", "2.0", "3.0"))
 #: The version that introduced the backup_and_restore family (its 12.0 "what's new" page).
 FIRST = ApiVersion(12, 0)
+V21 = ApiVersion(21, 0)
+#: added `app_deployment_location` on the backup list and 500/1021
+V26 = ApiVersion(26, 0)
 #: The versions whose pages carry the family, oldest first.
 SUPPORTED: tuple[ApiVersion, ...] = tuple(v for v in ALL if v >= FIRST)
 #: The newest version of the newest release.

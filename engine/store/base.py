@@ -20,18 +20,38 @@ and keeps a `StoreHealth` that readiness reports.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from engine.core.enums import JobKind, Origin
+from engine.core.enums import BackupStatus, JobKind, Origin
 from engine.core.gate import GateView
+from engine.core.lifecycle import BACKUP, RESTORE
 from engine.core.progression import Outcome
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 
 T = TypeVar("T")
+
+#: The statuses of jobs that hold the gate (`Tx.gate`).
+RUNNING_RESTORE_JOBS: tuple[str, ...] = tuple(str(s) for s in RESTORE.running)
+RUNNING_BACKUPS: tuple[str, ...] = tuple(str(s) for s in BACKUP.running)
+#: The statuses `Tx.running_jobs` returns: the gate's, and backups being deleted (a timed
+#: phase the worker ends, though it holds no gate).
+RUNNING_BACKUP_JOBS: tuple[str, ...] = (*RUNNING_BACKUPS, BackupStatus.DELETING.value)
+#: The statuses of a restore record that is not finished (`Tx.unfinished_restore_record`).
+UNFINISHED_RESTORES: tuple[str, ...] = tuple(s for s in RESTORE.states if s not in RESTORE.final)
+
+
+@functools.lru_cache(maxsize=1024)
+def settings_of(text: str) -> dict[str, Any]:
+    """Console settings from their stored JSON text, parsed once per distinct text (read on
+    every unit). Callers treat the result as read-only: a change writes a new text."""
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)

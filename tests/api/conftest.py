@@ -45,9 +45,10 @@ UNAUTHORIZED = (
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    """An isolated in-memory simulator: the demo world plus the hosts the codes need."""
-    async with Simulator(Settings(world=make_world())) as simulator:
+async def sim(store_url: str) -> AsyncIterator[Simulator]:
+    """An isolated simulator on the store of `--store`: the demo world plus the hosts the
+    codes need."""
+    async with Simulator(Settings(db=store_url, world=make_world())) as simulator:
         yield simulator
 
 
