@@ -35,6 +35,7 @@ from anyio.abc import TaskGroup
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
+from engine.core.credentials import Credential
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.runtime import units
@@ -42,7 +43,7 @@ from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
+from engine.store.base import ConsoleState, Store, StoreHealth, Tx
 from engine.store.factory import open_store
 from engine.store.factory import parse as parse_store_url
 

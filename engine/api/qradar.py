@@ -31,6 +31,7 @@ from engine.api.journal import Journal
 from engine.api.wire import Receive, Reply, Scope, Send, error_reply, read_json, send_reply
 from engine.control.actions import Control
 from engine.core import codes, versions
+from engine.core.credentials import Credential
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
 from engine.core.errors import QRadarError
 from engine.core.releases import Release
@@ -38,7 +39,7 @@ from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
-from engine.store.base import Credential, StorageError
+from engine.store.base import StorageError
 
 log = structlog.get_logger("api")
 

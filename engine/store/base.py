@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from engine.core.enums import BackupStatus, JobKind, Origin
+from engine.core.credentials import Credential as Credential  # the port's vocabulary too
+from engine.core.credentials import same_secret as same_secret
+from engine.core.enums import BackupStatus, JobKind
 from engine.core.gate import GateView
+from engine.core.jobs import Job as Job
 from engine.core.lifecycle import BACKUP, RESTORE
-from engine.core.progression import Outcome
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 
 T = TypeVar("T")
@@ -52,22 +53,6 @@ def settings_of(text: str) -> dict[str, Any]:
     every unit). Callers treat the result as read-only: a change writes a new text."""
     parsed: dict[str, Any] = json.loads(text)
     return parsed
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """The engine's side of a record: what the worker needs, not shown by the API."""
-
-    kind: JobKind
-    id: int
-    status: str
-    visible: bool = True
-    origin: Origin = Origin.API
-    due_at: int | None = None
-    outcome: Outcome | None = None
-    rule: dict[str, Any] | None = None  # a per-job progression rule, as written
-    ordinal: int | None = None  # the n-th job of its kind on the console (for outcome plans)
-    phase_since: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +80,11 @@ class ConsoleState:
     fingerprint: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
-    secret: str  # a SEC token, or "user:password" for Basic
-    console: str
-    admin: bool = True
-    name: str = "admin"
-    basic: bool = False
-
-
 def secret_digest(secret: str) -> str:
     """What credentials are looked up by: SHA-256 of the secret. A lookup's timing may depend
     on the digest, which tells an attacker nothing about the secret; the secret found is then
     compared in constant time (`same_secret`)."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def same_secret(known: str, presented: str) -> bool:
-    """Constant-time comparison of two secrets (any characters)."""
-    return hmac.compare_digest(
-        known.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
-    )
 
 
 class Tx(Protocol):
