@@ -36,6 +36,7 @@ from engine.core import codes, rules, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import BY_ID, ENDPOINTS, Endpoint, EndpointId, Parameter, Placement
 from engine.core.enums import BackupType, RestoreGroup, RestoreStatus
+from engine.core.errors import ErrorBody, HttpResponseBody
 from engine.core.records import (
     BACKUP_FIELDS,
     BACKUP_LIST_EXTRA_26,
@@ -76,6 +77,8 @@ def _schema_of_type(tp: Any) -> dict[str, Any]:
         if len(args) < len(typing.get_args(tp)):
             schema["nullable"] = True
         return schema
+    if origin is dict:
+        return {"type": "object"}
     if origin in (tuple, list):
         return {"type": "array", "items": _schema_of_type(typing.get_args(tp)[0])}
     if isinstance(tp, type) and issubclass(tp, Enum):
@@ -89,6 +92,17 @@ def _schema_of_type(tp: Any) -> dict[str, Any]:
     if tp is str:
         return {"type": "string"}
     return {}
+
+
+def _typed_dict(shape: type, refs: Mapping[type, str] | None = None) -> dict[str, Any]:
+    """The schema of a body declared as a TypedDict (QRadar's error body): every key required;
+    a nested TypedDict by reference (`refs`)."""
+    hints = typing.get_type_hints(shape)
+    named = refs or {}
+    return _object(
+        {k: _ref(named[t]) if t in named else _schema_of_type(t) for k, t in hints.items()},
+        required=tuple(hints),
+    )
 
 
 def _schema_of_values(values: Sequence[Any]) -> dict[str, Any]:
@@ -238,10 +252,7 @@ def _schemas() -> dict[str, Any]:
             },
             closed=False,
         ),
-        "HttpResponse": _object(
-            {"message": {"type": "string"}, "code": {"type": "integer"}},
-            required=("message", "code"),
-        ),
+        "HttpResponse": _typed_dict(HttpResponseBody),
         "ControlError": _object(
             {
                 "error": {"type": "string"},
@@ -250,16 +261,7 @@ def _schemas() -> dict[str, Any]:
             },
             required=("error",),
         ),
-        "QRadarError": _object(
-            {
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-                "description": {"type": "string", "nullable": True},
-                "code": {"type": "integer"},
-                "http_response": _ref("HttpResponse"),
-            },
-            required=("message", "details", "description", "code", "http_response"),
-        ),
+        "QRadarError": _typed_dict(ErrorBody, {HttpResponseBody: "HttpResponse"}),
         "ApiVersionDoc": _sample_shape(version_docs(), VERSION_FIELDS),
         "EndpointDoc": _sample_shape(endpoint_docs(), ENDPOINT_FIELDS),
         "Host": _sample_shape([h.to_json() for h in world.hosts], HOST_FIELDS),

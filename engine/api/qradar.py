@@ -33,7 +33,7 @@ from engine.control.actions import Control
 from engine.core import codes, versions
 from engine.core.credentials import Credential
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
-from engine.core.errors import QRadarError
+from engine.core.errors import QRadarError, error_body
 from engine.core.releases import Release
 from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
@@ -390,10 +390,7 @@ def _fault_reply(
         error = QRadarError.of(entry, message)
         return error_reply(error, version)
     except codes.UnknownCode:
-        return Reply(status, {
-            "message": message or "", "details": {}, "description": "", "code": unique,
-            "http_response": {"message": codes.HTTP_MESSAGES.get(status, ""), "code": status},
-        })  # fmt: skip
+        return Reply(status, error_body(status, unique, message or "", ""))
 
 
 async def _drain(receive: Receive, last: Mapping[str, Any] | None = None) -> None:
