@@ -194,6 +194,25 @@ async def test_a_result_is_handed_back_after_its_commit_and_every_reader_sees_it
     assert await store.read(lambda tx: tx.visible_restore(C, 1)) == restore(1)
 
 
+async def test_each_of_many_grouped_units_is_visible_to_another_connection_when_it_returns(
+    store: Store, other: Store
+) -> None:
+    """Units handed over together may share one commit: none returns before that commit."""
+    await with_console(store)
+    unseen: list[int] = []
+
+    async def create(id: int) -> None:
+        await store.transact(
+            lambda tx: tx.insert_restore(C, restore(id), job(JobKind.RESTORE, id, "PENDING"))
+        )
+        if await other.read(lambda tx: tx.restore(C, id)) is None:
+            unseen.append(id)
+
+    await asyncio.gather(*(create(id) for id in range(1, 65)))
+    assert unseen == []
+    assert len(await other.read(lambda tx: tx.restores(C))) == 64
+
+
 async def test_a_read_cannot_write(store: Store) -> None:
     with pytest.raises(Exception):  # noqa: B017, PT011 - each adapter's own refusal
         await store.read(lambda tx: tx.put_console(ConsoleState("sneaked")))
