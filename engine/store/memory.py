@@ -78,7 +78,7 @@ class _Jobs(Generic[R]):
             self.due.pop(id, None)
             return
         self.rows[id] = stored
-        if stored.job.status in self.tracked:
+        if stored.record.status in self.tracked:
             self.live.add(id)
         else:
             self.live.discard(id)
@@ -144,9 +144,12 @@ _BACKUP_FIXED = operator.attrgetter(
 )
 
 
-def _kept_rule(job: Job) -> Job:
-    """The job as stored: its rule through JSON, as a database keeps it (a copy the caller
-    cannot change afterwards)."""
+def _kept(job: Job, record: Restore | Backup) -> Job:
+    """The job as stored: its status and id are the record's (as a row holds them once), its
+    rule a copy through JSON, as a database keeps it (the caller cannot change it afterwards)."""
+    status = record.status.value
+    if job.status != status or job.id != record.id:
+        job = replace(job, id=record.id, status=status)
     if job.rule is None:
         return job
     return replace(job, rule=json.loads(json.dumps(job.rule, sort_keys=True)))
@@ -344,7 +347,7 @@ class MemoryTx:
         jobs = self._world(console).restores
         if restore.id in jobs.rows:
             raise DuplicateKey(f"restore {restore.id} of console {console!r} exists")
-        self._jobs_put(jobs, restore.id, StoredRestore(restore, _kept_rule(job)))
+        self._jobs_put(jobs, restore.id, StoredRestore(restore, _kept(job, restore)))
 
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
@@ -356,7 +359,7 @@ class MemoryTx:
         if _RESTORE_FIXED(record) != _RESTORE_FIXED(stored.record):  # only what may change
             changes = {name: getattr(record, name) for name in RESTORE_UPDATABLE}
             record = replace(stored.record, **changes)
-        self._jobs_put(jobs, id, StoredRestore(record, _kept_rule(job)))
+        self._jobs_put(jobs, id, StoredRestore(record, _kept(job, record)))
         return True
 
     def hide_restore(self, console: str, id: int) -> None:
@@ -403,7 +406,7 @@ class MemoryTx:
         names = world.backup_names
         self._journal().append(functools.partial(names.pop, backup.name, None))
         names[backup.name] = backup.id
-        self._jobs_put(world.backups, backup.id, StoredBackup(backup, _kept_rule(job)))
+        self._jobs_put(world.backups, backup.id, StoredBackup(backup, _kept(job, backup)))
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         jobs = self._backups(console)
@@ -413,7 +416,7 @@ class MemoryTx:
         if _BACKUP_FIXED(record) != _BACKUP_FIXED(stored.record):  # only what may change
             changes = {name: getattr(record, name) for name in BACKUP_UPDATABLE}
             record = replace(stored.record, **changes)
-        self._jobs_put(jobs, id, StoredBackup(record, _kept_rule(job)))
+        self._jobs_put(jobs, id, StoredBackup(record, _kept(job, record)))
         return True
 
     def remove_backup(self, console: str, id: int) -> None:

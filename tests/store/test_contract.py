@@ -270,6 +270,17 @@ async def test_a_backup_update_writes_what_may_change_and_keeps_the_rest(store: 
     assert await store.read(lambda tx: tx.backup_name_taken(C, "b1"))
 
 
+async def test_a_job_has_its_records_status_as_the_store_keeps_one_status(store: Store) -> None:
+    await with_console(store)
+    r = restore(1, RestoreStatus.IN_PROGRESS)
+    await store.transact(lambda tx: tx.insert_restore(C, r, job(JobKind.RESTORE, 1, "PENDING")))
+    stored = await store.read(lambda tx: tx.restore(C, 1))
+    assert stored is not None
+    assert stored.job.status == "IN_PROGRESS"
+    running = await store.read(lambda tx: tx.running_jobs(C))
+    assert [j.job.id for j in running] == [1]
+
+
 # the engine's searches -----------------------------------------------------------------------
 async def test_due_jobs_are_limited_per_table_and_ordered_by_due_time_then_id(
     store: Store,
