@@ -73,7 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def store_url(request: pytest.FixtureRequest) -> str:
     """The store the `sim` fixtures run on (`--store`): the engine and API suites must not
     depend on which adapter runs under them."""

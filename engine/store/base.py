@@ -204,6 +204,12 @@ class Store(Protocol):
         """Call `callback` whenever the health changes (None: stop)."""
         ...
 
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """Call `callback(console)` on the event loop when another process wrote jobs or
+        settings of that console (None: of any); None stops. An adapter that cannot tell
+        never calls it: the workers' scans see other processes' writes."""
+        ...
+
 
 class StaleState(RuntimeError):
     """A compare-and-set found the record in another state: another writer got there first."""

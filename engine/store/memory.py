@@ -567,5 +567,8 @@ class MemoryStore:
     def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
         """The health never changes: nothing to report."""
 
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """No other process shares this store: nothing to follow."""
+
     def __repr__(self) -> str:
         return f"MemoryStore(consoles={len(self._data.consoles)}, units={self._stats.units})"

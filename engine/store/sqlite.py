@@ -685,6 +685,9 @@ class SqliteStore:
     def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
         self._watcher = callback
 
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """SQLite cannot tell of another process's writes: the workers' scans see them."""
+
     def _set_health(self, health: StoreHealth) -> None:
         if health != self._health:
             self._health = health
