@@ -32,7 +32,7 @@ from engine.api.help import (
     help_routes,
     version_docs,
 )
-from engine.core import codes, rules, versions
+from engine.core import codes, releases, rules, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import BY_ID, ENDPOINTS, Endpoint, EndpointId, Parameter, Placement
 from engine.core.enums import BackupType, RestoreGroup, RestoreStatus
@@ -301,7 +301,7 @@ def _version_parameter() -> dict[str, Any]:
         "required": False,
         "description": (
             "The API version (`major.minor`, or a major alone for its latest minor); the latest "
-            f"({versions.LATEST}) when absent. Versions before {versions.DEPRECATED_BELOW} answer "
+            f"({versions.LATEST}) when absent. Versions before {releases.DEPRECATED_BELOW} answer "
             "with a `Deprecated` header."
         ),
         "schema": {"type": "string", "enum": [str(v) for v in versions.SUPPORTED]},
@@ -330,7 +330,7 @@ def _success_headers(listing: bool) -> dict[str, Any]:
     headers: dict[str, Any] = {
         "Deprecated": {
             "description": f"`true` when the request's version is before "
-            f"{versions.DEPRECATED_BELOW}.",
+            f"{releases.DEPRECATED_BELOW}.",
             "schema": {"type": "string"},
         }
     }

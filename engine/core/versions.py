@@ -71,9 +71,6 @@ V26 = ApiVersion(26, 0)
 SUPPORTED: tuple[ApiVersion, ...] = tuple(v for v in ALL if v >= FIRST)
 #: The newest version of the newest release.
 LATEST: ApiVersion = ALL[-1]
-#: What the newest release marks deprecated: every version below its oldest supported one
-#: (compatibility name; a console asks its release, `Release.deprecated`).
-DEPRECATED_BELOW: ApiVersion = ApiVersion(25, 0)
 
 
 class VersionNotValid(ValueError):
