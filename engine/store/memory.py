@@ -5,8 +5,9 @@ nothing is shared with another process, so there is nothing to wait for and no c
 A unit's writes are journalled as undo steps; a unit that raises is undone alone. The result is
 handed back on the loop's next turn, so that awaiting a unit always yields to other tasks (as
 with any adapter that commits elsewhere). Records are immutable dataclasses and are shared, not
-copied; the mutable parts of what is stored (settings, a job's rule) are kept as JSON text, the
-way a database keeps them, so a caller can never change what is stored without a unit.
+copied; the mutable parts are taken through JSON when written (settings kept as their text, a
+job's rule as a copy), as a database takes them, so a caller's later change to what it wrote
+never reaches the store. What reads return is shared and read-only, as with every adapter.
 
 The data lives as long as the store: `memory:` is the fastest embedded choice for a test suite
 or a benchmark, never one for processes that share a simulator (`:memory:` is SQLite in RAM).
