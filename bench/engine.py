@@ -208,9 +208,11 @@ async def many_consoles(
     per_console: int,
     ready: Callable[[], None] = lambda: None,
     name: str = "many",
+    db: str | None = None,
 ) -> tuple[Run, float]:
-    """`count` consoles driven concurrently; `ready` is called once they are set up."""
-    async with Simulator(Settings(db=_db(directory, name), clock="virtual")) as sim:
+    """`count` consoles driven concurrently; `ready` is called once they are set up. On a fresh
+    SQLite file unless `db` names a store."""
+    async with Simulator(Settings(db=db or _db(directory, name), clock="virtual")) as sim:
         start = time.perf_counter()
         consoles = await create_consoles(sim, count)
         created = time.perf_counter() - start
@@ -628,6 +630,13 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             "consoles/s",
         ))  # fmt: skip
         report.notes.append(_run_note(f"{config.consoles} consoles", many))
+        with affinity(headline):
+            progress(f"{config.consoles} consoles x {per} lifecycles, memory adapter ...")
+            many_memory, _ = run_loop(many_consoles(directory, config.consoles, per, db="memory:"))
+        report.rows.append(Row(
+            f"{config.consoles:,} consoles on the memory adapter (memory:), as above",
+            many_memory.rate, "lifecycles/s", "the SQLite file figure above", many.rate,
+        ))  # fmt: skip
         with affinity(headline):
             progress("floor: the essential statements and transitions, no engine ...")
             lowest = statistics.median(
