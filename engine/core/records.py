@@ -79,9 +79,9 @@ def columns(record: type) -> tuple[Column, ...]:
     result = []
     for f in fields(record):
         kind, nullable, enum_type = _kind(hints[f.name])
-        result.append(Column(f.name, kind, nullable, enum_type,
-                             f.metadata.get("documented", True),
-                             f.metadata.get("updatable", False)))  # fmt: skip
+        documented = f.metadata.get("documented", True)
+        updatable = f.metadata.get("updatable", False)
+        result.append(Column(f.name, kind, nullable, enum_type, documented, updatable))
     return tuple(result)
 
 
