@@ -50,6 +50,7 @@ from engine.store.factory import parse as parse_store_url
 log = structlog.get_logger("engine")
 
 DEFAULT_CONSOLE = "default"
+DEFAULT_DB = ":memory:"  # SQLite in RAM: the embedded default
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
 #: The label of an authorized service token created without one (`initiated_by` shows
@@ -90,7 +91,7 @@ class Health:
 class Settings:
     """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
 
-    db: str = ":memory:"
+    db: str = DEFAULT_DB
     clock: Literal["virtual", "real"] = "virtual"
     autojump: bool = False
     seed: int = 0

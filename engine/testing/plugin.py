@@ -6,6 +6,8 @@ enough; `-p no:qradar_bre_sim` turns it off.
 In-process (fast, one isolated simulator per test, virtual clock):
 
 - `bre_settings`: the `Settings` the simulator starts with; override it in a module or conftest;
+- `bre_store`: the store URL it runs on (default None: the settings' own, `:memory:`); override
+  it to run a suite on another store (`memory:`, a path);
 - `bre_simulator`: a running `Simulator`, stopped after the test;
 - `bre_console`: its default console (the demo world: hosts 53 and 104, backups 1-3);
 - `bre_client`: an `httpx.AsyncClient` bound to it in-process, authenticated with `SEC` (for
@@ -52,6 +54,7 @@ __all__ = [
     "bre_server_console",
     "bre_settings",
     "bre_simulator",
+    "bre_store",
     "start_server",
 ]
 
@@ -81,12 +84,24 @@ def bre_settings() -> Settings:
     return Settings()
 
 
-@_async_fixture
-async def bre_simulator(bre_settings: Settings) -> AsyncIterator[Simulator]:
-    """An isolated in-process simulator, started before the test and stopped after it."""
-    from engine.simulator import Simulator
+@pytest.fixture
+def bre_store() -> str | None:
+    """The store URL `bre_simulator` runs on when `bre_settings` name none of their own
+    (`memory:`, a path...); None: the settings' default (`:memory:`, SQLite in RAM)."""
+    return None
 
-    async with Simulator(bre_settings) as simulator:
+
+@_async_fixture
+async def bre_simulator(bre_settings: Settings, bre_store: str | None) -> AsyncIterator[Simulator]:
+    """An isolated in-process simulator, started before the test and stopped after it."""
+    from dataclasses import replace
+
+    from engine.simulator import DEFAULT_DB, Simulator
+
+    settings = bre_settings
+    if bre_store is not None and settings.db == DEFAULT_DB:
+        settings = replace(settings, db=bre_store)
+    async with Simulator(settings) as simulator:
         yield simulator
 
 

@@ -56,3 +56,10 @@ async def test_the_simulator_runs_on_the_store_its_url_names() -> None:
         assert done.status == "SUCCESS"
         assert sim.store.stats()["thread_batches"] == 0
         assert type(sim.store).__module__ == "engine.store.memory"
+
+
+def test_the_sim_fixture_runs_on_the_store_of_the_option(
+    sim: Simulator, bre_store: str | None
+) -> None:
+    """`pytest --store URL` (or BRE_TEST_STORE) puts the suites' simulators on that store."""
+    assert sim.settings.db == (bre_store or ":memory:")
