@@ -16,6 +16,7 @@ from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
 from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
 from engine.store.base import StorageError
+from engine.store.factory import parse as store_url
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -78,9 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise SettingsError(
                 f"--workers {workers}: needs --clock real (a virtual clock is one process's)"
             )
-        if settings.db == ":memory:":
+        if not store_url(settings.db).shared:
             raise SettingsError(
-                f"--workers {workers}: needs a database file the processes share (--db PATH)"
+                f"--workers {workers}: needs a database the processes share (--db PATH)"
             )
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)

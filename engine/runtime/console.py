@@ -18,6 +18,7 @@ import structlog
 from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
+from engine.core.jobs import Job
 from engine.core.progression import PHASES, Mode, Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
@@ -25,7 +26,7 @@ from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
+from engine.store.base import ConsoleState, Store, StoredRestore, Tx
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
@@ -302,12 +303,13 @@ class Console:
 
     async def step(
         self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
-    ) -> StoredRestore | StoredBackup | None:
-        """Manual mode: move the running job of `kind` to its next phase now."""
+    ) -> Job | None:
+        """Manual mode: move the running job of `kind` to its next phase now; the job as it
+        is after the step (None: nothing to step)."""
         chosen = Outcome(outcome) if outcome is not None else None
         result = await self.run_unit(units.step_job, JobKind(kind), id, chosen)
         log.info("job_stepped", console=self.id, kind=str(kind), id=id)
-        return result
+        return None if result is None else result.job
 
     async def start_external_restore(self) -> Restore:
         restore = await self.run_unit(units.start_external_restore)
