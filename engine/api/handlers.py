@@ -7,11 +7,12 @@ operation, and shapes the answer with the list conventions (`filter`, `sort`, `R
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.api.qradar import Call, Handler
-from engine.api.wire import Reply
+from engine.api.wire import Reply, dumps
 from engine.core import codes, query
 from engine.core.endpoints import BY_ID, EndpointId
 from engine.core.errors import QRadarError
@@ -80,6 +81,52 @@ def listing(
     return Reply(200, page, {"Content-Range": content_range})
 
 
+#: Pages of more records than this are shaped and encoded on a worker thread, in slices, so
+#: that one large list does not hold the event loop (every other console's requests).
+LARGE_PAGE = 500
+_SLICE = 1000
+
+
+def list_request(
+    call: Call, filterable: Sequence[str], sortable: Sequence[str], sort_error: QRadarError
+) -> query.ListRequest:
+    """The list parameters of a call, parsed (422/12, /36, /37, 1018 on bad input)."""
+    range_spec = query.parse_range(call.headers.get("range"))
+    filter_text = call.query.get("filter")
+    condition = query.parse_filter(filter_text, filterable) if filter_text else None
+    sort_text = call.query.get("sort")
+    keys = query.parse_sort(sort_text, sortable, sort_error) if sort_text else ()
+    return query.ListRequest(condition, keys, range_spec)
+
+
+async def page_reply(
+    call: Call, records: Sequence[Any], total: int, request: query.ListRequest,
+    allowed: Sequence[str], shape: Callable[[Any], dict[str, Any]],
+) -> Reply:  # fmt: skip
+    """The 200 of a list page: each record shaped, `fields` applied, `Content-Range` from the
+    total; a large page is built and encoded off the event loop."""
+    selection = query.parse_fields(call.fields() or "", allowed)
+    _, content_range = request.window(total)
+    headers = {"Content-Range": content_range}
+
+    def build(part: Sequence[Any]) -> list[dict[str, Any]]:
+        if selection.selects_all:
+            return [shape(r) for r in part]
+        return [selection.apply(shape(r)) for r in part]
+
+    if len(records) <= LARGE_PAGE:
+        return Reply(200, build(records), headers)
+
+    def encode() -> bytes:
+        # slice by slice: the thread gives the interpreter back between slices
+        chunks = [
+            dumps(build(records[i : i + _SLICE]))[1:-1] for i in range(0, len(records), _SLICE)
+        ]
+        return b"[" + b",".join(chunks) + b"]"
+
+    return Reply(200, headers=headers, raw=await asyncio.to_thread(encode))
+
+
 def check_fields(call: Call, allowed: Sequence[str]) -> None:
     """Read `fields` before the operation: a bad selector (422/30, /31) must change nothing."""
     text = call.fields()
@@ -108,13 +155,16 @@ def _backup(call: Call, backup: Backup, status: int = 200, *, listing_shape: boo
 
 
 async def list_backups(call: Call) -> Reply:
-    sample = call.sample_keys
-    items = [
-        b.to_json(call.version, listing=True, sample_keys=sample)
-        for b in await call.console.list_backups()
-    ]
-    allowed = backup_fields(call.version, listing=True, sample_keys=sample)
-    return listing(call, items, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
+    sample, version = call.sample_keys, call.version
+    allowed = backup_fields(version, listing=True, sample_keys=sample)
+    query.parse_fields(call.fields() or "", allowed)  # 422/30 before the filter's errors
+    request = list_request(call, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
+    page = await call.console.page_backups(request)
+
+    def shape(b: Backup) -> dict[str, Any]:
+        return b.to_json(version, listing=True, sample_keys=sample)
+
+    return await page_reply(call, page.records, page.total, request, allowed, shape)
 
 
 async def create_backup(call: Call) -> Reply:
@@ -145,10 +195,23 @@ async def delete_backup(call: Call) -> Reply:
 
 
 async def list_restores(call: Call) -> Reply:
-    items = [r.to_json() for r in await call.console.list_restores()]
-    return listing(
-        call, items, RESTORE_FIELDS, RESTORE_SORTABLE, QRadarError.at(E.RESTORES_LIST, 1018)
-    )
+    query.parse_fields(call.fields() or "", RESTORE_FIELDS)  # 422/30 before the filter's errors
+    sort_error = QRadarError.at(E.RESTORES_LIST, 1018)
+    request = list_request(call, RESTORE_FIELDS, RESTORE_SORTABLE, sort_error)
+    page = await call.console.page_restores(request)
+    return await page_reply(call, page.records, page.total, request, RESTORE_FIELDS, _to_json)
+
+
+def _to_json(restore: Restore) -> dict[str, Any]:
+    return restore.to_json()
+
+
+async def _latest_restore(call: Call) -> Restore | None:
+    """The console's newest restore record: one row, whatever the console holds."""
+    latest = query.ListRequest(sort=(query.SortKey("id", descending=True),),
+                               range=query.RangeSpec(0, 0))  # fmt: skip
+    page = await call.console.page_restores(latest)
+    return page.records[0] if page.records else None
 
 
 async def create_restore(call: Call) -> Reply:
@@ -184,10 +247,10 @@ async def delete_restore(call: Call) -> Reply:
 
 async def ha_action(call: Call) -> Reply:
     """Decision: answers with the console's latest restore (404/1001 when there is none)."""
-    restores = await call.console.list_restores()
-    if not restores:
+    latest = await _latest_restore(call)
+    if latest is None:
         raise QRadarError.at(E.HA_ACTION, 1001, id=call.params.get("flag", ""))
-    return _restore(call, restores[-1])
+    return _restore(call, latest)
 
 
 async def update_iptables(call: Call) -> Reply:
@@ -196,10 +259,10 @@ async def update_iptables(call: Call) -> Reply:
     if body is not None and not isinstance(body, dict):
         raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="restore", placement="body",
                              content_type="APPLICATION_JSON")  # fmt: skip
-    restores = await call.console.list_restores()
-    if not restores:
+    latest = await _latest_restore(call)
+    if latest is None:
         raise QRadarError.at(E.IPTABLES_UPDATE, 1001, "The restore does not exist.")
-    return _restore(call, restores[-1])
+    return _restore(call, latest)
 
 
 HANDLERS: dict[EndpointId, Handler] = {

@@ -70,8 +70,11 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     empty: bool = False  # 204: no body at all
     media_type: str = JSON
+    raw: bytes | None = None  # the body already encoded (a large list, built off the loop)
 
     def encoded(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return b"" if self.empty else dumps(self.body)
 
 

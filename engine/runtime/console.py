@@ -19,13 +19,14 @@ from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.progression import PHASES, Outcome, Progression
+from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
+from engine.store.base import ConsoleState, Page, Store, StoredBackup, StoredRestore, Tx
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
@@ -165,6 +166,11 @@ class Console:
     async def list_restores(self) -> list[Restore]:
         return await self.read(lambda tx: tx.restores(self.id))
 
+    async def page_restores(self, request: ListRequest) -> Page[Restore]:
+        """The restores a list request asks for (filter, sort, Range), answered by the store's
+        own query, and how many match."""
+        return await self.store.list_restores(self.id, request)
+
     # backups ------------------------------------------------------------------------------
     async def create_backup(
         self,
@@ -204,6 +210,10 @@ class Console:
 
     async def list_backups(self) -> list[Backup]:
         return await self.read(lambda tx: tx.backups(self.id))
+
+    async def page_backups(self, request: ListRequest) -> Page[Backup]:
+        """As `page_restores`, for backups."""
+        return await self.store.list_backups(self.id, request)
 
     # the world ----------------------------------------------------------------------------
     async def hosts(self) -> list[Host]:

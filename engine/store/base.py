@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from engine.core.enums import JobKind, Origin
 from engine.core.gate import GateView
 from engine.core.progression import Outcome
+from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,31 @@ def same_secret(known: str, presented: str) -> bool:
     return hmac.compare_digest(
         known.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[R]):
+    """One page of a list request: the records in the window, and how many records match the
+    filter (the total of `Content-Range`)."""
+
+    records: list[R]
+    total: int
+
+
+def record_json(record: Restore | Backup) -> dict[str, Any]:
+    """A record with every key a list may filter or sort on (whatever the API version)."""
+    if isinstance(record, Restore):
+        return record.to_json()
+    return record.to_json(None, listing=True, sample_keys=True)
+
+
+def answer_by_oracle(records: Sequence[R], request: ListRequest) -> Page[R]:
+    """A list request answered in Python over all visible `records` (in id order): the
+    reference every store's own query must agree with, and its fallback."""
+    bodies: list[Mapping[str, Any]] = [record_json(r) for r in records]
+    by_body = {id(b): r for b, r in zip(bodies, records, strict=True)}
+    page, total = request.answer(bodies)
+    return Page([by_body[id(b)] for b in page], total)
 
 
 class Tx(Protocol):
@@ -201,6 +228,16 @@ class Store(Protocol):
     async def close(self, grace_s: float = ...) -> bool:
         """Finish queued units (for `grace_s` at most) and close; False when a unit that did
         not return had to be left behind."""
+        ...
+
+    async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
+        """A console's visible restores, filtered, sorted and windowed as `request` asks, as
+        `answer_by_oracle` would answer it (422/12 for a filter too costly on the console);
+        large answers are built without holding the event loop."""
+        ...
+
+    async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
+        """As `list_restores`, for backups."""
         ...
 
     def stats(self) -> dict[str, int]: ...

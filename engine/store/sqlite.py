@@ -42,8 +42,10 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -61,6 +63,7 @@ from engine.core.enums import (
 from engine.core.gate import GateView
 from engine.core.lifecycle import BACKUP, RESTORE
 from engine.core.progression import Outcome
+from engine.core.query import ListRequest
 from engine.core.records import (
     RESTORE_FIELDS,
     Backup,
@@ -69,22 +72,25 @@ from engine.core.records import (
     Host,
     Restore,
 )
-from engine.store import schema
+from engine.store import schema, sql_query
 from engine.store.base import (
     ConsoleState,
     Credential,
     Job,
+    Page,
     StorageCorrupt,
     StorageError,
     StorageUnavailable,
     StoredBackup,
     StoredRestore,
     StoreHealth,
+    answer_by_oracle,
     same_secret,
     secret_digest,
 )
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 MAX_BATCH = 128  # units per transaction: bounds how long one batch holds the event loop
 
 _RUNNING_RESTORE = tuple(str(s) for s in RESTORE.running)
@@ -628,6 +634,45 @@ def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
         pause = min(pause * 2, 0.05)
 
 
+def _list_page(
+    c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
+    kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R],
+) -> Page[R]:  # fmt: skip
+    """A list request in one read transaction (one snapshot for the count and the page):
+    compiled to SQL, or answered by the oracle over every visible record when some part of it
+    cannot be said in SQL."""
+    base = f"FROM {table.name} WHERE console = ? AND visible = 1"
+    c.execute("BEGIN")
+    try:
+        row = c.execute(
+            "SELECT visible FROM list_counts WHERE console = ? AND kind = ?", (console, kind.value)
+        ).fetchone()
+        visible = int(row[0]) if row else 0
+        if request.filter is not None and request.filter.expr is not None:
+            request.filter.check_work(visible)  # the same 422/12 as the oracle's
+        compiled: sql_query.Compiled | None = sql_query.compile_list(
+            request, table, sql_query.SQLITE, sql_query.sqlite_placeholder
+        )
+        if compiled is None:
+            rows = c.execute(f"SELECT {columns} {base} ORDER BY id", (console,)).fetchall()
+            return answer_by_oracle([convert(r) for r in rows], request)
+        params: tuple[Any, ...] = compiled.params
+        where = f"{base} AND ({compiled.where})"
+        total = visible
+        if compiled.where != sql_query.TRUE:
+            total = c.execute(f"SELECT count(*) {where}", (console, *params)).fetchone()[0]
+        window, _ = request.window(total)
+        if window.stop <= window.start:
+            return Page([], total)
+        rows = c.execute(
+            f"SELECT {columns} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
+            (console, *params, window.stop - window.start, window.start),
+        ).fetchall()
+        return Page([convert(r) for r in rows], total)
+    finally:
+        c.execute("COMMIT")
+
+
 class _GaveUp(Exception):
     """A wait for another process's lock ended because nobody needs the batch any more (every
     caller gave up, or the store is closing): not a fault of the storage."""
@@ -690,6 +735,11 @@ class SqliteStore:
         self._health = StoreHealth()
         self._watcher: Callable[[StoreHealth], None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        #: lists run on a thread of their own, on its own connection: a list of 100,000
+        #: records must not hold the event loop (and every other console's requests)
+        self._lister: ThreadPoolExecutor | None = None
+        self._list_conn = threading.local()
+        self._list_conns: list[sqlite3.Connection] = []
 
     @classmethod
     async def open(cls, path: str = ":memory:", *, busy_timeout_ms: int = 10_000) -> SqliteStore:
@@ -786,6 +836,48 @@ class SqliteStore:
                 raise
             self._note(fault)
             raise fault from error
+
+    async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
+        return await self._list(
+            console, request, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, _restore
+        )
+
+    async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
+        return await self._list(
+            console, request, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, _backup
+        )
+
+    async def _list(
+        self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
+        columns: str, convert: Callable[[tuple[Any, ...]], R],
+    ) -> Page[R]:  # fmt: skip
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        if self._lister is None:
+            self._lister = ThreadPoolExecutor(1, thread_name_prefix="sqlite-lists")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._lister, self._list_on_thread, console, request, table, kind, columns, convert
+            )
+        except sqlite3.Error as error:
+            fault = _storage_fault(error, self.path)
+            if fault is None:
+                raise
+            self._note(fault)
+            raise fault from error
+
+    def _list_on_thread(
+        self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
+        columns: str, convert: Callable[[tuple[Any, ...]], R],
+    ) -> Page[R]:  # fmt: skip
+        conn: sqlite3.Connection | None = getattr(self._list_conn, "conn", None)
+        if conn is None:
+            conn = _open_reader(self.file)
+            sql_query.register_sqlite_functions(conn.create_function)
+            self._list_conn.conn = conn
+            self._list_conns.append(conn)
+        return _list_page(conn, console, request, table, kind, columns, convert)
 
     def bound_waits(self, seconds: float) -> None:
         """From now on, no write waits for another process's lock more than `seconds` (a
@@ -999,10 +1091,18 @@ class SqliteStore:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._lister is not None:
+            await asyncio.get_running_loop().run_in_executor(self._lister, self._close_lists)
+            self._lister.shutdown(wait=False)
         await self._conn.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
         return True
+
+    def _close_lists(self) -> None:
+        for conn in self._list_conns:
+            conn.close()
+        self._list_conns.clear()
 
     def stats(self) -> dict[str, int]:
         return {
