@@ -84,7 +84,7 @@ def listing(
 #: Pages of more records than this are shaped and encoded on a worker thread, in slices, so
 #: that one large list does not hold the event loop (every other console's requests).
 LARGE_PAGE = 500
-_SLICE = 1000
+_SLICE = 250
 
 
 def list_request(

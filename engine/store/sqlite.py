@@ -44,6 +44,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -634,20 +635,29 @@ def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
         pause = min(pause * 2, 0.05)
 
 
+#: Totals of filtered lists, by (console, kind, condition, parameters): (revision, total).
+_Totals = OrderedDict[tuple[Any, ...], tuple[int, int]]
+TOTALS_KEPT = 1024
+_SLICE = 500  # rows converted between two pauses (`time.sleep(0)`) that let the loop run
+
+
 def _list_page(
     c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
     kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R],
+    totals: _Totals | None = None,
 ) -> Page[R]:  # fmt: skip
     """A list request in one read transaction (one snapshot for the count and the page):
     compiled to SQL, or answered by the oracle over every visible record when some part of it
-    cannot be said in SQL."""
+    cannot be said in SQL. A filtered total is counted once per revision of the console's
+    records (`totals`); an unfiltered one is the kept count."""
     base = f"FROM {table.name} WHERE console = ? AND visible = 1"
     c.execute("BEGIN")
     try:
         row = c.execute(
-            "SELECT visible FROM list_counts WHERE console = ? AND kind = ?", (console, kind.value)
+            "SELECT visible, revision FROM list_counts WHERE console = ? AND kind = ?",
+            (console, kind.value),
         ).fetchone()
-        visible = int(row[0]) if row else 0
+        visible, revision = (int(row[0]), int(row[1])) if row else (0, 0)
         if request.filter is not None and request.filter.expr is not None:
             request.filter.check_work(visible)  # the same 422/12 as the oracle's
         compiled: sql_query.Compiled | None = sql_query.compile_list(
@@ -655,12 +665,22 @@ def _list_page(
         )
         if compiled is None:
             rows = c.execute(f"SELECT {columns} {base} ORDER BY id", (console,)).fetchall()
-            return answer_by_oracle([convert(r) for r in rows], request)
+            return answer_by_oracle(_converted(rows, convert), request)
         params: tuple[Any, ...] = compiled.params
         where = f"{base} AND ({compiled.where})"
         total = visible
         if compiled.where != sql_query.TRUE:
-            total = c.execute(f"SELECT count(*) {where}", (console, *params)).fetchone()[0]
+            key = (console, kind, compiled.where, params)
+            known = totals.get(key) if totals is not None else None
+            if known is not None and known[0] == revision:
+                total = known[1]
+            else:
+                total = c.execute(f"SELECT count(*) {where}", (console, *params)).fetchone()[0]
+                if totals is not None:
+                    totals[key] = (revision, total)
+                    totals.move_to_end(key)
+                    while len(totals) > TOTALS_KEPT:
+                        totals.popitem(last=False)
         window, _ = request.window(total)
         if window.stop <= window.start:
             return Page([], total)
@@ -668,9 +688,21 @@ def _list_page(
             f"SELECT {columns} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
             (console, *params, window.stop - window.start, window.start),
         ).fetchall()
-        return Page([convert(r) for r in rows], total)
+        return Page(_converted(rows, convert), total)
     finally:
         c.execute("COMMIT")
+
+
+def _converted(rows: list[tuple[Any, ...]], convert: Callable[[tuple[Any, ...]], R]) -> list[R]:
+    """Rows to records; on a large list, slice by slice with a pause between slices, so the
+    event loop's thread gets the interpreter at once rather than after a switch interval."""
+    if len(rows) <= _SLICE:
+        return [convert(r) for r in rows]
+    records: list[R] = []
+    for i in range(0, len(rows), _SLICE):
+        records.extend(convert(r) for r in rows[i : i + _SLICE])
+        time.sleep(0)
+    return records
 
 
 class _GaveUp(Exception):
@@ -740,6 +772,7 @@ class SqliteStore:
         self._lister: ThreadPoolExecutor | None = None
         self._list_conn = threading.local()
         self._list_conns: list[sqlite3.Connection] = []
+        self._totals: _Totals = OrderedDict()  # used on the list thread only
 
     @classmethod
     async def open(cls, path: str = ":memory:", *, busy_timeout_ms: int = 10_000) -> SqliteStore:
@@ -877,7 +910,7 @@ class SqliteStore:
             sql_query.register_sqlite_functions(conn.create_function)
             self._list_conn.conn = conn
             self._list_conns.append(conn)
-        return _list_page(conn, console, request, table, kind, columns, convert)
+        return _list_page(conn, console, request, table, kind, columns, convert, self._totals)
 
     def bound_waits(self, seconds: float) -> None:
         """From now on, no write waits for another process's lock more than `seconds` (a
