@@ -93,7 +93,7 @@ local next_thread = 0
 function setup(thread)
   next_thread = next_thread + 1
   local mine = {}
-  for i = next_thread, TOKEN_COUNT, THREADS do table.insert(mine, "bench-w" .. i) end
+  for i = next_thread, TOKEN_COUNT, THREADS do table.insert(mine, "bench-w" .. (BASE + i)) end
   thread:set("tokens", table.concat(mine, ","))
   table.insert(threads, thread)
 end
@@ -284,17 +284,26 @@ def lists(server: Server, wrk: str | None, wrk_cpu: int | None, quick: bool,
 
 def _lifecycles(
     wrk: str, url: str, create: str, clients: int, tokens: int, seconds: float,
-    cpu: int | None, tmp: Path,
+    cpu: int | None, tmp: Path, base: int = 0, sample: Callable[[], None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    script = tmp / f"lifecycle-{clients}-{tokens}.lua"
+    """wrk driving lifecycles on consoles `w{base+1}`..`w{base+tokens}` (fresh ones: a run
+    that stops leaves a PENDING restore behind, and the console refuses the next create)."""
+    script = tmp / f"lifecycle-{clients}-{tokens}-{base}.lua"
     script.write_text(
-        f"THREADS = {clients}\nTOKEN_COUNT = {tokens}\nCREATE = {create!r}\n" + LIFECYCLE_LUA
+        f"THREADS = {clients}\nTOKEN_COUNT = {tokens}\nBASE = {base}\nCREATE = {create!r}\n"
+        + LIFECYCLE_LUA
     )
     command = [wrk, f"-t{clients}", f"-c{clients}", f"-d{max(int(seconds), 1)}s", "--latency",
                "--timeout", "10s", "-s", str(script), url]  # fmt: skip
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)  # fmt: skip
+    while sample is not None and process.poll() is None:
+        sample()
+        time.sleep(0.5)
+    stdout, _ = process.communicate(timeout=seconds + 120)
+    out = subprocess.CompletedProcess(command, process.returncode, stdout)
     result = parse_wrk(out.stdout)
     lifecycles = 0
     for line in out.stdout.splitlines():
@@ -305,21 +314,27 @@ def _lifecycles(
     return result
 
 
+WRITE_ROUNDS = {True: 1, False: 3}
+#: consoles the write path uses: fresh ones for each run of each round
+WRITE_CONSOLES = {quick: n * 65 for quick, n in WRITE_ROUNDS.items()}
+
+
 def write_path(server: Server, ping_url: str, wrk: str, wrk_cpu: int | None, quick: bool,
                tmp: Path, say: Callable[[str], None], notes: list[str]) -> list[Row]:  # fmt: skip
     rows: list[Row] = []
     seconds = 3 if quick else 8
-    rounds = 1 if quick else 3
+    base = 0
     for clients in (64, 1):
         mine: list[dict[str, Any]] = []
         ceiling: list[dict[str, Any]] = []
-        for _ in range(rounds):
+        for _ in range(WRITE_ROUNDS[quick]):
             say(f"served: restore lifecycles, {clients} client(s), trivial route (ceiling)")
             ceiling.append(_lifecycles(wrk, ping_url, "/ping", clients, clients, seconds,
                                        wrk_cpu, tmp))  # fmt: skip
             say(f"served: restore lifecycles, {clients} client(s), bre serve")
-            mine.append(_lifecycles(wrk, server.url, f"{API}/restores", clients, 64, seconds,
-                                    wrk_cpu, tmp))  # fmt: skip
+            mine.append(_lifecycles(wrk, server.url, f"{API}/restores", clients, clients,
+                                    seconds, wrk_cpu, tmp, base))  # fmt: skip
+            base += clients
         best = max(mine, key=lambda r: r["per_s"])
         top = max(ceiling, key=lambda r: r["per_s"])
         rows.append(Row(f"restore lifecycles over HTTP, {clients} client(s)", best["per_s"],
@@ -337,32 +352,37 @@ def write_path(server: Server, ping_url: str, wrk: str, wrk_cpu: int | None, qui
 
 def memory(db_dir: Path, wrk: str, server_cpu: int | None, wrk_cpu: int | None, quick: bool,
            say: Callable[[str], None], notes: list[str]) -> list[Row]:  # fmt: skip
+    """One wrk run per console count, RSS sampled throughout; growth from the middle of the
+    run (the warm-up: journals fill, caches settle) to its end."""
     rows: list[Row] = []
-    target = 20_000 if quick else 200_000
+    seconds = 10 if quick else 60
     for consoles, threads in ((64, 64), (1000, 125)):
         db = str(db_dir / f"memory-{consoles}.sqlite3")
+        say(f"served memory: {consoles} consoles, {seconds} s of lifecycles")
         asyncio.run(_seed_consoles(db, consoles))
         with _served(db, server_cpu, db_dir / f"memory-{consoles}.log") as server:
-            done, warm, warm_rss = 0, None, None
-            first_rss = server.rss_kib() or 0
-            while done < target:
-                result = _lifecycles(wrk, server.url, f"{API}/restores", threads, consoles, 3,
-                                     wrk_cpu, db_dir)  # fmt: skip
-                done += result["lifecycles"]
-                if warm_rss is None and done >= target // 2:
-                    warm, warm_rss = done, server.rss_kib() or 0
-                if result["lifecycles"] == 0:
-                    raise RuntimeError(f"no lifecycles: {result}")
-            end_rss = server.rss_kib() or 0
-        assert warm_rss is not None
-        growth = (end_rss - warm_rss) / 1024
-        say(f"served memory, {consoles} consoles: {first_rss} -> {warm_rss} KiB at {warm}, "
-            f"{end_rss} KiB at {done}")  # fmt: skip
+            samples: list[tuple[float, int]] = []
+            started = time.perf_counter()
+
+            def sample(
+                server: Server = server, samples: list[tuple[float, int]] = samples,
+                started: float = started,
+            ) -> None:  # fmt: skip
+                samples.append((time.perf_counter() - started, server.rss_kib() or 0))
+
+            sample()
+            result = _lifecycles(wrk, server.url, f"{API}/restores", threads, consoles, seconds,
+                                 wrk_cpu, db_dir, 0, sample)  # fmt: skip
+            sample()
+        first, end = samples[0][1], samples[-1][1]
+        middle = next(kib for t, kib in samples if t >= seconds / 2)
+        done = result["lifecycles"]
+        growth = (end - middle) / 1024
         rows.append(Row(f"RSS growth after warm-up, {consoles} consoles, {done:,} lifecycles",
                         growth, "MiB", "goal", 50.0))  # fmt: skip
-        notes.append(f"memory, {consoles} consoles: RSS {first_rss / 1024:.0f} MiB at start, "
-                     f"{warm_rss / 1024:.0f} after {warm:,} lifecycles (warm-up), "
-                     f"{end_rss / 1024:.0f} after {done:,}")  # fmt: skip
+        notes.append(f"memory, {consoles} consoles: RSS {first / 1024:.0f} MiB at start, "
+                     f"{middle / 1024:.0f} at mid-run, {end / 1024:.0f} after {done:,} "
+                     f"lifecycles in {seconds} s")  # fmt: skip
     return rows
 
 
@@ -451,7 +471,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None,
         if "lists" in only or "write" in only:
             db = str(tmp / "served.sqlite3")
             say("served: seeding 100,000 + 100 backups and 64 consoles")
-            asyncio.run(_seed(db, 64))
+            asyncio.run(_seed(db, WRITE_CONSOLES[quick]))
             ping, ping_url = _start_ping(server_cpu, tmp / "ping.log")
             try:
                 with _served(db, server_cpu, tmp / "serve.log") as server:

@@ -115,6 +115,7 @@ _BACKUP_STATUS = {s.value: s for s in BackupStatus}
 _BACKUP_TYPE = {t.value: t for t in BackupType}
 _GROUP = {g.value: g for g in RestoreGroup}
 _ORIGIN = {o.value: o for o in Origin}
+_LOCATION = {a.value: a for a in AppDeploymentLocation}
 _OUTCOME = {o.value: o for o in Outcome}
 
 
@@ -204,7 +205,7 @@ def _backup(row: tuple[Any, ...]) -> Backup:
         content_file_path=row[12],
         is_valid=bool(row[13]),
         is_version_compatible=bool(row[14]),
-        app_deployment_location=AppDeploymentLocation(row[15]),
+        app_deployment_location=_LOCATION[row[15]],
         build_version=row[16],
     )
 
