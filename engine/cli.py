@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from engine import logs
-from engine.api.connections import ConnectionLimits
-from engine.control.schema import ControlError
-from engine.control.world import read_world
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
-from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
-from engine.store.base import StorageError
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
+    from engine.api.connections import ConnectionLimits
+    from engine.simulator import Settings
 
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
                 "scan_interval_s", "autojump", "admin_token", "control_auth", "journal_entries",
                 "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
-_DEFAULTS = Settings()
 #: Flags of `bre serve` that set a `Settings` field of the same name.
 _FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
           "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
@@ -35,6 +26,14 @@ _FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings: defaults, then BRE_* variables, then --config FILE, then flags."""
+    from pathlib import Path
+
+    import yaml
+
+    from engine.control.schema import ControlError
+    from engine.control.world import read_world
+    from engine.simulator import Settings, SettingsError
+
     values: dict[str, Any] = {}
     if getattr(args, "config", None):
         path = Path(args.config)
@@ -70,6 +69,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def is_loopback(host: str) -> bool:
     """Whether only this machine can reach `host` (names other than localhost are not trusted
     to resolve to loopback)."""
+    import ipaddress
+
     if host.lower() == "localhost":
         return True
     try:
@@ -80,6 +81,8 @@ def is_loopback(host: str) -> bool:
 
 def exposure(host: str, settings: Settings) -> str | None:
     """Refuse an open control surface beyond loopback; warn of well-known credentials there."""
+    from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, SettingsError
+
     if is_loopback(host):
         return None
     if not settings.control_auth:
@@ -99,7 +102,10 @@ def exposure(host: str, settings: Settings) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from engine import logs
+    from engine.api.connections import ConnectionLimits
     from engine.server import Listen, run
+    from engine.simulator import SettingsError
 
     logs.configure(args.log_format, args.log_level)
     if args.clock is None:
@@ -123,6 +129,8 @@ def _serve(args: argparse.Namespace) -> int:
             )
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)
+        import secrets
+
         os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or secrets.token_urlsafe(32)
         return workers.run(_without_workers(args.argv), listen, args.workers)
     if args.cpu is not None:
@@ -152,6 +160,8 @@ _LIMIT_HELP = {
 
 def _limits(args: argparse.Namespace, defaults: ConnectionLimits) -> ConnectionLimits:
     """ConnectionLimits from flags, else BRE_* variables, else the defaults."""
+    from engine.simulator import SettingsError
+
     values: dict[str, Any] = {}
     for dest, name, env in _LIMITS:
         kind = type(getattr(defaults, name))
@@ -167,6 +177,8 @@ def _limits(args: argparse.Namespace, defaults: ConnectionLimits) -> ConnectionL
         if value < 0 or (value == 0 and dest != "max_connections"):
             raise SettingsError(f"--{dest.replace('_', '-')} {raw}: expected a positive number")
         values[name] = value
+    from dataclasses import replace
+
     return replace(defaults, **values)
 
 
@@ -194,8 +206,17 @@ def _workers(text: str) -> int:
     return count
 
 
-def _add_serve(sub: Any) -> None:
+def _add_serve(sub: Any, arguments: bool = True) -> None:
+    """`bre serve`; without `arguments` its name and help only (enough for `bre --help`,
+    which then need not import the simulator for the defaults its options show)."""
     p = sub.add_parser("serve", help="serve the REST API and the control surface")
+    p.set_defaults(run=_serve)
+    if not arguments:
+        return
+    from engine.api.connections import ConnectionLimits
+    from engine.simulator import Settings
+
+    defaults = Settings()
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
     p.add_argument("--db", default=None, help="an SQLite file, or :memory: (default)")
@@ -215,27 +236,27 @@ def _add_serve(sub: Any) -> None:
         "--journal-entries",
         type=int,
         default=None,
-        help=f"requests kept in each console's journal (default {_DEFAULTS.journal_entries})",
+        help=f"requests kept in each console's journal (default {defaults.journal_entries})",
     )
     p.add_argument(
         "--journal-header-bytes",
         type=int,
         default=None,
-        help=f"header bytes kept per journal entry (default {_DEFAULTS.journal_header_bytes})",
+        help=f"header bytes kept per journal entry (default {defaults.journal_header_bytes})",
     )
     p.add_argument(
         "--journal-bytes",
         type=int,
         default=None,
         help="journal bytes per console, the oldest entries dropped first "
-        f"(default {_DEFAULTS.journal_bytes})",
+        f"(default {defaults.journal_bytes})",
     )
     p.add_argument(
         "--control-body-bytes",
         type=int,
         default=None,
         help="the largest control request body: 413 beyond "
-        f"(default {_DEFAULTS.control_body_bytes})",
+        f"(default {defaults.control_body_bytes})",
     )
     p.add_argument(
         "--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)"
@@ -266,15 +287,15 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--cpu", type=int, default=None, help="pin the process to one CPU")
     p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
     p.add_argument("--log-level", default="INFO")
-    p.set_defaults(run=_serve)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `bre` parser; given the `command` about to run, the others' options are left out."""
     p = argparse.ArgumentParser(
         prog="bre", description="QRadar Backup and Restore Engine simulator"
     )
     sub = p.add_subparsers(dest="command", required=True)
-    _add_serve(sub)
+    _add_serve(sub, arguments=command in (None, "serve"))
     scenario_command.add_command(sub)
     load_command.add_command(sub)
     return p
@@ -282,9 +303,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser().parse_args(argv)
+    args = parser(argv[0] if argv else "").parse_args(argv)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
+    from engine.control.schema import ControlError
+    from engine.simulator import SettingsError
+    from engine.store.base import StorageError
+
     try:
         return run(args)
     except (SettingsError, ControlError, StorageError) as error:  # one line: the value, what to do
