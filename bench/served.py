@@ -399,11 +399,15 @@ async def _seed_consoles(db: str, consoles: int) -> None:
 # ============================================================================ start-up
 
 
+#: Subprocesses as installed programs run: with their bytecode cached
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _first_answer(command: list[str], url_of: Callable[[str], str]) -> float:
     """Seconds from spawn to the first 200 on the URL the process prints."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               stdin=subprocess.DEVNULL)  # fmt: skip
+                               stdin=subprocess.DEVNULL, env=_ENV)  # fmt: skip
     try:
         assert process.stdout is not None
         line = process.stdout.readline().decode()
@@ -425,6 +429,8 @@ def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[R
     trivial = [sys.executable, "-c", PING_SERVER, "-1"]
     times: dict[str, list[float]] = {"bre": [], "trivial": [], "help": [], "python": []}
     say("served: start-up, interleaved rounds")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "engine")],
+                   capture_output=True, env=_ENV, check=False)  # fmt: skip
     for _ in range(rounds):
         times["trivial"].append(_first_answer(trivial, lambda line: line.split()[1] + "/ping"))
         times["bre"].append(
@@ -433,7 +439,7 @@ def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[R
         for key, command in (("help", [sys.executable, "-m", "engine", "--help"]),
                              ("python", [sys.executable, "-c", "pass"])):  # fmt: skip
             started = time.perf_counter()
-            subprocess.run(command, capture_output=True, check=True)
+            subprocess.run(command, capture_output=True, check=True, env=_ENV)
             times[key].append(time.perf_counter() - started)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     rows = [

@@ -103,6 +103,8 @@ def exposure(host: str, settings: Settings) -> str | None:
 
 def _serve(args: argparse.Namespace) -> int:
     from engine import logs
+
+    logs.load_structlog(args.log_format)
     from engine.api.connections import ConnectionLimits
     from engine.server import Listen, run
     from engine.simulator import SettingsError
@@ -213,6 +215,9 @@ def _add_serve(sub: Any, arguments: bool = True) -> None:
     p.set_defaults(run=_serve)
     if not arguments:
         return
+    from engine import logs
+
+    logs.load_structlog("auto")  # before the simulator's modules import it
     from engine.api.connections import ConnectionLimits
     from engine.simulator import Settings
 
