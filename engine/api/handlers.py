@@ -7,12 +7,11 @@ operation, and shapes the answer with the list conventions (`filter`, `sort`, `R
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.api.qradar import Call, Handler
-from engine.api.wire import Reply, dumps
+from engine.api.wire import Reply
 from engine.core import codes, query
 from engine.core.endpoints import BY_ID, EndpointId
 from engine.core.errors import QRadarError
@@ -81,10 +80,9 @@ def listing(
     return Reply(200, page, {"Content-Range": content_range})
 
 
-#: Pages of more records than this are shaped and encoded on a worker thread, in slices, so
-#: that one large list does not hold the event loop (every other console's requests).
+#: Lists that may answer more records than this are built by the store as the JSON it sends
+#: (no Python object per field), on its own thread: no list holds the event loop for long.
 LARGE_PAGE = 500
-_SLICE = 250
 
 
 def list_request(
@@ -99,32 +97,35 @@ def list_request(
     return query.ListRequest(condition, keys, range_spec)
 
 
-async def page_reply(
-    call: Call, records: Sequence[Any], total: int, request: query.ListRequest,
-    allowed: Sequence[str], shape: Callable[[Any], dict[str, Any]],
+def large(request: query.ListRequest) -> bool:
+    spec = request.range
+    return spec is None or spec.end - spec.start + 1 > LARGE_PAGE
+
+
+def shown_keys(selection: query.FieldSelection, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The keys each listed record shows, in the record's own order (`fields` applied)."""
+    if selection.selects_all:
+        return tuple(allowed)
+    return tuple(k for k in allowed if k in selection.names)
+
+
+def page_reply(
+    records: Sequence[Any], total: int, request: query.ListRequest,
+    selection: query.FieldSelection, shape: Callable[[Any], dict[str, Any]],
 ) -> Reply:  # fmt: skip
-    """The 200 of a list page: each record shaped, `fields` applied, `Content-Range` from the
-    total; a large page is built and encoded off the event loop."""
-    selection = query.parse_fields(call.fields() or "", allowed)
+    """The 200 of a (small) list page: each record shaped, `fields` applied, `Content-Range`
+    from the total."""
     _, content_range = request.window(total)
-    headers = {"Content-Range": content_range}
+    if selection.selects_all:
+        items = [shape(r) for r in records]
+    else:
+        items = [selection.apply(shape(r)) for r in records]
+    return Reply(200, items, {"Content-Range": content_range})
 
-    def build(part: Sequence[Any]) -> list[dict[str, Any]]:
-        if selection.selects_all:
-            return [shape(r) for r in part]
-        return [selection.apply(shape(r)) for r in part]
 
-    if len(records) <= LARGE_PAGE:
-        return Reply(200, build(records), headers)
-
-    def encode() -> bytes:
-        # slice by slice: the thread gives the interpreter back between slices
-        chunks = [
-            dumps(build(records[i : i + _SLICE]))[1:-1] for i in range(0, len(records), _SLICE)
-        ]
-        return b"[" + b",".join(chunks) + b"]"
-
-    return Reply(200, headers=headers, raw=await asyncio.to_thread(encode))
+def encoded_reply(body: bytes, total: int, request: query.ListRequest) -> Reply:
+    _, content_range = request.window(total)
+    return Reply(200, headers={"Content-Range": content_range}, raw=body)
 
 
 def check_fields(call: Call, allowed: Sequence[str]) -> None:
@@ -157,14 +158,17 @@ def _backup(call: Call, backup: Backup, status: int = 200, *, listing_shape: boo
 async def list_backups(call: Call) -> Reply:
     sample, version = call.sample_keys, call.version
     allowed = backup_fields(version, listing=True, sample_keys=sample)
-    query.parse_fields(call.fields() or "", allowed)  # 422/30 before the filter's errors
+    selection = query.parse_fields(call.fields() or "", allowed)  # 422/30 before the filter's
     request = list_request(call, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
+    if large(request):
+        encoded = await call.console.encode_backups(request, shown_keys(selection, allowed))
+        return encoded_reply(encoded.body, encoded.total, request)
     page = await call.console.page_backups(request)
 
     def shape(b: Backup) -> dict[str, Any]:
         return b.to_json(version, listing=True, sample_keys=sample)
 
-    return await page_reply(call, page.records, page.total, request, allowed, shape)
+    return page_reply(page.records, page.total, request, selection, shape)
 
 
 async def create_backup(call: Call) -> Reply:
@@ -195,11 +199,14 @@ async def delete_backup(call: Call) -> Reply:
 
 
 async def list_restores(call: Call) -> Reply:
-    query.parse_fields(call.fields() or "", RESTORE_FIELDS)  # 422/30 before the filter's errors
+    selection = query.parse_fields(call.fields() or "", RESTORE_FIELDS)  # 422/30 first
     sort_error = QRadarError.at(E.RESTORES_LIST, 1018)
     request = list_request(call, RESTORE_FIELDS, RESTORE_SORTABLE, sort_error)
+    if large(request):
+        encoded = await call.console.encode_restores(request, shown_keys(selection, RESTORE_FIELDS))
+        return encoded_reply(encoded.body, encoded.total, request)
     page = await call.console.page_restores(request)
-    return await page_reply(call, page.records, page.total, request, RESTORE_FIELDS, _to_json)
+    return page_reply(page.records, page.total, request, selection, _to_json)
 
 
 def _to_json(restore: Restore) -> dict[str, Any]:

@@ -8,7 +8,7 @@ and waiters (`wait_for`) are told that something changed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -26,7 +26,15 @@ from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Page, Store, StoredBackup, StoredRestore, Tx
+from engine.store.base import (
+    ConsoleState,
+    EncodedPage,
+    Page,
+    Store,
+    StoredBackup,
+    StoredRestore,
+    Tx,
+)
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
@@ -171,6 +179,10 @@ class Console:
         own query, and how many match."""
         return await self.store.list_restores(self.id, request)
 
+    async def encode_restores(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_restores`, encoded as the API sends it with the fields `keys`."""
+        return await self.store.encode_restores(self.id, request, keys)
+
     # backups ------------------------------------------------------------------------------
     async def create_backup(
         self,
@@ -214,6 +226,10 @@ class Console:
     async def page_backups(self, request: ListRequest) -> Page[Backup]:
         """As `page_restores`, for backups."""
         return await self.store.list_backups(self.id, request)
+
+    async def encode_backups(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_backups`, encoded as the API sends it with the fields `keys`."""
+        return await self.store.encode_backups(self.id, request, keys)
 
     # the world ----------------------------------------------------------------------------
     async def hosts(self) -> list[Host]:

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+import orjson
+
 from engine.core.enums import JobKind, Origin
 from engine.core.gate import GateView
 from engine.core.progression import Outcome
@@ -107,6 +109,20 @@ class Page(Generic[R]):
 
     records: list[R]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPage:
+    """A list page as the API sends it (a JSON array, bytes) and the total that matches."""
+
+    body: bytes
+    total: int
+
+
+def encode_page(page: Page[R], keys: Sequence[str]) -> EncodedPage:
+    """A page encoded in Python: each record's `keys`, in that order, as the API shows them."""
+    bodies = [record_json(r) for r in page.records]
+    return EncodedPage(orjson.dumps([{k: b[k] for k in keys} for b in bodies]), page.total)
 
 
 def record_json(record: Restore | Backup) -> dict[str, Any]:
@@ -238,6 +254,19 @@ class Store(Protocol):
 
     async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
         """As `list_restores`, for backups."""
+        ...
+
+    async def encode_restores(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        """As `list_restores`, the page encoded as the API sends it with the fields `keys` (in
+        that order): the path of large lists, which need no Python object per record."""
+        ...
+
+    async def encode_backups(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        """As `encode_restores`, for backups."""
         ...
 
     def stats(self) -> dict[str, int]: ...

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -116,6 +117,12 @@ class Dialect(Protocol):
 
     def text_order(self, column: str) -> str:
         """A text column in code-point order."""
+        ...
+
+    def row_json(self, pairs: list[tuple[str, Column]]) -> str | None:
+        """An expression giving each row as the JSON object of `pairs` (key, column), in that
+        order, byte for byte as `orjson.dumps` encodes the record's `to_json()`; None when the
+        engine cannot (the adapter then encodes in Python)."""
         ...
 
 
@@ -321,6 +328,25 @@ def compile_list(
     return Compiled(where, tuple(compiler.params), order_by)
 
 
+_KEY = re.compile(r"[a-z_]+")
+_ELEMENT = re.compile(r"[A-Z_]+")
+
+
+def row_json(table: Table, keys: Sequence[str], dialect: Dialect) -> str | None:
+    """The SQL expression of one row as the API's JSON object of `keys` (in that order), or None
+    when a key has no column or the dialect cannot build it. Keys come from the record field
+    lists (never from input), and are checked to be plain names before they enter SQL."""
+    pairs: list[tuple[str, Column]] = []
+    for key in keys:
+        column = table.columns.get(key)
+        if column is None or not _KEY.fullmatch(key):
+            return None
+        if column.kind == "text_list" and not all(_ELEMENT.fullmatch(e) for e in column.domain):
+            return None  # elements that would need escaping inside the JSON array
+        pairs.append((key, column))
+    return dialect.row_json(pairs)
+
+
 def limit_offset(request: ListRequest) -> tuple[int, int] | None:
     """LIMIT and OFFSET of the Range (None: everything)."""
     if request.range is None:
@@ -366,6 +392,24 @@ class SqliteDialect:
 
     def text_order(self, column: str) -> str:
         return column
+
+    def row_json(self, pairs: list[tuple[str, Column]]) -> str:
+        """`json_object`: compact, keys in order, strings escaped as orjson escapes them
+        (checked for every character up to U+07FF and beyond by the tests)."""
+        values = []
+        for key, column in pairs:
+            name = column.name
+            if column.kind == "bool":
+                value = f"CASE WHEN {name} THEN json('true') ELSE json('false') END"
+                if column.nullable:
+                    value = f"CASE WHEN {name} IS NULL THEN NULL ELSE {value} END"
+            elif column.kind == "text_list":  # comma-joined names of a closed set
+                value = (f"json(CASE WHEN {name} = '' THEN '[]' "
+                         f"ELSE '[\"' || replace({name}, ',', '\",\"') || '\"]' END)")  # fmt: skip
+            else:
+                value = name
+            values.append(f"'{key}', {value}")
+        return f"json_object({', '.join(values)})"
 
 
 SQLITE = SqliteDialect()

@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,6 +77,7 @@ from engine.store import schema, sql_query
 from engine.store.base import (
     ConsoleState,
     Credential,
+    EncodedPage,
     Job,
     Page,
     StorageCorrupt,
@@ -86,6 +87,7 @@ from engine.store.base import (
     StoredRestore,
     StoreHealth,
     answer_by_oracle,
+    encode_page,
     same_secret,
     secret_digest,
 )
@@ -642,15 +644,31 @@ TOTALS_KEPT = 1024
 _SLICE = 500  # rows converted between two pauses (`time.sleep(0)`) that let the loop run
 
 
+def _encoded_page(
+    c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
+    kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str],
+    totals: _Totals | None = None,
+) -> EncodedPage:  # fmt: skip
+    """A list page as the JSON array the API sends: each row's object built by SQLite (no
+    Python object per field: a list of 100,000 records costs a tenth as much), or encoded
+    from the records where it cannot be."""
+    row_json = sql_query.row_json(table, keys, sql_query.SQLITE)
+    page = _list_page(c, console, request, table, kind, columns, convert, totals, row_json)
+    if isinstance(page, EncodedPage):
+        return page
+    return encode_page(page, keys)
+
+
 def _list_page(
     c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
     kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R],
-    totals: _Totals | None = None,
-) -> Page[R]:  # fmt: skip
+    totals: _Totals | None = None, row_json: str | None = None,
+) -> Any:  # fmt: skip
     """A list request in one read transaction (one snapshot for the count and the page):
     compiled to SQL, or answered by the oracle over every visible record when some part of it
     cannot be said in SQL. A filtered total is counted once per revision of the console's
-    records (`totals`); an unfiltered one is the kept count."""
+    records (`totals`); an unfiltered one is the kept count. Answers a `Page[R]`, or with
+    `row_json` (compiled SQL only) an `EncodedPage`."""
     base = f"FROM {table.name} WHERE console = ? AND visible = 1"
     c.execute("BEGIN")
     try:
@@ -684,11 +702,14 @@ def _list_page(
                         totals.popitem(last=False)
         window, _ = request.window(total)
         if window.stop <= window.start:
-            return Page([], total)
+            return EncodedPage(b"[]", total) if row_json else Page([], total)
         rows = c.execute(
-            f"SELECT {columns} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
+            f"SELECT {row_json or columns} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
             (console, *params, window.stop - window.start, window.start),
         ).fetchall()
+        if row_json:
+            body = "[" + ",".join([r[0] for r in rows]) + "]"
+            return EncodedPage(body.encode("utf-8"), total)
         return Page(_converted(rows, convert), total)
     finally:
         c.execute("COMMIT")
@@ -872,19 +893,38 @@ class SqliteStore:
             raise fault from error
 
     async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
-        return await self._list(
+        page: Page[Restore] = await self._list(
             console, request, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, _restore
         )
+        return page
 
     async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
-        return await self._list(
+        page: Page[Backup] = await self._list(
             console, request, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, _backup
         )
+        return page
+
+    async def encode_restores(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        page: EncodedPage = await self._list(
+            console, request, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, _restore,
+            keys,
+        )  # fmt: skip
+        return page
+
+    async def encode_backups(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        page: EncodedPage = await self._list(
+            console, request, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, _backup, keys
+        )
+        return page
 
     async def _list(
         self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
-        columns: str, convert: Callable[[tuple[Any, ...]], R],
-    ) -> Page[R]:  # fmt: skip
+        columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
         if self._closed:
             raise RuntimeError("the store is closed")
         if self._lister is None:
@@ -892,8 +932,9 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._lister, self._list_on_thread, console, request, table, kind, columns, convert
-            )
+                self._lister, self._list_on_thread, console, request, table, kind, columns,
+                convert, keys,
+            )  # fmt: skip
         except sqlite3.Error as error:
             fault = _storage_fault(error, self.path)
             if fault is None:
@@ -903,14 +944,18 @@ class SqliteStore:
 
     def _list_on_thread(
         self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
-        columns: str, convert: Callable[[tuple[Any, ...]], R],
-    ) -> Page[R]:  # fmt: skip
+        columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str] | None,
+    ) -> Any:  # fmt: skip
         conn: sqlite3.Connection | None = getattr(self._list_conn, "conn", None)
         if conn is None:
             conn = _open_reader(self.file)
             sql_query.register_sqlite_functions(conn.create_function)
             self._list_conn.conn = conn
             self._list_conns.append(conn)
+        if keys is not None:
+            return _encoded_page(
+                conn, console, request, table, kind, columns, convert, keys, self._totals
+            )
         return _list_page(conn, console, request, table, kind, columns, convert, self._totals)
 
     def bound_waits(self, seconds: float) -> None:
