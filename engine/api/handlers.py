@@ -24,6 +24,7 @@ from engine.core.records import (
     backup_fields,
     initiator,
 )
+from engine.store.base import EncodedPage
 
 E = EndpointId
 
@@ -123,9 +124,9 @@ def page_reply(
     return Reply(200, items, {"Content-Range": content_range})
 
 
-def encoded_reply(body: bytes, total: int, request: query.ListRequest) -> Reply:
-    _, content_range = request.window(total)
-    return Reply(200, headers={"Content-Range": content_range}, raw=body)
+def encoded_reply(page: EncodedPage, request: query.ListRequest) -> Reply:
+    _, content_range = request.window(page.total)
+    return Reply(200, headers={"Content-Range": content_range}, parts=page.parts)
 
 
 def check_fields(call: Call, allowed: Sequence[str]) -> None:
@@ -162,7 +163,7 @@ async def list_backups(call: Call) -> Reply:
     request = list_request(call, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
     if large(request):
         encoded = await call.console.encode_backups(request, shown_keys(selection, allowed))
-        return encoded_reply(encoded.body, encoded.total, request)
+        return encoded_reply(encoded, request)
     page = await call.console.page_backups(request)
 
     def shape(b: Backup) -> dict[str, Any]:
@@ -204,7 +205,7 @@ async def list_restores(call: Call) -> Reply:
     request = list_request(call, RESTORE_FIELDS, RESTORE_SORTABLE, sort_error)
     if large(request):
         encoded = await call.console.encode_restores(request, shown_keys(selection, RESTORE_FIELDS))
-        return encoded_reply(encoded.body, encoded.total, request)
+        return encoded_reply(encoded, request)
     page = await call.console.page_restores(request)
     return page_reply(page.records, page.total, request, selection, _to_json)
 

@@ -113,16 +113,21 @@ class Page(Generic[R]):
 
 @dataclass(frozen=True, slots=True)
 class EncodedPage:
-    """A list page as the API sends it (a JSON array, bytes) and the total that matches."""
+    """A list page as the API sends it (a JSON array, in parts sent one after the other) and
+    the total that matches."""
 
-    body: bytes
+    parts: tuple[bytes, ...]
     total: int
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
 
 
 def encode_page(page: Page[R], keys: Sequence[str]) -> EncodedPage:
     """A page encoded in Python: each record's `keys`, in that order, as the API shows them."""
     bodies = [record_json(r) for r in page.records]
-    return EncodedPage(orjson.dumps([{k: b[k] for k in keys} for b in bodies]), page.total)
+    return EncodedPage((orjson.dumps([{k: b[k] for k in keys} for b in bodies]),), page.total)
 
 
 def record_json(record: Restore | Backup) -> dict[str, Any]:

@@ -702,17 +702,29 @@ def _list_page(
                         totals.popitem(last=False)
         window, _ = request.window(total)
         if window.stop <= window.start:
-            return EncodedPage(b"[]", total) if row_json else Page([], total)
+            return EncodedPage((b"[]",), total) if row_json else Page([], total)
+        select = f"CAST({row_json} AS BLOB)" if row_json else columns  # UTF-8 bytes as sent
         rows = c.execute(
-            f"SELECT {row_json or columns} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
+            f"SELECT {select} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
             (console, *params, window.stop - window.start, window.start),
         ).fetchall()
         if row_json:
-            body = "[" + ",".join([r[0] for r in rows]) + "]"
-            return EncodedPage(body.encode("utf-8"), total)
+            return EncodedPage(_array(rows), total)
         return Page(_converted(rows, convert), total)
     finally:
         c.execute("COMMIT")
+
+
+def _array(rows: list[tuple[bytes]]) -> tuple[bytes, ...]:
+    """The JSON array of encoded rows, in parts of `_SLICE` rows (a pause between parts lets
+    the event loop's thread run): `[a,b`, `,c,d`, ..., `]`."""
+    parts = []
+    for i in range(0, len(rows), _SLICE):
+        parts.append(b"," + b",".join([r[0] for r in rows[i : i + _SLICE]]))
+        time.sleep(0)
+    parts[0] = b"[" + parts[0][1:]
+    parts.append(b"]")
+    return tuple(parts)
 
 
 def _converted(rows: list[tuple[Any, ...]], convert: Callable[[tuple[Any, ...]], R]) -> list[R]:

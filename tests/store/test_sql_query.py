@@ -209,7 +209,7 @@ def _compare(
     keys = [k for k in table.columns if k not in SKIPPED.get(kind, ())]
     for shown in (keys, keys[1::3]):
         encoded = _encoded_page(conn, "c", request, table, kind, columns, convert, shown, TOTALS)
-        assert encoded == encode_page(expected, shown)
+        assert encoded.body == encode_page(expected, shown).body
         assert encoded.body == orjson.dumps(
             [{k: record_json(r)[k] for k in shown} for r in expected.records]
         )
