@@ -101,37 +101,36 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE credentials_by_digest RENAME TO credentials;
     CREATE INDEX credentials_console ON credentials (console);
     """,
-    # 4: per console and kind, how many records are visible and a revision that every change
-    # of a record moves, kept by triggers (so in every process sharing the file): the total of
-    # an unfiltered list without counting rows, and filtered totals cached until the next change
+    # 4: how many visible records each console has, kept by triggers (so in every process
+    # sharing the file): the total of an unfiltered list without counting rows. The triggers
+    # fire on inserts, deletes and changes of visibility only, not on every transition
     """
     CREATE TABLE list_counts (
         console TEXT NOT NULL,
         kind TEXT NOT NULL,
         visible INTEGER NOT NULL,
-        revision INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (console, kind)
     ) WITHOUT ROWID;
     INSERT INTO list_counts (console, kind, visible)
-        SELECT console, 'restore', sum(visible) FROM restores GROUP BY console;
+        SELECT console, 'restore', count(*) FROM restores WHERE visible = 1 GROUP BY console;
     INSERT INTO list_counts (console, kind, visible)
-        SELECT console, 'backup', sum(visible) FROM backups GROUP BY console;
+        SELECT console, 'backup', count(*) FROM backups WHERE visible = 1 GROUP BY console;
     """
     + "".join(
         f"""
-    CREATE TRIGGER {table}_counted_insert AFTER INSERT ON {table} BEGIN
-        INSERT OR IGNORE INTO list_counts (console, kind, visible)
-            VALUES (new.console, '{kind}', 0);
-        UPDATE list_counts SET visible = visible + new.visible, revision = revision + 1
-            WHERE console = new.console AND kind = '{kind}';
+    CREATE TRIGGER {table}_counted_insert AFTER INSERT ON {table} WHEN new.visible = 1 BEGIN
+        INSERT INTO list_counts (console, kind, visible) VALUES (new.console, '{kind}', 1)
+            ON CONFLICT (console, kind) DO UPDATE SET visible = visible + 1;
     END;
-    CREATE TRIGGER {table}_counted_delete AFTER DELETE ON {table} BEGIN
-        UPDATE list_counts SET visible = visible - old.visible, revision = revision + 1
+    CREATE TRIGGER {table}_counted_delete AFTER DELETE ON {table} WHEN old.visible = 1 BEGIN
+        UPDATE list_counts SET visible = visible - 1
             WHERE console = old.console AND kind = '{kind}';
     END;
-    CREATE TRIGGER {table}_counted_update AFTER UPDATE ON {table} BEGIN
-        UPDATE list_counts SET visible = visible + new.visible - old.visible,
-            revision = revision + 1 WHERE console = new.console AND kind = '{kind}';
+    CREATE TRIGGER {table}_counted_update AFTER UPDATE OF visible ON {table}
+    WHEN old.visible != new.visible BEGIN
+        INSERT INTO list_counts (console, kind, visible)
+            VALUES (new.console, '{kind}', new.visible - old.visible)
+            ON CONFLICT (console, kind) DO UPDATE SET visible = visible + excluded.visible;
     END;
     """
         for table, kind in (("restores", "restore"), ("backups", "backup"))

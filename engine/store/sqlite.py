@@ -638,7 +638,9 @@ def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
         pause = min(pause * 2, 0.05)
 
 
-#: Totals of filtered lists, by (console, kind, condition, parameters): (revision, total).
+#: Totals of filtered lists, by (console, kind, condition, parameters): (the connection's
+#: `PRAGMA data_version` when counted, total). Any commit by another connection (the writer,
+#: another process) moves the version: a total is reused only while nothing was written.
 _Totals = OrderedDict[tuple[Any, ...], tuple[int, int]]
 TOTALS_KEPT = 1024
 _SLICE = 500  # rows converted between two pauses (`time.sleep(0)`) that let the loop run
@@ -666,17 +668,18 @@ def _list_page(
 ) -> Any:  # fmt: skip
     """A list request in one read transaction (one snapshot for the count and the page):
     compiled to SQL, or answered by the oracle over every visible record when some part of it
-    cannot be said in SQL. A filtered total is counted once per revision of the console's
-    records (`totals`); an unfiltered one is the kept count. Answers a `Page[R]`, or with
-    `row_json` (compiled SQL only) an `EncodedPage`."""
+    cannot be said in SQL. A filtered total is counted once per version of the database
+    (`totals`, for the connection `c`); an unfiltered one is the kept count. Answers a
+    `Page[R]`, or with `row_json` (compiled SQL only) an `EncodedPage`."""
     base = f"FROM {table.name} WHERE console = ? AND visible = 1"
     c.execute("BEGIN")
     try:
         row = c.execute(
-            "SELECT visible, revision FROM list_counts WHERE console = ? AND kind = ?",
+            "SELECT visible FROM list_counts WHERE console = ? AND kind = ?",
             (console, kind.value),
         ).fetchone()
-        visible, revision = (int(row[0]), int(row[1])) if row else (0, 0)
+        visible = int(row[0]) if row else 0
+        revision = int(c.execute("PRAGMA data_version").fetchone()[0])  # of this snapshot
         if request.filter is not None and request.filter.expr is not None:
             request.filter.check_work(visible)  # the same 422/12 as the oracle's
         compiled: sql_query.Compiled | None = sql_query.compile_list(

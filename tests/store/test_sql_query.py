@@ -150,11 +150,18 @@ def requests(fields: tuple[str, ...], sortable: tuple[str, ...]) -> st.SearchStr
 
 
 @pytest.fixture(scope="module")
-def db() -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """A writer and a reader on one file, as the store has them: the reader's kept totals
+    must notice the writer's commits."""
+    file = str(tmp_path_factory.mktemp("lists") / "lists.sqlite3")
+    conn = sqlite3.connect(file, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
     schema.migrate(conn)
     sql_query.register_sqlite_functions(conn.create_function)
-    yield conn
+    reader = sqlite3.connect(file, isolation_level=None)
+    sql_query.register_sqlite_functions(reader.create_function)
+    yield conn, reader
+    reader.close()
     conn.close()
 
 
@@ -236,11 +243,11 @@ _SETTINGS = settings(
     request=st.lists(requests(RESTORE_FIELDS, RESTORE_SORTABLE), min_size=1, max_size=4),
 )
 def test_restore_lists_in_sql_equal_the_oracle(
-    db: sqlite3.Connection, world: tuple[tuple[Restore, bool], ...], request: list[Any]
+    db: tuple[Any, Any], world: tuple[tuple[Restore, bool], ...], request: list[Any]
 ) -> None:
-    visible = _store_world(db, list(world), SqliteTx.insert_restore, "restores")
+    visible = _store_world(db[0], list(world), SqliteTx.insert_restore, "restores")
     for r in request:
-        _compare(db, r, visible, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, _restore)
+        _compare(db[1], r, visible, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, _restore)
 
 
 @_SETTINGS
@@ -253,11 +260,11 @@ def test_restore_lists_in_sql_equal_the_oracle(
     request=st.lists(requests(BACKUP_KEYS, BACKUP_SORTABLE), min_size=1, max_size=4),
 )
 def test_backup_lists_in_sql_equal_the_oracle(
-    db: sqlite3.Connection, world: tuple[tuple[Backup, bool], ...], request: list[Any]
+    db: tuple[Any, Any], world: tuple[tuple[Backup, bool], ...], request: list[Any]
 ) -> None:
-    visible = _store_world(db, list(world), SqliteTx.insert_backup, "backups")
+    visible = _store_world(db[0], list(world), SqliteTx.insert_backup, "backups")
     for r in request:
-        _compare(db, r, visible, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, _backup)
+        _compare(db[1], r, visible, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, _backup)
 
 
 @pytest.mark.parametrize(
