@@ -9,8 +9,9 @@
 - write: restore lifecycles over HTTP (POST create, POST REQUESTING, `immediate` mode, a console
   per client), wrk with one thread per client (a Lua state machine each), at 64 clients and 1,
   against the same client and script on a trivial Starlette route on the same uvicorn.
-- memory: the served process's RSS while wrk drives 200,000 lifecycles (`--quick`: 20,000)
-  over 64 and over 1,000 consoles: growth after the warm-up (the first half).
+- memory: the served process's RSS while wrk drives lifecycles for BENCH_MEMORY_SECONDS
+  (default 120, `--quick` 10; 200,000 lifecycles need about 600 on a busy 2-CPU machine) over
+  64 and over 1,000 consoles: growth after the warm-up (the first half of the run).
 - startup: spawn to first answer of `bre serve` against uvicorn with a trivial route, and
   `bre --help`, interleaved rounds, medians.
 
@@ -355,7 +356,7 @@ def memory(db_dir: Path, wrk: str, server_cpu: int | None, wrk_cpu: int | None, 
     """One wrk run per console count, RSS sampled throughout; growth from the middle of the
     run (the warm-up: journals fill, caches settle) to its end."""
     rows: list[Row] = []
-    seconds = 10 if quick else 60
+    seconds = int(os.environ.get("BENCH_MEMORY_SECONDS", 10 if quick else 120))
     for consoles, threads in ((64, 64), (1000, 125)):
         db = str(db_dir / f"memory-{consoles}.sqlite3")
         say(f"served memory: {consoles} consoles, {seconds} s of lifecycles")
@@ -429,7 +430,8 @@ def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[R
     trivial = [sys.executable, "-c", PING_SERVER, "-1"]
     times: dict[str, list[float]] = {"bre": [], "trivial": [], "help": [], "python": []}
     say("served: start-up, interleaved rounds")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "engine")],
+    package = str(Path(__file__).parents[1] / "engine")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", package],
                    capture_output=True, env=_ENV, check=False)  # fmt: skip
     for _ in range(rounds):
         times["trivial"].append(_first_answer(trivial, lambda line: line.split()[1] + "/ping"))
