@@ -115,8 +115,8 @@ class Dialect(Protocol):
         """The comma-joined list in `column` holds `element`."""
         ...
 
-    def text_order(self, column: str) -> str:
-        """A text column in code-point order."""
+    def text(self, column: str) -> str:
+        """A text column compared and ordered in code-point order (Python's)."""
         ...
 
     def row_json(self, pairs: list[tuple[str, Column]]) -> str | None:
@@ -215,7 +215,7 @@ class _Compiler:
     def compare(self, column: Column, op: str, value: Value) -> str | None:
         name = column.name
         if column.kind == "text":
-            return f"{name} {_SQL_OP[op]} {self.mark(value.text)}"
+            return f"{self.d.text(name)} {_SQL_OP[op]} {self.mark(value.text)}"
         if column.kind == "bool":
             if value.boolean is None:
                 return None
@@ -245,7 +245,9 @@ class _Compiler:
 
     def in_list(self, column: Column, values: tuple[Value, ...]) -> str | None:
         members: list[Any]
+        name = column.name
         if column.kind == "text":
+            name = self.d.text(name)
             members = sorted({v.text for v in values})
         elif column.kind == "bool":
             flags = {v.boolean for v in values if v.boolean is not None}
@@ -260,7 +262,7 @@ class _Compiler:
             members = sorted(i for i in exact if _INT_MIN <= i <= _INT_MAX)
         if not members:
             return FALSE
-        return f"{column.name} IN ({', '.join(self.mark(m) for m in members)})"
+        return f"{name} IN ({', '.join(self.mark(m) for m in members)})"
 
     def list_leaf(self, node: Node, column: Column) -> str:
         """A leaf on a list field: which elements of the closed set pass the positive test,
@@ -286,7 +288,7 @@ class _Compiler:
             column = self.column(key.field)
             if column.kind == "text_list":
                 raise _Unexpressible
-            name = self.d.text_order(column.name) if column.kind == "text" else column.name
+            name = self.d.text(column.name) if column.kind == "text" else column.name
             terms.append(f"{name} DESC NULLS LAST" if key.descending else f"{name} ASC NULLS FIRST")
         terms.append(f"{self.table.key} ASC")
         return ", ".join(terms)
@@ -390,7 +392,7 @@ class SqliteDialect:
     def list_holds(self, column: str, element: str, mark: Callable[[Any], str]) -> str:
         return f"instr(',' || {column} || ',', {mark(',' + element + ',')}) > 0"
 
-    def text_order(self, column: str) -> str:
+    def text(self, column: str) -> str:
         return column
 
     def row_json(self, pairs: list[tuple[str, Column]]) -> str:
@@ -417,6 +419,55 @@ SQLITE = SqliteDialect()
 
 def sqlite_placeholder(_: int) -> str:
     return "?"
+
+
+# ============================================================================ PostgreSQL
+
+
+def _like(pattern: query.LikePattern) -> str:
+    """A `like` pattern in SQL's LIKE syntax, `\\` escaping the wildcards and itself."""
+    parts: list[str] = []
+    for kind, char in pattern:
+        if kind == query.LIKE_ONE:
+            parts.append("_")
+        elif kind == query.LIKE_RUN:
+            parts.append("%")
+        else:
+            parts.append("\\" + char if char in "%_\\" else char)
+    return "".join(parts)
+
+
+class PostgresDialect:
+    """PostgreSQL (psycopg's `%s` parameters): texts compare and sort in the "C" collation
+    (code-point order, whatever the database's locale); LIKE is case-sensitive as `like` is;
+    `ilike` is left to the evaluator (PostgreSQL's lower-casing is the locale's, not
+    Python's), and so is the JSON of a row (`json_build_object` spaces its output)."""
+
+    def boolean(self, value: bool) -> int:
+        return int(value)  # booleans are SMALLINT 0/1, as in SQLite
+
+    def like(
+        self, column: str, pattern: query.LikePattern, insensitive: bool, mark: Callable[[Any], str]
+    ) -> str | None:
+        if insensitive:
+            return None
+        return f"{self.text(column)} LIKE {mark(_like(pattern))}"
+
+    def list_holds(self, column: str, element: str, mark: Callable[[Any], str]) -> str:
+        return f"strpos(',' || {column} || ',', {mark(',' + element + ',')}) > 0"
+
+    def text(self, column: str) -> str:
+        return f'{column} COLLATE "C"'
+
+    def row_json(self, pairs: list[tuple[str, Column]]) -> None:
+        return None
+
+
+POSTGRES = PostgresDialect()
+
+
+def postgres_placeholder(_: int) -> str:
+    return "%s"
 
 
 def register_sqlite_functions(register: Callable[..., None]) -> None:
