@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import backup_record
 
 from engine.api.app import create_app
 from engine.api.handlers import LARGE_PAGE
 from engine.core.enums import BackupStatus, JobKind
 from engine.simulator import Simulator
 from engine.store.base import Job
+from tests.support.worlds import backup_record
 
 API = "/api/backup_and_restore"
 COUNT = 3 * LARGE_PAGE + 17
