@@ -106,7 +106,9 @@ class Settings:
     control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
     journal_entries: int = 1000  # requests kept per console
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
-    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    #: memory of each console's journal (oldest entries dropped): about 120 requests, so that
+    #: 1,000 consoles hold at most 256 MiB
+    journal_bytes: int = 256 * 2**10
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
 
     def __post_init__(self) -> None:
