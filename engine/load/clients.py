@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 import httpx
 
+from engine.core.errors import ERROR_KEYS
 from engine.core.lifecycle import BACKUP, RESTORE, Event
 from engine.load.history import Exchange, History, Kind, Seen
 
@@ -37,7 +38,6 @@ GROUPS = ["CUSTOM_RULES_CONFIG", "DEPLOYMENT_CONFIG"]
 #: filter lists: unfinished restores, and backups that run (a DELETE would cancel them)
 UNFINISHED = ",".join(f'"{s}"' for s in RESTORE.unfinished)
 RUNNING_BACKUPS = ",".join(f'"{s}"' for s in BACKUP.sources(Event.CANCEL))
-_ERROR_KEYS = {"message", "details", "description", "code", "http_response"}
 
 
 class MixError(ValueError):
@@ -392,7 +392,7 @@ BAD_CASES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
 
 def _qradar_error(body: Any, status: int) -> bool:
     """QRadar's error body: the five keys, `http_response.code` equal to the status."""
-    if not isinstance(body, dict) or not set(body) >= _ERROR_KEYS:
+    if not isinstance(body, dict) or not set(body) >= set(ERROR_KEYS):
         return False
     http = body.get("http_response")
     return (

@@ -6,12 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.load.clients import MixError, parse_mix
-from engine.load.report import PlotUnavailable
-from engine.load.runner import LoadError, Options, run
-from engine.load.servers import ServerError
+if TYPE_CHECKING:  # imported when the command runs: `bre --help` stays fast
+    from engine.load.runner import Options
 
 DEFAULT_MIX = "poller=10,restore=3,backup=3,rebalance=1,lister=2"
 
@@ -65,6 +63,11 @@ def add_command(sub: Any) -> None:
         help="with --spawn: a port per process instead of one shared port",
     )
     where.add_argument("--db", help="the SQLite file of spawned servers (default: a temp file)")
+    where.add_argument(
+        "--port", type=_port, default=0,
+        help="the port of spawned servers; with --separate-ports the first of consecutive "
+        "ports (default 0: free ports)",
+    )  # fmt: skip
     where.add_argument(
         "--in-process",
         action="store_true",
@@ -131,6 +134,9 @@ def add_command(sub: Any) -> None:
 
 
 def options_from(args: argparse.Namespace) -> Options:
+    from engine.load.clients import parse_mix
+    from engine.load.runner import LoadError, Options
+
     mix = parse_mix(args.mix)
     worker = None
     if args.worker:
@@ -151,15 +157,31 @@ def options_from(args: argparse.Namespace) -> Options:
         mix_text=args.mix, seed=args.seed, processes=args.processes, json_path=args.json,
         plot_path=args.plot, progress=not args.no_progress and sys.stderr.isatty(),
         timeout_s=args.timeout, tolerance_ms=args.tolerance_ms, server_cpu=args.server_cpu,
+        port=args.port,
         think_s=args.think,
         worker=worker, history_out=args.history_out, quiet=args.quiet,
     )  # fmt: skip
 
 
 def _run(args: argparse.Namespace) -> int:
+    from engine.load.clients import MixError
+    from engine.load.report import PlotUnavailable
+    from engine.load.runner import LoadError, run
+    from engine.load.servers import ServerError
+
     try:
         options = options_from(args)
         return run(options).exit_status
     except (LoadError, MixError, PlotUnavailable, ServerError) as error:
         print(f"bre load: {error}", file=sys.stderr)
         return 2
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port, 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port}: expected a port, 0 to 65535")
+    return port

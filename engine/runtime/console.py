@@ -8,7 +8,7 @@ and waiters (`wait_for`) are told that something changed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
@@ -18,15 +18,23 @@ from engine.core import validation
 from engine.core.endpoints import EndpointId
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
+from engine.core.jobs import Job
 from engine.core.lifecycle import BACKUP, RESTORE
-from engine.core.progression import Outcome, Progression
+from engine.core.progression import Mode, Outcome, Progression
+from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
+from engine.store.base import (
+    ConsoleState,
+    EncodedPage,
+    Page,
+    Store,
+    Tx,
+)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -56,6 +64,12 @@ class Console:
         self.outage_mode = False
         #: The QRadar release this console runs (its settings' `release`), fixed at creation.
         self.release: Release = DEFAULT
+        #: Whether a rule of this console is in poll mode: then reads of jobs move them on
+        #: (`units.poll_job`), counted here; otherwise reads stay read-only transactions.
+        self.polls = False
+        self._job_polls = False  # a job's own rule asked for poll mode (kept until reset)
+        self._reads: units.PollReads = {}
+        self._read_counted = False  # the last check of `wait_for` moved a polled job (on)
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(
@@ -102,6 +116,12 @@ class Console:
 
     async def read(self, work: Callable[[Tx], T]) -> T:
         return await self.store.read(work)
+
+    async def _polled(self, kind: JobKind, id: int | None = None) -> None:
+        """A read of a job (or of the list of its kind) in poll mode: it moves jobs on (the
+        callers test `self.polls` first, so that other reads stay read-only and cheap)."""
+        if await self.run_unit(units.poll_job, kind, id, self._reads):
+            self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
         for f in fired:
@@ -169,6 +189,8 @@ class Console:
         log.info("restore_deleted", console=self.id, id=id)
 
     async def get_restore(self, id: int) -> Restore:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
         if restore is None:
             raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
@@ -176,13 +198,30 @@ class Console:
 
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         body = await self.read(lambda tx: tx.restore_json(self.id, id))
         if body is None:
             raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
         return body
 
     async def list_restores(self) -> list[Restore]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
+
+    async def page_restores(self, request: ListRequest) -> Page[Restore]:
+        """The restores a list request asks for (filter, sort, Range), answered by the store's
+        own query, and how many match."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
+        return await self.store.list_restores(self.id, request)
+
+    async def encode_restores(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_restores`, encoded as the API sends it with the fields `keys`."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
+        return await self.store.encode_restores(self.id, request, keys)
 
     # backups ------------------------------------------------------------------------------
     async def create_backup(
@@ -218,13 +257,29 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP, id)
         backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
         if backup is None:
             raise QRadarError.at(EndpointId.BACKUP_GET, 1001, id=id)
         return backup
 
     async def list_backups(self) -> list[Backup]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
         return await self.read(lambda tx: tx.backups(self.id))
+
+    async def page_backups(self, request: ListRequest) -> Page[Backup]:
+        """As `page_restores`, for backups."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
+        return await self.store.list_backups(self.id, request)
+
+    async def encode_backups(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_backups`, encoded as the API sends it with the fields `keys`."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
+        return await self.store.encode_backups(self.id, request, keys)
 
     # the world ----------------------------------------------------------------------------
     async def hosts(self) -> list[Host]:
@@ -242,6 +297,8 @@ class Console:
         state = await self.state()
         self.outage_mode = bool(state.settings.get("outage_during_restore", False))
         self.release = read_release(state.settings.get("release", DEFAULT.name))
+        modes = {str(rule.get("mode")) for rule in state.settings.get("rules", {}).values()}
+        self.polls = self._job_polls or Mode.POLL.value in modes
         return state
 
     async def state(self) -> ConsoleState:
@@ -284,7 +341,8 @@ class Console:
     async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
         """Override the progression of one job (by its record id)."""
         kind = JobKind(kind)
-        Progression.read(kind, spec)
+        if Progression.read(kind, spec).mode is Mode.POLL:
+            self._job_polls = self.polls = True
         await self.run_unit(units.set_job_rule, kind, id, dict(spec))
         self.notify()
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
@@ -294,12 +352,13 @@ class Console:
 
     async def step(
         self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
-    ) -> StoredRestore | StoredBackup | None:
-        """Manual mode: move the running job of `kind` to its next phase now."""
+    ) -> Job | None:
+        """Manual mode: move the running job of `kind` to its next phase now; the job as it
+        is after the step (None: nothing to step)."""
         chosen = Outcome(outcome) if outcome is not None else None
         result = await self.run_unit(units.step_job, JobKind(kind), id, chosen)
         log.info("job_stepped", console=self.id, kind=str(kind), id=id)
-        return result
+        return None if result is None else result.job
 
     async def start_external_restore(self) -> Restore:
         restore = await self.run_unit(units.start_external_restore)
@@ -316,6 +375,7 @@ class Console:
 
     async def reset(self, world: World | None = None) -> None:
         """Back to a clean world (the given one, or the one the console was created with)."""
+        self._job_polls = False  # a reset forgets the jobs' own poll rules
         await self._settings(units.reset_settings)
         await self.seed_world(world or self.world or demo_world())
         log.info("console_reset", console=self.id)
@@ -326,6 +386,7 @@ class Console:
         """Run a unit that changes the console's settings or world; the worker and the waiters
         are told (what the change means for jobs is theirs to find out)."""
         result = await self.run_unit(work, *args, **kwargs)
+        await self.refresh()  # what the rules now say (poll mode)
         self.notify()
         return result
 
@@ -344,7 +405,9 @@ class Console:
             within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
-            while not await check():
+            while not await self._checked(check):
+                if self._read_counted:  # poll mode: the check itself moves the job on
+                    continue
                 if not await clock.jump_to_next(deadline):
                     if await check():  # the settle inside jump_to_next may have done it
                         return
@@ -361,6 +424,10 @@ class Console:
                 with anyio.move_on_after(0.05):
                     await changed.wait()
 
+    async def _checked(self, check: Callable[[], Awaitable[bool]]) -> bool:
+        self._read_counted = False
+        return await check()
+
     async def wait_for_restore(
         self, id: int, status: RestoreStatus | str | tuple[str, ...] = RESTORE.outcomes,
         within_s: float | None = None,
@@ -369,6 +436,8 @@ class Console:
         found: list[Restore] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.RESTORE, id)
             stored = await self.read(lambda tx: tx.restore(self.id, id))
             if stored is None:
                 raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
@@ -389,6 +458,8 @@ class Console:
         found: list[Backup | None] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.BACKUP, id)
             stored = await self.read(lambda tx: tx.backup(self.id, id))
             found[:] = [stored.record if stored else None]
             if stored is None:
