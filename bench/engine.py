@@ -153,9 +153,13 @@ async def _measure(sim: Simulator, n: int, body: Callable[[], Awaitable[None]]) 
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     after = _store_stats(sim)
     return Run(
-        n, seconds, cpu, after["batches"] - before["batches"], after["units"] - before["units"],
+        n,
+        seconds,
+        cpu,
+        after["batches"] - before["batches"],
+        after["units"] - before["units"],
         after["largest_batch"],
-    )  # fmt: skip
+    )
 
 
 _files = itertools.count()
@@ -184,10 +188,12 @@ async def one_console(directory: str, n: int, warmup: int = 50, db: str | None =
 async def create_consoles(sim: Simulator, count: int, chunk: int = 100) -> list[Console]:
     consoles: list[Console] = []
     for first in range(0, count, chunk):
-        consoles += await asyncio.gather(*(
-            sim.create_console(f"bench-{i:05d}", rules=IMMEDIATE)
-            for i in range(first, min(first + chunk, count))
-        ))  # fmt: skip
+        consoles += await asyncio.gather(
+            *(
+                sim.create_console(f"bench-{i:05d}", rules=IMMEDIATE)
+                for i in range(first, min(first + chunk, count))
+            )
+        )
     return consoles
 
 
@@ -317,10 +323,13 @@ async def memory(
                 f"last phase {runs[-1].rate:,.0f} lifecycles/s"
             )
         run = Run(
-            sum(r.lifecycles for r in runs), sum(r.seconds for r in runs),
-            sum(r.cpu_seconds for r in runs), sum(r.batches for r in runs),
-            sum(r.units for r in runs), max(r.largest_batch for r in runs),
-        )  # fmt: skip
+            sum(r.lifecycles for r in runs),
+            sum(r.seconds for r in runs),
+            sum(r.cpu_seconds for r in runs),
+            sum(r.batches for r in runs),
+            sum(r.units for r in runs),
+            max(r.largest_batch for r in runs),
+        )
     return Memory(samples, run, _size(path))
 
 
@@ -377,17 +386,54 @@ def sqlite_ceiling(directory: str, n: int, per_commit: int, consoles: int = 1) -
             if i % per_commit == 0:
                 conn.execute("BEGIN IMMEDIATE")
             console, id = names[i % consoles], i + 1
-            conn.execute(_INSERT, (
-                console, id, "admin", 53, None, None, "PENDING", 0, 1, "nightly_1", "7.5.0",
-                "CONFIG", "backup.nightly_1.tgz", "CUSTOM_RULES_CONFIG", 1, "API", None, None,
-                None, None, None,
-            ))  # fmt: skip
+            conn.execute(
+                _INSERT,
+                (
+                    console,
+                    id,
+                    "admin",
+                    53,
+                    None,
+                    None,
+                    "PENDING",
+                    0,
+                    1,
+                    "nightly_1",
+                    "7.5.0",
+                    "CONFIG",
+                    "backup.nightly_1.tgz",
+                    "CUSTOM_RULES_CONFIG",
+                    1,
+                    "API",
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
+            )
             for source, dest in itertools.pairwise(_STATUSES):
                 done = dest == "SUCCESS"
-                cursor = conn.execute(_UPDATE, (
-                    now, now if done else None, dest, 0, None if done else 1, 1, "API",
-                    None if done else now, "SUCCESS", None, id, now, console, id, source,
-                ))  # fmt: skip
+                cursor = conn.execute(
+                    _UPDATE,
+                    (
+                        now,
+                        now if done else None,
+                        dest,
+                        0,
+                        None if done else 1,
+                        1,
+                        "API",
+                        None if done else now,
+                        "SUCCESS",
+                        None,
+                        id,
+                        now,
+                        console,
+                        id,
+                        source,
+                    ),
+                )
                 assert cursor.rowcount == 1
             if i % per_commit == per_commit - 1 or i == n - 1:
                 conn.execute("COMMIT")
@@ -469,11 +515,32 @@ async def floor(directory: str, count: int, per_console: int) -> float:
         conn.execute(sql["backup"], (console, 1)).fetchone()
         conn.execute(sql["unfinished"], (console, *UNFINISHED_RESTORES)).fetchone()
         id: int = conn.execute(sql["next_id"], (console,)).fetchone()[0]
-        conn.execute(_INSERT, (
-            console, id, "admin", 53, None, None, "PENDING", 0, 1, "nightly_1", "7.5.0",
-            "CONFIG", "backup.nightly_1.tgz", "CUSTOM_RULES_CONFIG", 1, "API", None, None,
-            None, None, None,
-        ))  # fmt: skip
+        conn.execute(
+            _INSERT,
+            (
+                console,
+                id,
+                "admin",
+                53,
+                None,
+                None,
+                "PENDING",
+                0,
+                1,
+                "nightly_1",
+                "7.5.0",
+                "CONFIG",
+                "backup.nightly_1.tgz",
+                "CUSTOM_RULES_CONFIG",
+                1,
+                "API",
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+        )
         return id
 
     def request(console: str, id: int) -> list[Fired]:
@@ -485,10 +552,26 @@ async def floor(directory: str, count: int, per_console: int) -> float:
         model = JobModel(JobKind.RESTORE, console, id, "PENDING", now, lambda s, d: None, fired)
         for event in _FLOOR_EVENTS:
             machines.fire(model, event)
-        conn.execute(_UPDATE, (
-            now, now, "SUCCESS", 0, None, 1, "API", None, "SUCCESS", None, ordinal, now, console,
-            id, "PENDING",
-        ))  # fmt: skip
+        conn.execute(
+            _UPDATE,
+            (
+                now,
+                now,
+                "SUCCESS",
+                0,
+                None,
+                1,
+                "API",
+                None,
+                "SUCCESS",
+                None,
+                ordinal,
+                now,
+                console,
+                id,
+                "PENDING",
+            ),
+        )
         return fired
 
     async def driver(console: str, lifecycles: int) -> None:
@@ -561,10 +644,15 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         with affinity(headline):
             progress("start-up ...")
             enter, exit, ceiling = run_loop(startup())
-        report.rows.append(Row(
-            "start-up: `async with Simulator()` enter, median of 20", enter, "ms",
-            "aiosqlite connect + schema script (:memory:)", ceiling,
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                "start-up: `async with Simulator()` enter, median of 20",
+                enter,
+                "ms",
+                "aiosqlite connect + schema script (:memory:)",
+                ceiling,
+            )
+        )
         report.notes.append(
             f"start-up: enter {enter:.1f} ms (goal <= 20 ms: "
             f"{'met' if enter <= 20 else 'NOT met'}), exit {exit:.1f} ms"
@@ -587,10 +675,15 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             )
         ceiling_1 = "sqlite3: INSERT + 4 UPDATE, 1 COMMIT per lifecycle"
         for label, one in ones.items():
-            report.rows.append(Row(
-                f"one console, {cpu_label(all_cpus() if label == 'unpinned' else pinned)}",
-                one.rate, "lifecycles/s", ceiling_1, single,
-            ))  # fmt: skip
+            report.rows.append(
+                Row(
+                    f"one console, {cpu_label(all_cpus() if label == 'unpinned' else pinned)}",
+                    one.rate,
+                    "lifecycles/s",
+                    ceiling_1,
+                    single,
+                )
+            )
             report.notes.append(_run_note(f"one console, {label}", one))
         best = ones["pinned" if config.pin else "unpinned"].rate
         with affinity(headline):
@@ -599,10 +692,15 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
                 (run_loop(one_console(directory, n, db="memory:")) for _ in range(config.repeats)),
                 key=lambda r: r.rate,
             )[config.repeats // 2]
-        report.rows.append(Row(
-            f"one console on the memory adapter (memory:), {cpu_label(headline)}",
-            in_memory.rate, "lifecycles/s", "the SQLite file figure above (same CPUs)", best,
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                f"one console on the memory adapter (memory:), {cpu_label(headline)}",
+                in_memory.rate,
+                "lifecycles/s",
+                "the SQLite file figure above (same CPUs)",
+                best,
+            )
+        )
         report.notes.append(_run_note("one console, memory adapter", in_memory))
         report.notes.append(
             f"one console: goal >= 3,000 lifecycles/s: {'met' if best >= 3000 else 'NOT met'} "
@@ -619,35 +717,50 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
                 sqlite_ceiling(directory, max(many.lifecycles, 50_000), 100, config.consoles)
                 for _ in range(config.repeats)
             )
-        report.rows.append(Row(
-            f"{config.consoles:,} consoles, {per} lifecycles each, concurrently",
-            many.rate, "lifecycles/s",
-            f"sqlite3: INSERT + 4 UPDATE, 1 COMMIT per 100 lifecycles, {config.consoles} consoles",
-            batched,
-        ))  # fmt: skip
-        report.rows.append(Row(
-            f"creating {config.consoles:,} consoles (demo world, 100 at a time)", created,
-            "consoles/s",
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                f"{config.consoles:,} consoles, {per} lifecycles each, concurrently",
+                many.rate,
+                "lifecycles/s",
+                "sqlite3: INSERT + 4 UPDATE, 1 COMMIT per 100 lifecycles, "
+                f"{config.consoles} consoles",
+                batched,
+            )
+        )
+        report.rows.append(
+            Row(
+                f"creating {config.consoles:,} consoles (demo world, 100 at a time)",
+                created,
+                "consoles/s",
+            )
+        )
         report.notes.append(_run_note(f"{config.consoles} consoles", many))
         with affinity(headline):
             progress(f"{config.consoles} consoles x {per} lifecycles, memory adapter ...")
             many_memory, _ = run_loop(many_consoles(directory, config.consoles, per, db="memory:"))
-        report.rows.append(Row(
-            f"{config.consoles:,} consoles on the memory adapter (memory:), as above",
-            many_memory.rate, "lifecycles/s", "the SQLite file figure above", many.rate,
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                f"{config.consoles:,} consoles on the memory adapter (memory:), as above",
+                many_memory.rate,
+                "lifecycles/s",
+                "the SQLite file figure above",
+                many.rate,
+            )
+        )
         with affinity(headline):
             progress("floor: the essential statements and transitions, no engine ...")
             lowest = statistics.median(
                 run_loop(floor(directory, config.consoles, per)) for _ in range(config.repeats)
             )
-        report.rows.append(Row(
-            f"{config.consoles:,} consoles (as above), against the floor of the stack",
-            many.rate, "lifecycles/s",
-            "floor: the same statements, 4 transitions and group commit, no engine (one CPU)",
-            lowest,
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                f"{config.consoles:,} consoles (as above), against the floor of the stack",
+                many.rate,
+                "lifecycles/s",
+                "floor: the same statements, 4 transitions and group commit, no engine (one CPU)",
+                lowest,
+            )
+        )
         shards = sorted(all_cpus())
         if len(shards) > 1:
             progress(f"scale-out: {len(shards)} simulators, one per CPU ...")
@@ -655,12 +768,16 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
                 scale_out(directory, config.consoles, per, shards) for _ in range(config.repeats)
             ]
             spread, processes = statistics.median(r for r, _ in outs), outs[0][1]
-            report.rows.append(Row(
-                f"{config.consoles:,} consoles over {processes} simulators (one process and "
-                "database file per CPU), together",
-                spread, "lifecycles/s",
-                f"the one-process figure above x {processes}", many.rate * processes,
-            ))  # fmt: skip
+            report.rows.append(
+                Row(
+                    f"{config.consoles:,} consoles over {processes} simulators (one process and "
+                    "database file per CPU), together",
+                    spread,
+                    "lifecycles/s",
+                    f"the one-process figure above x {processes}",
+                    many.rate * processes,
+                )
+            )
             report.notes.append(
                 f"scale-out: {processes} processes (spawned, one pinned to each CPU), each a "
                 f"simulator with {config.consoles // processes} consoles and its own database "
@@ -681,18 +798,31 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         first = mem.samples[1] if len(mem.samples) > 1 else mem.samples[0]
         last = mem.samples[-1]
         for done, kib in mem.samples[1:]:
-            report.rows.append(Row(
-                f"RSS after {done:,} of {mem.run.lifecycles:,} lifecycles", kib / 1024, "MiB",
-            ))  # fmt: skip
+            report.rows.append(
+                Row(
+                    f"RSS after {done:,} of {mem.run.lifecycles:,} lifecycles",
+                    kib / 1024,
+                    "MiB",
+                )
+            )
         growth = (last[1] - first[1]) / 1024
-        report.rows.append(Row(
-            f"RSS growth from {first[0]:,} to {last[0]:,} lifecycles", growth, "MiB",
-        ))  # fmt: skip
-        report.rows.append(Row(
-            "memory run throughput", mem.run.rate, "lifecycles/s",
-            f"sqlite3: INSERT + 4 UPDATE, 1 COMMIT per 100 lifecycles, {config.consoles} consoles",
-            batched,
-        ))  # fmt: skip
+        report.rows.append(
+            Row(
+                f"RSS growth from {first[0]:,} to {last[0]:,} lifecycles",
+                growth,
+                "MiB",
+            )
+        )
+        report.rows.append(
+            Row(
+                "memory run throughput",
+                mem.run.rate,
+                "lifecycles/s",
+                "sqlite3: INSERT + 4 UPDATE, 1 COMMIT per 100 lifecycles, "
+                f"{config.consoles} consoles",
+                batched,
+            )
+        )
         per_lifecycle = growth * 1024 * 1024 / max(1, last[0] - first[0])
         report.notes.append(
             "memory: RSS (VmRSS after gc.collect) "

@@ -129,8 +129,16 @@ def _cpus() -> tuple[int | None, int | None]:
     return None, None
 
 
-def _lua(tmp: Path, name: str, method: str, path: str, body: str | None, *,
-         headers: dict[str, str], unique_backup: bool = False) -> Path:  # fmt: skip
+def _lua(
+    tmp: Path,
+    name: str,
+    method: str,
+    path: str,
+    body: str | None,
+    *,
+    headers: dict[str, str],
+    unique_backup: bool = False,
+) -> Path:
     lines = [f'wrk.method = "{method}"']
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     if body is not None:
@@ -152,11 +160,22 @@ def _lua(tmp: Path, name: str, method: str, path: str, body: str | None, *,
 
 
 def _wrk(
-    wrk: str, url: str, seconds: float, cpu: int | None, script: Path | None = None,
+    wrk: str,
+    url: str,
+    seconds: float,
+    cpu: int | None,
+    script: Path | None = None,
     headers: dict[str, str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    command = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(int(seconds), 1)}s", "--latency",
-               "--timeout", "5s"]  # fmt: skip
+) -> dict[str, Any]:
+    command = [
+        wrk,
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{max(int(seconds), 1)}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
     for k, v in (headers or {}).items():
         command += ["-H", f"{k}: {v}"]
     if script is not None:
@@ -173,8 +192,14 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def parse_wrk(text: str) -> dict[str, Any]:
     """Requests/s, p50/p99 (ms), non-2xx count and the Lua status mix from wrk's output."""
-    result: dict[str, Any] = {"rps": 0.0, "p50_ms": None, "p99_ms": None, "non2xx": 0,
-                              "statuses": {}, "errors": ""}  # fmt: skip
+    result: dict[str, Any] = {
+        "rps": 0.0,
+        "p50_ms": None,
+        "p99_ms": None,
+        "non2xx": 0,
+        "statuses": {},
+        "errors": "",
+    }
     if m := re.search(r"Requests/sec:\s+([\d.]+)", text):
         result["rps"] = float(m[1])
     for q in ("50", "99"):
@@ -193,8 +218,10 @@ def _start_ping(cpu: int | None, log: Path) -> tuple[subprocess.Popen[bytes], st
     errors = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-c", PING_SERVER, str(-1 if cpu is None else cpu)],
-        stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        stdin=subprocess.DEVNULL,
+    )
     errors.close()
     assert process.stdout is not None
     line = process.stdout.readline().decode().strip()
@@ -212,9 +239,10 @@ def _mix(statuses: dict[str, int]) -> str:
 
 
 def run(
-    quick: bool = False, progress: Callable[[str], None] | None = None,
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
     notes: list[str] | None = None,
-) -> list[Row]:  # fmt: skip
+) -> list[Row]:
     """Every figure of the HTTP benchmark as rows; remarks (status mixes, goals) go to `notes`."""
     say = progress or (lambda s: None)
     notes = notes if notes is not None else []
@@ -236,9 +264,12 @@ def _served(
     server_cpu, wrk_cpu = _cpus()
     (tmp / "bre.yaml").write_text(CONFIG)
     server: Server = start_server(
-        db=str(tmp / "http.sqlite3"), token=TOKEN, cpu=server_cpu, log=tmp / "serve.log",
+        db=str(tmp / "http.sqlite3"),
+        token=TOKEN,
+        cpu=server_cpu,
+        log=tmp / "serve.log",
         extra=("--config", str(tmp / "bre.yaml")),
-    )  # fmt: skip
+    )
     ping, ping_url = _start_ping(server_cpu, tmp / "ping.log")
     headers = {"SEC": TOKEN, "Version": "26.0"}
     rows: list[Row] = []
@@ -254,20 +285,37 @@ def _served(
         say("http: wrk GET /restores/{id}")
         get = _wrk(wrk, f"{server.url}{API}/restores/{rid}", seconds, wrk_cpu, headers=headers)
         say("http: wrk POST /ping (ceiling)")
-        post_ping = _wrk(wrk, f"{ping_url}/ping", seconds, wrk_cpu,
-                         _lua(tmp, "ping", "POST", "/ping", '{"ping": 1}', headers={}))  # fmt: skip
+        post_ping = _wrk(
+            wrk,
+            f"{ping_url}/ping",
+            seconds,
+            wrk_cpu,
+            _lua(tmp, "ping", "POST", "/ping", '{"ping": 1}', headers={}),
+        )
         posts: list[tuple[str, dict[str, Any]]] = []
         restore_body = '{"backup_id": 2, "groups": ["CUSTOM_RULES_CONFIG"]}'
         config = {"backup_type": "CONFIG"}
         for name, path, body, extra, unique in (
             ("POST /restores refused (409/1011)", f"{API}/restores", restore_body, {}, False),
-            ("POST /restores/{id} REQUESTING refused (422/1012)", f"{API}/restores/{rid}",
-             '{"status": "REQUESTING"}', {}, False),
+            (
+                "POST /restores/{id} REQUESTING refused (422/1012)",
+                f"{API}/restores/{rid}",
+                '{"status": "REQUESTING"}',
+                {},
+                False,
+            ),
             ("POST /backups (CONFIG, unique names)", f"{API}/backups", None, config, True),
-        ):  # fmt: skip
+        ):
             say(f"http: wrk {name}")
-            script = _lua(tmp, re.sub(r"\W+", "_", name), "POST", path, body,
-                          headers={**headers, **extra}, unique_backup=unique)  # fmt: skip
+            script = _lua(
+                tmp,
+                re.sub(r"\W+", "_", name),
+                "POST",
+                path,
+                body,
+                headers={**headers, **extra},
+                unique_backup=unique,
+            )
             posts.append((name, _wrk(wrk, f"{server.url}{path}", seconds, wrk_cpu, script)))
         rss = server.rss_kib()
     finally:
@@ -275,15 +323,43 @@ def _served(
         stop(ping)
     ceiling_get = "uvicorn + Starlette GET /ping, wrk 64 conns"
     ceiling_post = "uvicorn + Starlette POST /ping, wrk 64 conns"
-    rows.append(Row(f"HTTP GET /restores/{{id}}, wrk {CONNECTIONS} conns", get["rps"], "req/s",
-                    ceiling_get, ping_get["rps"]))  # fmt: skip
-    rows.append(Row("HTTP GET /restores/{id} p99", get["p99_ms"] or 0.0, "ms",
-                    "GET /ping p99", ping_get["p99_ms"]))  # fmt: skip
+    rows.append(
+        Row(
+            f"HTTP GET /restores/{{id}}, wrk {CONNECTIONS} conns",
+            get["rps"],
+            "req/s",
+            ceiling_get,
+            ping_get["rps"],
+        )
+    )
+    rows.append(
+        Row(
+            "HTTP GET /restores/{id} p99",
+            get["p99_ms"] or 0.0,
+            "ms",
+            "GET /ping p99",
+            ping_get["p99_ms"],
+        )
+    )
     for name, result in posts:
-        rows.append(Row(f"HTTP {name}, wrk {CONNECTIONS} conns", result["rps"], "req/s",
-                        ceiling_post, post_ping["rps"]))  # fmt: skip
-        rows.append(Row(f"HTTP {name} p99", result["p99_ms"] or 0.0, "ms", "POST /ping p99",
-                        post_ping["p99_ms"]))  # fmt: skip
+        rows.append(
+            Row(
+                f"HTTP {name}, wrk {CONNECTIONS} conns",
+                result["rps"],
+                "req/s",
+                ceiling_post,
+                post_ping["rps"],
+            )
+        )
+        rows.append(
+            Row(
+                f"HTTP {name} p99",
+                result["p99_ms"] or 0.0,
+                "ms",
+                "POST /ping p99",
+                post_ping["p99_ms"],
+            )
+        )
         notes.append(f"{name}: status mix {_mix(result['statuses'])}")
     ratio = get["rps"] / ping_get["rps"] if ping_get["rps"] else 0.0
     p99 = get["p99_ms"] or 0.0
@@ -328,8 +404,9 @@ async def _in_process(quick: bool, say: Callable[[str], None], notes: list[str])
         async with Simulator(settings) as simulator:
             transport = httpx.ASGITransport(app=create_app(simulator))
             headers = {"SEC": TOKEN, "Version": "26.0"}
-            async with httpx.AsyncClient(transport=transport, base_url="http://bre",
-                                         headers=headers) as http:  # fmt: skip
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://bre", headers=headers
+            ) as http:
                 created = await http.post(
                     f"{API}/restores", json={"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]}
                 )
@@ -337,14 +414,29 @@ async def _in_process(quick: bool, say: Callable[[str], None], notes: list[str])
                 say("http: in-process GET /restores/{id}")
                 seq = await _rate(http, path, n, 1)
                 conc = await _rate(http, path, n, 16)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=trivial),
-                                     base_url="http://ping") as http:  # fmt: skip
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=trivial), base_url="http://ping"
+        ) as http:
             ceiling_seq = await _rate(http, "/ping", n, 1)
             ceiling_conc = await _rate(http, "/ping", n, 16)
-    rows.append(Row("in-process GET /restores/{id} (ASGITransport), sequential", seq, "req/s",
-                    "Starlette GET /ping, same transport", ceiling_seq))  # fmt: skip
-    rows.append(Row("in-process GET /restores/{id} (ASGITransport), 16 tasks", conc, "req/s",
-                    "Starlette GET /ping, same transport, 16 tasks", ceiling_conc))  # fmt: skip
+    rows.append(
+        Row(
+            "in-process GET /restores/{id} (ASGITransport), sequential",
+            seq,
+            "req/s",
+            "Starlette GET /ping, same transport",
+            ceiling_seq,
+        )
+    )
+    rows.append(
+        Row(
+            "in-process GET /restores/{id} (ASGITransport), 16 tasks",
+            conc,
+            "req/s",
+            "Starlette GET /ping, same transport, 16 tasks",
+            ceiling_conc,
+        )
+    )
     best = max(seq, conc)
     notes.append(
         f"in-process: {seq:,.0f} req/s sequential, {conc:,.0f} with 16 tasks ({n} requests "

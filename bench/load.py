@@ -32,16 +32,32 @@ THINK_S = (0.25, 0.0)
 
 def command(quick: bool, out: Path, think: float) -> list[str]:
     return [
-        sys.executable, "-m", "engine", "load", "--clients", str(CLIENTS),
-        "--duration", "10" if quick else "60", "--processes", str(PROCESSES), "--mix", MIX,
-        "--think", str(think), "--json", str(out), "--no-progress", "--quiet",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "engine",
+        "load",
+        "--clients",
+        str(CLIENTS),
+        "--duration",
+        "10" if quick else "60",
+        "--processes",
+        str(PROCESSES),
+        "--mix",
+        MIX,
+        "--think",
+        str(think),
+        "--json",
+        str(out),
+        "--no-progress",
+        "--quiet",
+    ]
 
 
 def run(
-    quick: bool = False, progress: Callable[[str], None] | None = None,
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
     notes: list[str] | None = None,
-) -> list[Row]:  # fmt: skip
+) -> list[Row]:
     """The rows of the `bre load` runs; remarks (generator, codes, goal) go to `notes`."""
     notes = notes if notes is not None else []
     rows: list[Row] = []

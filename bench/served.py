@@ -141,8 +141,10 @@ def _start_ping(cpu: int | None, log: Path) -> tuple[subprocess.Popen[bytes], st
     with log.open("wb") as errors:
         process = subprocess.Popen(
             [sys.executable, "-c", PING_SERVER, str(-1 if cpu is None else cpu)],
-            stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+        )
     assert process.stdout is not None
     line = process.stdout.readline().decode().strip()
     if not line.startswith("ready: "):
@@ -173,12 +175,24 @@ async def _seed(db: str, clients: int) -> None:
             def fill(tx: Any, name: str = name, start: int = 0, count: int = count) -> None:
                 for i in range(start + 1, min(start + 20_000, count) + 1):
                     backup = Backup(
-                        i, 1, 53, f"nightly_{i}", "nightly backup", BackupType.CONFIG,
-                        "7.5.0", 1_767_225_600_000 + i, 1_767_225_600_000 + i + 600_000,
-                        "admin", BackupStatus.SUCCESS if i % 10 else BackupStatus.FAILED,
-                        52_428_800 + i, f"/store/backup/backup.nightly_{i}.tgz", True, True,
-                        AppDeploymentLocation.CONSOLE, "7.5.0.20240101",
-                    )  # fmt: skip
+                        i,
+                        1,
+                        53,
+                        f"nightly_{i}",
+                        "nightly backup",
+                        BackupType.CONFIG,
+                        "7.5.0",
+                        1_767_225_600_000 + i,
+                        1_767_225_600_000 + i + 600_000,
+                        "admin",
+                        BackupStatus.SUCCESS if i % 10 else BackupStatus.FAILED,
+                        52_428_800 + i,
+                        f"/store/backup/backup.nightly_{i}.tgz",
+                        True,
+                        True,
+                        AppDeploymentLocation.CONSOLE,
+                        "7.5.0.20240101",
+                    )
                     tx.insert_backup(name, backup, Job(JobKind.BACKUP, i, "SUCCESS"))
                 tx.reserve_id(name, JobKind.BACKUP, count)
 
@@ -214,8 +228,14 @@ def _latency(http: httpx.Client, path: str, headers: dict[str, str], n: int) -> 
     return statistics.median(times)
 
 
-def lists(server: Server, wrk: str | None, wrk_cpu: int | None, quick: bool,
-          say: Callable[[str], None], notes: list[str]) -> list[Row]:  # fmt: skip
+def lists(
+    server: Server,
+    wrk: str | None,
+    wrk_cpu: int | None,
+    quick: bool,
+    say: Callable[[str], None],
+    notes: list[str],
+) -> list[Row]:
     rows: list[Row] = []
     rounds, n = (3, 20) if quick else (5, 50)
     page = {"Range": "items=0-49", "Version": "26.0"}
@@ -235,11 +255,20 @@ def lists(server: Server, wrk: str | None, wrk_cpu: int | None, quick: bool,
     for case in cases:
         big = statistics.median(found[(case, "big")])
         small = statistics.median(found[(case, "small")])
-        rows.append(Row(f"GET /backups Range 0-49 {case}, 100,000 backups (latency)", big, "ms",
-                        "same request, 100 backups", small))  # fmt: skip
+        rows.append(
+            Row(
+                f"GET /backups Range 0-49 {case}, 100,000 backups (latency)",
+                big,
+                "ms",
+                "same request, 100 backups",
+                small,
+            )
+        )
         met = "met" if big <= 3 * small else "NOT met"
-        notes.append(f"lists {case}: {big:.2f} ms on 100,000 backups, {small:.2f} ms on 100: "
-                     f"{big / small:.2f}x (goal <= 3x: {met})")  # fmt: skip
+        notes.append(
+            f"lists {case}: {big:.2f} ms on 100,000 backups, {small:.2f} ms on 100: "
+            f"{big / small:.2f}x (goal <= 3x: {met})"
+        )
     if wrk is None:
         return rows
     # another console's GET while a client lists the 100,000 backups back to back
@@ -269,14 +298,24 @@ def lists(server: Server, wrk: str | None, wrk_cpu: int | None, quick: bool,
         thread.join()
     alone = max(results["alone"], key=lambda r: r["rps"])
     busy = max(results["listing"], key=lambda r: r["rps"])
-    rows.append(Row("GET /restores/{id} while a client lists 100,000 backups", busy["rps"],
-                    "req/s", "same GET, nobody listing", alone["rps"]))  # fmt: skip
-    rows.append(Row("  its p99", busy["p99_ms"] or 0.0, "ms", "p99, nobody listing",
-                    alone["p99_ms"]))  # fmt: skip
+    rows.append(
+        Row(
+            "GET /restores/{id} while a client lists 100,000 backups",
+            busy["rps"],
+            "req/s",
+            "same GET, nobody listing",
+            alone["rps"],
+        )
+    )
+    rows.append(
+        Row("  its p99", busy["p99_ms"] or 0.0, "ms", "p99, nobody listing", alone["p99_ms"])
+    )
     p99 = busy["p99_ms"] or 0.0
     met = "met" if p99 <= 50 else "NOT met"
-    notes.append(f"lists: another console's GET p99 {p99:.1f} ms while 100,000 backups were "
-                 f"listed {listed[0]} times (goal <= 50 ms: {met})")  # fmt: skip
+    notes.append(
+        f"lists: another console's GET p99 {p99:.1f} ms while 100,000 backups were "
+        f"listed {listed[0]} times (goal <= 50 ms: {met})"
+    )
     return rows
 
 
@@ -284,9 +323,17 @@ def lists(server: Server, wrk: str | None, wrk_cpu: int | None, quick: bool,
 
 
 def _lifecycles(
-    wrk: str, url: str, create: str, clients: int, tokens: int, seconds: float,
-    cpu: int | None, tmp: Path, base: int = 0, sample: Callable[[], None] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    wrk: str,
+    url: str,
+    create: str,
+    clients: int,
+    tokens: int,
+    seconds: float,
+    cpu: int | None,
+    tmp: Path,
+    base: int = 0,
+    sample: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     """wrk driving lifecycles on consoles `w{base+1}`..`w{base+tokens}` (fresh ones: a run
     that stops leaves a PENDING restore behind, and the console refuses the next create)."""
     script = tmp / f"lifecycle-{clients}-{tokens}-{base}.lua"
@@ -294,12 +341,23 @@ def _lifecycles(
         f"THREADS = {clients}\nTOKEN_COUNT = {tokens}\nBASE = {base}\nCREATE = {create!r}\n"
         + LIFECYCLE_LUA
     )
-    command = [wrk, f"-t{clients}", f"-c{clients}", f"-d{max(int(seconds), 1)}s", "--latency",
-               "--timeout", "10s", "-s", str(script), url]  # fmt: skip
+    command = [
+        wrk,
+        f"-t{clients}",
+        f"-c{clients}",
+        f"-d{max(int(seconds), 1)}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     while sample is not None and process.poll() is None:
         sample()
         time.sleep(0.5)
@@ -320,8 +378,16 @@ WRITE_ROUNDS = {True: 1, False: 3}
 WRITE_CONSOLES = {quick: n * 65 for quick, n in WRITE_ROUNDS.items()}
 
 
-def write_path(server: Server, ping_url: str, wrk: str, wrk_cpu: int | None, quick: bool,
-               tmp: Path, say: Callable[[str], None], notes: list[str]) -> list[Row]:  # fmt: skip
+def write_path(
+    server: Server,
+    ping_url: str,
+    wrk: str,
+    wrk_cpu: int | None,
+    quick: bool,
+    tmp: Path,
+    say: Callable[[str], None],
+    notes: list[str],
+) -> list[Row]:
     rows: list[Row] = []
     seconds = 3 if quick else 8
     base = 0
@@ -330,29 +396,64 @@ def write_path(server: Server, ping_url: str, wrk: str, wrk_cpu: int | None, qui
         ceiling: list[dict[str, Any]] = []
         for _ in range(WRITE_ROUNDS[quick]):
             say(f"served: restore lifecycles, {clients} client(s), trivial route (ceiling)")
-            ceiling.append(_lifecycles(wrk, ping_url, "/ping", clients, clients, seconds,
-                                       wrk_cpu, tmp))  # fmt: skip
+            ceiling.append(
+                _lifecycles(wrk, ping_url, "/ping", clients, clients, seconds, wrk_cpu, tmp)
+            )
             say(f"served: restore lifecycles, {clients} client(s), bre serve")
-            mine.append(_lifecycles(wrk, server.url, f"{API}/restores", clients, clients,
-                                    seconds, wrk_cpu, tmp, base))  # fmt: skip
+            mine.append(
+                _lifecycles(
+                    wrk,
+                    server.url,
+                    f"{API}/restores",
+                    clients,
+                    clients,
+                    seconds,
+                    wrk_cpu,
+                    tmp,
+                    base,
+                )
+            )
             base += clients
         best = max(mine, key=lambda r: r["per_s"])
         top = max(ceiling, key=lambda r: r["per_s"])
-        rows.append(Row(f"restore lifecycles over HTTP, {clients} client(s)", best["per_s"],
-                        "lifecycles/s", "same 2 POSTs, trivial route", top["per_s"]))  # fmt: skip
-        rows.append(Row(f"  its p99 ({clients} client(s))", best["p99_ms"] or 0.0, "ms",
-                        "p99, trivial route", top["p99_ms"]))  # fmt: skip
+        rows.append(
+            Row(
+                f"restore lifecycles over HTTP, {clients} client(s)",
+                best["per_s"],
+                "lifecycles/s",
+                "same 2 POSTs, trivial route",
+                top["per_s"],
+            )
+        )
+        rows.append(
+            Row(
+                f"  its p99 ({clients} client(s))",
+                best["p99_ms"] or 0.0,
+                "ms",
+                "p99, trivial route",
+                top["p99_ms"],
+            )
+        )
         mix = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(best["statuses"].items()))
-        notes.append(f"write path, {clients} client(s): {best['lifecycles']} lifecycles in "
-                     f"{seconds} s ({mix})")  # fmt: skip
+        notes.append(
+            f"write path, {clients} client(s): {best['lifecycles']} lifecycles in "
+            f"{seconds} s ({mix})"
+        )
     return rows
 
 
 # ============================================================================ memory
 
 
-def memory(db_dir: Path, wrk: str, server_cpu: int | None, wrk_cpu: int | None, quick: bool,
-           say: Callable[[str], None], notes: list[str]) -> list[Row]:  # fmt: skip
+def memory(
+    db_dir: Path,
+    wrk: str,
+    server_cpu: int | None,
+    wrk_cpu: int | None,
+    quick: bool,
+    say: Callable[[str], None],
+    notes: list[str],
+) -> list[Row]:
     """One wrk run per console count, RSS sampled throughout; growth from the middle of the
     run (the warm-up: journals fill, caches settle) to its end."""
     rows: list[Row] = []
@@ -366,24 +467,44 @@ def memory(db_dir: Path, wrk: str, server_cpu: int | None, wrk_cpu: int | None, 
             started = time.perf_counter()
 
             def sample(
-                server: Server = server, samples: list[tuple[float, int]] = samples,
+                server: Server = server,
+                samples: list[tuple[float, int]] = samples,
                 started: float = started,
-            ) -> None:  # fmt: skip
+            ) -> None:
                 samples.append((time.perf_counter() - started, server.rss_kib() or 0))
 
             sample()
-            result = _lifecycles(wrk, server.url, f"{API}/restores", threads, consoles, seconds,
-                                 wrk_cpu, db_dir, 0, sample)  # fmt: skip
+            result = _lifecycles(
+                wrk,
+                server.url,
+                f"{API}/restores",
+                threads,
+                consoles,
+                seconds,
+                wrk_cpu,
+                db_dir,
+                0,
+                sample,
+            )
             sample()
         first, end = samples[0][1], samples[-1][1]
         middle = next(kib for t, kib in samples if t >= seconds / 2)
         done = result["lifecycles"]
         growth = (end - middle) / 1024
-        rows.append(Row(f"RSS growth after warm-up, {consoles} consoles, {done:,} lifecycles",
-                        growth, "MiB", "goal", 50.0))  # fmt: skip
-        notes.append(f"memory, {consoles} consoles: RSS {first / 1024:.0f} MiB at start, "
-                     f"{middle / 1024:.0f} at mid-run, {end / 1024:.0f} after {done:,} "
-                     f"lifecycles in {seconds} s")  # fmt: skip
+        rows.append(
+            Row(
+                f"RSS growth after warm-up, {consoles} consoles, {done:,} lifecycles",
+                growth,
+                "MiB",
+                "goal",
+                50.0,
+            )
+        )
+        notes.append(
+            f"memory, {consoles} consoles: RSS {first / 1024:.0f} MiB at start, "
+            f"{middle / 1024:.0f} at mid-run, {end / 1024:.0f} after {done:,} "
+            f"lifecycles in {seconds} s"
+        )
     return rows
 
 
@@ -407,8 +528,13 @@ _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 def _first_answer(command: list[str], url_of: Callable[[str], str]) -> float:
     """Seconds from spawn to the first 200 on the URL the process prints."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               stdin=subprocess.DEVNULL, env=_ENV)  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=_ENV,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline().decode()
@@ -425,36 +551,64 @@ def _first_answer(command: list[str], url_of: Callable[[str], str]) -> float:
 
 def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
     rounds = 3 if quick else 7
-    bre = [sys.executable, "-m", "engine", "serve", "--port", "0", "--token", TOKEN,
-           "--log-level", "WARNING"]  # fmt: skip
+    bre = [
+        sys.executable,
+        "-m",
+        "engine",
+        "serve",
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+        "--log-level",
+        "WARNING",
+    ]
     trivial = [sys.executable, "-c", PING_SERVER, "-1"]
     times: dict[str, list[float]] = {"bre": [], "trivial": [], "help": [], "python": []}
     say("served: start-up, interleaved rounds")
     package = str(Path(__file__).parents[1] / "engine")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", package],
-                   capture_output=True, env=_ENV, check=False)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", package],
+        capture_output=True,
+        env=_ENV,
+        check=False,
+    )
     for _ in range(rounds):
         times["trivial"].append(_first_answer(trivial, lambda line: line.split()[1] + "/ping"))
         times["bre"].append(
             _first_answer(bre, lambda line: line.split()[1].rstrip("/") + f"{API}/backups")
         )
-        for key, command in (("help", [sys.executable, "-m", "engine", "--help"]),
-                             ("python", [sys.executable, "-c", "pass"])):  # fmt: skip
+        for key, command in (
+            ("help", [sys.executable, "-m", "engine", "--help"]),
+            ("python", [sys.executable, "-c", "pass"]),
+        ):
             started = time.perf_counter()
             subprocess.run(command, capture_output=True, check=True, env=_ENV)
             times[key].append(time.perf_counter() - started)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     rows = [
-        Row("start-up: spawn to first answer, bre serve", med["bre"], "ms",
-            "uvicorn + trivial Starlette route", med["trivial"]),
-        Row("bre --help (python -m engine --help)", med["help"], "ms",
-            "python -c pass", med["python"]),
-    ]  # fmt: skip
+        Row(
+            "start-up: spawn to first answer, bre serve",
+            med["bre"],
+            "ms",
+            "uvicorn + trivial Starlette route",
+            med["trivial"],
+        ),
+        Row(
+            "bre --help (python -m engine --help)",
+            med["help"],
+            "ms",
+            "python -c pass",
+            med["python"],
+        ),
+    ]
     ratio = med["bre"] / med["trivial"]
-    notes.append(f"start-up: bre serve {med['bre']:.0f} ms, trivial uvicorn {med['trivial']:.0f} "
-                 f"ms: {ratio:.2f}x (goal <= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'}); "
-                 f"--help {med['help']:.0f} ms (goal <= 100 ms: "
-                 f"{'met' if med['help'] <= 100 else 'NOT met'}); medians of {rounds}")  # fmt: skip
+    notes.append(
+        f"start-up: bre serve {med['bre']:.0f} ms, trivial uvicorn {med['trivial']:.0f} "
+        f"ms: {ratio:.2f}x (goal <= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'}); "
+        f"--help {med['help']:.0f} ms (goal <= 100 ms: "
+        f"{'met' if med['help'] <= 100 else 'NOT met'}); medians of {rounds}"
+    )
     return rows
 
 
@@ -464,16 +618,22 @@ def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[R
 SUITES = ("lists", "write", "memory", "startup")
 
 
-def run(quick: bool = False, progress: Callable[[str], None] | None = None,
-        notes: list[str] | None = None, only: tuple[str, ...] = SUITES) -> list[Row]:  # fmt: skip
+def run(
+    quick: bool = False,
+    progress: Callable[[str], None] | None = None,
+    notes: list[str] | None = None,
+    only: tuple[str, ...] = SUITES,
+) -> list[Row]:
     say = progress or (lambda s: None)
     notes = notes if notes is not None else []
     rows: list[Row] = []
     wrk = ensure_wrk()
     server_cpu, wrk_cpu = _cpus()
     load = os.getloadavg()
-    notes.append(f"served: load average at start {load[0]:.1f} on {os.cpu_count()} CPUs "
-                 "(a shared machine: read the ratios, not the absolute figures)")  # fmt: skip
+    notes.append(
+        f"served: load average at start {load[0]:.1f} on {os.cpu_count()} CPUs "
+        "(a shared machine: read the ratios, not the absolute figures)"
+    )
     with tempfile.TemporaryDirectory(prefix="bre-bench-served-") as scratch:
         tmp = Path(scratch)
         if "lists" in only or "write" in only:

@@ -116,16 +116,18 @@ def _without_workers(argv: Sequence[str]) -> list[str]:
 
 def _add_serve(sub: Any) -> None:
     p = sub.add_parser(
-        "serve", help="serve the REST API and the control surface",
+        "serve",
+        help="serve the REST API and the control surface",
         description="Serve the REST API and the control surface. Every setting is a flag, an "
         "environment variable and a key of --config FILE (precedence: defaults, environment, "
         "config file, flags).",
         formatter_class=options.HelpFormatter,
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--config", metavar="FILE",
+        "--config",
+        metavar="FILE",
         help=f"a YAML file of settings, keyed as below (env {options.CONFIG_ENV})",
-    )  # fmt: skip
+    )
     options.add_arguments(p)
     p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # from --workers
     p.set_defaults(run=_serve)
@@ -134,8 +136,13 @@ def _add_serve(sub: Any) -> None:
 class _Version(argparse.Action):
     """`bre --version`: the installed distribution's version, looked up only when asked."""
 
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str = argparse.SUPPRESS,
+        default: Any = argparse.SUPPRESS,
+        help: str | None = None,
+    ) -> None:
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:

@@ -168,9 +168,13 @@ async def serve(
     async with Simulator(settings) as simulator:
         app = create_app(simulator)
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", access_log=False,
-            timeout_graceful_shutdown=5, **listen.limits.uvicorn_options(),
-        )  # fmt: skip
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            **listen.limits.uvicorn_options(),
+        )
         server = _Server(config)
         task = loop.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110

@@ -63,8 +63,12 @@ STOP_GRACE_S = 3.0
 #: pauses before restarting a worker that died unexpectedly: from the first to the longest
 RESTART_FIRST_S = 0.1
 RESTART_MAX_S = 5.0
-_NOT_RUNNING = {"new": "not started", "starting": "starting", "stopping": "stopping",
-                "stopped": "stopped"}  # fmt: skip
+_NOT_RUNNING = {
+    "new": "not started",
+    "starting": "starting",
+    "stopping": "stopping",
+    "stopped": "stopped",
+}
 
 
 class ConsoleExists(ControlError):
@@ -142,20 +146,29 @@ _BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_
 
 
 def _labelled_credentials(
-    console: str, tokens: Sequence[str], non_admin_tokens: Sequence[str],
-    basic: Sequence[tuple[str, str]], token_names: Mapping[str, str] | None = None,
-) -> list[tuple[str, Credential]]:  # fmt: skip
+    console: str,
+    tokens: Sequence[str],
+    non_admin_tokens: Sequence[str],
+    basic: Sequence[tuple[str, str]],
+    token_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, Credential]]:
     """A console's credentials, each with the name of the argument that gives it; a token is an
     authorized service labelled `token_names[token]` (DEFAULT_SERVICE when not named)."""
     names = token_names or {}
     return [
-        *((f"tokens[{i}]", Credential(t, console, True, names.get(t, DEFAULT_SERVICE)))
-          for i, t in enumerate(tokens)),
-        *((f"non_admin_tokens[{i}]", Credential(t, console, False, names.get(t, DEFAULT_SERVICE)))
-          for i, t in enumerate(non_admin_tokens)),
-        *((f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
-          for i, (u, pw) in enumerate(basic)),
-    ]  # fmt: skip
+        *(
+            (f"tokens[{i}]", Credential(t, console, True, names.get(t, DEFAULT_SERVICE)))
+            for i, t in enumerate(tokens)
+        ),
+        *(
+            (f"non_admin_tokens[{i}]", Credential(t, console, False, names.get(t, DEFAULT_SERVICE)))
+            for i, t in enumerate(non_admin_tokens)
+        ),
+        *(
+            (f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
+            for i, (u, pw) in enumerate(basic)
+        ),
+    ]
 
 
 class Simulator:
@@ -180,9 +193,11 @@ class Simulator:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         await self.stop()
 
     async def start(self) -> None:
@@ -190,9 +205,15 @@ class Simulator:
         start a worker per console. A failure leaves nothing running (the store's errors name
         the database and what to do)."""
         settings = self.settings  # what the default console is given, checked before anything
-        check_console(DEFAULT_CONSOLE, tokens=settings.tokens, non_admin_tokens=(),
-                      basic=settings.basic, seed=settings.seed, rules=settings.rules,
-                      clock=None)  # fmt: skip
+        check_console(
+            DEFAULT_CONSOLE,
+            tokens=settings.tokens,
+            non_admin_tokens=(),
+            basic=settings.basic,
+            seed=settings.seed,
+            rules=settings.rules,
+            clock=None,
+        )
         self._state = "starting"
         try:
             await self._start()
@@ -273,8 +294,9 @@ class Simulator:
         if store is not None:
             store.watch(None)
             if not await store.close(grace_s):
-                log.error("store_not_closed", db=self.settings.db,
-                          reason="a unit of work did not return")  # fmt: skip
+                log.error(
+                    "store_not_closed", db=self.settings.db, reason="a unit of work did not return"
+                )
 
     def health(self) -> Health:
         """Readiness, and the reason when not ready."""
@@ -284,12 +306,18 @@ class Simulator:
             return Health(False, "the engine's task group stopped")
         store = self._store.health()
         if store.corrupt:
-            return Health(False, f"the database {self.settings.db} is damaged ({store.cause}): "
-                                 "restore a copy or start on a new file")  # fmt: skip
+            return Health(
+                False,
+                f"the database {self.settings.db} is damaged ({store.cause}): "
+                "restore a copy or start on a new file",
+            )
         if store.failing_since is not None:
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(store.failing_since))
-            return Health(False, f"the database {self.settings.db} cannot be written since "
-                                 f"{since} ({store.cause}); retrying")  # fmt: skip
+            return Health(
+                False,
+                f"the database {self.settings.db} cannot be written since "
+                f"{since} ({store.cause}); retrying",
+            )
         return Health(True)
 
     @property
@@ -375,8 +403,16 @@ class Simulator:
 
         Arguments are checked as `POST /simulator/consoles` checks its body (`ControlError`
         names the argument); a credential of another console is refused, never moved."""
-        check_console(id, tokens=tokens, non_admin_tokens=non_admin_tokens, basic=basic,
-                      seed=seed, rules=rules, clock=clock, release=release)  # fmt: skip
+        check_console(
+            id,
+            tokens=tokens,
+            non_admin_tokens=non_admin_tokens,
+            basic=basic,
+            seed=seed,
+            rules=rules,
+            clock=clock,
+            release=release,
+        )
         id = id or f"console-{secrets.token_hex(4)}"
         tokens = tokens or (secrets.token_hex(16),)
         settings: dict[str, Any] = {"seed": self.settings.seed if seed is None else seed}

@@ -74,9 +74,13 @@ class Workers:
         fd = self._sock.fileno()
         command = launch.bre("serve", *self.argv, "--fd", str(fd))
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, pass_fds=(fd,),
+            command,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            pass_fds=(fd,),
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
+        )
         child = _Child(index, process, time.monotonic())
         assert process.stdout is not None
         threading.Thread(
@@ -111,8 +115,13 @@ class Workers:
                 pause = pauses.get(child.index, 0.0)
                 pause = min(max(pause * 2, 0.1), 5.0) if lived < 5.0 else 0.0
                 pauses[child.index] = pause
-                log.warning("worker_exited", worker=child.index, pid=child.process.pid,
-                            code=code, restart_in_s=pause)  # fmt: skip
+                log.warning(
+                    "worker_exited",
+                    worker=child.index,
+                    pid=child.process.pid,
+                    code=code,
+                    restart_in_s=pause,
+                )
                 if self._stopping.wait(pause):
                     return
                 self.children[slot] = self._spawn(child.index)

@@ -36,10 +36,11 @@ __all__ = ["GROUPS", "INACTIVE_HOST", "NO_ARIEL_HOST", "UNCONFIGURED_HOST", "bac
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--store", default=os.environ.get("BRE_TEST_STORE"),
+        "--store",
+        default=os.environ.get("BRE_TEST_STORE"),
         help="the store URL of the `sim` fixture (memory:, :memory:, a path...); default "
         "$BRE_TEST_STORE, else the settings' own (:memory:, SQLite in RAM)",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

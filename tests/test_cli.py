@@ -68,10 +68,19 @@ def test_serving_beyond_loopback_with_default_credentials_warns(
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True),
-     ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.0.0.1", False),
-     ("example.org", False), ("", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("example.org", False),
+        ("", False),
+    ],
+)
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert cli.is_loopback(host) is loopback
 
@@ -90,8 +99,22 @@ def test_bounds_and_admin_token_from_flags_config_and_environment(
     assert settings.admin_token == "from-config"  # the file over the environment
     assert (settings.journal_entries, settings.journal_header_bytes) == (10, 20)
     assert (settings.journal_bytes, settings.control_body_bytes) == (30, 40)
-    assert cli.main(["serve", "--config", str(config), "--admin-token", "from-flag",
-                     "--journal-entries", "1", "--control-body-bytes", "2"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "serve",
+                "--config",
+                str(config),
+                "--admin-token",
+                "from-flag",
+                "--journal-entries",
+                "1",
+                "--control-body-bytes",
+                "2",
+            ]
+        )
+        == 0
+    )
     settings = served[-1][0]
     assert settings.admin_token == "from-flag"
     assert (settings.journal_entries, settings.control_body_bytes) == (1, 2)
@@ -134,7 +157,7 @@ def test_a_bad_value_for_the_default_console_stops_bre_serve(
         "WARNING",
         *(a.replace("{config}", str(config)) for a in args),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(words.replace("{config}", str(config)))
     assert done.stderr.count("\n") == 1
@@ -157,9 +180,12 @@ def test_serve_help_shows_every_setting_with_its_default() -> None:
     from engine import options
 
     shown = subprocess.run(
-        [sys.executable, "-m", "engine", "serve", "--help"], capture_output=True, text=True,
-        env={"COLUMNS": "400", "PATH": ""}, check=True,
-    ).stdout  # fmt: skip
+        [sys.executable, "-m", "engine", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "400", "PATH": ""},
+        check=True,
+    ).stdout
     text = " ".join(shown.split())
     for option in options.OPTIONS:
         line = " ".join(options.help_line(option).split())
@@ -187,12 +213,30 @@ def test_every_setting_is_a_flag_a_variable_and_a_config_key(tmp_path: Path) -> 
 
     samples = {"int": "7", "float": "2.5", "bool": "true"}
     for option in options.OPTIONS:
-        if option.key in ("world", "rules", "tokens", "clock", "recovery", "log_format",
-                          "log_level", "db", "host", "admin_token"):  # fmt: skip
-            raw = {"world": "{rebalancing: true}", "rules": "{restore: {mode: poll}}",
-                   "tokens": "abc", "clock": "virtual", "recovery": "fail",
-                   "log_format": "json", "log_level": "DEBUG", "db": "x.db",
-                   "host": "127.0.0.3", "admin_token": "secret-7"}[option.key]  # fmt: skip
+        if option.key in (
+            "world",
+            "rules",
+            "tokens",
+            "clock",
+            "recovery",
+            "log_format",
+            "log_level",
+            "db",
+            "host",
+            "admin_token",
+        ):
+            raw = {
+                "world": "{rebalancing: true}",
+                "rules": "{restore: {mode: poll}}",
+                "tokens": "abc",
+                "clock": "virtual",
+                "recovery": "fail",
+                "log_format": "json",
+                "log_level": "DEBUG",
+                "db": "x.db",
+                "host": "127.0.0.3",
+                "admin_token": "secret-7",
+            }[option.key]
         elif option.switch is not None:
             raw = "true" if option.switch else "false"
         else:
@@ -227,9 +271,15 @@ def test_every_setting_is_a_flag_a_variable_and_a_config_key(tmp_path: Path) -> 
     ],
 )
 def test_a_bad_value_is_one_line_naming_it_and_what_is_allowed(
-    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path, args: list[str], env: dict[str, str], config: str | None, says: str,
-) -> None:  # fmt: skip
+    served: Served,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    env: dict[str, str],
+    config: str | None,
+    says: str,
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     if config is not None:
@@ -247,8 +297,11 @@ def test_a_bad_value_is_one_line_naming_it_and_what_is_allowed(
 def test_a_database_in_a_missing_directory_is_one_line() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", "/nonexistent/dir/x.db"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.startswith("bre: database /nonexistent/dir/x.db: ")
     assert "/nonexistent/dir does not exist" in done.stderr

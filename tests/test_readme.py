@@ -79,13 +79,24 @@ def test_the_curl_walk_through_uses_the_id_it_gets_twice_over(tmp_path: Path) ->
         for run in (1, 2):
             done = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", script.replace("http://127.0.0.1:8000", s.url)],
-                capture_output=True, text=True, timeout=60, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert done.returncode == 0, done.stderr
             requested, read = json_values(done.stdout)[-2:]  # curl ends no answer with a newline
             assert (requested["id"], requested["status"]) == (run, "REQUESTING")
             assert (read["id"], read["status"]) == (run, "INITIALIZING")
             for _ in range(2):  # poll mode: two more reads end it, so the next run may start
-                subprocess.run(["curl", "-s", "-H", "SEC: bre-sim-token",
-                                f"{s.url}/api/backup_and_restore/restores/{run}"],
-                               capture_output=True, check=True)  # fmt: skip
+                subprocess.run(
+                    [
+                        "curl",
+                        "-s",
+                        "-H",
+                        "SEC: bre-sim-token",
+                        f"{s.url}/api/backup_and_restore/restores/{run}",
+                    ],
+                    capture_output=True,
+                    check=True,
+                )

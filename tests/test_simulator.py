@@ -31,8 +31,9 @@ async def test_a_default_token_moved_to_another_console_is_a_start_error(tmp_pat
     async with Simulator(Settings(db=str(db))) as sim:
         await sim.create_console("other", tokens=("other-token",))
     with sqlite3.connect(db) as conn:  # what the old `add_token` could do
-        conn.execute("UPDATE credentials SET console = 'other', admin = 0 WHERE secret = ?",
-                     (DEFAULT_TOKEN,))  # fmt: skip
+        conn.execute(
+            "UPDATE credentials SET console = 'other', admin = 0 WHERE secret = ?", (DEFAULT_TOKEN,)
+        )
     conn.close()
     with pytest.raises(SettingsError, match=r"tokens\[0\]: .* belongs to console 'other'"):
         async with Simulator(Settings(db=str(db))):
@@ -87,11 +88,16 @@ def test_bad_settings_name_the_key(values: dict[str, object], words: str) -> Non
 
 
 def test_settings_from_the_environment() -> None:
-    settings = Settings.from_env({
-        "BRE_ADMIN_TOKEN": "env-admin", "BRE_CONTROL_AUTH": "off", "BRE_JOURNAL_ENTRIES": "7",
-        "BRE_JOURNAL_HEADER_BYTES": "100", "BRE_JOURNAL_BYTES": "5000",
-        "BRE_CONTROL_BODY_BYTES": "64",
-    })  # fmt: skip
+    settings = Settings.from_env(
+        {
+            "BRE_ADMIN_TOKEN": "env-admin",
+            "BRE_CONTROL_AUTH": "off",
+            "BRE_JOURNAL_ENTRIES": "7",
+            "BRE_JOURNAL_HEADER_BYTES": "100",
+            "BRE_JOURNAL_BYTES": "5000",
+            "BRE_CONTROL_BODY_BYTES": "64",
+        }
+    )
     assert settings.admin_token == "env-admin"
     assert settings.control_auth is False
     assert (settings.journal_entries, settings.journal_header_bytes) == (7, 100)

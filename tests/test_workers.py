@@ -90,7 +90,10 @@ def test_workers_refuses_what_cannot_be_shared(
 ) -> None:
     result = subprocess.run(
         bre("serve", "--port", "0", "--workers", "2", *args),
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert says in result.stderr

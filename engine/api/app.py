@@ -55,9 +55,10 @@ def create_app(
         journal = journals.get(console)
         if journal is None:
             journal = journals[console] = Journal(
-                settings.journal_entries, header_bytes=settings.journal_header_bytes,
+                settings.journal_entries,
+                header_bytes=settings.journal_header_bytes,
                 max_bytes=settings.journal_bytes,
-            )  # fmt: skip
+            )
         return journal
 
     api = QRadarApi(

@@ -71,33 +71,56 @@ class Operation:
 
 
 def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": properties,
-            "required": list(properties), **extra}  # fmt: skip
+    return {"type": "object", "properties": properties, "required": list(properties), **extra}
 
 
 _STRING = {"type": "string"}
 _INTEGER = {"type": "integer", "format": "int64"}
-_CLOCK = _object({
-    "now_ms": _INTEGER, "virtual": {"type": "boolean"},
-    "next_deadline_ms": {**_INTEGER, "nullable": True},
-})  # fmt: skip
+_CLOCK = _object(
+    {
+        "now_ms": _INTEGER,
+        "virtual": {"type": "boolean"},
+        "next_deadline_ms": {**_INTEGER, "nullable": True},
+    }
+)
 _ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
-_ENTRY = _object({
-    "seq": _INTEGER, "at_ms": _INTEGER, "method": _STRING, "path": _STRING, "query": _STRING,
-    "headers": {"type": "object", "additionalProperties": _STRING},
-    "body": {**_STRING, "nullable": True}, "status": {"type": "integer"},
-    "response": {"nullable": True}, "response_headers": {"type": "object",
-    "additionalProperties": _STRING}, "duration_ms": {"type": "number"},
-})  # fmt: skip
-_TRANSITION = _object({
-    "kind": _STRING, "id": _INTEGER, "from": {**_STRING, "nullable": True}, "to": _STRING,
-    "event": _STRING, "at_ms": _INTEGER,
-})  # fmt: skip
-_FAULT = _object({
-    "method": _STRING, "path": _STRING, "status": {"type": "integer", "nullable": True},
-    "code": {**_INTEGER, "nullable": True}, "message": {**_STRING, "nullable": True},
-    "times": {**_INTEGER, "nullable": True}, "latency_ms": _INTEGER, "hits": _INTEGER,
-})  # fmt: skip
+_ENTRY = _object(
+    {
+        "seq": _INTEGER,
+        "at_ms": _INTEGER,
+        "method": _STRING,
+        "path": _STRING,
+        "query": _STRING,
+        "headers": {"type": "object", "additionalProperties": _STRING},
+        "body": {**_STRING, "nullable": True},
+        "status": {"type": "integer"},
+        "response": {"nullable": True},
+        "response_headers": {"type": "object", "additionalProperties": _STRING},
+        "duration_ms": {"type": "number"},
+    }
+)
+_TRANSITION = _object(
+    {
+        "kind": _STRING,
+        "id": _INTEGER,
+        "from": {**_STRING, "nullable": True},
+        "to": _STRING,
+        "event": _STRING,
+        "at_ms": _INTEGER,
+    }
+)
+_FAULT = _object(
+    {
+        "method": _STRING,
+        "path": _STRING,
+        "status": {"type": "integer", "nullable": True},
+        "code": {**_INTEGER, "nullable": True},
+        "message": {**_STRING, "nullable": True},
+        "times": {**_INTEGER, "nullable": True},
+        "latency_ms": _INTEGER,
+        "hits": _INTEGER,
+    }
+)
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -109,9 +132,12 @@ class TooLarge(Exception):
 
 class ControlSurface:
     def __init__(
-        self, simulator: Simulator, control: Control, journals: dict[str, Journal],
+        self,
+        simulator: Simulator,
+        control: Control,
+        journals: dict[str, Journal],
         journal_of: JournalOf,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.simulator = simulator
         self.control = control
         self.journals = journals
@@ -138,21 +164,29 @@ class ControlSurface:
                 return invalid(error)
             except TooLarge:
                 limit = self.simulator.settings.control_body_bytes
-                return JSONResponse({"error": f"the body is larger than {limit} bytes "
-                                     "(control_body_bytes)", "field": "body"},
-                                    status_code=413)  # fmt: skip
+                return JSONResponse(
+                    {
+                        "error": f"the body is larger than {limit} bytes (control_body_bytes)",
+                        "field": "body",
+                    },
+                    status_code=413,
+                )
             except (NoConsole, ConsoleMissing) as missing:  # unknown, or deleted meanwhile
                 return JSONResponse({"error": f"no console {missing.args[0]!r}"}, status_code=404)
             except StorageError as error:  # while the database fails: 503, never a 500
-                return JSONResponse({"error": f"the database fails: {error.cause}; retry later"},
-                                    status_code=503)  # fmt: skip
+                return JSONResponse(
+                    {"error": f"the database fails: {error.cause}; retry later"}, status_code=503
+                )
             except QRadarError as error:  # the engine refused, e.g. an external restore (1016)
-                return JSONResponse({"error": error.message, "qradar": error.body()},
-                                    status_code=error.code.http_status)  # fmt: skip
+                return JSONResponse(
+                    {"error": error.message, "qradar": error.body()},
+                    status_code=error.code.http_status,
+                )
             except Exception as error:  # a bug: still a JSON answer, and a log line to fix it
                 log.exception("control_failed", path=request.url.path, error=repr(error))
-                return JSONResponse({"error": "internal error (see the server's log)"},
-                                    status_code=500)  # fmt: skip
+                return JSONResponse(
+                    {"error": "internal error (see the server's log)"}, status_code=500
+                )
 
         return endpoint
 
@@ -164,13 +198,18 @@ class ControlSurface:
         presented = scheme.lower() == "bearer"
         log.info("control_refused", path=request.url.path, presented=presented)
         return JSONResponse(
-            {"error": "the control surface needs the admin credential: "
-             "`Authorization: Bearer <token>` (the `admin=` of the server's ready line)"
-             if not presented else "the admin credential is not valid"},
+            {
+                "error": "the control surface needs the admin credential: "
+                "`Authorization: Bearer <token>` (the `admin=` of the server's ready line)"
+                if not presented
+                else "the admin credential is not valid"
+            },
             status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="simulator"'
-                     + (', error="invalid_token"' if presented else "")},
-        )  # fmt: skip
+            headers={
+                "WWW-Authenticate": 'Bearer realm="simulator"'
+                + (', error="invalid_token"' if presented else "")
+            },
+        )
 
     # --- operations ------------------------------------------------------------------------
 
@@ -189,15 +228,21 @@ class ControlSurface:
         given: dict[str, Any] = CONSOLE.read({} if body is None else body, "")
         tokens = tuple(given.get("tokens", ()))
         console = await self.simulator.create_console(
-            given.get("id"), tokens=tokens, basic=tuple(given.get("basic", ())),
-            world=given.get("world"), seed=given.get("seed"), rules=given.get("rules"),
-            clock=given.get("clock"), non_admin_tokens=tuple(given.get("non_admin_tokens", ())),
+            given.get("id"),
+            tokens=tokens,
+            basic=tuple(given.get("basic", ())),
+            world=given.get("world"),
+            seed=given.get("seed"),
+            rules=given.get("rules"),
+            clock=given.get("clock"),
+            non_admin_tokens=tuple(given.get("non_admin_tokens", ())),
             release=given.get("release"),
-        )  # fmt: skip
+        )
         state = await console.state()
         tokens_shown = list(tokens) or await self._tokens(console.id)
-        return JSONResponse({"id": console.id, "tokens": tokens_shown,
-                             "settings": state.settings}, status_code=201)  # fmt: skip
+        return JSONResponse(
+            {"id": console.id, "tokens": tokens_shown, "settings": state.settings}, status_code=201
+        )
 
     async def _tokens(self, console: str) -> list[str]:
         credentials = await self.simulator.store.read(lambda tx: tx.credentials(console))
@@ -206,10 +251,15 @@ class ControlSurface:
     async def describe(self, request: Request) -> Response:
         console = await self._console(request)
         state = await console.state()
-        return JSONResponse({
-            "id": console.id, "rebalancing": state.rebalancing, "settings": state.settings,
-            "clock": _clock(console), "journal": len(self.journals.get(console.id, ())),
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "id": console.id,
+                "rebalancing": state.rebalancing,
+                "settings": state.settings,
+                "clock": _clock(console),
+                "journal": len(self.journals.get(console.id, ())),
+            }
+        )
 
     async def delete_console(self, request: Request) -> Response:
         console = await self._console(request)
@@ -255,11 +305,19 @@ class ControlSurface:
 
     async def history(self, request: Request) -> Response:
         console = await self._console(request)
-        return JSONResponse([
-            {"kind": f.kind.value, "id": f.id, "from": f.source or None, "to": f.dest,
-             "event": f.event, "at_ms": f.at_ms}
-            for f in console.history
-        ])  # fmt: skip
+        return JSONResponse(
+            [
+                {
+                    "kind": f.kind.value,
+                    "id": f.id,
+                    "from": f.source or None,
+                    "to": f.dest,
+                    "event": f.event,
+                    "at_ms": f.at_ms,
+                }
+                for f in console.history
+            ]
+        )
 
     async def faults(self, request: Request) -> Response:
         console = await self._console(request)
@@ -281,9 +339,11 @@ class ControlSurface:
         console = await self._console(request)
         given: dict[str, Any] = TOKEN_REQUEST.read(await self._body(request), "")
         await self.simulator.add_token(
-            console.id, given["token"], admin=given.get("admin", True),
+            console.id,
+            given["token"],
+            admin=given.get("admin", True),
             name=given.get("name", DEFAULT_SERVICE),
-        )  # fmt: skip
+        )
         return JSONResponse({"token": given["token"]}, status_code=201)
 
     # --- plumbing --------------------------------------------------------------------------

@@ -51,9 +51,12 @@ def select(call: Call, body: dict[str, Any], allowed: Sequence[str]) -> dict[str
 
 
 def listing(
-    call: Call, items: list[dict[str, Any]], allowed: Sequence[str] | Mapping[str, Any],
-    sortable: Sequence[str] | None = None, sort_error: QRadarError | None = None,
-) -> Reply:  # fmt: skip
+    call: Call,
+    items: list[dict[str, Any]],
+    allowed: Sequence[str] | Mapping[str, Any],
+    sortable: Sequence[str] | None = None,
+    sort_error: QRadarError | None = None,
+) -> Reply:
     """filter, then sort, then Range, then fields: QRadar's list conventions.
 
     `allowed` names the fields; as a mapping it also names sub-fields (None: a scalar), which
@@ -111,9 +114,12 @@ def shown_keys(selection: query.FieldSelection, allowed: Sequence[str]) -> tuple
 
 
 def page_reply(
-    records: Sequence[Any], total: int, request: query.ListRequest,
-    selection: query.FieldSelection, shape: Callable[[Any], dict[str, Any]],
-) -> Reply:  # fmt: skip
+    records: Sequence[Any],
+    total: int,
+    request: query.ListRequest,
+    selection: query.FieldSelection,
+    shape: Callable[[Any], dict[str, Any]],
+) -> Reply:
     """The 200 of a (small) list page: each record shaped, `fields` applied, `Content-Range`
     from the total."""
     _, content_range = request.window(total)
@@ -216,8 +222,9 @@ def _to_json(restore: Restore) -> dict[str, Any]:
 
 async def _latest_restore(call: Call) -> Restore | None:
     """The console's newest restore record: one row, whatever the console holds."""
-    latest = query.ListRequest(sort=(query.SortKey("id", descending=True),),
-                               range=query.RangeSpec(0, 0))  # fmt: skip
+    latest = query.ListRequest(
+        sort=(query.SortKey("id", descending=True),), range=query.RangeSpec(0, 0)
+    )
     page = await call.console.page_restores(latest)
     return page.records[0] if page.records else None
 
@@ -265,8 +272,12 @@ async def update_iptables(call: Call) -> Reply:
     """Decision: accepts any JSON object body and answers like `haAction`."""
     body = call.json_body("restore")
     if body is not None and not isinstance(body, dict):
-        raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="restore", placement="body",
-                             content_type="APPLICATION_JSON")  # fmt: skip
+        raise QRadarError.of(
+            codes.UNREADABLE_PARAMETER,
+            name="restore",
+            placement="body",
+            content_type="APPLICATION_JSON",
+        )
     latest = await _latest_restore(call)
     if latest is None:
         raise QRadarError.at(E.IPTABLES_UPDATE, 1001, "The restore does not exist.")

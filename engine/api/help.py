@@ -31,40 +31,91 @@ from engine.core.versions import ApiVersion
 _MIME_NAMES = {"application/json": "APPLICATION_JSON", "text/plain": "TEXT_PLAIN"}
 
 VERSION_FIELDS = ("id", "version", "deprecated", "removed", "root_resource_ids")
-RESOURCE_FIELDS = ("id", "child_resource_ids", "endpoint_ids", "resource", "path",
-                   "parent_resource_id", "version")  # fmt: skip
+RESOURCE_FIELDS = (
+    "id",
+    "child_resource_ids",
+    "endpoint_ids",
+    "resource",
+    "path",
+    "parent_resource_id",
+    "version",
+)
 ENDPOINT_FIELDS: dict[str, Any] = {
-    "id": None, "version": None, "path": None, "http_method": None, "summary": None,
-    "description": None, "deprecated": None, "last_modified_version": None,
-    "resource_id": None, "caller_has_access": None, "response_description": None,
+    "id": None,
+    "version": None,
+    "path": None,
+    "http_method": None,
+    "summary": None,
+    "description": None,
+    "deprecated": None,
+    "last_modified_version": None,
+    "resource_id": None,
+    "caller_has_access": None,
+    "response_description": None,
     "response_mime_types": {"mime_type": None, "media_type": None, "sample": None},
-    "parameters": {"parameter_name": None, "type": None, "description": None,
-                   "default_value": None,
-                   "mime_types": {"mime_type": None, "data_type": None, "sample": None}},
-    "success_responses": {"response_code": None, "description": None,
-                          "response_code_description": None},
-    "error_responses": {"response_code": None, "unique_code": None, "description": None,
-                        "response_code_description": None},
-}  # fmt: skip
+    "parameters": {
+        "parameter_name": None,
+        "type": None,
+        "description": None,
+        "default_value": None,
+        "mime_types": {"mime_type": None, "data_type": None, "sample": None},
+    },
+    "success_responses": {
+        "response_code": None,
+        "description": None,
+        "response_code_description": None,
+    },
+    "error_responses": {
+        "response_code": None,
+        "unique_code": None,
+        "description": None,
+        "response_code_description": None,
+    },
+}
 #: IBM's documented host fields (26.0--config-deployment-hosts-GET), in its order.
 HOST_FIELDS: dict[str, Any] = {
-    "id": None, "hostname": None, "private_ip": None, "public_ip": None,
-    "appliance": {"id": None, "type": None}, "version": None, "status": None,
-    "email_server_id": None, "eps_rate_hardware_limit": None, "eps_allocation": None,
-    "average_eps": None, "peak_eps": None, "proxy_server_id": None,
-    "fpm_rate_hardware_limit": None, "fpm_allocation": None, "average_fpm": None,
-    "peak_fpm": None, "primary_server_id": None, "secondary_server_id": None,
-    "license_serial_number": None, "components": None, "compression_enabled": None,
-    "encryption_enabled": None, "cpus": None, "total_memory": None, "app_memory": None,
-}  # fmt: skip
+    "id": None,
+    "hostname": None,
+    "private_ip": None,
+    "public_ip": None,
+    "appliance": {"id": None, "type": None},
+    "version": None,
+    "status": None,
+    "email_server_id": None,
+    "eps_rate_hardware_limit": None,
+    "eps_allocation": None,
+    "average_eps": None,
+    "peak_eps": None,
+    "proxy_server_id": None,
+    "fpm_rate_hardware_limit": None,
+    "fpm_allocation": None,
+    "average_fpm": None,
+    "peak_fpm": None,
+    "primary_server_id": None,
+    "secondary_server_id": None,
+    "license_serial_number": None,
+    "components": None,
+    "compression_enabled": None,
+    "encryption_enabled": None,
+    "cpus": None,
+    "total_memory": None,
+    "app_memory": None,
+}
 CONFIGURATION_FIELDS: dict[str, Any] = {
-    "configuration_id": None, "backup_directory_path": None, "backup_retention_period": None,
-    "data_backup_host_configuration": {"host_id": None, "event_data_backup_enabled": None,
-                                       "flow_data_backup_enabled": None},
-    "configuration_backup_enabled": None, "data_backup_priority": None,
-    "configuration_backup_priority": None, "data_backup_time_limit": None,
+    "configuration_id": None,
+    "backup_directory_path": None,
+    "backup_retention_period": None,
+    "data_backup_host_configuration": {
+        "host_id": None,
+        "event_data_backup_enabled": None,
+        "flow_data_backup_enabled": None,
+    },
+    "configuration_backup_enabled": None,
+    "data_backup_priority": None,
+    "configuration_backup_priority": None,
+    "data_backup_time_limit": None,
     "configuration_backup_time_limit": None,
-}  # fmt: skip
+}
 ABOUT_FIELDS = ("release_name", "build_version", "fips_enabled", "external_version")
 
 
@@ -110,15 +161,17 @@ def resource_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
         endpoint_ids = _endpoint_ids(version)
         for path in paths:
             parent = path.rsplit("/", 1)[0]
-            docs.append({
-                "id": ids[path],
-                "child_resource_ids": [ids[p] for p in paths if p.rsplit("/", 1)[0] == path],
-                "endpoint_ids": [i for e, i in endpoint_ids.items() if e.path == path],
-                "resource": path.rsplit("/", 1)[1],
-                "path": path,
-                "parent_resource_id": ids.get(parent),
-                "version": str(version),
-            })  # fmt: skip
+            docs.append(
+                {
+                    "id": ids[path],
+                    "child_resource_ids": [ids[p] for p in paths if p.rsplit("/", 1)[0] == path],
+                    "endpoint_ids": [i for e, i in endpoint_ids.items() if e.path == path],
+                    "resource": path.rsplit("/", 1)[1],
+                    "path": path,
+                    "parent_resource_id": ids.get(parent),
+                    "version": str(version),
+                }
+            )
     return tuple(docs)
 
 
@@ -141,46 +194,67 @@ def endpoint_docs(release: Release = DEFAULT, admin: bool = True) -> tuple[dict[
     caller has the family's admin capability."""
     docs: list[dict[str, Any]] = []
     for version in _family_versions(release):
-        resource_ids = {d["path"]: d["id"] for d in resource_docs(release)
-                        if d["version"] == str(version)}  # fmt: skip
+        resource_ids = {
+            d["path"]: d["id"] for d in resource_docs(release) if d["version"] == str(version)
+        }
         for endpoint, id in _endpoint_ids(version).items():
             page = endpoint.page
             response_description, sample = page.response(version)
             errors = [
-                {"response_code": c.http_status, "unique_code": c.unique,
-                 "description": c.description(version),
-                 "response_code_description": HTTP_MESSAGES.get(c.http_status, "")}
+                {
+                    "response_code": c.http_status,
+                    "unique_code": c.unique,
+                    "description": c.description(version),
+                    "response_code_description": HTTP_MESSAGES.get(c.http_status, ""),
+                }
                 for c in codes.for_endpoint(endpoint.id, version)
-            ]  # fmt: skip
-            docs.append({
-                "id": id,
-                "version": str(version),
-                "path": endpoint.path,
-                "http_method": endpoint.method,
-                "summary": page.summary,
-                "description": page.description(version),
-                "deprecated": release.deprecated(version),
-                "last_modified_version": str(last_modified(endpoint, version)),
-                "resource_id": resource_ids[endpoint.path],
-                "caller_has_access": admin,
-                "response_description": response_description,
-                "response_mime_types": [
-                    {"mime_type": _MIME_NAMES[endpoint.response_mime_type],
-                     "media_type": endpoint.response_mime_type, "sample": sample}
-                ],
-                "parameters": [
-                    {"parameter_name": p.name, "type": p.placement.value,
-                     "description": _text(p.description), "default_value": None,
-                     "mime_types": [{"mime_type": _MIME_NAMES[p.mime_type],
-                                     "data_type": p.data_type, "sample": p.sample}]}
-                    for p in endpoint.parameters
-                ],
-                "success_responses": [
-                    {"response_code": endpoint.success_status, "description": endpoint.success_text,
-                     "response_code_description": SUCCESS_MESSAGES[endpoint.success_status]}
-                ],
-                "error_responses": errors,
-            })  # fmt: skip
+            ]
+            docs.append(
+                {
+                    "id": id,
+                    "version": str(version),
+                    "path": endpoint.path,
+                    "http_method": endpoint.method,
+                    "summary": page.summary,
+                    "description": page.description(version),
+                    "deprecated": release.deprecated(version),
+                    "last_modified_version": str(last_modified(endpoint, version)),
+                    "resource_id": resource_ids[endpoint.path],
+                    "caller_has_access": admin,
+                    "response_description": response_description,
+                    "response_mime_types": [
+                        {
+                            "mime_type": _MIME_NAMES[endpoint.response_mime_type],
+                            "media_type": endpoint.response_mime_type,
+                            "sample": sample,
+                        }
+                    ],
+                    "parameters": [
+                        {
+                            "parameter_name": p.name,
+                            "type": p.placement.value,
+                            "description": _text(p.description),
+                            "default_value": None,
+                            "mime_types": [
+                                {
+                                    "mime_type": _MIME_NAMES[p.mime_type],
+                                    "data_type": p.data_type,
+                                    "sample": p.sample,
+                                }
+                            ],
+                        }
+                        for p in endpoint.parameters
+                    ],
+                    "success_responses": [
+                        {
+                            "response_code": endpoint.success_status,
+                            "description": endpoint.success_text,
+                            "response_code_description": SUCCESS_MESSAGES[endpoint.success_status],
+                        }
+                    ],
+                    "error_responses": errors,
+                }
+            )
     return tuple(docs)
 
 
@@ -191,11 +265,15 @@ def version_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
         d["version"]: d["id"] for d in resource_docs(release) if d["parent_resource_id"] is None
     }
     return tuple(
-        {"id": _version_id(v), "version": str(v), "deprecated": release.deprecated(v),
-         "removed": release.removed(v),
-         "root_resource_ids": [roots[str(v)]] if str(v) in roots else []}
+        {
+            "id": _version_id(v),
+            "version": str(v),
+            "deprecated": release.deprecated(v),
+            "removed": release.removed(v),
+            "root_resource_ids": [roots[str(v)]] if str(v) in roots else [],
+        }
         for v in release.known
-    )  # fmt: skip
+    )
 
 
 def _versions(call: Call) -> tuple[dict[str, Any], ...]:
@@ -211,9 +289,11 @@ def _endpoints(call: Call) -> tuple[dict[str, Any], ...]:
 
 
 def _one_of(
-    docs_of: Callable[[Call], tuple[dict[str, Any], ...]], name: str, missing: Code,
+    docs_of: Callable[[Call], tuple[dict[str, Any], ...]],
+    name: str,
+    missing: Code,
     allowed: Sequence[str] | Mapping[str, Any],
-) -> Handler:  # fmt: skip
+) -> Handler:
     """The handler of one document by its id (the path's `name`): 422/11 for an id that is no
     integer, `missing` for an id that names no document."""
 
@@ -272,9 +352,12 @@ class Document:
 
 
 def _help(
-    family: str, docs_of: Callable[[Call], tuple[dict[str, Any], ...]], shape: str,
-    missing: Code, allowed: Sequence[str] | Mapping[str, Any],
-) -> tuple[Document, Document]:  # fmt: skip
+    family: str,
+    docs_of: Callable[[Call], tuple[dict[str, Any], ...]],
+    shape: str,
+    missing: Code,
+    allowed: Sequence[str] | Mapping[str, Any],
+) -> tuple[Document, Document]:
     """`/help/{family}` (the list) and `/help/{family}/{<family>_id}` (one by its id)."""
 
     async def every(call: Call) -> Reply:
@@ -283,9 +366,15 @@ def _help(
     name = f"{family.removesuffix('s')}_id"
     return (
         Document(f"/help/{family}", every, shape, True, False),
-        Document(f"/help/{family}/{{{name}}}", _one_of(docs_of, name, missing, allowed), shape,
-                 False, False, missing),
-    )  # fmt: skip
+        Document(
+            f"/help/{family}/{{{name}}}",
+            _one_of(docs_of, name, missing, allowed),
+            shape,
+            False,
+            False,
+            missing,
+        ),
+    )
 
 
 _CONFIGURATIONS = "/config/backup_and_restore/scheduled_backup_configurations"
@@ -297,7 +386,7 @@ DOCUMENTS: tuple[Document, ...] = (
     Document("/config/deployment/hosts", deployment_hosts, "Host", True, True),
     Document(_CONFIGURATIONS, backup_configurations, "BackupConfiguration", True, True),
     Document(_CONFIGURATIONS + "/{id}", backup_configuration, "BackupConfiguration", False, True),
-)  # fmt: skip
+)
 
 
 def help_routes() -> list[Route]:

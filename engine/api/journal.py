@@ -51,11 +51,18 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "at_ms": self.at_ms, "method": self.method, "path": self.path,
-            "query": self.query, "headers": self.headers, "body": self.body,
-            "status": self.status, "response": self.response,
-            "response_headers": self.response_headers, "duration_ms": self.duration_ms,
-        }  # fmt: skip
+            "seq": self.seq,
+            "at_ms": self.at_ms,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body,
+            "status": self.status,
+            "response": self.response,
+            "response_headers": self.response_headers,
+            "duration_ms": self.duration_ms,
+        }
 
 
 _Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float, int]
@@ -102,10 +109,18 @@ class Journal:
         self.total = 0
 
     def record(
-        self, at_ms: int, method: str, path: str, query: str, headers: dict[str, str],
-        body: bytes, status: int, payload: bytes, response_headers: dict[str, str],
+        self,
+        at_ms: int,
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        status: int,
+        payload: bytes,
+        response_headers: dict[str, str],
         duration_ms: float,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.total += 1
         seq = next(self._seq)
         if _size(headers) > self.header_bytes:
@@ -113,25 +128,39 @@ class Journal:
         body = bytes(memoryview(body)[:BODY_LIMIT])  # exact-size copies (module docstring)
         payload = bytes(memoryview(payload)[:BODY_LIMIT])
         getsize = sys.getsizeof
-        size = (ENTRY_OVERHEAD + getsize(method) + getsize(path) + getsize(query)
-                + _held(headers) + getsize(body) + getsize(payload)
-                + _held(response_headers))  # fmt: skip
+        size = (
+            ENTRY_OVERHEAD
+            + getsize(method)
+            + getsize(path)
+            + getsize(query)
+            + _held(headers)
+            + getsize(body)
+            + getsize(payload)
+            + _held(response_headers)
+        )
         entries = self._entries
-        entries.append((seq, at_ms, method, path, query, headers, body, status, payload,
-                        response_headers, duration_ms, size))  # fmt: skip
+        entries.append(
+            (
+                seq,
+                at_ms,
+                method,
+                path,
+                query,
+                headers,
+                body,
+                status,
+                payload,
+                response_headers,
+                duration_ms,
+                size,
+            )
+        )
         self.bytes += size
         while entries and (len(entries) > self.limit or self.bytes > self.max_bytes):
             self.bytes -= entries.popleft()[-1]
 
     def entries(self, since: int = 0) -> list[Entry]:
-        return [
-            Entry(seq, at, method, path, query, headers,
-                  body.decode("utf-8", "replace") or None, status, payload, reply_headers,
-                  round(duration, 3))
-            for seq, at, method, path, query, headers, body, status, payload, reply_headers,
-            duration, _ in self._entries
-            if seq > since
-        ]  # fmt: skip
+        return [_entry(raw) for raw in self._entries if raw[0] > since]
 
     def clear(self) -> None:
         self._entries.clear()
@@ -139,3 +168,21 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _entry(raw: _Raw) -> Entry:
+    seq, at, method, path, query, headers, body, status, payload, reply_headers, duration, _ = raw
+    text = body.decode("utf-8", "replace") or None
+    return Entry(
+        seq,
+        at,
+        method,
+        path,
+        query,
+        headers,
+        text,
+        status,
+        payload,
+        reply_headers,
+        round(duration, 3),
+    )

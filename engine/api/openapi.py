@@ -448,8 +448,13 @@ def _path_parameter(template: str) -> Parameter | None:
     if not brace:
         return None
     noun = head.rsplit("/", 1)[1].removesuffix("s").replace("_", " ")
-    return Parameter(rest.rstrip("}"), Placement.PATH, "Number (Integer)", True,
-                     f"Required. The ID of the {noun} to retrieve.")  # fmt: skip
+    return Parameter(
+        rest.rstrip("}"),
+        Placement.PATH,
+        "Number (Integer)",
+        True,
+        f"Required. The ID of the {noun} to retrieve.",
+    )
 
 
 def _document_operation(doc: Document) -> dict[str, Any]:
@@ -511,16 +516,26 @@ def _control_paths() -> dict[str, Any]:
             "responses": responses,
         }
         parameters = [
-            {"name": name, "in": "query", "required": False,
-             "schema": {"type": "integer", "format": "int64", "minimum": 0}}
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "format": "int64", "minimum": 0},
+            }
             for name in op.query
-        ]  # fmt: skip
+        ]
         if "{console}" in op.path:
-            parameters.insert(0, {
-                "name": "console", "in": "path", "required": True,
-                "description": "A console id, or `current` for the console of the request's "
-                "SEC token.", "schema": {"type": "string"},
-            })  # fmt: skip
+            parameters.insert(
+                0,
+                {
+                    "name": "console",
+                    "in": "path",
+                    "required": True,
+                    "description": "A console id, or `current` for the console of the request's "
+                    "SEC token.",
+                    "schema": {"type": "string"},
+                },
+            )
         if parameters:
             operation["parameters"] = parameters
         if op.body is not None:

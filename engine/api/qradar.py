@@ -224,8 +224,12 @@ class QRadarApi:
             return b""  # no body announced (a GET or DELETE): nothing to read
         if declared is not None:
             if not declared.strip().isdigit():
-                raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="Content-Length",
-                                     placement="header", content_type="TEXT_PLAIN")  # fmt: skip
+                raise QRadarError.of(
+                    codes.UNREADABLE_PARAMETER,
+                    name="Content-Length",
+                    placement="header",
+                    content_type="TEXT_PLAIN",
+                )
             if int(declared) > self.max_body:
                 await _drain(receive)
                 raise QRadarError.of(codes.BODY_TOO_LARGE, limit=self.max_body)
@@ -359,9 +363,17 @@ class QRadarApi:
         journal = self.journals(call.console.id)
         kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
         journal.record(
-            call.console.clock.now_ms(), call.method, "/api" + call.path, query, kept, call.body,
-            reply.status, payload, reply.headers, (time.perf_counter() - started) * 1000,
-        )  # fmt: skip
+            call.console.clock.now_ms(),
+            call.method,
+            "/api" + call.path,
+            query,
+            kept,
+            call.body,
+            reply.status,
+            payload,
+            reply.headers,
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 _JOURNAL_HEADERS = {"version", "range", "fields", "backup_type", "content-type", "accept"}

@@ -50,9 +50,16 @@ class Fault:
         return self.times is not None and self.hits >= self.times
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "status": self.status,
-                "code": self.code, "message": self.message, "times": self.times,
-                "latency_ms": self.latency_ms, "hits": self.hits}  # fmt: skip
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "times": self.times,
+            "latency_ms": self.latency_ms,
+            "hits": self.hits,
+        }
 
 
 def _status_or_latency(data: dict[str, Any], path: str) -> None:
@@ -64,19 +71,30 @@ def _status_or_latency(data: dict[str, Any], path: str) -> None:
 
 def _fault(data: dict[str, Any], path: str) -> Fault:
     return Fault(
-        method=data.get("method", "*").upper(), path=data["path"], status=data.get("status"),
-        code=data.get("code"), message=data.get("message"), times=data.get("times", 1),
+        method=data.get("method", "*").upper(),
+        path=data["path"],
+        status=data.get("status"),
+        code=data.get("code"),
+        message=data.get("message"),
+        times=data.get("times", 1),
         latency_ms=data.get("latency", data.get("latency_ms", 0)),
-    )  # fmt: skip
+    )
 
 
 FAULT = Obj(
     {
-        "method": Text(max_length=16, pattern=r"^([A-Za-z]+|\*)$", meaning="a method or *",
-                       description="The method it applies to (default: any)."),
-        "path": Text(min_length=1, pattern=r"^/[^\x00-\x1f\x7f]*$",
-                     meaning="a path such as /api/...",
-                     description="Exact, with {id}-style placeholders, or * for a segment."),
+        "method": Text(
+            max_length=16,
+            pattern=r"^([A-Za-z]+|\*)$",
+            meaning="a method or *",
+            description="The method it applies to (default: any).",
+        ),
+        "path": Text(
+            min_length=1,
+            pattern=r"^/[^\x00-\x1f\x7f]*$",
+            meaning="a path such as /api/...",
+            description="Exact, with {id}-style placeholders, or * for a segment.",
+        ),
         "status": Integer(400, 599, description="The HTTP error status to answer."),
         "code": Integer(description="The unique code (the endpoint's own entry if it has one)."),
         "message": Nullable(Text()),
@@ -88,7 +106,7 @@ FAULT = Obj(
     check=_status_or_latency,
     build=_fault,
     description="A fault and/or latency rule on endpoints of the console.",
-)  # fmt: skip
+)
 
 
 def read_fault(spec: Any, path: str = "fault") -> Fault:

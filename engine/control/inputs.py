@@ -92,10 +92,18 @@ def _check_console(data: dict[str, Any], path: str) -> None:
 CONSOLE = Obj(
     {
         "id": CONSOLE_ID,
-        "tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS, unique=True,
-                         description="Admin SEC tokens (default: one generated)."),
-        "non_admin_tokens": ListOf(TOKEN, max_items=MAX_CREDENTIALS, unique=True,
-                                   description="Tokens without the admin capability (403/26)."),
+        "tokens": ListOf(
+            TOKEN,
+            max_items=MAX_CREDENTIALS,
+            unique=True,
+            description="Admin SEC tokens (default: one generated).",
+        ),
+        "non_admin_tokens": ListOf(
+            TOKEN,
+            max_items=MAX_CREDENTIALS,
+            unique=True,
+            description="Tokens without the admin capability (403/26).",
+        ),
         "basic": ListOf(BASIC, max_items=MAX_CREDENTIALS, unique=True),
         "world": WORLD,
         "seed": SEED,
@@ -105,19 +113,29 @@ CONSOLE = Obj(
     },
     check=_check_console,
     description="A new isolated console; every key is optional.",
-)  # fmt: skip
+)
 
 
 def check_console(
-    id: str | None, *, tokens: Sequence[str], non_admin_tokens: Sequence[str],
-    basic: Sequence[tuple[str, str]], seed: int | None, rules: Mapping[str, Any] | None,
-    clock: str | None, release: str | None = None,
-) -> None:  # fmt: skip
+    id: str | None,
+    *,
+    tokens: Sequence[str],
+    non_admin_tokens: Sequence[str],
+    basic: Sequence[tuple[str, str]],
+    seed: int | None,
+    rules: Mapping[str, Any] | None,
+    clock: str | None,
+    release: str | None = None,
+) -> None:
     """The arguments of `Simulator.create_console`, checked as the HTTP body would be."""
-    given: dict[str, Any] = {"tokens": tokens, "non_admin_tokens": non_admin_tokens,
-                             "basic": basic}  # fmt: skip
-    for key, value in (("id", id), ("seed", seed), ("rules", rules), ("clock", clock),
-                       ("release", release)):  # fmt: skip
+    given: dict[str, Any] = {"tokens": tokens, "non_admin_tokens": non_admin_tokens, "basic": basic}
+    for key, value in (
+        ("id", id),
+        ("seed", seed),
+        ("rules", rules),
+        ("clock", clock),
+        ("release", release),
+    ):
         if value is not None:
             given[key] = value
     CONSOLE.read(given, "")

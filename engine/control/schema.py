@@ -137,8 +137,9 @@ class Integer(Field):
         return value
 
     def schema(self) -> dict[str, Any]:
-        return self._described({"type": "integer", "format": "int64",
-                                "minimum": self.minimum, "maximum": self.maximum})  # fmt: skip
+        return self._described(
+            {"type": "integer", "format": "int64", "minimum": self.minimum, "maximum": self.maximum}
+        )
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,9 @@ class Text(Field):
             raise ControlError(path, f"expected a string, got {show(value)}")
         if not self.min_length <= len(value) <= self.max_length:
             raise ControlError(
-                path, f"expected {self.min_length} to {self.max_length} characters, "
-                f"got {len(value)}",
-            )  # fmt: skip
+                path,
+                f"expected {self.min_length} to {self.max_length} characters, got {len(value)}",
+            )
         if _SURROGATE.search(value):  # JSON can carry "\ud800", which no UTF-8 store can
             raise ControlError(path, f"{show(value)} holds a lone surrogate")
         if re.fullmatch(self.pattern, value) is None:
@@ -193,8 +194,11 @@ class Text(Field):
         return value
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length,
-                                  "pattern": self.pattern}  # fmt: skip
+        schema: dict[str, Any] = {
+            "type": "string",
+            "maxLength": self.max_length,
+            "pattern": self.pattern,
+        }
         if self.min_length:
             schema["minLength"] = self.min_length
         return self._described(schema)
@@ -269,12 +273,14 @@ class Duration(Field):
             ) from None
 
     def schema(self) -> dict[str, Any]:
-        return self._described({
-            "oneOf": [
-                {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS / 1000},
-                {"type": "string", "pattern": _DURATION_TEXT, "maxLength": 64},
-            ],
-        })  # fmt: skip
+        return self._described(
+            {
+                "oneOf": [
+                    {"type": "number", "minimum": 0, "maximum": MAX_DURATION_MS / 1000},
+                    {"type": "string", "pattern": _DURATION_TEXT, "maxLength": 64},
+                ],
+            }
+        )
 
 
 @dataclass(frozen=True)

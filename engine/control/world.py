@@ -205,8 +205,12 @@ def _world(data: dict[str, Any], path: str) -> World:
     else:
         backups = demo.backups
     raw_configurations: list[dict[str, Any]] = data.get("configurations", [{}])
-    _unique([{"configuration_id": c.get("configuration_id", 1)} for c in raw_configurations],
-            "configuration_id", child(path, "configurations"), "configurations")  # fmt: skip
+    _unique(
+        [{"configuration_id": c.get("configuration_id", 1)} for c in raw_configurations],
+        "configuration_id",
+        child(path, "configurations"),
+        "configurations",
+    )
     return World(
         hosts=hosts,
         configurations=tuple(configuration_record(c, hosts) for c in raw_configurations),

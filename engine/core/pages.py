@@ -91,10 +91,13 @@ def _sample(shape: object) -> str:
 
 
 _RANGE = Parameter(
-    "Range", Placement.HEADER, "String", False,
+    "Range",
+    Placement.HEADER,
+    "String",
+    False,
     "Optional - Use this parameter to restrict the number of elements that are returned in the "
     "list to a specified range. The list is indexed starting at zero.",
-)  # fmt: skip
+)
 _FIELDS_TEXT = (
     "Optional - Use this parameter to specify which fields you would like to get back in the "
     "response. Fields that are not named are excluded. Specify subfields in brackets and "
@@ -103,14 +106,20 @@ _FIELDS_TEXT = (
 _FIELDS_QUERY = Parameter("fields", Placement.QUERY, "String", False, _FIELDS_TEXT)
 _FIELDS_HEADER = Parameter("fields", Placement.HEADER, "String", False, _FIELDS_TEXT)
 _SORT = Parameter(
-    "sort", Placement.QUERY, "String", False,
+    "sort",
+    Placement.QUERY,
+    "String",
+    False,
     "Optional - This parameter is used to sort the elements in a list.",
-)  # fmt: skip
+)
 _FILTER = Parameter(
-    "filter", Placement.QUERY, "String", False,
+    "filter",
+    Placement.QUERY,
+    "String",
+    False,
     "Optional - This parameter is used to restrict the elements in a list base on the contents "
     "of various fields.",
-)  # fmt: skip
+)
 
 
 def _id(description: str) -> Parameter:
@@ -236,18 +245,38 @@ _RESTORE_FIELDS = (
 )
 
 _BACKUP_OBJECT = {
-    "build_version": "String", "configuration_id": 42, "content_file_path": "String",
-    "description": "String", "host_id": 42, "id": 42, "intiated_by": "String",
-    "is_valid": True, "is_version_compatible": True, "name": "String", "size_on_disk": 42,
-    "status": "String", "time_completed": 42, "time_initiated": 42, "type": "String",
+    "build_version": "String",
+    "configuration_id": 42,
+    "content_file_path": "String",
+    "description": "String",
+    "host_id": 42,
+    "id": 42,
+    "intiated_by": "String",
+    "is_valid": True,
+    "is_version_compatible": True,
+    "name": "String",
+    "size_on_disk": 42,
+    "status": "String",
+    "time_completed": 42,
+    "time_initiated": 42,
+    "type": "String",
     "version": "String",
-}  # fmt: skip
+}
 _RESTORE_OBJECT = {
-    "backup_filename": "String", "backup_id": 42, "backup_name": "String",
-    "backup_type": "String", "backup_version": "String", "groups": ["String"], "host_id": 42,
-    "id": 42, "initiated_by": "String", "is_cross_deployment_restore": True,
-    "status": "String", "time_completed": 42, "time_initiated": 42,
-}  # fmt: skip
+    "backup_filename": "String",
+    "backup_id": 42,
+    "backup_name": "String",
+    "backup_type": "String",
+    "backup_version": "String",
+    "groups": ["String"],
+    "host_id": 42,
+    "id": 42,
+    "initiated_by": "String",
+    "is_cross_deployment_restore": True,
+    "status": "String",
+    "time_completed": 42,
+    "time_initiated": 42,
+}
 _BACKUP = _sample(_BACKUP_OBJECT)
 _RESTORE = _sample(_RESTORE_OBJECT)
 _RESTORE_DTO = "A result RestoreDTO."
@@ -261,15 +290,25 @@ PAGES: dict[str, Page] = {
         response_description="An array of backup objects. Backup objects contain the following "
         "fields:\n" + _BACKUP_FIELDS.rstrip("\n"),
         response_sample=_sample([_BACKUP_OBJECT]),
-        later=((V26, "An array of backup objects. Backup objects contain the following "
+        later=(
+            (
+                V26,
+                "An array of backup objects. Backup objects contain the following "
                 "fields:\n" + _BACKUP_FIELDS + _APP_DEPLOYMENT_LOCATION.rstrip("\n"),
-                _sample([{**_BACKUP_OBJECT, "app_deployment_location": "String"}])),),
+                _sample([{**_BACKUP_OBJECT, "app_deployment_location": "String"}]),
+            ),
+        ),
     ),
     "POST /backup_and_restore/backups": Page(
         "Submits a request to the Backup and Restore Engine to create a new backup.",
         (
-            Parameter("backup_type", Placement.HEADER, "String", True,
-                      "Required. The desired type of backup (CONFIG or DATA)."),
+            Parameter(
+                "backup_type",
+                Placement.HEADER,
+                "String",
+                True,
+                "Required. The desired type of backup (CONFIG or DATA).",
+            ),
             _FIELDS_HEADER,
             _body(
                 "backup",
@@ -404,8 +443,13 @@ PAGES: dict[str, Page] = {
     "GET /backup_and_restore/haAction/{flag}": Page(
         "Done an individual HA Action as per passing flag.",
         (
-            Parameter("flag", Placement.PATH, "String", True,
-                      "Required. The Action for the HA will be perform as per flag."),
+            Parameter(
+                "flag",
+                Placement.PATH,
+                "String",
+                True,
+                "Required. The Action for the HA will be perform as per flag.",
+            ),
             _FIELDS_QUERY,
         ),
         response_description=_RESTORE_DTO,
@@ -417,4 +461,4 @@ PAGES: dict[str, Page] = {
         response_description=_RESTORE_DTO,
         response_sample=_RESTORE,
     ),
-}  # fmt: skip
+}

@@ -459,11 +459,12 @@ class Filter:
         work = self.cost * records
         if work > budget:
             raise QRadarError.of(
-                codes.BAD_FILTER, value=self.text,
+                codes.BAD_FILTER,
+                value=self.text,
                 reason=f"too costly: {self.cost} units per record on {records} records is "
                 f"{work} units, over the limit of {budget} per request; narrow the filter or "
                 "the list",
-            )  # fmt: skip
+            )
 
 
 # ============================================================================ filter: tokens

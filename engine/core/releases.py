@@ -113,7 +113,7 @@ RELEASES: tuple[Release, ...] = (
     _release("7.5.0 UP12", 12, "26.0", "26.0 25.0 24.0", "23.x", "2021.6.12.20250509154206"),
     _release("7.5.0 UP13", 13, "26.0", "26.0 25.0 24.0", "23.x"),
     _release("7.5.0 UP14", 14, "27.0", "27.0 26.0 25.0", "24.x", "2021.6.14.20251017194912"),
-)  # fmt: skip
+)
 BY_NAME: dict[str, Release] = {r.name: r for r in RELEASES}
 #: A console created without a release runs the newest.
 DEFAULT: Release = RELEASES[-1]

@@ -128,11 +128,22 @@ class Client:
     rng: random.Random
 
     async def call(
-        self, method: str, path: str, op: str, *, kind: Kind | None = None,
-        body: Any = None, content: bytes | None = None, headers: dict[str, str] | None = None,
-        target: int | None = None, bad: bool = False, detail: str = "", control: bool = False,
-        role: str | None = None, params: dict[str, str] | None = None,
-    ) -> tuple[Exchange, Any]:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        op: str,
+        *,
+        kind: Kind | None = None,
+        body: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        target: int | None = None,
+        bad: bool = False,
+        detail: str = "",
+        control: bool = False,
+        role: str | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[Exchange, Any]:
         """Send one request and record it; returns the exchange and the decoded body."""
         shared = self.shared
         if role is None and shared.stopping():
@@ -150,9 +161,13 @@ class Client:
         sent = time.time()
         try:
             response = await self.http.request(
-                method, path, content=content, headers=sent_headers, params=params,
+                method,
+                path,
+                content=content,
+                headers=sent_headers,
+                params=params,
                 timeout=shared.timeout_s,
-            )  # fmt: skip
+            )
             received = time.time()
             status = response.status_code
             raw = response.content
@@ -176,11 +191,23 @@ class Client:
                 one = Seen.of(kind, decoded)
                 seen = (one,) if one is not None else ()
         exchange = Exchange(
-            seq=shared.history.next_seq(), client=self.name, role=role or self.role, op=op,
-            sent=sent, received=received, status=status, code=code, shaped=shaped, bad=bad,
-            target=target, seen=seen, snapshot=isinstance(decoded, list), error=error,
-            control=control, detail=detail,
-        )  # fmt: skip
+            seq=shared.history.next_seq(),
+            client=self.name,
+            role=role or self.role,
+            op=op,
+            sent=sent,
+            received=received,
+            status=status,
+            code=code,
+            shaped=shaped,
+            bad=bad,
+            target=target,
+            seen=seen,
+            snapshot=isinstance(decoded, list),
+            error=error,
+            control=control,
+            detail=detail,
+        )
         shared.history.add(exchange)
         if shared.on_exchange is not None:
             shared.on_exchange(exchange)
@@ -221,26 +248,48 @@ class Client:
             id = self._pick(self.shared.backups, self.shared.restorable)
             await self.get_backup(id)
         elif draw < 0.95:
-            await self.call("GET", f"{API}/restores", "GET /restores", kind="restore",
-                            headers={"Range": "items=0-49"}, params={"sort": "-id"})  # fmt: skip
+            await self.call(
+                "GET",
+                f"{API}/restores",
+                "GET /restores",
+                kind="restore",
+                headers={"Range": "items=0-49"},
+                params={"sort": "-id"},
+            )
         else:
-            await self.call("GET", f"{API}/backups", "GET /backups", kind="backup",
-                            headers={"Range": "items=0-49"}, params={"sort": "-id"})  # fmt: skip
+            await self.call(
+                "GET",
+                f"{API}/backups",
+                "GET /backups",
+                kind="backup",
+                headers={"Range": "items=0-49"},
+                params={"sort": "-id"},
+            )
 
     async def get_restore(self, id: int, role: str | None = None) -> tuple[Exchange, Any]:
-        return await self.call("GET", f"{API}/restores/{id}", "GET /restores/{id}",
-                               kind="restore", target=id, role=role)  # fmt: skip
+        return await self.call(
+            "GET",
+            f"{API}/restores/{id}",
+            "GET /restores/{id}",
+            kind="restore",
+            target=id,
+            role=role,
+        )
 
     async def get_backup(self, id: int, role: str | None = None) -> tuple[Exchange, Any]:
-        return await self.call("GET", f"{API}/backups/{id}", "GET /backups/{id}",
-                               kind="backup", target=id, role=role)  # fmt: skip
+        return await self.call(
+            "GET", f"{API}/backups/{id}", "GET /backups/{id}", kind="backup", target=id, role=role
+        )
 
     async def _restore(self) -> None:
         backup_id = self.rng.choice(self.shared.restorable)
         created, _body = await self.call(
-            "POST", f"{API}/restores", "POST /restores", kind="restore",
+            "POST",
+            f"{API}/restores",
+            "POST /restores",
+            kind="restore",
             body={"backup_id": backup_id, "groups": GROUPS},
-        )  # fmt: skip
+        )
         if created.status != 201 or not created.seen:
             await self.pause(0.01, 0.08)
             return
@@ -248,9 +297,13 @@ class Client:
         self.shared.restores.append(id)
         for _attempt in range(40):
             requested, _ = await self.call(
-                "POST", f"{API}/restores/{id}", "POST /restores/{id}", kind="restore",
-                body={"status": "REQUESTING"}, target=id,
-            )  # fmt: skip
+                "POST",
+                f"{API}/restores/{id}",
+                "POST /restores/{id}",
+                kind="restore",
+                body={"status": "REQUESTING"},
+                target=id,
+            )
             if requested.status == 200:
                 break
             if requested.status != 409 or self.rng.random() < 0.15:
@@ -267,8 +320,9 @@ class Client:
         await self.follow(id, "restore")
 
     async def delete_restore(self, id: int) -> None:
-        await self.call("DELETE", f"{API}/restores/{id}", "DELETE /restores/{id}",
-                        kind="restore", target=id)  # fmt: skip
+        await self.call(
+            "DELETE", f"{API}/restores/{id}", "DELETE /restores/{id}", kind="restore", target=id
+        )
 
     async def follow(self, id: int, kind: Kind) -> str | None:
         """Poll one record until it is finished or gone; its last status."""
@@ -289,11 +343,18 @@ class Client:
         draw = self.rng.random()
         backup_type, host = ("CONFIG", 53) if draw < 0.6 else ("DATA", 104 if draw < 0.9 else 53)
         created, _ = await self.call(
-            "POST", f"{API}/backups", "POST /backups", kind="backup",
+            "POST",
+            f"{API}/backups",
+            "POST /backups",
+            kind="backup",
             headers={"backup_type": backup_type},
-            body={"name": self.shared.unique_name(), "configuration_id": 1, "host_id": host,
-                  "description": "bre load"},
-        )  # fmt: skip
+            body={
+                "name": self.shared.unique_name(),
+                "configuration_id": 1,
+                "host_id": host,
+                "description": "bre load",
+            },
+        )
         if created.status != 201 or not created.seen:
             return
         id = created.seen[0].id
@@ -307,8 +368,9 @@ class Client:
             await self.delete_backup(id)
 
     async def delete_backup(self, id: int) -> None:
-        await self.call("DELETE", f"{API}/backups/{id}", "DELETE /backups/{id}",
-                        kind="backup", target=id)  # fmt: skip
+        await self.call(
+            "DELETE", f"{API}/backups/{id}", "DELETE /backups/{id}", kind="backup", target=id
+        )
 
     async def _rebalance(self) -> None:
         await self.pause(0.3, 0.9)
@@ -319,11 +381,15 @@ class Client:
     async def toggle(self, on: bool, role: str | None = None) -> Exchange:
         admin = self.shared.admin_token
         exchange, _ = await self.call(
-            "POST", "/simulator/consoles/current/control", "POST /simulator/control",
-            body={"rebalancing": on}, control=True, role=role,
+            "POST",
+            "/simulator/consoles/current/control",
+            "POST /simulator/control",
+            body={"rebalancing": on},
+            control=True,
+            role=role,
             detail=f"rebalancing={'true' if on else 'false'}",
             headers={"Authorization": f"Bearer {admin}"} if admin else None,
-        )  # fmt: skip
+        )
         return exchange
 
     async def _lister(self) -> None:
@@ -332,14 +398,26 @@ class Client:
         ranged = {"Range": f"items={start}-{start + self.rng.choice((9, 49))}"}
         if draw < 0.5:
             params = {"filter": f"status in ({UNFINISHED})", "sort": "-id"}
-            await self.call("GET", f"{API}/restores", "GET /restores", kind="restore",
-                            headers=ranged, params=params)  # fmt: skip
+            await self.call(
+                "GET",
+                f"{API}/restores",
+                "GET /restores",
+                kind="restore",
+                headers=ranged,
+                params=params,
+            )
         else:
             params = {"filter": f"status in ({RUNNING_BACKUPS}) and host_id = 53"}
             if self.rng.random() < 0.5:
                 params = {"filter": "host_id in (53, 104)", "sort": "-id"}
-            await self.call("GET", f"{API}/backups", "GET /backups", kind="backup",
-                            headers=ranged, params=params)  # fmt: skip
+            await self.call(
+                "GET",
+                f"{API}/backups",
+                "GET /backups",
+                kind="backup",
+                headers=ranged,
+                params=params,
+            )
         await self.pause(0.0, 0.05)
 
     async def _bad(self) -> None:
@@ -356,38 +434,97 @@ class Client:
 
 _JSON = {"Content-Type": "application/json"}
 BAD_CASES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
-    ("malformed JSON restore", "POST", f"{API}/restores", "POST /restores",
-     {"content": b'{"backup_id": 1, "groups": [', "headers": _JSON}),
-    ("malformed JSON backup", "POST", f"{API}/backups", "POST /backups",
-     {"content": b"{name: nope}", "headers": {**_JSON, "backup_type": "CONFIG"}}),
-    ("JSON array as restore", "POST", f"{API}/restores", "POST /restores",
-     {"content": b"[1, 2]", "headers": _JSON}),
-    ("missing backup_id", "POST", f"{API}/restores", "POST /restores",
-     {"body": {"groups": GROUPS}}),
-    ("unknown backup", "POST", f"{API}/restores", "POST /restores",
-     {"body": {"backup_id": 987654, "groups": GROUPS}}),
-    ("bad backup_type", "POST", f"{API}/backups", "POST /backups",
-     {"body": {"name": "bad_type", "configuration_id": 1}, "headers": {"backup_type": "BOTH"}}),
-    ("bad filter", "GET", f"{API}/restores", "GET /restores",
-     {"params": {"filter": "status ==== (("}}),
-    ("filter on unknown field", "GET", f"{API}/backups", "GET /backups",
-     {"params": {"filter": "colour = red"}}),
-    ("bad Range", "GET", f"{API}/restores", "GET /restores",
-     {"headers": {"Range": "items=-3-2"}}),
-    ("negative Range", "GET", f"{API}/backups", "GET /backups",
-     {"headers": {"Range": "items=3-0"}}),
+    (
+        "malformed JSON restore",
+        "POST",
+        f"{API}/restores",
+        "POST /restores",
+        {"content": b'{"backup_id": 1, "groups": [', "headers": _JSON},
+    ),
+    (
+        "malformed JSON backup",
+        "POST",
+        f"{API}/backups",
+        "POST /backups",
+        {"content": b"{name: nope}", "headers": {**_JSON, "backup_type": "CONFIG"}},
+    ),
+    (
+        "JSON array as restore",
+        "POST",
+        f"{API}/restores",
+        "POST /restores",
+        {"content": b"[1, 2]", "headers": _JSON},
+    ),
+    (
+        "missing backup_id",
+        "POST",
+        f"{API}/restores",
+        "POST /restores",
+        {"body": {"groups": GROUPS}},
+    ),
+    (
+        "unknown backup",
+        "POST",
+        f"{API}/restores",
+        "POST /restores",
+        {"body": {"backup_id": 987654, "groups": GROUPS}},
+    ),
+    (
+        "bad backup_type",
+        "POST",
+        f"{API}/backups",
+        "POST /backups",
+        {"body": {"name": "bad_type", "configuration_id": 1}, "headers": {"backup_type": "BOTH"}},
+    ),
+    (
+        "bad filter",
+        "GET",
+        f"{API}/restores",
+        "GET /restores",
+        {"params": {"filter": "status ==== (("}},
+    ),
+    (
+        "filter on unknown field",
+        "GET",
+        f"{API}/backups",
+        "GET /backups",
+        {"params": {"filter": "colour = red"}},
+    ),
+    ("bad Range", "GET", f"{API}/restores", "GET /restores", {"headers": {"Range": "items=-3-2"}}),
+    (
+        "negative Range",
+        "GET",
+        f"{API}/backups",
+        "GET /backups",
+        {"headers": {"Range": "items=3-0"}},
+    ),
     ("bad sort", "GET", f"{API}/restores", "GET /restores", {"params": {"sort": "+status"}}),
-    ("unknown field", "GET", f"{API}/backups/1", "GET /backups/{id}",
-     {"params": {"fields": "id,colour"}}),
+    (
+        "unknown field",
+        "GET",
+        f"{API}/backups/1",
+        "GET /backups/{id}",
+        {"params": {"fields": "id,colour"}},
+    ),
     ("wrong token", "GET", f"{API}/restores", "GET /restores", {}),
     ("oversized body", "POST", f"{API}/restores", "POST /restores", {"headers": _JSON}),
-    ("unknown version", "GET", f"{API}/backups/1", "GET /backups/{id}",
-     {"headers": {"Version": "322.0123"}}),
+    (
+        "unknown version",
+        "GET",
+        f"{API}/backups/1",
+        "GET /backups/{id}",
+        {"headers": {"Version": "322.0123"}},
+    ),
     ("unknown path", "GET", f"{API}/restorez", "GET unknown", {}),
     ("non-numeric id", "GET", f"{API}/restores/abc", "GET /restores/{id}", {}),
-    ("status other than REQUESTING", "POST", f"{API}/restores/987654", "POST /restores/{id}",
-     {"body": {"status": "SUCCESS"}}),
-)  # fmt: skip
+    (
+        "status other than REQUESTING",
+        "POST",
+        f"{API}/restores/987654",
+        "POST /restores/{id}",
+        {"body": {"status": "SUCCESS"}},
+    ),
+)
 
 
 def _qradar_error(body: Any, status: int) -> bool:

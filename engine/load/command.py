@@ -25,12 +25,14 @@ examples:
 
 def add_command(sub: Any) -> None:
     p = sub.add_parser(
-        "load", help="run virtual clients against a simulator and check its invariants",
+        "load",
+        help="run virtual clients against a simulator and check its invariants",
         description="A load generator with invariant checks: pollers, restore starters, backup "
         "creators, rebalance toggles, listers and bad input, against a served simulator, "
         "`bre serve` processes it starts itself (default), or an in-process simulator.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     where = p.add_argument_group("target")
     where.add_argument(
         "--target",
@@ -64,10 +66,12 @@ def add_command(sub: Any) -> None:
     )
     where.add_argument("--db", help="the SQLite file of spawned servers (default: a temp file)")
     where.add_argument(
-        "--port", type=_port, default=0,
+        "--port",
+        type=_port,
+        default=0,
         help="the port of spawned servers; with --separate-ports the first of consecutive "
         "ports (default 0: free ports)",
-    )  # fmt: skip
+    )
     where.add_argument(
         "--in-process",
         action="store_true",
@@ -150,17 +154,32 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.in_process and (args.target or args.processes > 1):
         raise LoadError("--in-process runs one generator process and no --target")
     return Options(
-        targets=list(args.target), token=args.token, spawn=args.spawn,
+        targets=list(args.target),
+        token=args.token,
+        spawn=args.spawn,
         admin_token=args.admin_token or os.environ.get("BRE_ADMIN_TOKEN") or None,
-        separate_ports=args.separate_ports, in_process=args.in_process, db=args.db,
-        duration_s=args.duration, requests=args.requests, clients=args.clients, mix=mix,
-        mix_text=args.mix, seed=args.seed, processes=args.processes, json_path=args.json,
-        plot_path=args.plot, progress=not args.no_progress and sys.stderr.isatty(),
-        timeout_s=args.timeout, tolerance_ms=args.tolerance_ms, server_cpu=args.server_cpu,
+        separate_ports=args.separate_ports,
+        in_process=args.in_process,
+        db=args.db,
+        duration_s=args.duration,
+        requests=args.requests,
+        clients=args.clients,
+        mix=mix,
+        mix_text=args.mix,
+        seed=args.seed,
+        processes=args.processes,
+        json_path=args.json,
+        plot_path=args.plot,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        timeout_s=args.timeout,
+        tolerance_ms=args.tolerance_ms,
+        server_cpu=args.server_cpu,
         port=args.port,
         think_s=args.think,
-        worker=worker, history_out=args.history_out, quiet=args.quiet,
-    )  # fmt: skip
+        worker=worker,
+        history_out=args.history_out,
+        quiet=args.quiet,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

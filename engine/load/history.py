@@ -52,11 +52,13 @@ class Seen:
         backup_id = body.get("backup_id")
         host_id = body.get("host_id")
         return cls(
-            kind, id, status,
+            kind,
+            id,
+            status,
             backup_id if isinstance(backup_id, int) else None,
             host_id if isinstance(host_id, int) else None,
             completed if isinstance(completed, int) else None,
-        )  # fmt: skip
+        )
 
 
 @dataclass(slots=True)
@@ -92,13 +94,20 @@ class Exchange:
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "seq": self.seq, "client": self.client, "role": self.role, "op": self.op,
-            "sent": self.sent, "received": self.received, "status": self.status,
-        }  # fmt: skip
+            "seq": self.seq,
+            "client": self.client,
+            "role": self.role,
+            "op": self.op,
+            "sent": self.sent,
+            "received": self.received,
+            "status": self.status,
+        }
         optional = {
-            "code": self.code, "target": self.target, "error": self.error,
+            "code": self.code,
+            "target": self.target,
+            "error": self.error,
             "detail": self.detail or None,
-        }  # fmt: skip
+        }
         body.update({k: v for k, v in optional.items() if v is not None})
         if not self.shaped:
             body["shaped"] = False
@@ -115,14 +124,23 @@ class Exchange:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Exchange:
         return cls(
-            seq=int(raw["seq"]), client=str(raw["client"]), role=str(raw["role"]),
-            op=str(raw["op"]), sent=float(raw["sent"]), received=float(raw["received"]),
-            status=int(raw["status"]), code=raw.get("code"), shaped=bool(raw.get("shaped", True)),
-            bad=bool(raw.get("bad", False)), target=raw.get("target"),
+            seq=int(raw["seq"]),
+            client=str(raw["client"]),
+            role=str(raw["role"]),
+            op=str(raw["op"]),
+            sent=float(raw["sent"]),
+            received=float(raw["received"]),
+            status=int(raw["status"]),
+            code=raw.get("code"),
+            shaped=bool(raw.get("shaped", True)),
+            bad=bool(raw.get("bad", False)),
+            target=raw.get("target"),
             seen=tuple(Seen.from_json(s) for s in raw.get("seen", ())),
-            snapshot=bool(raw.get("snapshot", False)), error=raw.get("error"),
-            control=bool(raw.get("control", False)), detail=str(raw.get("detail") or ""),
-        )  # fmt: skip
+            snapshot=bool(raw.get("snapshot", False)),
+            error=raw.get("error"),
+            control=bool(raw.get("control", False)),
+            detail=str(raw.get("detail") or ""),
+        )
 
 
 @dataclass(slots=True)

@@ -56,16 +56,23 @@ class Latency:
         values = sorted(e.latency * 1000 for e in exchanges)
         statuses = Counter(_status_key(e) for e in exchanges)
         return cls(
-            len(values), percentile(values, 50), percentile(values, 90), percentile(values, 99),
-            values[-1] if values else 0.0, dict(sorted(statuses.items())),
-        )  # fmt: skip
+            len(values),
+            percentile(values, 50),
+            percentile(values, 90),
+            percentile(values, 99),
+            values[-1] if values else 0.0,
+            dict(sorted(statuses.items())),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "count": self.count, "p50_ms": round(self.p50_ms, 3), "p90_ms": round(self.p90_ms, 3),
-            "p99_ms": round(self.p99_ms, 3), "max_ms": round(self.max_ms, 3),
+            "count": self.count,
+            "p50_ms": round(self.p50_ms, 3),
+            "p90_ms": round(self.p90_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "max_ms": round(self.max_ms, 3),
             "statuses": self.statuses,
-        }  # fmt: skip
+        }
 
 
 def _status_key(e: Exchange) -> str:
@@ -102,24 +109,43 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "generator": self.generator, "target": self.target,
-            "clients": self.clients, "roles": self.roles, "duration_s": round(self.duration_s, 3),
-            "requests": self.requests, "throughput_rps": round(self.throughput, 1),
+            "ok": self.ok,
+            "generator": self.generator,
+            "target": self.target,
+            "clients": self.clients,
+            "roles": self.roles,
+            "duration_s": round(self.duration_s, 3),
+            "requests": self.requests,
+            "throughput_rps": round(self.throughput, 1),
             "overall": self.overall.to_json(),
             "endpoints": {k: v.to_json() for k, v in self.endpoints.items()},
-            "statuses": self.statuses, "codes": self.codes, "bad_input": self.bad,
-            "violation_counts": self.violation_counts, "violations": self.violations,
-            "final_checks": self.final_checks, "servers": self.servers, "series": self.series,
-            "notes": self.notes, "parameters": self.parameters,
-        }  # fmt: skip
+            "statuses": self.statuses,
+            "codes": self.codes,
+            "bad_input": self.bad,
+            "violation_counts": self.violation_counts,
+            "violations": self.violations,
+            "final_checks": self.final_checks,
+            "servers": self.servers,
+            "series": self.series,
+            "notes": self.notes,
+            "parameters": self.parameters,
+        }
 
 
 def build(
-    exchanges: Sequence[Exchange], checker: Checker, *, generator: str, target: str,
-    clients: int, roles: dict[str, int], started: float, ended: float,
-    servers: list[dict[str, Any]] | None = None, notes: list[str] | None = None,
+    exchanges: Sequence[Exchange],
+    checker: Checker,
+    *,
+    generator: str,
+    target: str,
+    clients: int,
+    roles: dict[str, int],
+    started: float,
+    ended: float,
+    servers: list[dict[str, Any]] | None = None,
+    notes: list[str] | None = None,
     parameters: dict[str, Any] | None = None,
-) -> Report:  # fmt: skip
+) -> Report:
     load = [e for e in exchanges if e.role != "final"]
     duration = max(ended - started, 1e-9)
     per_op: dict[str, list[Exchange]] = defaultdict(list)
@@ -129,17 +155,26 @@ def build(
     codes = Counter(f"{e.status}/{e.code}" for e in exchanges if e.code is not None)
     bad = Counter(f"{e.detail}: {_status_key(e)}" for e in exchanges if e.bad)
     return Report(
-        generator=generator, target=target, clients=clients, roles=roles, duration_s=duration,
-        requests=len(load), throughput=len(load) / duration,
+        generator=generator,
+        target=target,
+        clients=clients,
+        roles=roles,
+        duration_s=duration,
+        requests=len(load),
+        throughput=len(load) / duration,
         endpoints={op: Latency.of(v) for op, v in sorted(per_op.items())},
-        overall=Latency.of(load), statuses=dict(sorted(statuses.items())),
-        codes=dict(sorted(codes.items())), bad=dict(sorted(bad.items())),
+        overall=Latency.of(load),
+        statuses=dict(sorted(statuses.items())),
+        codes=dict(sorted(codes.items())),
+        bad=dict(sorted(bad.items())),
         violations=[v.to_json() for v in checker.violations],
         violation_counts=dict(sorted(checker.counts.items())),
         final_checks=sum(1 for e in exchanges if e.role == "final"),
-        servers=servers or [], series=series(load, started, checker.seen_at),
-        notes=notes or [], parameters=parameters or {},
-    )  # fmt: skip
+        servers=servers or [],
+        series=series(load, started, checker.seen_at),
+        notes=notes or [],
+        parameters=parameters or {},
+    )
 
 
 #: The answers the plot counts per second, by status class: what a person looks for first.
@@ -172,10 +207,13 @@ def series(
     for second in sorted(set(buckets) | set(broken)):
         values = sorted(buckets.get(second, ()))
         point: dict[str, float] = {
-            "t": second, "requests": len(values), "p50_ms": round(percentile(values, 50), 3),
-            "p90_ms": round(percentile(values, 90), 3), "p99_ms": round(percentile(values, 99), 3),
+            "t": second,
+            "requests": len(values),
+            "p50_ms": round(percentile(values, 50), 3),
+            "p90_ms": round(percentile(values, 90), 3),
+            "p99_ms": round(percentile(values, 99), 3),
             "violations": broken.get(second, 0),
-        }  # fmt: skip
+        }
         point.update({f"s{key}": rates[second][key] for key, _ in _RATES})
         out.append(point)
     return out
@@ -265,15 +303,22 @@ def plot(report: Report, path: Path) -> None:
     latency.set_ylim(bottom=0)
     latency.set_ylabel("latency (ms)")
     latency.legend(loc="upper right", fontsize=8, ncol=3)
-    for (key, label), colour in zip(_RATES, ("tab:orange", "tab:gray", "tab:red", "black"),
-                                    strict=True):  # fmt: skip
+    for (key, label), colour in zip(
+        _RATES, ("tab:orange", "tab:gray", "tab:red", "black"), strict=True
+    ):
         values = [p.get(f"s{key}", 0) for p in points]
         if any(values):
             trouble.plot(t, values, color=colour, label=f"{label} / s")
     broken = [(p["t"], p.get("violations", 0)) for p in points if p.get("violations", 0)]
     if broken:
-        trouble.bar([b[0] for b in broken], [b[1] for b in broken], color="tab:red", alpha=0.5,
-                    width=0.8, label="violations")  # fmt: skip
+        trouble.bar(
+            [b[0] for b in broken],
+            [b[1] for b in broken],
+            color="tab:red",
+            alpha=0.5,
+            width=0.8,
+            label="violations",
+        )
         for axis in (load, latency):
             for second, _ in broken:
                 axis.axvline(second, color="tab:red", alpha=0.3, linewidth=1)
@@ -283,8 +328,15 @@ def plot(report: Report, path: Path) -> None:
     if trouble.get_legend_handles_labels()[0]:
         trouble.legend(loc="upper right", fontsize=8, ncol=5)
     else:
-        trouble.text(0.5, 0.5, "no 409, 404, 5xx, unanswered request or violation",
-                     transform=trouble.transAxes, ha="center", va="center", fontsize=9)  # fmt: skip
+        trouble.text(
+            0.5,
+            0.5,
+            "no 409, 404, 5xx, unanswered request or violation",
+            transform=trouble.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
     for axis in (load, latency, trouble):
         axis.grid(True, alpha=0.3)
     figure.tight_layout()

@@ -42,11 +42,20 @@ from engine.load.servers import Servers, rss_kib
 
 #: Engine durations of a load console: short, so that operations overlap and conflicts are common.
 FAST_RULES: dict[str, dict[str, Any]] = {
-    "restore": {"requesting": "50ms", "initializing": "100ms", "in_progress": "300ms",
-                "outcome": {"FAILED": 0.2}},
-    "backup": {"initializing": "50ms", "in_progress": "200ms", "cancelling": "50ms",
-               "deleting": "50ms", "outcome": {"FAILED": 0.1}},
-}  # fmt: skip
+    "restore": {
+        "requesting": "50ms",
+        "initializing": "100ms",
+        "in_progress": "300ms",
+        "outcome": {"FAILED": 0.2},
+    },
+    "backup": {
+        "initializing": "50ms",
+        "in_progress": "200ms",
+        "cancelling": "50ms",
+        "deleting": "50ms",
+        "outcome": {"FAILED": 0.1},
+    },
+}
 
 
 class LoadError(RuntimeError):
@@ -138,17 +147,29 @@ async def _run(options: Options) -> Outcome:
                 for pid in servers.exited():
                     checker.fail("server_exited", f"server {pid} exited during the run")
                 for pid, url in servers.processes():
-                    server_rows.append({"pid": pid, "url": url,
-                                        "rss_kib_start": rss_start.get(pid),
-                                        "rss_kib_end": rss_kib(pid)})  # fmt: skip
+                    server_rows.append(
+                        {
+                            "pid": pid,
+                            "url": url,
+                            "rss_kib_start": rss_start.get(pid),
+                            "rss_kib_end": rss_kib(pid),
+                        }
+                    )
             target = ", ".join(urls) if urls else "in-process (httpx.ASGITransport)"
             if servers is not None:
                 target += f" ({len(server_rows)} `bre serve` process(es), db {servers.db})"
             result = reporting.build(
-                history.exchanges, checker, generator=_generator(options), target=target,
-                clients=options.clients, roles=dict(Counter(roles)), started=first, ended=last,
-                servers=server_rows, parameters=_parameters(options),
-            )  # fmt: skip
+                history.exchanges,
+                checker,
+                generator=_generator(options),
+                target=target,
+                clients=options.clients,
+                roles=dict(Counter(roles)),
+                started=first,
+                ended=last,
+                servers=server_rows,
+                parameters=_parameters(options),
+            )
             if servers is not None and not result.ok:
                 logs = servers.logs()
                 if logs:
@@ -199,10 +220,13 @@ async def _target(
             yield [], token, admin, transport, None
         return
     servers = Servers(
-        count=max(options.spawn, 1), db=options.db or str(scratch / "load.sqlite3"),
-        directory=scratch, shared_port=not options.separate_ports, cpu=options.server_cpu,
+        count=max(options.spawn, 1),
+        db=options.db or str(scratch / "load.sqlite3"),
+        directory=scratch,
+        shared_port=not options.separate_ports,
+        cpu=options.server_cpu,
         port=options.port,
-    )  # fmt: skip
+    )
     try:
         await anyio.to_thread.run_sync(servers.start)
         token = await _create_console(servers.urls[0], None, servers.admin_token)
@@ -245,9 +269,10 @@ def _http(url: str, transport: httpx.AsyncBaseTransport | None, clients: int) ->
 
 async def _restorable(http: httpx.AsyncClient, token: str) -> list[int]:
     response = await http.get(
-        f"{API}/backups", headers={"SEC": token},
+        f"{API}/backups",
+        headers={"SEC": token},
         params={"filter": 'status = "SUCCESS" and type = "CONFIG" and is_valid = true'},
-    )  # fmt: skip
+    )
     if response.status_code == 401:
         raise LoadError("the token is not accepted (401)")
     ids = [b["id"] for b in response.json()] if response.status_code == 200 else []
@@ -255,28 +280,41 @@ async def _restorable(http: httpx.AsyncClient, token: str) -> list[int]:
 
 
 async def _clients(
-    options: Options, urls: list[str], token: str, admin: str | None,
-    transport: httpx.AsyncBaseTransport | None, roles: list[str], index: int, count: int,
+    options: Options,
+    urls: list[str],
+    token: str,
+    admin: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+    roles: list[str],
+    index: int,
+    count: int,
     history: History,
-) -> None:  # fmt: skip
+) -> None:
     mine = [(i, role) for i, role in enumerate(roles) if i % count == index]
     targets = urls or [IN_PROCESS_URL]
     # One AsyncClient (one keep-alive connection) per virtual client: a pool shared by many
     # tasks costs httpx more than the requests themselves (measured: 200 vs 1,200 req/s at 30).
     https = [_http(targets[i % len(targets)], transport, 1) for i, _ in mine]
     stop = anyio.Event()
-    shared = Shared(history=history, token=token, stop=stop, prefix=f"p{index}_{options.seed}",
-                    timeout_s=options.timeout_s, think_s=options.think_s,
-                    admin_token=admin)  # fmt: skip
+    shared = Shared(
+        history=history,
+        token=token,
+        stop=stop,
+        prefix=f"p{index}_{options.seed}",
+        timeout_s=options.timeout_s,
+        think_s=options.think_s,
+        admin_token=admin,
+    )
     if options.requests is not None:
         shared.max_requests = max(options.requests // count, 1)
     try:
         shared.restorable = await _restorable(https[0], token) if https else [1]
         clients = [
-            Client(f"p{index}-c{i}-{role}", role, http, shared,
-                   random.Random(f"{options.seed}:{i}"))
+            Client(
+                f"p{index}-c{i}-{role}", role, http, shared, random.Random(f"{options.seed}:{i}")
+            )
             for (i, role), http in zip(mine, https, strict=True)
-        ]  # fmt: skip
+        ]
         started = time.monotonic()
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as group:
@@ -327,27 +365,54 @@ async def _worker(options: Options) -> Outcome:
     history = History()
     roles = assign_roles(options.mix, options.clients)
     assert options.token is not None
-    await _clients(options, options.targets, options.token, options.admin_token, None, roles,
-                   index, count, history)  # fmt: skip
+    await _clients(
+        options,
+        options.targets,
+        options.token,
+        options.admin_token,
+        None,
+        roles,
+        index,
+        count,
+        history,
+    )
     history.write(options.history_out)
     return Outcome(None, 0)
 
 
 async def _children(
-    options: Options, urls: list[str], token: str, admin: str | None, scratch: Path,
+    options: Options,
+    urls: list[str],
+    token: str,
+    admin: str | None,
+    scratch: Path,
     history: History,
-) -> None:  # fmt: skip
+) -> None:
     processes = []
     outs = []
     for index in range(options.processes):
         out = scratch / f"history-{index}.jsonl"
         outs.append(out)
-        command = [*launch.bre("load"), "--token", token,
-                   "--clients", str(options.clients), "--mix", options.mix_text,
-                   "--seed", str(options.seed), "--timeout", str(options.timeout_s),
-                   "--think", str(options.think_s),
-                   "--worker", f"{index}/{options.processes}", "--history-out", str(out),
-                   "--no-progress"]  # fmt: skip
+        command = [
+            *launch.bre("load"),
+            "--token",
+            token,
+            "--clients",
+            str(options.clients),
+            "--mix",
+            options.mix_text,
+            "--seed",
+            str(options.seed),
+            "--timeout",
+            str(options.timeout_s),
+            "--think",
+            str(options.think_s),
+            "--worker",
+            f"{index}/{options.processes}",
+            "--history-out",
+            str(out),
+            "--no-progress",
+        ]
         for url in urls:
             command += ["--target", url]
         if options.requests is not None:
@@ -376,9 +441,12 @@ async def _children(
 
 
 async def _final_reads(
-    urls: list[str], token: str, transport: httpx.AsyncBaseTransport | None, history: History,
+    urls: list[str],
+    token: str,
+    transport: httpx.AsyncBaseTransport | None,
+    history: History,
     options: Options,
-) -> None:  # fmt: skip
+) -> None:
     """Re-read every acknowledged create (role `final`), with 16 clients of one connection."""
     ids = seen_ids(history)
     todo = [(kind, id) for kind, numbers in ids.items() for id in sorted(numbers)]

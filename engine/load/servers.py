@@ -72,25 +72,50 @@ def children(pid: int) -> list[int]:
 
 
 def start_server(
-    *, db: str, port: int = 0, host: str = "127.0.0.1", token: str = "bre-load-token",
-    cpu: int | None = None, log: Path, timeout_s: float = 30.0, extra: tuple[str, ...] = (),
+    *,
+    db: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    token: str = "bre-load-token",
+    cpu: int | None = None,
+    log: Path,
+    timeout_s: float = 30.0,
+    extra: tuple[str, ...] = (),
     admin_token: str | None = None,
-) -> Server:  # fmt: skip
+) -> Server:
     """Start `bre serve` (`engine.launch`) and wait for its `ready:` line. `admin_token` (handed
     over in the environment, not on the command line where `ps` shows it) is the control
     surface's credential: processes sharing a port must share it."""
     command = [
-        *launch.bre("serve"), "--host", host, "--port", str(port), "--db", db, "--token", token,
-        "--log-level", "WARNING", "--log-format", "json", *extra,
-    ]  # fmt: skip
+        *launch.bre("serve"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--token",
+        token,
+        "--log-level",
+        "WARNING",
+        "--log-format",
+        "json",
+        *extra,
+    ]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     errors = log.open("wb")
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1",
-             **({"BRE_ADMIN_TOKEN": admin_token} if admin_token else {})},
-    )  # fmt: skip
+        command,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        stdin=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            **({"BRE_ADMIN_TOKEN": admin_token} if admin_token else {}),
+        },
+    )
     errors.close()
     assert process.stdout is not None
     line: list[bytes] = []

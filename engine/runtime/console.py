@@ -105,8 +105,12 @@ class Console:
             result: T = await self.store.transact(run)
         except QRadarError as error:
             if error.code.http_status == 409:
-                log.info("conflict", console=self.id, code=error.code.unique,
-                         endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
+                log.info(
+                    "conflict",
+                    console=self.id,
+                    code=error.code.unique,
+                    endpoint=sorted(e.value for e in error.code.endpoints),
+                )
             raise
         if unit.fired:
             self._report(unit.fired, wake and bool(unit.scheduled))
@@ -234,8 +238,12 @@ class Console:
         *,
         initiated_by: str = "admin",
     ) -> Backup:
-        body = {"name": name, "configuration_id": configuration_id, "description": description,
-                "host_id": host_id}  # fmt: skip
+        body = {
+            "name": name,
+            "configuration_id": configuration_id,
+            "description": description,
+            "host_id": host_id,
+        }
         return await self.create_backup_from(backup_type, body, initiated_by=initiated_by)
 
     async def create_backup_from(
@@ -313,8 +321,9 @@ class Console:
         await self._settings(units.put_world, world)
         self.world = world
         self.outage_mode = world.outage_during_restore
-        log.info("world_seeded", console=self.id, hosts=len(world.hosts),
-                 backups=len(world.backups))  # fmt: skip
+        log.info(
+            "world_seeded", console=self.id, hosts=len(world.hosts), backups=len(world.backups)
+        )
 
     async def add_backup(self, backup: Backup) -> Backup:
         result = await self.run_unit(units.add_backup, backup)
@@ -429,9 +438,11 @@ class Console:
         return await check()
 
     async def wait_for_restore(
-        self, id: int, status: RestoreStatus | str | tuple[str, ...] = RESTORE.outcomes,
+        self,
+        id: int,
+        status: RestoreStatus | str | tuple[str, ...] = RESTORE.outcomes,
         within_s: float | None = None,
-    ) -> Restore:  # fmt: skip
+    ) -> Restore:
         wanted = {status} if isinstance(status, str) else set(status)
         found: list[Restore] = []
 

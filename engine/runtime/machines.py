@@ -109,9 +109,10 @@ class LifecycleMachine:
         except MachineError:
             raise IllegalTransition(model.kind, model.status, event) from None
         model.fired.append(
-            Fired(model.console, model.kind, model.id, source, model.status, event.value,
-                  model.now_ms)
-        )  # fmt: skip
+            Fired(
+                model.console, model.kind, model.id, source, model.status, event.value, model.now_ms
+            )
+        )
 
 
 class Machines:

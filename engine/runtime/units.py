@@ -129,9 +129,13 @@ def _phase_end(
 
 
 def _fire(
-    unit: Unit, kind: JobKind, id: int, status: str, persist: Callable[[str, str], None],
+    unit: Unit,
+    kind: JobKind,
+    id: int,
+    status: str,
+    persist: Callable[[str, str], None],
     event: Event,
-) -> None:  # fmt: skip
+) -> None:
     """Fire `event` on a transient model of the job; `persist` writes the change."""
     model = JobModel(kind, unit.console, id, status, unit.now_ms, persist, unit.fired)
     unit.machines.fire(model, event)
@@ -162,8 +166,18 @@ def _move_restore(
         due = None
         if job.origin is not Origin.EXTERNAL:
             due = _phase_end(rule, JobKind.RESTORE, dest, outcome, now)
-        jb = Job(JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
-                 ordinal, now)  # fmt: skip
+        jb = Job(
+            JobKind.RESTORE,
+            job.id,
+            dest,
+            job.visible,
+            job.origin,
+            due,
+            outcome,
+            job.rule,
+            ordinal,
+            now,
+        )
         unit.schedule(JobKind.RESTORE, job.id, due)
         moved = StoredRestore(record.reached(status, now), jb)
         if write:
@@ -271,8 +285,18 @@ def _move_backup(
             return
         rule = unit.rule(tx, JobKind.BACKUP, job)
         due = _phase_end(rule, JobKind.BACKUP, dest, job.outcome, now)
-        jb = Job(JobKind.BACKUP, job.id, dest, job.visible, job.origin, due, job.outcome, job.rule,
-                 job.ordinal, now)  # fmt: skip
+        jb = Job(
+            JobKind.BACKUP,
+            job.id,
+            dest,
+            job.visible,
+            job.origin,
+            due,
+            job.outcome,
+            job.rule,
+            job.ordinal,
+            now,
+        )
         unit.schedule(JobKind.BACKUP, job.id, due)
         moved = StoredBackup(_backup_reached(tx, unit, record, _BACKUP_STATUS[dest]), jb)
         if write:
@@ -342,10 +366,14 @@ def create_backup(
         build_version=f"{host.version}.20260101",
     )
     job = Job(
-        JobKind.BACKUP, backup.id, BackupStatus.INITIALIZING, ordinal=ordinal, outcome=outcome,
+        JobKind.BACKUP,
+        backup.id,
+        BackupStatus.INITIALIZING,
+        ordinal=ordinal,
+        outcome=outcome,
         phase_since=now,
         due_at=_phase_end(rule, JobKind.BACKUP, BackupStatus.INITIALIZING, outcome, now),
-    )  # fmt: skip
+    )
     tx.insert_backup(unit.console, backup, job)
     unit.schedule(JobKind.BACKUP, backup.id, job.due_at)
     unit.fired.append(
@@ -577,14 +605,28 @@ def start_external_restore(tx: Tx, unit: Unit) -> Restore:
         raise QRadarError.at(E.RESTORE_UPDATE, 1016)
     console_host = next((h for h in tx.hosts(unit.console) if h.console), None)
     restore = Restore(
-        id=tx.next_id(unit.console, JobKind.RESTORE), initiated_by="console-ui",
-        host_id=console_host.id if console_host else 0, time_initiated=unit.now_ms,
-        time_completed=None, status=RestoreStatus.IN_PROGRESS, is_cross_deployment_restore=False,
-        backup_id=None, backup_name="", backup_version="", backup_type=BackupType.CONFIG,
-        backup_filename="", groups=(),
-    )  # fmt: skip
-    job = Job(JobKind.RESTORE, restore.id, restore.status, visible=False, origin=Origin.EXTERNAL,
-              phase_since=unit.now_ms)  # fmt: skip
+        id=tx.next_id(unit.console, JobKind.RESTORE),
+        initiated_by="console-ui",
+        host_id=console_host.id if console_host else 0,
+        time_initiated=unit.now_ms,
+        time_completed=None,
+        status=RestoreStatus.IN_PROGRESS,
+        is_cross_deployment_restore=False,
+        backup_id=None,
+        backup_name="",
+        backup_version="",
+        backup_type=BackupType.CONFIG,
+        backup_filename="",
+        groups=(),
+    )
+    job = Job(
+        JobKind.RESTORE,
+        restore.id,
+        restore.status,
+        visible=False,
+        origin=Origin.EXTERNAL,
+        phase_since=unit.now_ms,
+    )
     tx.insert_restore(unit.console, restore, job)
     unit.fired.append(
         Fired(

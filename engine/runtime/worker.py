@@ -70,8 +70,9 @@ class Worker:
                 except StorageError as error:
                     if not self._storage_failing:
                         self._storage_failing = True
-                        log.warning("worker_waiting_for_storage", console=console.id,
-                                    cause=error.cause)  # fmt: skip
+                        log.warning(
+                            "worker_waiting_for_storage", console=console.id, cause=error.cause
+                        )
                     await self._pause(retry)
                     retry = min(retry * 2, RETRY_MAX_S)
                     continue
@@ -133,14 +134,35 @@ class Worker:
             raise
         except Exception as second:
             self.held[key] = cause
-            log.error("job_fault_unwritten", console=console.id, kind=kind.value, id=id,
-                      cause=cause, error=_cause(second), exc_info=error)  # fmt: skip
+            log.error(
+                "job_fault_unwritten",
+                console=console.id,
+                kind=kind.value,
+                id=id,
+                cause=cause,
+                error=_cause(second),
+                exc_info=error,
+            )
         else:
-            log.error("job_faulted", console=console.id, kind=kind.value, id=id, status=status,
-                      cause=cause, exc_info=error)  # fmt: skip
+            log.error(
+                "job_faulted",
+                console=console.id,
+                kind=kind.value,
+                id=id,
+                status=status,
+                cause=cause,
+                exc_info=error,
+            )
         # status None: the fault could not be written; this worker holds the job
-        console.faults.append({"kind": kind.value, "id": id, "status": status, "cause": cause,
-                               "at_ms": console.clock.now_ms()})  # fmt: skip
+        console.faults.append(
+            {
+                "kind": kind.value,
+                "id": id,
+                "status": status,
+                "cause": cause,
+                "at_ms": console.clock.now_ms(),
+            }
+        )
 
     async def _pause(self, seconds: float) -> None:
         """Wait before a retry: real seconds, but parked on a virtual clock (its `advance`

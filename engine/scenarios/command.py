@@ -26,17 +26,20 @@ def _replay(args: argparse.Namespace) -> int:
 
     files = find_files(args.paths)
     if not files:
-        print("bre replay: no scenario files (*.yaml, *.yml) under " + " ".join(args.paths),
-              file=sys.stderr)  # fmt: skip
+        print(
+            "bre replay: no scenario files (*.yaml, *.yml) under " + " ".join(args.paths),
+            file=sys.stderr,
+        )
         return 2
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         print(f"bre replay: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     target = Target(
-        url=args.target.rstrip("/") if args.target else None, token=args.token,
+        url=args.target.rstrip("/") if args.target else None,
+        token=args.token,
         admin_token=_admin_token(args),
-    )  # fmt: skip
+    )
     results = anyio.run(replay, [str(f) for f in files], target)
     sys.stdout.write(render(results, args.target))
     sys.stdout.flush()
@@ -54,9 +57,14 @@ def _record(args: argparse.Namespace) -> int:
 
     try:
         text = anyio.run(
-            fetch_and_record, args.target.rstrip("/"), args.console, args.token, args.name,
-            args.world, _admin_token(args),
-        )  # fmt: skip
+            fetch_and_record,
+            args.target.rstrip("/"),
+            args.console,
+            args.token,
+            args.name,
+            args.world,
+            _admin_token(args),
+        )
     except RecordError as error:
         print(f"bre record: {error}", file=sys.stderr)
         return 1
@@ -94,12 +102,17 @@ def add_command(sub: Any) -> None:
         "record", help="turn the request journal of a served simulator into a scenario file"
     )
     r.add_argument("--target", required=True, help="the served simulator's URL")
-    r.add_argument("--console", default="current",
-                   help="console id (default: the console of --token)")  # fmt: skip
+    r.add_argument(
+        "--console", default="current", help="console id (default: the console of --token)"
+    )
     r.add_argument("--out", required=True, metavar="FILE", help="the scenario file (- : stdout)")
     r.add_argument("--token", help="SEC token (needed for --console current)")
     r.add_argument("--admin-token", help=_ADMIN_HELP)
     r.add_argument("--name", default=None, help="the scenario's name")
-    r.add_argument("--world", default=None, metavar="FILE",
-                   help="a YAML file with the world mapping the session started from")  # fmt: skip
+    r.add_argument(
+        "--world",
+        default=None,
+        metavar="FILE",
+        help="a YAML file with the world mapping the session started from",
+    )
     r.set_defaults(run=_record)

@@ -32,8 +32,16 @@ from engine.core.releases import read_release
 FORMAT = 1
 STEP_ACTIONS = ("request", "advance", "wait_for", "control", "concurrently")
 _TOP_KEYS = (
-    "format", "name", "description", "seed", "api_version", "release", "world", "engine", "steps",
-)  # fmt: skip
+    "format",
+    "name",
+    "description",
+    "seed",
+    "api_version",
+    "release",
+    "world",
+    "engine",
+    "steps",
+)
 _STEP_EXTRAS: dict[str, tuple[str, ...]] = {
     "request": ("expect", "capture"),
     "advance": (),
@@ -188,8 +196,13 @@ def _type_name(node: yaml.Node) -> str:
     if isinstance(node, yaml.SequenceNode):
         return "a list"
     tag = str(node.tag).rsplit(":", 1)[-1]
-    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
-            "null": "null"}.get(tag, tag)  # fmt: skip
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "a boolean",
+        "null": "null",
+    }.get(tag, tag)
 
 
 class _Reader:
@@ -327,10 +340,19 @@ class _Reader:
         )
         _check_variables(self, steps_node, steps)
         return Scenario(
-            file=self.file, index=index, line=_line(node), name=name, description=description,
-            seed=seed, api_version=api_version, release=release, world=world, world_raw=world_raw,
-            engine=engine, steps=steps,
-        )  # fmt: skip
+            file=self.file,
+            index=index,
+            line=_line(node),
+            name=name,
+            description=description,
+            seed=seed,
+            api_version=api_version,
+            release=release,
+            world=world,
+            world_raw=world_raw,
+            engine=engine,
+            steps=steps,
+        )
 
     def engine(self, node: yaml.Node) -> dict[str, dict[str, Any]]:
         kinds = self.mapping(node, "engine", [k.value for k in JobKind])
@@ -396,10 +418,15 @@ class _Reader:
         body = self.string(entries["body"][1], f"{key}.body") if "body" in entries else None
         auth = self.auth(entries["auth"][1], f"{key}.auth") if "auth" in entries else Auth()
         return Request(
-            method=method, path=path, headers=headers, query=query,
+            method=method,
+            path=path,
+            headers=headers,
+            query=query,
             json=self.value(entries["json"][1]) if "json" in entries else None,
-            has_json="json" in entries, body=body, auth=auth,
-        )  # fmt: skip
+            has_json="json" in entries,
+            body=body,
+            auth=auth,
+        )
 
     def auth(self, node: yaml.Node, key: str) -> Auth:
         if isinstance(node, yaml.ScalarNode):

@@ -33,8 +33,12 @@ from engine.core.endpoints import kind_of_path
 from engine.core.progression import format_duration_ms
 from engine.scenarios.loader import load_text
 
-_HEADER_NAMES = {"version": "Version", "range": "Range", "accept": "Accept",
-                 "content-type": "Content-Type"}  # fmt: skip
+_HEADER_NAMES = {
+    "version": "Version",
+    "range": "Range",
+    "accept": "Accept",
+    "content-type": "Content-Type",
+}
 #: Keys whose values depend on when and where the session ran (left out of expectations).
 _VOLATILE = frozenset({"size_on_disk"})
 _COLLECTION = re.compile(r"/api/backup_and_restore/(backups|restores)/?$")

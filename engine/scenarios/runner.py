@@ -186,8 +186,12 @@ class InProcess:
         self.client = client
         self.token = token
         user, password = IN_PROCESS_BASIC
-        self.builtins = {"token": token, "operator_token": IN_PROCESS_OPERATOR,
-                         "basic_user": user, "basic_password": password}  # fmt: skip
+        self.builtins = {
+            "token": token,
+            "operator_token": IN_PROCESS_OPERATOR,
+            "basic_user": user,
+            "basic_password": password,
+        }
         self.console = console
         self._control = control
 
@@ -238,8 +242,13 @@ class Remote:
         self.client = client
         self.token = token
         self.admin = dict(admin or {})  # the control surface's credential, as headers
-        self.builtins = {"token": token, "operator_token": "", "basic_user": "",
-                         "basic_password": "", **(builtins or {})}  # fmt: skip
+        self.builtins = {
+            "token": token,
+            "operator_token": "",
+            "basic_user": "",
+            "basic_password": "",
+            **(builtins or {}),
+        }
         self.has_control = simulator
         self.has_clock = simulator
 
@@ -248,9 +257,10 @@ class Remote:
             raise Unavailable("the target offers no /simulator control surface")
         try:
             response = await self.client.post(
-                f"/simulator/consoles/current/{route}", json=body,
+                f"/simulator/consoles/current/{route}",
+                json=body,
                 headers={"SEC": self.token, **self.admin},
-            )  # fmt: skip
+            )
         except httpx.HTTPError as error:
             raise StepError(f"control request failed: {error!r}") from None
         if response.status_code >= 300:
@@ -317,14 +327,17 @@ class Target:
                 yield Remote(client, self.token or DEFAULT_TOKEN, False)
                 return
             token = secrets.token_hex(16)
-            builtins = {"operator_token": secrets.token_hex(16),
-                        "basic_user": f"user-{secrets.token_hex(4)}",
-                        "basic_password": secrets.token_hex(8)}  # fmt: skip
+            builtins = {
+                "operator_token": secrets.token_hex(16),
+                "basic_user": f"user-{secrets.token_hex(4)}",
+                "basic_password": secrets.token_hex(8),
+            }
             admin = self.admin_headers
             created = await client.post(
-                "/simulator/consoles", json=_console_body(scenario, token, builtins),
+                "/simulator/consoles",
+                json=_console_body(scenario, token, builtins),
                 headers=admin,
-            )  # fmt: skip
+            )
             if created.status_code == 201:
                 console_id = created.json()["id"]
                 try:
@@ -344,10 +357,12 @@ class Target:
 
 def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "tokens": [token], "non_admin_tokens": [builtins["operator_token"]],
+        "tokens": [token],
+        "non_admin_tokens": [builtins["operator_token"]],
         "basic": [[builtins["basic_user"], builtins["basic_password"]]],
-        "clock": "virtual", "seed": scenario.seed or 0,
-    }  # fmt: skip
+        "clock": "virtual",
+        "seed": scenario.seed or 0,
+    }
     if scenario.world_raw is not None:
         body["world"] = scenario.world_raw
     if scenario.release is not None:
@@ -365,10 +380,16 @@ async def _in_process(scenario: Scenario, token: str) -> AsyncIterator[Driver]:
 
     async with Simulator(Settings(seed=scenario.seed or 0)) as sim:
         console = await sim.create_console(
-            CONSOLE_ID, tokens=(token,), world=scenario.world, seed=scenario.seed or 0,
-            rules=scenario.engine or None, clock="virtual", basic=(IN_PROCESS_BASIC,),
-            non_admin_tokens=(IN_PROCESS_OPERATOR,), release=scenario.release,
-        )  # fmt: skip
+            CONSOLE_ID,
+            tokens=(token,),
+            world=scenario.world,
+            seed=scenario.seed or 0,
+            rules=scenario.engine or None,
+            clock="virtual",
+            basic=(IN_PROCESS_BASIC,),
+            non_admin_tokens=(IN_PROCESS_OPERATOR,),
+            release=scenario.release,
+        )
         control = Control(sim)
         app = create_app(sim, control=control)
         transport = httpx.ASGITransport(app=app)
@@ -567,12 +588,15 @@ class _Run:
             pair = f"{substitute(request.auth.user, v)}:{substitute(request.auth.password, v)}"
             auth = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
         return Sent(
-            method=request.method, path=_text(substitute(request.path, v)), headers=headers,
-            query=query, json=substitute(request.json, v) if request.has_json else None,
+            method=request.method,
+            path=_text(substitute(request.path, v)),
+            headers=headers,
+            query=query,
+            json=substitute(request.json, v) if request.has_json else None,
             has_json=request.has_json,
             body=_text(substitute(request.body, v)) if request.body is not None else None,
             auth=auth,
-        )  # fmt: skip
+        )
 
     async def send(self, sent: Sent) -> Answer:
         content: bytes | None = None
@@ -763,8 +787,9 @@ async def run_scenario(scenario: Scenario, target: Target | None = None) -> Scen
             elsewhere = await _other_release(scenario, driver)
             if elsewhere is not None:  # a target that cannot run the scenario's release
                 result.notes.append(elsewhere)
-                result.steps = [StepResult(s, "skipped", [f"skipped: {elsewhere}"])
-                                for s in scenario.steps]  # fmt: skip
+                result.steps = [
+                    StepResult(s, "skipped", [f"skipped: {elsewhere}"]) for s in scenario.steps
+                ]
                 return result
             run = _Run(scenario, driver)
             for step in scenario.steps:

@@ -95,10 +95,13 @@ SERVER_RULES: Mapping[str, Mapping[str, Any]] = {
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("bre", "QRadar Backup and Restore Engine simulator")
     group.addoption(
-        "--bre-port", type=int, default=None, metavar="PORT",
+        "--bre-port",
+        type=int,
+        default=None,
+        metavar="PORT",
         help="the port of the bre_server fixture (default: the ini option bre_port, else 0: "
         "a free port)",
-    )  # fmt: skip
+    )
     parser.addini("bre_port", "the port of the bre_server fixture (0: a free port)", default="0")
 
 
@@ -293,9 +296,11 @@ class SimulatorServer:
         """Create an isolated console (POST /simulator/consoles); `options` go in the body
         (`world`, `seed`, `rules`, `clock`, `tokens` ...)."""
         response = httpx.post(
-            f"{self.url}/simulator/consoles", json=options, headers=self.control_headers,
+            f"{self.url}/simulator/consoles",
+            json=options,
+            headers=self.control_headers,
             timeout=10,
-        )  # fmt: skip
+        )
         if response.status_code != 201:
             raise ValueError(f"POST /simulator/consoles {options}: {response.text}")
         body = response.json()
@@ -348,10 +353,21 @@ def start_server(
     from engine.ready import read_ready
 
     command = [
-        *bre("serve"), "--host", "127.0.0.1", "--port", str(port), "--db", ":memory:",
-        "--clock", "virtual", "--log-level", "WARNING", "--log-format",
-        "json", *args,
-    ]  # fmt: skip
+        *bre("serve"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        ":memory:",
+        "--clock",
+        "virtual",
+        "--log-level",
+        "WARNING",
+        "--log-format",
+        "json",
+        *args,
+    ]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BRE_")}
     environment.update(env or {})
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's lifetime

@@ -79,9 +79,14 @@ class HttpDriver:
         return await self.client.request(method, url, headers=headers, **kw)
 
     async def call(
-        self, endpoint: EndpointId, id: int | str | None = None, body: Any = None, *,
-        backup_type: Any = "CONFIG", sort: str | None = None,
-    ) -> Answer:  # fmt: skip
+        self,
+        endpoint: EndpointId,
+        id: int | str | None = None,
+        body: Any = None,
+        *,
+        backup_type: Any = "CONFIG",
+        sort: str | None = None,
+    ) -> Answer:
         ep = BY_ID[endpoint]
         headers = {"backup_type": backup_type} if _takes_backup_type(ep) else {}
         params = {"sort": sort} if sort is not None else None
@@ -138,8 +143,13 @@ async def test_code_over_http(
     ctx = await fresh(version)
     answer = await case.provoke(ctx)
     expected = case.expected(version)
-    error(answer.raw, case.status, case.code, description=expected["description"],
-          message=expected["message"])  # fmt: skip
+    error(
+        answer.raw,
+        case.status,
+        case.code,
+        description=expected["description"],
+        message=expected["message"],
+    )
     assert answer.body == expected
 
 

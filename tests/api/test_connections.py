@@ -19,9 +19,19 @@ SEC = {"SEC": TOKEN}
 @pytest.fixture(scope="module")
 def server() -> Iterator[Served]:
     with serve(
-        "--db", ":memory:", "--header-timeout", "0.5", "--body-timeout", "0.5",
-        "--keep-alive", "0.5", "--max-header-bytes", "4096", "--max-connections", "6",
-    ) as served:  # fmt: skip
+        "--db",
+        ":memory:",
+        "--header-timeout",
+        "0.5",
+        "--body-timeout",
+        "0.5",
+        "--keep-alive",
+        "0.5",
+        "--max-header-bytes",
+        "4096",
+        "--max-connections",
+        "6",
+    ) as served:
         yield served
 
 

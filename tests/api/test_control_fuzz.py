@@ -40,12 +40,17 @@ from tests.support.worlds import GROUPS
 
 #: Any JSON value, small; numbers include ones no 64-bit integer or double holds.
 JUNK: st.SearchStrategy[Any] = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.sampled_from([2**63, -(2**63) - 1, 10**30])
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([2**63, -(2**63) - 1, 10**30])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
-)  # fmt: skip
+)
 
 
 def values(field: Field) -> st.SearchStrategy[Any]:
@@ -76,8 +81,22 @@ def _values(field: Field) -> st.SearchStrategy[Any]:
             max_size=10
         )
     if isinstance(field, Duration):
-        return st.sampled_from(["0s", "1s", "500ms", "2m", "1h", "99999999999999999999h", 0,
-                                2.5, 253402300799.999, 253402300800, "soon", -1])  # fmt: skip
+        return st.sampled_from(
+            [
+                "0s",
+                "1s",
+                "500ms",
+                "2m",
+                "1h",
+                "99999999999999999999h",
+                0,
+                2.5,
+                253402300799.999,
+                253402300800,
+                "soon",
+                -1,
+            ]
+        )
     if isinstance(field, Nullable):
         return st.none() | values(field.inner)
     if isinstance(field, ListOf):
@@ -98,9 +117,13 @@ FUZZ = settings(
     deadline=None,
     database=None,
     derandomize=True,  # the same inputs on every run: no flaky suite
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)  # fmt: skip
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 _ids = itertools.count()
 
 
@@ -126,9 +149,11 @@ async def sound(resp: httpx.Response) -> httpx.Response:
     raw=st.sampled_from([b"", b"{", b'{"seed": 1e309}', b'{"advance": 1e999}', b"[]", b"null"]),
 )
 async def test_random_control_inputs_never_break_a_console(
-    client: httpx.AsyncClient, creation: Any, inputs: list[tuple[str, st.DataObject]],
+    client: httpx.AsyncClient,
+    creation: Any,
+    inputs: list[tuple[str, st.DataObject]],
     raw: bytes,
-) -> None:  # fmt: skip
+) -> None:
     n = next(_ids)
     if isinstance(creation, dict):
         creation = {**creation, "id": f"fuzz-{n}"}  # a fresh console each time
@@ -139,8 +164,12 @@ async def test_random_control_inputs_never_break_a_console(
     console = created.json()["id"]
     sec = {"SEC": created.json()["tokens"][0]}
     here = f"{SURFACE}/{console}"
-    inputs_of = {"control": CONTROL, "clock": CLOCK_REQUEST, "tokens": TOKEN_REQUEST,
-                 "reset": WORLD}  # fmt: skip
+    inputs_of = {
+        "control": CONTROL,
+        "clock": CLOCK_REQUEST,
+        "tokens": TOKEN_REQUEST,
+        "reset": WORLD,
+    }
     try:
         await sound(await client.post(f"{here}/control", content=raw))
         for route, data in inputs:
@@ -168,8 +197,13 @@ async def later_valid_requests(client: httpx.AsyncClient, here: str, sec: dict[s
         await sound(
             await client.post(f"{API}/restores/{rid}", headers=sec, json={"status": "REQUESTING"})
         )
-    await sound(await client.post(f"{API}/backups", headers={**sec, "backup_type": "CONFIG"},
-                                  json={"name": "after", "configuration_id": 1}))  # fmt: skip
+    await sound(
+        await client.post(
+            f"{API}/backups",
+            headers={**sec, "backup_type": "CONFIG"},
+            json={"name": "after", "configuration_id": 1},
+        )
+    )
     for action in ({"advance": "1h"}, {"step": "restore"}, {"step": "backup"}, {"seed": 1}):
         await sound(await client.post(f"{here}/control", json=action))
     for listing in ("restores", "backups"):  # 403 when the fuzzer took the token's admin

@@ -209,20 +209,24 @@ async def refused(resp: httpx.Response, field: str) -> dict[str, Any]:
         ({"rules": [1]}, "rules"),
         ({"rules": "abc"}, "rules"),
         ({"rules": {"restore": {"mode": "bogus"}}}, "rules.restore.mode"),
-        ({"rules": {"restore": {"in_progress": "99999999999999999999h"}}},
-         "rules.restore.in_progress"),
+        (
+            {"rules": {"restore": {"in_progress": "99999999999999999999h"}}},
+            "rules.restore.in_progress",
+        ),
         ({"seed": "abc"}, "seed"),
         ({"seed": 2**63}, "seed"),
         ({"tokens": ["a b"]}, "tokens[0]"),
         ({"tokens": ["t", "t"]}, "tokens[1]"),
         ({"basic": [["user:x", "pw"]]}, "basic[0][0]"),
         ({"world": {"hosts": [{"id": 2**63}]}}, "world.hosts[0].id"),
-        ({"world": {"backups": [{"id": 1, "name": "a"}, {"id": 2, "name": "a"}]}},
-         "world.backups[1].name"),
+        (
+            {"world": {"backups": [{"id": 1, "name": "a"}, {"id": 2, "name": "a"}]}},
+            "world.backups[1].name",
+        ),
         ({"clock": "sundial"}, "clock"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
-)  # fmt: skip
+)
 async def test_console_creation_refuses_bad_values_and_stores_nothing(
     client: httpx.AsyncClient, body: dict[str, Any], field: str
 ) -> None:
@@ -243,15 +247,18 @@ async def test_a_seed_too_large_for_json_numbers_is_refused(client: httpx.AsyncC
     [
         ({"add_backup": {"id": 2**63, "name": "big"}}, "add_backup.id"),
         ({"add_backup": {"id": 9, "name": "nightly_1"}}, "add_backup"),  # the name is taken
-        ({"add_backup": {"id": 9, "name": "x", "description": {"a": 1}}},
-         "add_backup.description"),
+        ({"add_backup": {"id": 9, "name": "x", "description": {"a": 1}}}, "add_backup.description"),
         ({"backup_missing": 2**63}, "backup_missing"),
         ({"job_rule": {"kind": "restore", "id": 2**63, "rule": {}}}, "job_rule.id"),
-        ({"job_rule": {"kind": "backup", "id": 1, "rule": {"requesting": "1s"}}},
-         "job_rule.rule.requesting"),
+        (
+            {"job_rule": {"kind": "backup", "id": 1, "rule": {"requesting": "1s"}}},
+            "job_rule.rule.requesting",
+        ),
         ({"world": {"hosts": [{"id": 2**63}]}}, "world.hosts[0].id"),
-        ({"engine": {"restore": {"in_progress": "99999999999999999999h"}}},
-         "engine.restore.in_progress"),
+        (
+            {"engine": {"restore": {"in_progress": "99999999999999999999h"}}},
+            "engine.restore.in_progress",
+        ),
         ({"advance": "99999999999999999999h"}, "advance"),
         ({"advance": 1e308}, "advance"),
         ({"set_clock": -1}, "set_clock"),
@@ -261,7 +268,7 @@ async def test_a_seed_too_large_for_json_numbers_is_refused(client: httpx.AsyncC
         ({"rebalancing": True, "seed": "x"}, "seed"),  # checked before the first one applies
     ],
     ids=lambda v: v if isinstance(v, str) else None,
-)  # fmt: skip
+)
 async def test_control_refuses_bad_values_and_changes_nothing(
     client: httpx.AsyncClient, actions: dict[str, Any], field: str
 ) -> None:
@@ -274,9 +281,10 @@ async def test_control_refuses_bad_values_and_changes_nothing(
 
 async def test_a_backup_that_cannot_go_missing_is_a_400(client: httpx.AsyncClient) -> None:
     created = await client.post(
-        f"{API}/backups", headers={"backup_type": "CONFIG"},
+        f"{API}/backups",
+        headers={"backup_type": "CONFIG"},
         json={"name": "running", "configuration_id": 1},
-    )  # fmt: skip
+    )
     assert created.json()["status"] == "INITIALIZING"
     resp = await client.post(
         f"{CONTROL}/default/control", json={"backup_missing": created.json()["id"]}
@@ -287,14 +295,22 @@ async def test_a_backup_that_cannot_go_missing_is_a_400(client: httpx.AsyncClien
 async def test_rules_given_at_creation_keep_their_units(app: Starlette) -> None:
     """Rules are stored as written: `2s` stays two seconds (not 2000, read as seconds)."""
     async with make_client(app) as client:
-        created = await client.post(CONTROL, json={
-            "id": "fast", "tokens": ["fast"], "rules": {"restore": {"requesting": "2s"}},
-        })  # fmt: skip
+        created = await client.post(
+            CONTROL,
+            json={
+                "id": "fast",
+                "tokens": ["fast"],
+                "rules": {"restore": {"requesting": "2s"}},
+            },
+        )
         assert created.status_code == 201, created.text
         assert created.json()["settings"]["rules"] == {"restore": {"requesting": "2s"}}
         sec = {"SEC": "fast"}
-        rid = (await client.post(f"{API}/restores", headers=sec,
-                                 json={"backup_id": 1, "groups": GROUPS})).json()["id"]  # fmt: skip
+        rid = (
+            await client.post(
+                f"{API}/restores", headers=sec, json={"backup_id": 1, "groups": GROUPS}
+            )
+        ).json()["id"]
         await client.post(f"{API}/restores/{rid}", headers=sec, json={"status": "REQUESTING"})
         await client.post(f"{CONTROL}/fast/clock", json={"advance": "2s"})
         restore = (await client.get(f"{API}/restores/{rid}", headers=sec)).json()
@@ -316,8 +332,11 @@ async def test_later_requests_work_on_a_console_made_with_checked_values(
         rid = (await b.post(f"{API}/restores", json={"backup_id": 1, "groups": GROUPS})).json()
         requested = await b.post(f"{API}/restores/{rid['id']}", json={"status": "REQUESTING"})
         assert requested.status_code == 200, requested.text
-        backup = await b.post(f"{API}/backups", headers={"backup_type": "DATA"},
-                              json={"name": "d", "configuration_id": 1})  # fmt: skip
+        backup = await b.post(
+            f"{API}/backups",
+            headers={"backup_type": "DATA"},
+            json={"name": "d", "configuration_id": 1},
+        )
         assert backup.status_code in (201, 409), backup.text
 
 
@@ -401,8 +420,9 @@ async def test_a_token_of_another_console_is_refused_not_moved(
     resp = await client.post(f"{CONTROL}/default/tokens", json={"token": "t1"})
     await refused(resp, "token")
     await refused(await client.post(CONTROL, json={"tokens": [TOKEN]}), "tokens[0]")
-    await refused(await client.post(CONTROL, json={"non_admin_tokens": ["t1"]}),
-                  "non_admin_tokens[0]")  # fmt: skip
+    await refused(
+        await client.post(CONTROL, json={"non_admin_tokens": ["t1"]}), "non_admin_tokens[0]"
+    )
     await refused(await client.post(CONTROL, json={"basic": [["admin", "admin"]]}), "basic[0]")
     async with make_client(app, {"SEC": "t1"}) as t1:
         assert (await t1.get(f"{CONTROL}/current")).json()["id"] == "c1"
@@ -430,8 +450,9 @@ async def test_the_journal_keeps_bounded_headers_and_bytes() -> None:
     async with Simulator(settings) as sim, make_client(create_app(sim)) as c:
         big = "x" * 200_000
         for i in range(40):
-            resp = await c.get(f"{API}/backups/{i}",
-                               headers={"Range": big, "fields": big, "Version": big})  # fmt: skip
+            resp = await c.get(
+                f"{API}/backups/{i}", headers={"Range": big, "fields": big, "Version": big}
+            )
             assert resp.status_code < 500
         journal = (await c.get(f"{CONTROL}/default/journal")).json()
         entries = journal["entries"]
@@ -446,10 +467,13 @@ async def test_the_journal_keeps_bounded_headers_and_bytes() -> None:
 
 def sim_journal_bytes(entries: list[dict[str, Any]]) -> int:
     return sum(
-        len(e["path"]) + len(e["query"]) + len(e["body"] or "") + len(json.dumps(e["response"]))
+        len(e["path"])
+        + len(e["query"])
+        + len(e["body"] or "")
+        + len(json.dumps(e["response"]))
         + sum(len(k) + len(v) for k, v in e["headers"].items())
         for e in entries
-    )  # fmt: skip
+    )
 
 
 async def test_a_control_body_over_the_limit_is_refused_before_it_is_read() -> None:
@@ -483,8 +507,9 @@ async def test_an_unknown_route_under_simulator_answers_json(client: httpx.Async
 async def test_a_console_runs_the_release_it_is_created_on(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    made = await client.post(CONTROL, json={"id": "up6", "tokens": ["up6-token"],
-                                            "release": "7.5.0 UpdatePackage 6"})  # fmt: skip
+    made = await client.post(
+        CONTROL, json={"id": "up6", "tokens": ["up6-token"], "release": "7.5.0 UpdatePackage 6"}
+    )
     assert made.status_code == 201, made.text
     assert made.json()["settings"]["release"] == "7.5.0 UP6"
     async with make_client(app, {"SEC": "up6-token"}) as up6:
@@ -509,8 +534,9 @@ async def test_an_unknown_release_is_a_400_and_stores_nothing(
 async def test_a_token_added_with_a_name_labels_what_it_makes(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    added = await client.post(f"{CONTROL}/default/tokens",
-                              json={"token": "soar-token", "name": "SOAR"})  # fmt: skip
+    added = await client.post(
+        f"{CONTROL}/default/tokens", json={"token": "soar-token", "name": "SOAR"}
+    )
     assert added.status_code == 201, added.text
     async with make_client(app, {"SEC": "soar-token"}) as soar:
         made = await soar.post(f"{API}/restores", json={"backup_id": 1, "groups": GROUPS})

@@ -175,18 +175,48 @@ async def test_help_works_with_any_known_version(client: httpx.AsyncClient) -> N
 
 #: IBM's documented host fields, in its order (26.0--config-deployment-hosts-GET).
 IBM_HOST_FIELDS = [
-    "id", "hostname", "private_ip", "public_ip", "appliance", "version", "status",
-    "email_server_id", "eps_rate_hardware_limit", "eps_allocation", "average_eps", "peak_eps",
-    "proxy_server_id", "fpm_rate_hardware_limit", "fpm_allocation", "average_fpm", "peak_fpm",
-    "primary_server_id", "secondary_server_id", "license_serial_number", "components",
-    "compression_enabled", "encryption_enabled", "cpus", "total_memory", "app_memory",
-]  # fmt: skip
+    "id",
+    "hostname",
+    "private_ip",
+    "public_ip",
+    "appliance",
+    "version",
+    "status",
+    "email_server_id",
+    "eps_rate_hardware_limit",
+    "eps_allocation",
+    "average_eps",
+    "peak_eps",
+    "proxy_server_id",
+    "fpm_rate_hardware_limit",
+    "fpm_allocation",
+    "average_fpm",
+    "peak_fpm",
+    "primary_server_id",
+    "secondary_server_id",
+    "license_serial_number",
+    "components",
+    "compression_enabled",
+    "encryption_enabled",
+    "cpus",
+    "total_memory",
+    "app_memory",
+]
 #: IBM's status values for a host.
 HOST_STATUSES = {
-    "Active", "ADDING", "Deleted", "Deleting", "ADD_FAILED", "New", "ADD_FAILED_VERSION_CHECK",
-    "ADD_FAILED_DEPLOY_IN_PROGRESS", "ADD_FAILED_RETRY_CONNECTION", "ADD_FAILED_HA",
-    "ADD_FAILED_CHECK_LOGS", "ADD_FAILED_QVMPROCESSOR_ALREADY_EXISTS",
-}  # fmt: skip
+    "Active",
+    "ADDING",
+    "Deleted",
+    "Deleting",
+    "ADD_FAILED",
+    "New",
+    "ADD_FAILED_VERSION_CHECK",
+    "ADD_FAILED_DEPLOY_IN_PROGRESS",
+    "ADD_FAILED_RETRY_CONNECTION",
+    "ADD_FAILED_HA",
+    "ADD_FAILED_CHECK_LOGS",
+    "ADD_FAILED_QVMPROCESSOR_ALREADY_EXISTS",
+}
 
 
 async def test_deployment_hosts_reflect_the_world(client: httpx.AsyncClient) -> None:

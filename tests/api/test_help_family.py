@@ -89,15 +89,26 @@ async def test_resources_are_the_family_tree(client: httpx.AsyncClient) -> None:
     assert resp.status_code == 200
     docs = resp.json()
     for d in docs:
-        assert list(d) == ["id", "child_resource_ids", "endpoint_ids", "resource", "path",
-                           "parent_resource_id", "version"]  # fmt: skip
+        assert list(d) == [
+            "id",
+            "child_resource_ids",
+            "endpoint_ids",
+            "resource",
+            "path",
+            "parent_resource_id",
+            "version",
+        ]
     by_path = {d["path"]: d for d in docs}
     assert list(by_path) == [
-        "/backup_and_restore", "/backup_and_restore/backups", "/backup_and_restore/backups/{id}",
-        "/backup_and_restore/restores", "/backup_and_restore/restores/{id}",
-        "/backup_and_restore/haAction", "/backup_and_restore/haAction/{flag}",
+        "/backup_and_restore",
+        "/backup_and_restore/backups",
+        "/backup_and_restore/backups/{id}",
+        "/backup_and_restore/restores",
+        "/backup_and_restore/restores/{id}",
+        "/backup_and_restore/haAction",
+        "/backup_and_restore/haAction/{flag}",
         "/backup_and_restore/updateiptablesprefile",
-    ]  # fmt: skip
+    ]
     root = by_path["/backup_and_restore"]
     assert root["parent_resource_id"] is None
     assert root["resource"] == "backup_and_restore"

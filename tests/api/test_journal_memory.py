@@ -16,13 +16,23 @@ BODY = b'{"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]}'
 
 
 def _restore(i: int) -> bytes:
-    return orjson.dumps({
-        "id": i, "initiated_by": "API_user: bre-sim", "host_id": 53, "time_initiated": None,
-        "time_completed": None, "status": "PENDING", "is_cross_deployment_restore": False,
-        "backup_id": 1, "backup_name": "nightly_1", "backup_version": "7.5.0",
-        "backup_type": "CONFIG", "backup_filename": "/store/backup/backup.nightly_1.tgz",
-        "groups": ["CUSTOM_RULES_CONFIG"],
-    })  # fmt: skip
+    return orjson.dumps(
+        {
+            "id": i,
+            "initiated_by": "API_user: bre-sim",
+            "host_id": 53,
+            "time_initiated": None,
+            "time_completed": None,
+            "status": "PENDING",
+            "is_cross_deployment_restore": False,
+            "backup_id": 1,
+            "backup_name": "nightly_1",
+            "backup_version": "7.5.0",
+            "backup_type": "CONFIG",
+            "backup_filename": "/store/backup/backup.nightly_1.tgz",
+            "groups": ["CUSTOM_RULES_CONFIG"],
+        }
+    )
 
 
 def test_the_memory_a_journal_holds_stays_within_its_bytes() -> None:
@@ -32,10 +42,24 @@ def test_the_memory_a_journal_holds_stays_within_its_bytes() -> None:
     try:
         before = tracemalloc.get_traced_memory()[0]
         for i in range(3000):
-            headers = {"host": f"127.0.0.1:{8000 + i % 7}", "sec": f"token-{i}",
-                       "content-type": "application/json", "version": "26.0"}  # fmt: skip
-            journal.record(i, "POST", f"/api/backup_and_restore/restores/{i}", "", headers, BODY,
-                           201, _restore(i), {"content-type": "application/json"}, 0.5)  # fmt: skip
+            headers = {
+                "host": f"127.0.0.1:{8000 + i % 7}",
+                "sec": f"token-{i}",
+                "content-type": "application/json",
+                "version": "26.0",
+            }
+            journal.record(
+                i,
+                "POST",
+                f"/api/backup_and_restore/restores/{i}",
+                "",
+                headers,
+                BODY,
+                201,
+                _restore(i),
+                {"content-type": "application/json"},
+                0.5,
+            )
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()

@@ -22,15 +22,17 @@ async def client(sim: Simulator) -> httpx.AsyncClient:
     def seed(tx: object) -> None:
         for i in range(10, 10 + COUNT):
             status = BackupStatus.FAILED if i % 7 == 0 else BackupStatus.SUCCESS
-            backup = backup_record(i, name=f"b{i}", status=status,
-                                 description=None if i % 5 == 0 else f"d\u00e9\n{i}")  # fmt: skip
+            backup = backup_record(
+                i, name=f"b{i}", status=status, description=None if i % 5 == 0 else f"d\u00e9\n{i}"
+            )
             tx.insert_backup("default", backup, Job(JobKind.BACKUP, i, str(status)))  # type: ignore[attr-defined]
 
     await sim.store.transact(seed)
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(sim)), base_url="http://bre",
+        transport=httpx.ASGITransport(app=create_app(sim)),
+        base_url="http://bre",
         headers={"SEC": "bre-sim-token"},
-    )  # fmt: skip
+    )
 
 
 async def _paged(client: httpx.AsyncClient, params: dict[str, str], total: int) -> bytes:
@@ -38,8 +40,9 @@ async def _paged(client: httpx.AsyncClient, params: dict[str, str], total: int) 
     items = []
     for start in range(0, total, LARGE_PAGE):
         end = min(start + LARGE_PAGE, total) - 1
-        response = await client.get(f"{API}/backups", params=params,
-                                    headers={"Range": f"items={start}-{end}"})  # fmt: skip
+        response = await client.get(
+            f"{API}/backups", params=params, headers={"Range": f"items={start}-{end}"}
+        )
         assert response.status_code == 200
         assert response.headers["Content-Range"] == f"items {start}-{end}/{total}"
         items.append(response.content[1:-1])
@@ -48,9 +51,13 @@ async def _paged(client: httpx.AsyncClient, params: dict[str, str], total: int) 
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"filter": "status = SUCCESS"}, {"sort": "-name", "fields": "id,name,description"},
-     {"filter": "description is null or id > 1000", "sort": "description"}],
-)  # fmt: skip
+    [
+        {},
+        {"filter": "status = SUCCESS"},
+        {"sort": "-name", "fields": "id,name,description"},
+        {"filter": "description is null or id > 1000", "sort": "description"},
+    ],
+)
 async def test_a_large_list_is_what_its_pages_say(
     client: httpx.AsyncClient, params: dict[str, str]
 ) -> None:

@@ -44,12 +44,17 @@ async def test_up6_serves_20_0_as_the_latest(up6: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("header", ["28.0", "21.0", "27", "21", "9999.0", "20.5"])
 async def test_up6_refuses_versions_above_its_own(up6: httpx.AsyncClient, header: str) -> None:
-    framework(await up6.get(f"{API}/backups", headers={"Version": header}), 422, 13,
-              NOT_VALID.format(header))  # fmt: skip
+    framework(
+        await up6.get(f"{API}/backups", headers={"Version": header}),
+        422,
+        13,
+        NOT_VALID.format(header),
+    )
 
 
-@pytest.mark.parametrize(("header", "deprecated"), [("20.0", False), ("18.0", False),
-                                                    ("17.0", True), ("12.0", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("header", "deprecated"), [("20.0", False), ("18.0", False), ("17.0", True), ("12.0", True)]
+)
 async def test_up6_deprecates_its_rows_versions(
     up6: httpx.AsyncClient, header: str, deprecated: bool
 ) -> None:
@@ -70,8 +75,12 @@ async def test_each_release_serves_up_to_its_newest(
             error(resp, 404, 1001)  # the endpoint exists in that version
             assert "Deprecated" not in resp.headers
         above = f"{newest.major + 1}.0"
-        framework(await client.get(f"{API}/restores", headers={"Version": above}), 422, 13,
-                  NOT_VALID.format(above))  # fmt: skip
+        framework(
+            await client.get(f"{API}/restores", headers={"Version": above}),
+            422,
+            13,
+            NOT_VALID.format(above),
+        )
         ha = await client.get(f"{API}/haAction/x")
         assert ha.json()["code"] == (1001 if newest >= V("21.0") else 4)
         older = await client.get(f"{API}/restores", headers={"Version": "12.0"})

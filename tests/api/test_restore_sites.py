@@ -31,8 +31,9 @@ async def test_a_restore_site_makes_a_cross_deployment_restore(
 ) -> None:
     """Naming a restore site (13.0+) restores onto another deployment; before 13.0 the site
     fields are ignored and the restore stays on this one."""
-    resp = await start_restore(client, {"status": "REQUESTING", "restore_site_host_id": 53},
-                               version)  # fmt: skip
+    resp = await start_restore(
+        client, {"status": "REQUESTING", "restore_site_host_id": 53}, version
+    )
     assert resp.status_code == 200, resp.text
     expected = version >= V("13.0")
     assert resp.json()["is_cross_deployment_restore"] is expected
@@ -46,10 +47,16 @@ async def test_a_restore_site_makes_a_cross_deployment_restore(
         ({"status": "REQUESTING"}, False),
         ({"status": "REQUESTING", "restore_site_host_id": None}, False),
         ({"status": "REQUESTING", "restore_site_event_collector_id": 104}, True),
-        ({"status": "REQUESTING", "restore_site_host_id": 53,
-          "restore_site_event_collector_id": 104}, True),
+        (
+            {
+                "status": "REQUESTING",
+                "restore_site_host_id": 53,
+                "restore_site_event_collector_id": 104,
+            },
+            True,
+        ),
     ],
-)  # fmt: skip
+)
 async def test_cross_deployment_follows_the_site(
     client: httpx.AsyncClient, body: dict[str, object], expected: bool
 ) -> None:
@@ -82,9 +89,12 @@ async def test_initiated_by_shows_the_service_label_or_the_user(
 ) -> None:
     await sim.add_token("default", "soar-token", name="SOAR integration")
     other = await sim.create_console(
-        "other", tokens=("other-token",), basic=(("analyst", "pw"),), world=make_world(),
+        "other",
+        tokens=("other-token",),
+        basic=(("analyst", "pw"),),
+        world=make_world(),
         token_names={"other-token": "DR runbook"},
-    )  # fmt: skip
+    )
     for console in (sim.console(), other):  # each backup done before the next one starts
         await console.set_rule("backup", {"mode": "immediate"})
     shown = {}
@@ -96,9 +106,10 @@ async def test_initiated_by_shows_the_service_label_or_the_user(
     ]:
         async with make_client(app, headers) as c:
             backup = await c.post(
-                f"{API}/backups", headers={"backup_type": "CONFIG"},
+                f"{API}/backups",
+                headers={"backup_type": "CONFIG"},
                 json={"name": f"b_{len(shown)}", "configuration_id": 1},
-            )  # fmt: skip
+            )
             assert backup.status_code == 201, backup.text
             restore = await c.post(f"{API}/restores", json={"backup_id": 1, "groups": GROUPS})
             assert restore.status_code == 201, restore.text

@@ -92,8 +92,12 @@ CASES = {
 def bre_serve(db: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", str(db)],
-        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], db: Path, *words: str) -> None:
@@ -141,8 +145,11 @@ def test_pages_damaged_at_run_time_turn_readiness_false_and_requests_503(
         checkpointed(db)
         damage_pages(db)
         # a write makes every reader drop its cached pages; the next reads meet the damage
-        client.post(f"{API}/backups", headers={"backup_type": "CONFIG"},
-                    json={"name": "after_the_damage", "configuration_id": 1})  # fmt: skip
+        client.post(
+            f"{API}/backups",
+            headers={"backup_type": "CONFIG"},
+            json={"name": "after_the_damage", "configuration_id": 1},
+        )
         listed = client.get(f"{API}/backups")
         assert listed.status_code == 503, listed.text
         assert listed.json()["code"] == 21

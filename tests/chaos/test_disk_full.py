@@ -78,8 +78,9 @@ async def test_a_job_due_while_the_disk_is_full_waits_for_space_and_is_not_fault
     settings = Settings(db=str(small_disk / "bre.db"), clock="real", scan_interval_s=0.05)
     async with Simulator(settings) as sim:
         console = sim.console()
-        await console.set_rule("restore", {"requesting": "1s", "initializing": "100ms",
-                                           "in_progress": "100ms"})  # fmt: skip
+        await console.set_rule(
+            "restore", {"requesting": "1s", "initializing": "100ms", "in_progress": "100ms"}
+        )
         restore = await console.create_restore(1, GROUPS)
         await console.request_restore(restore.id)
         with capture_logs() as logs:

@@ -28,9 +28,10 @@ pytestmark = pytest.mark.chaos
 async def client(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(create_app(sim))
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://sim",
+        transport=transport,
+        base_url="http://sim",
         headers={"SEC": TOKEN, "Authorization": f"Bearer {sim.admin_token}"},
-    ) as client:  # fmt: skip
+    ) as client:
         yield client
 
 
@@ -44,21 +45,38 @@ def failing(error: Exception) -> Any:
 @pytest.mark.parametrize(
     ("method", "path", "code", "description"),
     [
-        ("GET", f"{API}/restores", 1000, "An error occurred during the attempt to retrieve the "
-         "restores."),
-        ("POST", f"{API}/backups", 1000, "An error occurred during the attempt to create the "
-         "backup."),
-        ("DELETE", f"{API}/restores/7", 1000, "An error occurred during the attempt to delete the "
-         "restore."),
+        (
+            "GET",
+            f"{API}/restores",
+            1000,
+            "An error occurred during the attempt to retrieve the restores.",
+        ),
+        (
+            "POST",
+            f"{API}/backups",
+            1000,
+            "An error occurred during the attempt to create the backup.",
+        ),
+        (
+            "DELETE",
+            f"{API}/restores/7",
+            1000,
+            "An error occurred during the attempt to delete the restore.",
+        ),
         ("GET", f"{API}/no_such_thing", 1000, ""),
         ("GET", "/api/help/versions", 1020, ""),
     ],
     ids=["list", "create", "delete", "unknown-family-path", "help"],
-)  # fmt: skip
+)
 async def test_a_failure_inside_authentication_answers_the_endpoint_s_500(
-    sim: Simulator, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
-    method: str, path: str, code: int, description: str,
-) -> None:  # fmt: skip
+    sim: Simulator,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    code: int,
+    description: str,
+) -> None:
     monkeypatch.setattr(sim, "authenticate", failing(RuntimeError("injected: a bug")))
     answer = await client.request(method, path)
     assert answer.status_code == 500
@@ -74,9 +92,12 @@ async def test_a_failure_inside_authentication_answers_the_endpoint_s_500(
     ids=["list", "create", "help"],
 )
 async def test_a_storage_fault_answers_503_with_a_qradar_body(
-    sim: Simulator, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
-    method: str, path: str,
-) -> None:  # fmt: skip
+    sim: Simulator,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+) -> None:
     fault = StorageUnavailable("bre.db", "disk I/O error")
     monkeypatch.setattr(sim, "authenticate", failing(fault))
     answer = await client.request(method, path)

@@ -41,8 +41,9 @@ def break_restore_writes(
     """Every write of a restore of `console` moving to `status` (any status: None) raises."""
     original = SqliteTx.update_restore
 
-    def update_restore(self: SqliteTx, owner: str, id: int, expected: str, record: Any,
-                       job: Any) -> bool:  # fmt: skip
+    def update_restore(
+        self: SqliteTx, owner: str, id: int, expected: str, record: Any, job: Any
+    ) -> bool:
         if owner == console and (status is None or record.status.value == status):
             raise RuntimeError(f"injected: writing {record.status.value} fails")
         return original(self, owner, id, expected, record, job)

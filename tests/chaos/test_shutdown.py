@@ -74,8 +74,9 @@ def test_sigterm_during_a_burst_of_writes_keeps_every_acknowledged_record(
                     return
                 name = f"burst_{client_no}_{n}"
                 try:
-                    answer = client.post(f"{API}/backups", **BACKUP,
-                                         json={"name": name, "configuration_id": 1})  # fmt: skip
+                    answer = client.post(
+                        f"{API}/backups", **BACKUP, json={"name": name, "configuration_id": 1}
+                    )
                 except httpx.HTTPError:
                     return  # the server stopped accepting
                 if answer.status_code == 201:

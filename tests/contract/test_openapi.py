@@ -131,8 +131,12 @@ def test_record_schemas_follow_the_field_lists() -> None:
     assert listed[: len(BACKUP_FIELDS) + 1] == [*BACKUP_FIELDS, *BACKUP_LIST_EXTRA_26]
     assert schemas["Restore"]["properties"]["backup_id"]["nullable"] is True
     assert schemas["QRadarError"]["required"] == [
-        "message", "details", "description", "code", "http_response",
-    ]  # fmt: skip
+        "message",
+        "details",
+        "description",
+        "code",
+        "http_response",
+    ]
     assert schemas["QRadarError"]["properties"]["description"]["nullable"] is True
 
 
@@ -193,8 +197,12 @@ def test_help_config_and_system_documents_are_documented() -> None:
     about = paths["/api/system/about"]["get"]["responses"]["200"]["content"]
     schema = document()["components"]["schemas"]["About"]
     assert about["application/json"]["schema"]["$ref"].endswith("/About")
-    assert list(schema["properties"]) == ["release_name", "build_version", "fips_enabled",
-                                          "external_version"]  # fmt: skip
+    assert list(schema["properties"]) == [
+        "release_name",
+        "build_version",
+        "fips_enabled",
+        "external_version",
+    ]
 
 
 def test_operation_ids_are_unique() -> None:
@@ -365,14 +373,22 @@ def test_control_request_bodies_are_the_declared_inputs() -> None:
     assert control["additionalProperties"] is False
     assert control["properties"]["seed"]["maximum"] == 2**63 - 1
     fault = control["properties"]["fault"]
-    assert fault["properties"]["status"] == {**fault["properties"]["status"], "minimum": 400,
-                                             "maximum": 599}  # fmt: skip
+    assert fault["properties"]["status"] == {
+        **fault["properties"]["status"],
+        "minimum": 400,
+        "maximum": 599,
+    }
     console = bodies[("/simulator/consoles", "post")]
     assert list(console["properties"]) == list(CONSOLE.fields)
     rules = console["properties"]["rules"]["properties"]
-    assert set(rules["restore"]["properties"]) == {"mode", "requesting", "initializing",
-                                                   "in_progress", "outcome",
-                                                   "reads_per_phase"}  # fmt: skip
+    assert set(rules["restore"]["properties"]) == {
+        "mode",
+        "requesting",
+        "initializing",
+        "in_progress",
+        "outcome",
+        "reads_per_phase",
+    }
     for schema in bodies.values():
         assert schema.get("properties"), schema
     consoles = paths["/simulator/consoles"]

@@ -94,8 +94,11 @@ def test_the_published_schema_is_the_declaration() -> None:
     assert host["required"] == ["id"]
     assert host["properties"]["components"]["items"]["enum"][0] == "console"
     backup = schema["properties"]["backups"]["items"]["properties"]
-    assert backup["time_initiated"] == {**backup["time_initiated"], "nullable": True,
-                                        "maximum": MAX_INSTANT_MS}  # fmt: skip
+    assert backup["time_initiated"] == {
+        **backup["time_initiated"],
+        "nullable": True,
+        "maximum": MAX_INSTANT_MS,
+    }
     assert Text(pattern=r"^[a-z]+$", meaning="letters").schema()["pattern"] == r"^[a-z]+$"
 
 

@@ -436,10 +436,13 @@ _MEMBERS = st.one_of(
     st.sampled_from(["true", "false", "TRUE", "1.0", "2.50", "-0", "1e0", "x", "PENDING"]),
 )
 _FIELD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, width=32),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, width=32),
     st.sampled_from(["PENDING", "x", "1", "true"]),
     st.lists(st.sampled_from(["x", "PENDING", "1"]), max_size=3),
-)  # fmt: skip
+)
 
 
 def _in_oracle(value: Any, members: list[Value], negated: bool) -> bool:
@@ -507,12 +510,29 @@ FILTER_ALPHABET = "idgroups nameflag()=!<>^,'\"\\%_.-+0123456789eE" + "andornoti
 @given(
     st.lists(
         st.sampled_from(
-            [*FILTER_ALPHABET, " and ", " or ", " not ", " in ", " between ", " is ", " null ",
-             " like ", " ilike ", "id", "groups", "name", "flag", " = ", "(", ")"]
+            [
+                *FILTER_ALPHABET,
+                " and ",
+                " or ",
+                " not ",
+                " in ",
+                " between ",
+                " is ",
+                " null ",
+                " like ",
+                " ilike ",
+                "id",
+                "groups",
+                "name",
+                "flag",
+                " = ",
+                "(",
+                ")",
+            ]
         ),
         max_size=40,
     ).map("".join)
-)  # fmt: skip
+)
 def test_filter_parser_only_raises_qradar_errors_near_the_grammar(text: str) -> None:
     allowed = ("id", "name", "flag", "groups")
     try:
@@ -554,8 +574,13 @@ like_pattern_st = st.lists(
 def leaves(draw: st.DrawFn) -> tuple[Any, ...]:
     kind = draw(st.sampled_from(["cmp", "in", "between", "null", "like"]))
     if kind == "like":
-        return ("like", draw(like_fields_st), draw(like_pattern_st), draw(st.booleans()),
-                draw(st.booleans()))  # fmt: skip
+        return (
+            "like",
+            draw(like_fields_st),
+            draw(like_pattern_st),
+            draw(st.booleans()),
+            draw(st.booleans()),
+        )
     field = draw(fields_st)
     vals = values_for(field)
     if kind == "cmp":
@@ -642,10 +667,15 @@ def reference(node: tuple[Any, ...], record: dict[str, Any]) -> bool:
         if kind == "cmp":
             op = "!=" if node[2] in ("<>", "^=") else node[2]
             op = "=" if op == "!=" else op
-            return bool({
-                "=": v == node[3], "<": v < node[3], ">": v > node[3],
-                "<=": v <= node[3], ">=": v >= node[3],
-            }[op])  # fmt: skip
+            return bool(
+                {
+                    "=": v == node[3],
+                    "<": v < node[3],
+                    ">": v > node[3],
+                    "<=": v <= node[3],
+                    ">=": v >= node[3],
+                }[op]
+            )
         if kind == "in":
             return bool(v in node[2])
         if kind == "between":
@@ -824,10 +854,13 @@ def test_fields_sub_field_unknown_in_nested_schema() -> None:
         ("id,status,id", "id", RESTORE_FIELDS),
         ("id, id", "id", RESTORE_FIELDS),
         ("data_backup_host_configuration(host_id,host_id)", "host_id", CONFIG_SCHEMA),
-        ("data_backup_host_configuration(host_id),data_backup_host_configuration",
-         "data_backup_host_configuration", CONFIG_SCHEMA),
+        (
+            "data_backup_host_configuration(host_id),data_backup_host_configuration",
+            "data_backup_host_configuration",
+            CONFIG_SCHEMA,
+        ),
     ],
-)  # fmt: skip
+)
 def test_fields_duplicates(text: str, name: str, allowed: Any) -> None:
     err = fields_error(text, allowed)
     assert err.code is codes.DUPLICATE_FIELD
@@ -1034,24 +1067,40 @@ def sort_keys(text: str) -> tuple[SortKey, ...]:
         ("+id", (SortKey("id"),)),
         (" id", (SortKey("id"),)),
         ("-id", (SortKey("id", True),)),
-        ("-backup_version,+time_initiated", (SortKey("backup_version", True),
-                                             SortKey("time_initiated"))),
+        (
+            "-backup_version,+time_initiated",
+            (SortKey("backup_version", True), SortKey("time_initiated")),
+        ),
         ("-id, time_initiated", (SortKey("id", True), SortKey("time_initiated"))),
         ("-id, -time_initiated", (SortKey("id", True), SortKey("time_initiated", True))),
         ("i\\d", (SortKey("id"),)),
         ("", ()),
         ("  ", ()),
     ],
-)  # fmt: skip
+)
 def test_parse_sort(text: str, expected: tuple[SortKey, ...]) -> None:
     assert sort_keys(text) == expected
 
 
 @pytest.mark.parametrize(
     "text",
-    ["status", "nope", "id,", ",id", "id,,initiated_by", "+", "-", "id\\", "\\-id", "+-id",
-     "id desc", "(id)", "i\\,d", "ID"],
-)  # fmt: skip
+    [
+        "status",
+        "nope",
+        "id,",
+        ",id",
+        "id,,initiated_by",
+        "+",
+        "-",
+        "id\\",
+        "\\-id",
+        "+-id",
+        "id desc",
+        "(id)",
+        "i\\,d",
+        "ID",
+    ],
+)
 def test_parse_sort_raises_the_endpoints_error(text: str) -> None:
     with pytest.raises(QRadarError) as info:
         sort_keys(text)

@@ -21,12 +21,20 @@ from engine.core.records import (
 )
 
 PENDING = Restore(
-    id=7, initiated_by="operator", host_id=104, time_initiated=None, time_completed=None,
-    status=RestoreStatus.PENDING, is_cross_deployment_restore=True, backup_id=3,
-    backup_name="nightly_3", backup_version="7.5.0", backup_type=BackupType.CONFIG,
+    id=7,
+    initiated_by="operator",
+    host_id=104,
+    time_initiated=None,
+    time_completed=None,
+    status=RestoreStatus.PENDING,
+    is_cross_deployment_restore=True,
+    backup_id=3,
+    backup_name="nightly_3",
+    backup_version="7.5.0",
+    backup_type=BackupType.CONFIG,
     backup_filename="backup.nightly_3.tgz",
     groups=(RestoreGroup.USERS_CONFIG, RestoreGroup.LICENSE_CONFIG),
-)  # fmt: skip
+)
 NOW = 1_767_225_600_123
 
 
@@ -55,8 +63,9 @@ def test_the_declarations_give_the_documented_fields_and_what_may_change() -> No
     assert [c.name for c in columns(Restore)] == list(RESTORE_FIELDS)
     assert [c.name for c in columns(Backup)][: len(BACKUP_FIELDS)] == list(BACKUP_FIELDS)
     assert {c.name for c in columns(Backup) if not c.documented} == {
-        "app_deployment_location", "build_version",
-    }  # fmt: skip
+        "app_deployment_location",
+        "build_version",
+    }
     kinds = {c.name: (c.kind, c.nullable) for c in columns(Restore)}
     assert kinds["groups"] == (Kind.ENUMS, False)
     assert kinds["backup_id"] == (Kind.INT, True)
@@ -72,7 +81,20 @@ def test_to_json_writes_the_declared_fields_in_order_as_json_values() -> None:
     assert json.loads(json.dumps(body)) == body
     assert body["type"] == "CONFIG"
     assert type(body["type"]) is str
-    restore = Restore(1, "admin", 53, None, None, RestoreStatus.PENDING, True, None, "n",
-                      "7.5.0", BackupType.CONFIG, "f", (RestoreGroup.ASSETS_DATA,))  # fmt: skip
+    restore = Restore(
+        1,
+        "admin",
+        53,
+        None,
+        None,
+        RestoreStatus.PENDING,
+        True,
+        None,
+        "n",
+        "7.5.0",
+        BackupType.CONFIG,
+        "f",
+        (RestoreGroup.ASSETS_DATA,),
+    )
     assert restore.to_json()["groups"] == ["ASSETS_DATA"]
     assert restore.to_json()["is_cross_deployment_restore"] is True

@@ -68,9 +68,14 @@ def test_a_release_deprecates_what_its_row_says(release: Release) -> None:
 
 @pytest.mark.parametrize(
     ("name", "release_name"),
-    [("7.5.0 UP6", "7.5.0 UpdatePackage 6"), ("7.5.0", "7.5.0"), ("7.4.3", "7.4.3"),
-     ("7.4.0 FP1", "7.4.0 FixPack 1"), ("7.5.0 UP14", "7.5.0 UpdatePackage 14")],
-)  # fmt: skip
+    [
+        ("7.5.0 UP6", "7.5.0 UpdatePackage 6"),
+        ("7.5.0", "7.5.0"),
+        ("7.4.3", "7.4.3"),
+        ("7.4.0 FP1", "7.4.0 FixPack 1"),
+        ("7.5.0 UP14", "7.5.0 UpdatePackage 14"),
+    ],
+)
 def test_about_names_the_release_as_qradar_does(name: str, release_name: str) -> None:
     about = read_release(name).about()
     assert list(about) == ["release_name", "build_version", "fips_enabled", "external_version"]

@@ -34,11 +34,25 @@ def server(tmp_path: Path) -> Iterator[Served]:
     config = tmp_path / "bre.yaml"
     config.write_text(CONFIG)
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", str(tmp_path / "e2e.db"),
-         "--config", str(config), "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "e2e.db"),
+            "--config",
+            str(config),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("ready: http://"), (
@@ -96,9 +110,10 @@ def test_a_full_restore_over_real_http(server: Served) -> None:
         assert second.status_code == 409
         assert second.json()["code"] == 1011
         backup = client.post(
-            "/api/backup_and_restore/backups", headers={"backup_type": "CONFIG"},
+            "/api/backup_and_restore/backups",
+            headers={"backup_type": "CONFIG"},
             json={"name": "during_restore", "configuration_id": 1},
-        )  # fmt: skip
+        )
         assert backup.status_code == 409
         assert backup.json()["code"] == 1016
 
@@ -123,9 +138,10 @@ def test_a_signal_stops_it_gracefully_and_the_records_survive(
     url, process, _ = server
     with httpx.Client(base_url=url, headers={"SEC": "e2e-token"}) as client:
         created = client.post(
-            "/api/backup_and_restore/backups", headers={"backup_type": "CONFIG"},
+            "/api/backup_and_restore/backups",
+            headers={"backup_type": "CONFIG"},
             json={"name": "kept", "configuration_id": 1},
-        )  # fmt: skip
+        )
         assert created.status_code == 201
     process.send_signal(signum)
     assert process.wait(timeout=15) == 0

@@ -25,11 +25,25 @@ def served(tmp_path: Path) -> Iterator[list[str]]:
     """`bre serve` as a subprocess on a free port, an SQLite file; the `bre load` arguments
     that target it (its URL and the admin credential of its ready line)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db",
-         str(tmp_path / "served.sqlite3"), "--log-level", "WARNING", "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "served.sqlite3"),
+            "--log-level",
+            "WARNING",
+            "--log-format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     ready = read_ready(line)
@@ -66,9 +80,18 @@ def test_every_conflict_code_against_a_served_simulator(served: list[str], tmp_p
 @pytest.mark.slow
 def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
     status, report = load(
-        tmp_path, "--spawn", "2", "--db", str(tmp_path / "shared.sqlite3"),
-        "--duration", "8", "--clients", "24", "--mix", MIX,
-    )  # fmt: skip
+        tmp_path,
+        "--spawn",
+        "2",
+        "--db",
+        str(tmp_path / "shared.sqlite3"),
+        "--duration",
+        "8",
+        "--clients",
+        "24",
+        "--mix",
+        MIX,
+    )
     assert_clean(report)
     assert status == 0
     assert len(report["servers"]) == 2
@@ -78,9 +101,15 @@ def test_two_servers_sharing_one_database_file(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_bad_input_gets_qradar_4xx_and_disturbs_nothing(served: list[str], tmp_path: Path) -> None:
     status, report = load(
-        tmp_path, *served, "--duration", "6", "--clients", "24",
-        "--mix", MIX + ",bad=4",
-    )  # fmt: skip
+        tmp_path,
+        *served,
+        "--duration",
+        "6",
+        "--clients",
+        "24",
+        "--mix",
+        MIX + ",bad=4",
+    )
     assert_clean(report)
     assert status == 0
     bad = report["bad_input"]
@@ -130,9 +159,17 @@ def free_ports(count: int) -> int:
 def test_spawned_servers_listen_on_the_port_given(tmp_path: Path, separate: bool) -> None:
     port = free_ports(2)
     status, report = load(
-        tmp_path, "--spawn", "2", "--port", str(port), "--requests", "40", "--clients", "4",
+        tmp_path,
+        "--spawn",
+        "2",
+        "--port",
+        str(port),
+        "--requests",
+        "40",
+        "--clients",
+        "4",
         *(["--separate-ports"] if separate else []),
-    )  # fmt: skip
+    )
     assert status == 0
     wanted = [port, port + 1] if separate else [port]
     assert all(f"http://127.0.0.1:{p}" in report["target"] for p in wanted), report["target"]

@@ -22,10 +22,24 @@ def run_with_conflicts_and_a_violation() -> list[Exchange]:
                 Exchange(0, f"c{i % 4}", "poller", "GET /backups", at, at + 0.004, 200)
             )
             if 1 <= second <= 3 and i % 5 == 0:
-                exchanges.append(Exchange(0, "c9", "restore", "POST /restores/{id}", at,
-                                          at + 0.006, 409, code=1016, target=1))  # fmt: skip
-    exchanges.append(Exchange(0, "c8", "poller", "GET /restores/{id}", T0 + 2.5, T0 + 2.51, 404,
-                              code=1001, target=7))  # fmt: skip
+                exchanges.append(
+                    Exchange(
+                        0,
+                        "c9",
+                        "restore",
+                        "POST /restores/{id}",
+                        at,
+                        at + 0.006,
+                        409,
+                        code=1016,
+                        target=1,
+                    )
+                )
+    exchanges.append(
+        Exchange(
+            0, "c8", "poller", "GET /restores/{id}", T0 + 2.5, T0 + 2.51, 404, code=1001, target=7
+        )
+    )
     exchanges.append(
         Exchange(0, "c7", "poller", "GET /backups", T0 + 4.2, T0 + 4.3, 500, code=1000)
     )
@@ -36,10 +50,16 @@ def build() -> reporting.Report:
     history = History(run_with_conflicts_and_a_violation())
     checker = check(history)
     return reporting.build(
-        history.exchanges, checker, generator="test", target="http://127.0.0.1:8000",
-        clients=5, roles={"poller": 4, "restore": 1}, started=T0, ended=T0 + 6,
+        history.exchanges,
+        checker,
+        generator="test",
+        target="http://127.0.0.1:8000",
+        clients=5,
+        roles={"poller": 4, "restore": 1},
+        started=T0,
+        ended=T0 + 6,
         parameters={"duration": "6 s", "mix": "poller=4,restore=1", "seed": 7},
-    )  # fmt: skip
+    )
 
 
 def test_the_series_counts_conflicts_errors_and_violations_per_second() -> None:

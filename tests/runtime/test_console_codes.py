@@ -46,9 +46,14 @@ class ConsoleDriver:
         self._control = Control(sim)
 
     async def call(
-        self, endpoint: EndpointId, id: int | str | None = None, body: Any = None, *,
-        backup_type: Any = "CONFIG", sort: str | None = None,
-    ) -> Answer:  # fmt: skip
+        self,
+        endpoint: EndpointId,
+        id: int | str | None = None,
+        body: Any = None,
+        *,
+        backup_type: Any = "CONFIG",
+        sort: str | None = None,
+    ) -> Answer:
         try:
             result = await self._operation(endpoint, id, body, backup_type, sort)
         except QRadarError as error:

@@ -425,9 +425,11 @@ async def test_history_keeps_the_last_transitions(console: Console) -> None:
     history = console.history
     assert len(history) == HISTORY
     assert [(f.source, f.dest) for f in history[-4:]] == [
-        ("PENDING", "REQUESTING"), ("REQUESTING", "INITIALIZING"),
-        ("INITIALIZING", "IN_PROGRESS"), ("IN_PROGRESS", "SUCCESS"),
-    ]  # fmt: skip
+        ("PENDING", "REQUESTING"),
+        ("REQUESTING", "INITIALIZING"),
+        ("INITIALIZING", "IN_PROGRESS"),
+        ("IN_PROGRESS", "SUCCESS"),
+    ]
     assert {f.id for f in history[-4:]} == {ids[-1]}
     assert ids[0] not in {f.id for f in history}  # the oldest are gone
     assert all(f.console == console.id and f.kind is JobKind.RESTORE for f in history)

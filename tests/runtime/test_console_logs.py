@@ -35,9 +35,14 @@ async def test_every_restore_transition_is_logged(console: Console) -> None:
     ]
     assert all(e["log_level"] == "info" and "at_ms" in e for e in events(logs, "transition"))
     assert events(logs, "restore_created") == [
-        {"event": "restore_created", "console": "default", "id": 1, "backup_id": 1,
-         "log_level": "info"},
-    ]  # fmt: skip
+        {
+            "event": "restore_created",
+            "console": "default",
+            "id": 1,
+            "backup_id": 1,
+            "log_level": "info",
+        },
+    ]
 
 
 async def test_every_backup_transition_is_logged(console: Console) -> None:
@@ -98,13 +103,23 @@ async def test_control_actions_are_logged(console: Console) -> None:
         await console.step("restore", restore.id)
         await console.backup_missing(2)
         await console.reset()
-    control = [(e["event"], {k: v for k, v in e.items() if k not in ("event", "log_level")})
-               for e in logs if e["event"] != "transition"]  # fmt: skip
+    control = [
+        (e["event"], {k: v for k, v in e.items() if k not in ("event", "log_level")})
+        for e in logs
+        if e["event"] != "transition"
+    ]
     names = [name for name, _ in control]
     assert names == [
-        "rebalancing_set", "outage_mode_set", "rule_set", "restore_created", "rebalancing_set",
-        "job_rule_set", "job_stepped", "world_seeded", "console_reset",
-    ]  # fmt: skip
+        "rebalancing_set",
+        "outage_mode_set",
+        "rule_set",
+        "restore_created",
+        "rebalancing_set",
+        "job_rule_set",
+        "job_stepped",
+        "world_seeded",
+        "console_reset",
+    ]
     assert control[0] == ("rebalancing_set", {"console": "default", "on": True})
     assert control[1] == ("outage_mode_set", {"console": "default", "on": True})
     assert control[2] == (
@@ -128,7 +143,9 @@ async def test_external_restore_and_added_backup_are_logged(console: Console) ->
         await console.start_external_restore()
         await console.finish_external_restore()
     assert [e["event"] for e in logs if e["event"] != "transition"] == [
-        "backup_added", "external_restore_started", "external_restore_finished",
-    ]  # fmt: skip
+        "backup_added",
+        "external_restore_started",
+        "external_restore_finished",
+    ]
     steps = [(e["from"], e["to"], e["trigger"]) for e in events(logs, "transition")]
     assert steps == [(None, "IN_PROGRESS", "external"), ("IN_PROGRESS", "SUCCESS", "succeed")]

@@ -33,11 +33,20 @@ B = BackupStatus
 RUNNING_RESTORE = {R.REQUESTING, R.INITIALIZING, R.IN_PROGRESS}
 RUNNING_BACKUP = {B.INITIALIZING, B.IN_PROGRESS, B.CANCELLING}
 RULES = {
-    "restore": {"requesting": "2s", "initializing": "5s", "in_progress": "60s",
-                "outcome": {"FAILED": 0.3}},
-    "backup": {"initializing": "1s", "in_progress": "4s", "cancelling": "2s", "deleting": "2s",
-               "outcome": {"FAILED": 0.2}},
-}  # fmt: skip
+    "restore": {
+        "requesting": "2s",
+        "initializing": "5s",
+        "in_progress": "60s",
+        "outcome": {"FAILED": 0.3},
+    },
+    "backup": {
+        "initializing": "1s",
+        "in_progress": "4s",
+        "cancelling": "2s",
+        "deleting": "2s",
+        "outcome": {"FAILED": 0.2},
+    },
+}
 
 
 class GateMachine(RuleBasedStateMachine):
@@ -95,12 +104,16 @@ class GateMachine(RuleBasedStateMachine):
             r.job.visible and r.record.status not in (R.SUCCESS, R.FAILED) for r in self.restores()
         )
         expected = (
-            1003 if backup is None
-            else 1004 if backup.type is not BackupType.CONFIG
-            else 1005 if backup.status is not B.SUCCESS
-            else 1011 if unfinished
+            1003
+            if backup is None
+            else 1004
+            if backup.type is not BackupType.CONFIG
+            else 1005
+            if backup.status is not B.SUCCESS
+            else 1011
+            if unfinished
             else None
-        )  # fmt: skip
+        )
         created = self.expect(expected, self.console.create_restore(backup_id, GROUPS))
         if created is not None:
             assert created.status == R.PENDING
@@ -114,13 +127,18 @@ class GateMachine(RuleBasedStateMachine):
     def request(self, rid: int) -> None:
         stored = next((r for r in self.restores() if r.record.id == rid), None)
         expected = (
-            1001 if stored is None or not stored.job.visible
-            else 1012 if stored.record.status is not R.PENDING
-            else 1014 if self.rebalancing
-            else 1015 if self.busy_hosts()
-            else 1016 if self.restore_running()
+            1001
+            if stored is None or not stored.job.visible
+            else 1012
+            if stored.record.status is not R.PENDING
+            else 1014
+            if self.rebalancing
+            else 1015
+            if self.busy_hosts()
+            else 1016
+            if self.restore_running()
             else None
-        )  # fmt: skip
+        )
         result = self.expect(expected, self.console.request_restore(rid))
         if result is not None:
             assert result.status == R.REQUESTING
@@ -136,21 +154,26 @@ class GateMachine(RuleBasedStateMachine):
         rid = data.draw(st.sampled_from([*self.restore_ids[-2:], 999]))
         stored = next((r for r in self.restores() if r.record.id == rid), None)
         expected = (
-            1001 if stored is None or not stored.job.visible
-            else 1017 if stored.record.status in (R.SUCCESS, R.FAILED)
+            1001
+            if stored is None or not stored.job.visible
+            else 1017
+            if stored.record.status in (R.SUCCESS, R.FAILED)
             else None
-        )  # fmt: skip
+        )
         self.expect(expected, self.console.delete_restore(rid))
 
     @rule(host=st.sampled_from([53, 104]), kind=st.sampled_from(["CONFIG", "DATA"]))
     def create_backup(self, host: int, kind: str) -> None:
         self.names += 1
         expected = (
-            1012 if kind == "CONFIG" and host != 53
-            else 1015 if host in self.busy_hosts()
-            else 1016 if self.restore_running()
+            1012
+            if kind == "CONFIG" and host != 53
+            else 1015
+            if host in self.busy_hosts()
+            else 1016
+            if self.restore_running()
             else None
-        )  # fmt: skip
+        )
         name = f"b{self.names}"
         created = self.expect(expected, self.console.create_backup(kind, name, host_id=host))
         if created is not None:
@@ -160,10 +183,12 @@ class GateMachine(RuleBasedStateMachine):
     def delete_backup(self, bid: int) -> None:
         backup = self.backups().get(bid)
         expected = (
-            1001 if backup is None
-            else 1017 if backup.status in (B.CANCELLING, B.DELETING)
+            1001
+            if backup is None
+            else 1017
+            if backup.status in (B.CANCELLING, B.DELETING)
             else None
-        )  # fmt: skip
+        )
         result = self.expect(expected, self.console.delete_backup(bid))
         if result is not None:
             running = backup.status in (B.INITIALIZING, B.IN_PROGRESS)

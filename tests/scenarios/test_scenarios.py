@@ -122,40 +122,95 @@ def test_every_catalogue_scenario_has_a_name_and_a_description() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "key", "words"),
     [
-        ("format: 1\nname: x\nsteps:\n  - request: {method: GET, path: /api/x}\n    expct: {}\n",
-         5, "steps[0].expct", "unknown key"),
-        ("format: 1\nsteps:\n  - advance: 5s\n  - advance: soon\n", 4, "steps[1].advance",
-         "not a duration"),
+        (
+            "format: 1\nname: x\nsteps:\n  - request: {method: GET, path: /api/x}\n    expct: {}\n",
+            5,
+            "steps[0].expct",
+            "unknown key",
+        ),
+        (
+            "format: 1\nsteps:\n  - advance: 5s\n  - advance: soon\n",
+            4,
+            "steps[1].advance",
+            "not a duration",
+        ),
         ("name: x\nsteps: []\n", 1, "format", "required"),
-        ("format: 1\nsteps:\n  - request:\n      method: GET\n      path: /api/x\n"
-         "    expect: {status: two}\n", 6, "steps[0].expect.status", "expected an integer"),
+        (
+            "format: 1\nsteps:\n  - request:\n      method: GET\n      path: /api/x\n"
+            "    expect: {status: two}\n",
+            6,
+            "steps[0].expect.status",
+            "expected an integer",
+        ),
         ("format: 1\nseed: [1]\nsteps: []\n", 2, "seed", "expected an integer"),
-        ("format: 1\nengine:\n  restore:\n    initializing: 5s\n    in_progres: 1m\nsteps: []\n",
-         5, "engine.restore.in_progres", "unknown key"),
+        (
+            "format: 1\nengine:\n  restore:\n    initializing: 5s\n    in_progres: 1m\nsteps: []\n",
+            5,
+            "engine.restore.in_progres",
+            "unknown key",
+        ),
         # values the control surface refuses are refused at load time, on their own line
-        ("format: 1\nengine:\n  restore:\n    in_progress: 99999999999999999999h\nsteps: []\n",
-         4, "engine.restore.in_progress", "not a duration of at most"),
+        (
+            "format: 1\nengine:\n  restore:\n    in_progress: 99999999999999999999h\nsteps: []\n",
+            4,
+            "engine.restore.in_progress",
+            "not a duration of at most",
+        ),
         ("format: 1\nseed: 9223372036854775808\nsteps: []\n", 2, "seed", "is not between"),
-        ("format: 1\nsteps:\n  - advance: 99999999999999999999h\n", 3, "steps[0].advance",
-         "not a duration of at most"),
-        ("format: 1\nsteps:\n  - control:\n      fault:\n        path: /api/x\n"
-         "        status: 600\n", 6, "steps[0].control.fault.status", "is not between 400"),
-        ("format: 1\nsteps:\n  - control:\n      add_backup: {id: 9223372036854775808, name: x}\n",
-         4, "steps[0].control.add_backup.id", "is not between"),
-        ("format: 1\nsteps:\n  - control: {seed: abc}\n", 3, "steps[0].control.seed",
-         "expected an integer"),
-        ("format: 1\nworld:\n  hosts:\n    - {id: 53}\n    - {id: x}\nsteps: []\n",
-         5, "world.hosts[1].id", "expected an integer"),
-        ("format: 1\nsteps:\n  - control: {rebalance: true}\n", 3, "steps[0].control.rebalance",
-         "unknown key"),
-        ("format: 1\nsteps:\n  - request: {method: GET, path: '/api/${rid}'}\n", 3, "steps[0]",
-         "${rid} is used before"),
+        (
+            "format: 1\nsteps:\n  - advance: 99999999999999999999h\n",
+            3,
+            "steps[0].advance",
+            "not a duration of at most",
+        ),
+        (
+            "format: 1\nsteps:\n  - control:\n      fault:\n        path: /api/x\n"
+            "        status: 600\n",
+            6,
+            "steps[0].control.fault.status",
+            "is not between 400",
+        ),
+        (
+            "format: 1\nsteps:\n  - control:\n"
+            "      add_backup: {id: 9223372036854775808, name: x}\n",
+            4,
+            "steps[0].control.add_backup.id",
+            "is not between",
+        ),
+        (
+            "format: 1\nsteps:\n  - control: {seed: abc}\n",
+            3,
+            "steps[0].control.seed",
+            "expected an integer",
+        ),
+        (
+            "format: 1\nworld:\n  hosts:\n    - {id: 53}\n    - {id: x}\nsteps: []\n",
+            5,
+            "world.hosts[1].id",
+            "expected an integer",
+        ),
+        (
+            "format: 1\nsteps:\n  - control: {rebalance: true}\n",
+            3,
+            "steps[0].control.rebalance",
+            "unknown key",
+        ),
+        (
+            "format: 1\nsteps:\n  - request: {method: GET, path: '/api/${rid}'}\n",
+            3,
+            "steps[0]",
+            "${rid} is used before",
+        ),
         ("format: 2\nsteps: []\n", 1, "format", "not supported"),
-        ("format: 1\nsteps:\n  - advance: 1s\n    wait_for: {}\n", 4, "steps[0].wait_for",
-         "one action per step"),
+        (
+            "format: 1\nsteps:\n  - advance: 1s\n    wait_for: {}\n",
+            4,
+            "steps[0].wait_for",
+            "one action per step",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) and len(v) < 40 and "\n" not in v else None,
-)  # fmt: skip
+)
 def test_a_malformed_file_names_file_line_and_key(
     tmp_path: Path, text: str, line: int, key: str, words: str
 ) -> None:
@@ -226,9 +281,10 @@ async def test_a_recorded_session_replays_green(tmp_path: Path) -> None:
             ) as client:
                 b = "/api/backup_and_restore"
                 backup = await client.post(
-                    f"{b}/backups", headers={"backup_type": "CONFIG"},
+                    f"{b}/backups",
+                    headers={"backup_type": "CONFIG"},
                     json={"name": "rec_1", "configuration_id": 1},
-                )  # fmt: skip
+                )
                 bid = backup.json()["id"]
                 await console.clock.advance(60)
                 await client.get(f"{b}/backups/{bid}")
@@ -261,10 +317,25 @@ def test_the_catalogue_replays_green_against_a_served_simulator(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--port", "0", "--clock", "virtual",
-         "--db", ":memory:", "--log-level", "WARNING"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--clock",
+            "virtual",
+            "--db",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
@@ -357,10 +428,23 @@ def test_a_wait_for_that_never_holds_fails_at_its_real_deadline(tmp_path: Path) 
     path.write_text(NEVER.replace("{within}", "1s"))
     scenario = load_file(path)[0]
     server = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", ":memory:",
-         "--log-level", "WARNING"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         match = re.search(r"ready: (http://\S+)", server.stdout.readline())

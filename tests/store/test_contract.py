@@ -39,25 +39,44 @@ NOW = 1_767_225_600_000
 
 def restore(id: int, status: RestoreStatus = RestoreStatus.PENDING, **changes: Any) -> Restore:
     values: dict[str, Any] = {
-        "id": id, "initiated_by": "API_user: admin", "host_id": 53, "time_initiated": None,
-        "time_completed": None, "status": status, "is_cross_deployment_restore": False,
-        "backup_id": 1, "backup_name": "nightly_1", "backup_version": "7.5.0",
-        "backup_type": BackupType.CONFIG, "backup_filename": "backup.nightly_1.tgz",
+        "id": id,
+        "initiated_by": "API_user: admin",
+        "host_id": 53,
+        "time_initiated": None,
+        "time_completed": None,
+        "status": status,
+        "is_cross_deployment_restore": False,
+        "backup_id": 1,
+        "backup_name": "nightly_1",
+        "backup_version": "7.5.0",
+        "backup_type": BackupType.CONFIG,
+        "backup_filename": "backup.nightly_1.tgz",
         "groups": (RestoreGroup.CUSTOM_RULES_CONFIG, RestoreGroup.USERS_CONFIG),
-    }  # fmt: skip
+    }
     values.update(changes)
     return Restore(**values)
 
 
 def backup(id: int, status: BackupStatus = BackupStatus.SUCCESS, **changes: Any) -> Backup:
     values: dict[str, Any] = {
-        "id": id, "configuration_id": 1, "host_id": 53, "name": f"b{id}", "description": None,
-        "type": BackupType.CONFIG, "version": "7.5.0", "time_initiated": NOW,
-        "time_completed": None, "initiated_by": "admin", "status": status, "size_on_disk": 0,
-        "content_file_path": f"/store/backup/b{id}.tgz", "is_valid": True,
-        "is_version_compatible": True, "app_deployment_location": AppDeploymentLocation.CONSOLE,
+        "id": id,
+        "configuration_id": 1,
+        "host_id": 53,
+        "name": f"b{id}",
+        "description": None,
+        "type": BackupType.CONFIG,
+        "version": "7.5.0",
+        "time_initiated": NOW,
+        "time_completed": None,
+        "initiated_by": "admin",
+        "status": status,
+        "size_on_disk": 0,
+        "content_file_path": f"/store/backup/b{id}.tgz",
+        "is_valid": True,
+        "is_version_compatible": True,
+        "app_deployment_location": AppDeploymentLocation.CONSOLE,
         "build_version": "7.5.0.1",
-    }  # fmt: skip
+    }
     values.update(changes)
     return Backup(**values)
 
@@ -96,8 +115,12 @@ async def test_next_id_returns_the_value_before_incrementing_per_console_and_kin
     await with_console(store, "other")
 
     def ids(tx: Tx) -> list[int]:
-        return [tx.next_id(C, JobKind.RESTORE), tx.next_id(C, JobKind.RESTORE),
-                tx.next_id(C, JobKind.BACKUP), tx.next_id("other", JobKind.RESTORE)]  # fmt: skip
+        return [
+            tx.next_id(C, JobKind.RESTORE),
+            tx.next_id(C, JobKind.RESTORE),
+            tx.next_id(C, JobKind.BACKUP),
+            tx.next_id("other", JobKind.RESTORE),
+        ]
 
     assert await store.transact(ids) == [1, 2, 1, 1]
     await store.transact(lambda tx: tx.reserve_id(C, JobKind.RESTORE, 10))
@@ -257,8 +280,14 @@ async def test_an_update_applies_only_in_the_expected_state(store: Store) -> Non
 async def test_a_backup_update_writes_what_may_change_and_keeps_the_rest(store: Store) -> None:
     await with_console(store)
     await put_backup(store, backup(1, BackupStatus.IN_PROGRESS))
-    done = backup(1, BackupStatus.SUCCESS, time_completed=NOW + 5, size_on_disk=99,
-                  description="done", is_valid=False)  # fmt: skip
+    done = backup(
+        1,
+        BackupStatus.SUCCESS,
+        time_completed=NOW + 5,
+        size_on_disk=99,
+        description="done",
+        is_valid=False,
+    )
     renamed = replace(done, name="renamed", content_file_path="/elsewhere")  # fixed fields
     finished = job(JobKind.BACKUP, 1, "SUCCESS", origin=Origin.EXTERNAL)
     assert not await store.transact(lambda tx: tx.update_backup(C, 1, "SUCCESS", done, finished))
@@ -287,15 +316,22 @@ async def test_due_jobs_are_limited_per_table_and_ordered_by_due_time_then_id(
 ) -> None:
     await with_console(store)
     times: tuple[tuple[int, int | None], ...] = (
-        (1, NOW + 30), (2, NOW + 10), (3, NOW + 10), (4, NOW + 99), (5, None),
-    )  # fmt: skip
+        (1, NOW + 30),
+        (2, NOW + 10),
+        (3, NOW + 10),
+        (4, NOW + 99),
+        (5, None),
+    )
     for id, due_at in times:
         await put_restore(store, restore(id, RestoreStatus.REQUESTING), due_at=due_at)
         await put_backup(store, backup(id, BackupStatus.IN_PROGRESS), due_at=due_at)
     limited = await store.read(lambda tx: tx.due_jobs(C, NOW + 30, 2))
     assert [(j.job.kind, j.job.id) for j in limited] == [
-        (JobKind.RESTORE, 2), (JobKind.RESTORE, 3), (JobKind.BACKUP, 2), (JobKind.BACKUP, 3),
-    ]  # fmt: skip
+        (JobKind.RESTORE, 2),
+        (JobKind.RESTORE, 3),
+        (JobKind.BACKUP, 2),
+        (JobKind.BACKUP, 3),
+    ]
     due = await store.read(lambda tx: tx.due_jobs(C, NOW + 30, 10))
     assert [j.job.id for j in due] == [2, 3, 1, 2, 3, 1]
     assert await store.read(lambda tx: tx.due_jobs(C, NOW, 10)) == []
@@ -348,15 +384,17 @@ async def test_the_gate_admits_one_of_two_racing_starts_across_connections(
             if tx.gate(C).restore_running:
                 return False
             moved = restore(id, RestoreStatus.REQUESTING)
-            return tx.update_restore(C, id, "PENDING", moved,
-                                     job(JobKind.RESTORE, id, "REQUESTING"))  # fmt: skip
+            return tx.update_restore(
+                C, id, "PENDING", moved, job(JobKind.RESTORE, id, "REQUESTING")
+            )
 
         return unit
 
     def finish(id: int) -> Any:
         done = restore(id, RestoreStatus.SUCCESS)
-        return lambda tx: tx.update_restore(C, id, "REQUESTING", done,
-                                            job(JobKind.RESTORE, id, "SUCCESS"))  # fmt: skip
+        return lambda tx: tx.update_restore(
+            C, id, "REQUESTING", done, job(JobKind.RESTORE, id, "SUCCESS")
+        )
 
     for round in range(rounds):
         a, b = 2 * round + 1, 2 * round + 2
@@ -377,8 +415,13 @@ async def test_a_hidden_restore_leaves_the_api_but_not_the_engine(store: Store) 
     def seen(tx: Tx) -> tuple[Any, ...]:
         stored = tx.restore(C, 1)
         visible = stored is not None and stored.job.visible
-        return (tx.visible_restore(C, 1), tx.restore_json(C, 1), tx.restores(C), visible,
-                tx.unfinished_restore_record(C))  # fmt: skip
+        return (
+            tx.visible_restore(C, 1),
+            tx.restore_json(C, 1),
+            tx.restores(C),
+            visible,
+            tx.unfinished_restore_record(C),
+        )
 
     assert await store.read(seen) == (None, None, [], False, False)
     await store.transact(lambda tx: tx.purge_restore(C, 1))
@@ -393,9 +436,19 @@ async def test_the_restore_read_model_is_the_record_as_the_api_shows_it(
     `Restore.to_json()` (nulls, booleans, groups, key order), compared as JSON text too."""
     await with_console(store)
     for id, record in enumerate(
-        (restore(0, status), restore(0, status, groups=(), backup_id=None, time_initiated=NOW,
-                                     is_cross_deployment_restore=True)), start=1,
-    ):  # fmt: skip
+        (
+            restore(0, status),
+            restore(
+                0,
+                status,
+                groups=(),
+                backup_id=None,
+                time_initiated=NOW,
+                is_cross_deployment_restore=True,
+            ),
+        ),
+        start=1,
+    ):
         record = replace(record, id=id)
         await put_restore(store, record)
         view = await store.read(functools.partial(_json_of, id=id))
@@ -406,8 +459,17 @@ async def test_the_restore_read_model_is_the_record_as_the_api_shows_it(
 async def test_records_read_back_as_written_in_id_order(store: Store) -> None:
     await with_console(store)
     rule = {"mode": "manual", "outcome": ["FAILED"], "durations": {"REQUESTING": 5}}
-    written = job(JobKind.RESTORE, 3, "IN_PROGRESS", origin=Origin.EXTERNAL, due_at=NOW,
-                  outcome=Outcome.HANG, rule=rule, ordinal=4, phase_since=NOW - 1)  # fmt: skip
+    written = job(
+        JobKind.RESTORE,
+        3,
+        "IN_PROGRESS",
+        origin=Origin.EXTERNAL,
+        due_at=NOW,
+        outcome=Outcome.HANG,
+        rule=rule,
+        ordinal=4,
+        phase_since=NOW - 1,
+    )
     for id in (3, 1, 2):
         record = restore(id, RestoreStatus.IN_PROGRESS, time_initiated=NOW)
         await store.transact(
@@ -443,8 +505,10 @@ async def test_a_console_is_revised_on_each_change_and_keeps_its_settings(store:
     state = await store.read(lambda tx: tx.console("b"))
     assert state is not None
     assert (state.settings, state.revision, state.rebalancing) == (
-        {"seed": 4, "rules": {"restore": {"mode": "manual"}}}, 0, False,
-    )  # fmt: skip
+        {"seed": 4, "rules": {"restore": {"mode": "manual"}}},
+        0,
+        False,
+    )
     changed = ConsoleState("b", rebalancing=True, settings={"seed": 4})
     await store.transact(lambda tx: tx.put_console(changed))
     again = await store.read(lambda tx: tx.console("b"))
@@ -475,9 +539,14 @@ async def test_deleting_a_console_deletes_everything_it_owns(store: Store) -> No
     assert not await store.transact(lambda tx: tx.delete_console(C))
 
     def seen(tx: Tx, console: str) -> tuple[Any, ...]:
-        return (tx.console(console) is not None, len(tx.credentials(console)),
-                len(tx.hosts(console)), len(tx.configurations(console)),
-                tx.restore(console, 1), tx.backup(console, 1))  # fmt: skip
+        return (
+            tx.console(console) is not None,
+            len(tx.credentials(console)),
+            len(tx.hosts(console)),
+            len(tx.configurations(console)),
+            tx.restore(console, 1),
+            tx.backup(console, 1),
+        )
 
     assert await store.read(lambda tx: seen(tx, C)) == (False, 0, 0, 0, None, None)
     assert await store.read(lambda tx: seen(tx, "kept")) == (True, 1, 1, 1, None, None)
@@ -495,8 +564,12 @@ async def test_a_credential_is_found_by_its_secret_and_kind_and_never_moved(stor
     await store.transact(lambda tx: tx.put_credential(basic))
 
     def found(tx: Tx) -> tuple[Any, ...]:
-        return (tx.credential("shared", False), tx.credential("shared", True),
-                tx.credential("sharef", False), tx.credential("admin:admin", True))  # fmt: skip
+        return (
+            tx.credential("shared", False),
+            tx.credential("shared", True),
+            tx.credential("sharef", False),
+            tx.credential("admin:admin", True),
+        )
 
     assert await store.read(found) == (operator, None, None, basic)
     assert await store.read(lambda tx: tx.credentials("one")) == [basic, operator]  # by secret
@@ -506,9 +579,10 @@ async def test_a_credential_is_found_by_its_secret_and_kind_and_never_moved(stor
 async def test_the_world_is_replaced_by_id_and_read_in_id_order(store: Store) -> None:
     await with_console(store)
     configuration = BackupConfiguration(
-        configuration_id=2, data_backup_host_configuration=(DataBackupHost(53, False, True),),
+        configuration_id=2,
+        data_backup_host_configuration=(DataBackupHost(53, False, True),),
         undeployed_changes=True,
-    )  # fmt: skip
+    )
 
     def fill(tx: Tx) -> None:
         tx.put_host(C, Host(104, "ep", components=("eventprocessor", "qflow"), ariel_data=True))
@@ -523,8 +597,9 @@ async def test_the_world_is_replaced_by_id_and_read_in_id_order(store: Store) ->
         Host(104, "ep", components=("eventprocessor", "qflow"), ariel_data=True),
     ]
     assert await store.read(lambda tx: tx.configurations(C)) == [
-        BackupConfiguration(), configuration,
-    ]  # fmt: skip
+        BackupConfiguration(),
+        configuration,
+    ]
     await store.transact(lambda tx: tx.clear_world(C))
     assert await store.read(lambda tx: (tx.hosts(C), tx.configurations(C))) == ([], [])
 

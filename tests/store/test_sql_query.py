@@ -64,30 +64,43 @@ numbers = st.sampled_from(NUMBERS)
 def restores(draw: st.DrawFn, id: int) -> Restore:
     final = draw(st.booleans())
     return Restore(
-        id=id, initiated_by=draw(texts), host_id=draw(numbers),
-        time_initiated=draw(st.none() | numbers), time_completed=draw(st.none() | numbers),
+        id=id,
+        initiated_by=draw(texts),
+        host_id=draw(numbers),
+        time_initiated=draw(st.none() | numbers),
+        time_completed=draw(st.none() | numbers),
         status=draw(st.sampled_from(RestoreStatus)),
         is_cross_deployment_restore=draw(st.booleans()),
-        backup_id=None if final else draw(st.none() | numbers), backup_name=draw(texts),
+        backup_id=None if final else draw(st.none() | numbers),
+        backup_name=draw(texts),
         backup_version=draw(st.sampled_from(["7.5.0", "7.4.3", "10"])),
-        backup_type=draw(st.sampled_from(BackupType)), backup_filename=draw(texts),
+        backup_type=draw(st.sampled_from(BackupType)),
+        backup_filename=draw(texts),
         groups=tuple(draw(st.lists(st.sampled_from(RestoreGroup), max_size=3, unique=True))),
-    )  # fmt: skip
+    )
 
 
 @st.composite
 def backups(draw: st.DrawFn, id: int) -> Backup:
     return Backup(
-        id=id, configuration_id=draw(numbers), host_id=draw(numbers),
-        name=draw(texts) + f"#{id}", description=draw(st.none() | texts),
-        type=draw(st.sampled_from(BackupType)), version=draw(st.sampled_from(["7.5.0", "7.4.3"])),
-        time_initiated=draw(st.none() | numbers), time_completed=draw(st.none() | numbers),
-        initiated_by=draw(texts), status=draw(st.sampled_from(BackupStatus)),
-        size_on_disk=draw(numbers), content_file_path=draw(texts), is_valid=draw(st.booleans()),
+        id=id,
+        configuration_id=draw(numbers),
+        host_id=draw(numbers),
+        name=draw(texts) + f"#{id}",
+        description=draw(st.none() | texts),
+        type=draw(st.sampled_from(BackupType)),
+        version=draw(st.sampled_from(["7.5.0", "7.4.3"])),
+        time_initiated=draw(st.none() | numbers),
+        time_completed=draw(st.none() | numbers),
+        initiated_by=draw(texts),
+        status=draw(st.sampled_from(BackupStatus)),
+        size_on_disk=draw(numbers),
+        content_file_path=draw(texts),
+        is_valid=draw(st.booleans()),
         is_version_compatible=draw(st.booleans()),
         app_deployment_location=draw(st.sampled_from(AppDeploymentLocation)),
         build_version=draw(texts),
-    )  # fmt: skip
+    )
 
 
 def _quoted(text: str) -> str:
@@ -95,8 +108,25 @@ def _quoted(text: str) -> str:
 
 
 # values as a filter spells them: bare words and numbers, quoted texts, wildcards, NUL
-_BARE = ["1", "-3", "2.5", "-0.5", "1e3", "99999999999999999999", "1e999", "-1e999", "0", "true",
-         "FALSE", "SUCCESS", "CONFIG", "admin", "abc", "7.5.0", "9223372036854775807"]  # fmt: skip
+_BARE = [
+    "1",
+    "-3",
+    "2.5",
+    "-0.5",
+    "1e3",
+    "99999999999999999999",
+    "1e999",
+    "-1e999",
+    "0",
+    "true",
+    "FALSE",
+    "SUCCESS",
+    "CONFIG",
+    "admin",
+    "abc",
+    "7.5.0",
+    "9223372036854775807",
+]
 values = st.one_of(
     st.sampled_from(_BARE),
     st.sampled_from([*TEXTS, "a\x00b", "3", "DEPLOYMENT_CONFIG", "7.4.3"]).map(_quoted),
@@ -115,16 +145,18 @@ def leaves(fields: tuple[str, ...]) -> st.SearchStrategy[str]:
     ops = st.sampled_from(["=", "!=", "<>", "<", ">", "<=", ">="])
     return st.one_of(
         st.tuples(field, ops, values).map(" ".join),
-        st.tuples(field, st.sampled_from(["in", "not in"]), st.lists(values, min_size=1,
-                                                                      max_size=4))
-        .map(lambda t: f"{t[0]} {t[1]} ({', '.join(t[2])})"),
-        st.tuples(field, st.sampled_from(["between", "not between"]), values, values)
-        .map(lambda t: f"{t[0]} {t[1]} {t[2]} and {t[3]}"),
+        st.tuples(
+            field, st.sampled_from(["in", "not in"]), st.lists(values, min_size=1, max_size=4)
+        ).map(lambda t: f"{t[0]} {t[1]} ({', '.join(t[2])})"),
+        st.tuples(field, st.sampled_from(["between", "not between"]), values, values).map(
+            lambda t: f"{t[0]} {t[1]} {t[2]} and {t[3]}"
+        ),
         st.tuples(field, st.sampled_from(["is null", "is not null"])).map(" ".join),
-        st.tuples(field, st.sampled_from(["like", "not like", "ilike", "not ilike"]), patterns)
-        .map(" ".join),
+        st.tuples(field, st.sampled_from(["like", "not like", "ilike", "not ilike"]), patterns).map(
+            " ".join
+        ),
         st.tuples(field, values).map(lambda t: f"{t[0]} contains {t[1]}"),
-    )  # fmt: skip
+    )
 
 
 def filters(fields: tuple[str, ...]) -> st.SearchStrategy[str]:
@@ -168,9 +200,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
 
 
 def _store_world(
-    conn: sqlite3.Connection, records: list[tuple[R, bool]], insert: Callable[..., None],
+    conn: sqlite3.Connection,
+    records: list[tuple[R, bool]],
+    insert: Callable[..., None],
     table: str,
-) -> list[R]:  # fmt: skip
+) -> list[R]:
     """Two consoles: "c" holds the records (the hidden ones too), "other" a copy of each."""
     conn.execute(f"DELETE FROM {table}")  # the triggers keep counts and move the revision
     tx = SqliteTx(conn)
@@ -191,9 +225,14 @@ def _console(console: str) -> Any:
 
 
 def _compare(
-    conn: sqlite3.Connection, request: query.ListRequest, visible: list[R],
-    table: sql_query.Table, kind: JobKind, columns: str, convert: Callable[..., R],
-) -> None:  # fmt: skip
+    conn: sqlite3.Connection,
+    request: query.ListRequest,
+    visible: list[R],
+    table: sql_query.Table,
+    kind: JobKind,
+    columns: str,
+    convert: Callable[..., R],
+) -> None:
     try:
         expected: Page[R] | QRadarError = answer_by_oracle(visible, request)
     except QRadarError as error:
@@ -271,10 +310,15 @@ def test_backup_lists_in_sql_equal_the_oracle(
 
 @pytest.mark.parametrize(
     "text",
-    ["status = SUCCESS", "id < 2.5 and groups contains DEPLOYMENT_CONFIG", "name ilike \"%a_\"",
-     "not (time_completed is null) or backup_id in (1, 2.5, abc)", "host_id between 1 and 1e999",
-     "groups not like \"%CONFIG\""],
-)  # fmt: skip
+    [
+        "status = SUCCESS",
+        "id < 2.5 and groups contains DEPLOYMENT_CONFIG",
+        'name ilike "%a_"',
+        "not (time_completed is null) or backup_id in (1, 2.5, abc)",
+        "host_id between 1 and 1e999",
+        'groups not like "%CONFIG"',
+    ],
+)
 def test_the_filters_of_the_grammar_compile_to_sql(text: str) -> None:
     """Every operator has an SQL form: the oracle's fallback is for text SQLite cannot bind."""
     fields = (*RESTORE_FIELDS, "name")
@@ -308,9 +352,24 @@ async def test_the_store_pages_a_large_console_and_counts_it() -> None:
         from engine.store.base import ConsoleState
 
         await store.transact(lambda tx: tx.put_console(ConsoleState("c")))
-        base = Backup(1, 1, 53, "n", None, BackupType.CONFIG, "7.5.0", None, None, "admin",
-                      BackupStatus.SUCCESS, 1, "/p", True, True,
-                      AppDeploymentLocation.CONSOLE)  # fmt: skip
+        base = Backup(
+            1,
+            1,
+            53,
+            "n",
+            None,
+            BackupType.CONFIG,
+            "7.5.0",
+            None,
+            None,
+            "admin",
+            BackupStatus.SUCCESS,
+            1,
+            "/p",
+            True,
+            True,
+            AppDeploymentLocation.CONSOLE,
+        )
 
         def seed(tx: SqliteTx) -> None:
             for i in range(1, 1201):

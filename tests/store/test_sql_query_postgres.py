@@ -53,8 +53,10 @@ def pg() -> Iterator[Any]:
     try:
         with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}", autocommit=True) as c:
             for table, columns in _COLUMNS.items():
-                c.execute(f"CREATE TABLE {table} (console TEXT NOT NULL, {columns}, "
-                          "visible SMALLINT NOT NULL, PRIMARY KEY (console, id))")  # fmt: skip
+                c.execute(
+                    f"CREATE TABLE {table} (console TEXT NOT NULL, {columns}, "
+                    "visible SMALLINT NOT NULL, PRIMARY KEY (console, id))"
+                )
             yield c
     finally:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -62,9 +64,11 @@ def pg() -> Iterator[Any]:
 
 
 def _store(
-    c: Any, table: str, world: tuple[tuple[Any, bool], ...],
+    c: Any,
+    table: str,
+    world: tuple[tuple[Any, bool], ...],
     values: Callable[[Any], tuple[Any, ...]],
-) -> list[Any]:  # fmt: skip
+) -> list[Any]:
     c.execute(f"DELETE FROM {table}")
     rows = [("c", *values(r), int(v)) for r, v in world]
     rows += [("other", *values(r), 1) for r, _ in world]
@@ -76,9 +80,13 @@ def _store(
 
 
 def _compare(
-    c: Any, request: query.ListRequest, visible: list[Any], table: sql_query.Table,
-    columns: str, convert: Callable[..., Any],
-) -> None:  # fmt: skip
+    c: Any,
+    request: query.ListRequest,
+    visible: list[Any],
+    table: sql_query.Table,
+    columns: str,
+    convert: Callable[..., Any],
+) -> None:
     compiled = sql_query.compile_list(
         request, table, sql_query.POSTGRES, sql_query.postgres_placeholder
     )

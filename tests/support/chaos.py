@@ -37,8 +37,10 @@ def mount_tmpfs(directory: Path, options: str) -> None:
     try:
         result = subprocess.run(
             ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         problem = result.stderr.strip() if result.returncode else ""
     except OSError as error:
         problem = str(error)
@@ -79,17 +81,25 @@ async def eventually(check: Callable[[], bool], guard_s: float = 30) -> None:
 class Served:
     """A `bre serve` process on a free port: its URL, its stderr (JSON log lines), a client."""
 
-    def __init__(self, db: str, *args: str, env: dict[str, str] | None = None,
-                 log: Path, script: list[str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        log: Path,
+        script: list[str] | None = None,
+    ) -> None:
         command = script or [sys.executable, "-m", "engine", "serve"]
         self.log = log
         self._err = log.open("w")
         self.process = subprocess.Popen(
-            [*command, "--port", "0", "--db", db, "--token", TOKEN, "--log-format", "json",
-             *args],
-            stdout=subprocess.PIPE, stderr=self._err, text=True, cwd=ROOT,
+            [*command, "--port", "0", "--db", db, "--token", TOKEN, "--log-format", "json", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})},
-        )  # fmt: skip
+        )
         self.url = ""
         self.admin: str | None = None
         ready = threading.Event()

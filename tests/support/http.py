@@ -46,8 +46,9 @@ def make_client(
     sent = {"SEC": TOKEN} if headers is None else dict(headers)
     if admin:
         sent.setdefault("Authorization", bearer(app.state.simulator.admin_token))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sim",
-                             headers=sent)  # fmt: skip
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://sim", headers=sent
+    )
 
 
 def bearer(token: str) -> str:

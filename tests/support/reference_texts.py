@@ -41,13 +41,19 @@ GROUPS_1009_FROM_18 = (
 
 #: What the 500/1000 description of each endpoint says it attempted.
 ACTIONS_1000 = {
-    E.BACKUPS_LIST: "retrieve the backups", E.BACKUP_CREATE: "create the backup",
-    E.BACKUP_GET: "retrieve the backup", E.BACKUP_UPDATE: "update the backup",
-    E.BACKUP_DELETE: "delete the backup", E.RESTORES_LIST: "retrieve the restores",
-    E.RESTORE_CREATE: "create the restore", E.RESTORE_GET: "retrieve the restore",
-    E.RESTORE_UPDATE: "update the restore", E.RESTORE_DELETE: "delete the restore",
-    E.HA_ACTION: "retrieve the restore", E.IPTABLES_UPDATE: "retrieve the restore",
-}  # fmt: skip
+    E.BACKUPS_LIST: "retrieve the backups",
+    E.BACKUP_CREATE: "create the backup",
+    E.BACKUP_GET: "retrieve the backup",
+    E.BACKUP_UPDATE: "update the backup",
+    E.BACKUP_DELETE: "delete the backup",
+    E.RESTORES_LIST: "retrieve the restores",
+    E.RESTORE_CREATE: "create the restore",
+    E.RESTORE_GET: "retrieve the restore",
+    E.RESTORE_UPDATE: "update the restore",
+    E.RESTORE_DELETE: "delete the restore",
+    E.HA_ACTION: "retrieve the restore",
+    E.IPTABLES_UPDATE: "retrieve the restore",
+}
 
 #: The documented description of every (endpoint, unique code), as of the oldest version that
 #: has it; None where the reference publishes `null` (1034-1037).
@@ -222,8 +228,17 @@ SEED_RU_RESPONSE_LAST_LINE = (
     "    • OFFENSES_DATA: Restores offenses. All offenses will be restored as closed."
 )
 SEED_RU_RESPONSE_SAMPLE = {
-    "backup_filename": "String", "backup_id": 42, "backup_name": "String",
-    "backup_type": "String", "backup_version": "String", "groups": ["String"], "host_id": 42,
-    "id": 42, "initiated_by": "String", "is_cross_deployment_restore": True,
-    "status": "String", "time_completed": 42, "time_initiated": 42,
-}  # fmt: skip
+    "backup_filename": "String",
+    "backup_id": 42,
+    "backup_name": "String",
+    "backup_type": "String",
+    "backup_version": "String",
+    "groups": ["String"],
+    "host_id": 42,
+    "id": 42,
+    "initiated_by": "String",
+    "is_cross_deployment_restore": True,
+    "status": "String",
+    "time_completed": 42,
+    "time_initiated": 42,
+}

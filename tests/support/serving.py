@@ -39,9 +39,12 @@ def bre(*args: str) -> list[str]:
 def serve(*args: str, timeout_s: float = 30.0) -> Iterator[Served]:
     process = subprocess.Popen(
         bre("serve", "--port", "0", "--log-level", "WARNING", "--log-format", "json", *args),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     if not line.startswith("ready: "):

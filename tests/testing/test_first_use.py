@@ -73,9 +73,14 @@ def clean_environment() -> dict[str, str]:
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=cwd, env=clean_environment(), capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False,
-    )  # fmt: skip
+        command,
+        cwd=cwd,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +95,20 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], root)
     Path(site.stdout.strip(), "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     installed = run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-         "--editable", str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--editable",
+            str(REPO),
+        ],
         root,
-    )  # fmt: skip
+    )
     assert installed.returncode == 0, installed.stderr
     for index, source in enumerate(readme_examples()):
         (root / f"test_readme_{index}.py").write_text(source)
@@ -132,8 +147,9 @@ def test_the_readme_examples_pass_in_strict_mode_and_under_anyio(project: Path) 
     assert "test_fixtures_under_anyio PASSED" in result.stdout
     assert " 0 passed" not in result.stdout
     # the project's interpreter imported the package it installed, not this checkout's path
-    where = run([str(project / ".venv/bin/python"), "-c", "import engine; print(engine.__file__)"],
-                project)  # fmt: skip
+    where = run(
+        [str(project / ".venv/bin/python"), "-c", "import engine; print(engine.__file__)"], project
+    )
     assert where.stdout.strip() == str(REPO / "engine" / "__init__.py")
 
 

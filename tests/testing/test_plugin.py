@@ -84,9 +84,10 @@ def test_server_fixture_describes_a_running_server(bre_server: SimulatorServer) 
     assert health.json() == {"status": "ok"}
     assert bre_server.admin_token  # read from the ready line
     listed = requests.get(
-        f"{bre_server.url}/simulator/consoles", headers=bre_server.control_headers,
+        f"{bre_server.url}/simulator/consoles",
+        headers=bre_server.control_headers,
         timeout=TIMEOUT,
-    )  # fmt: skip
+    )
     assert listed.status_code == 200
     anonymous = requests.get(f"{bre_server.url}/simulator/consoles", timeout=TIMEOUT)
     assert anonymous.status_code == 401
@@ -112,9 +113,11 @@ def test_requests_client_runs_the_full_flow(bre_server_console: ServerConsole) -
         if restore["status"] in ("SUCCESS", "FAILED"):
             break
         advanced = requests.post(
-            f"{console.control_url}/control", json={"advance": "10s"},
-            headers=console.control_headers, timeout=TIMEOUT,
-        )  # fmt: skip
+            f"{console.control_url}/control",
+            json={"advance": "10s"},
+            headers=console.control_headers,
+            timeout=TIMEOUT,
+        )
         assert advanced.status_code == 200, advanced.text
     assert restore["status"] == "SUCCESS", seen
     assert restore["backup_id"] is None
@@ -148,9 +151,11 @@ def test_a_console_token_is_refused_by_other_consoles(bre_server: SimulatorServe
     try:
         assert one.token != other.token
         created = requests.post(
-            one.url + RESTORES, headers=one.headers, json={"backup_id": 1, "groups": GROUPS},
+            one.url + RESTORES,
+            headers=one.headers,
+            json={"backup_id": 1, "groups": GROUPS},
             timeout=TIMEOUT,
-        )  # fmt: skip
+        )
         assert created.status_code == 201
         assert (
             requests.get(other.url + RESTORES, headers=other.headers, timeout=TIMEOUT).json() == []
@@ -191,9 +196,15 @@ def test_fixtures_work_in_strict_asyncio_mode(pytester: pytest.Pytester) -> None
         """
     )
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-o", "asyncio_mode=strict",
-        "-o", "asyncio_default_fixture_loop_scope=function", "-W", "error",
-    )  # fmt: skip
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "asyncio_mode=strict",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+        "-W",
+        "error",
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -234,17 +245,22 @@ def test_the_served_console_polls_by_default(bre_server_console: ServerConsole) 
     """No clock moves: three reads take a requested restore through its three phases."""
     api = bre_server_console.url + RESTORES
     headers = bre_server_console.headers
-    created = requests.post(api, json={"backup_id": 1, "groups": GROUPS}, headers=headers,
-                            timeout=TIMEOUT).json()  # fmt: skip
-    requests.post(f"{api}/{created['id']}", json={"status": "REQUESTING"}, headers=headers,
-                  timeout=TIMEOUT)  # fmt: skip
+    created = requests.post(
+        api, json={"backup_id": 1, "groups": GROUPS}, headers=headers, timeout=TIMEOUT
+    ).json()
+    requests.post(
+        f"{api}/{created['id']}", json={"status": "REQUESTING"}, headers=headers, timeout=TIMEOUT
+    )
     seen = [
         requests.get(f"{api}/{created['id']}", headers=headers, timeout=TIMEOUT).json()["status"]
         for _ in range(3)
     ]
     assert seen == ["INITIALIZING", "IN_PROGRESS", "SUCCESS"]
-    clock = requests.get(f"{bre_server_console.control_url}/clock",
-                         headers=bre_server_console.control_headers, timeout=TIMEOUT)  # fmt: skip
+    clock = requests.get(
+        f"{bre_server_console.control_url}/clock",
+        headers=bre_server_console.control_headers,
+        timeout=TIMEOUT,
+    )
     assert clock.json()["now_ms"] == 1_767_225_600_000  # the virtual epoch: time stood still
 
 
@@ -254,20 +270,33 @@ def test_the_served_console_polls_by_default(bre_server_console: ServerConsole) 
 def test_the_marker_sets_up_the_served_console(bre_server_console: ServerConsole) -> None:
     headers = {**bre_server_console.headers, "backup_type": "CONFIG"}
     url = bre_server_console.url + "/api/backup_and_restore/backups"
-    backup = requests.post(url, json={"name": "b", "configuration_id": 1}, headers=headers,
-                           timeout=TIMEOUT).json()  # fmt: skip
+    backup = requests.post(
+        url, json={"name": "b", "configuration_id": 1}, headers=headers, timeout=TIMEOUT
+    ).json()
     for _ in range(3):  # auto mode on the virtual clock: reads do not move it
         read = requests.get(f"{url}/{backup['id']}", headers=headers, timeout=TIMEOUT).json()
         assert read["status"] == "INITIALIZING"
-    requests.post(f"{bre_server_console.control_url}/clock", json={"advance": "1h"},
-                  headers=bre_server_console.control_headers, timeout=TIMEOUT)  # fmt: skip
+    requests.post(
+        f"{bre_server_console.control_url}/clock",
+        json={"advance": "1h"},
+        headers=bre_server_console.control_headers,
+        timeout=TIMEOUT,
+    )
     read = requests.get(f"{url}/{backup['id']}", headers=headers, timeout=TIMEOUT).json()
     assert read["status"] == "FAILED"
     restores = bre_server_console.url + RESTORES
-    created = requests.post(restores, json={"backup_id": 1, "groups": GROUPS},
-                            headers=bre_server_console.headers, timeout=TIMEOUT).json()  # fmt: skip
-    refused = requests.post(f"{restores}/{created['id']}", json={"status": "REQUESTING"},
-                            headers=bre_server_console.headers, timeout=TIMEOUT)  # fmt: skip
+    created = requests.post(
+        restores,
+        json={"backup_id": 1, "groups": GROUPS},
+        headers=bre_server_console.headers,
+        timeout=TIMEOUT,
+    ).json()
+    refused = requests.post(
+        f"{restores}/{created['id']}",
+        json={"status": "REQUESTING"},
+        headers=bre_server_console.headers,
+        timeout=TIMEOUT,
+    )
     assert refused.json()["code"] == 1014  # the marker's world: rebalancing
 
 
