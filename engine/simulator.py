@@ -353,6 +353,11 @@ class Simulator:
     def ready(self) -> bool:
         return self.health().ready
 
+    @property
+    def stopping(self) -> bool:
+        """From `begin_stop` (or `stop`) on: long-lived answers (the page's event streams) end."""
+        return self._state in ("stopping", "stopped")
+
     def _store_health(self, health: StoreHealth) -> None:
         if health.corrupt:
             log.error("store_corrupt", db=self.settings.db, cause=health.cause)
