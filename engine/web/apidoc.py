@@ -124,7 +124,7 @@ def api_doc(document: dict[str, Any]) -> str:
         f'<link rel="stylesheet" href="{ASSETS}/page.css">'
         f'<script src="{ASSETS}/apidoc.js" defer></script></head><body class="apidoc">'
         '<header><a class="home" href="/">QRadar BRE simulator</a>'
-        f'<span>API {e(info.get("version", ""))}</span>'
+        f"<span>API {e(info.get('version', ''))}</span>"
         '<a href="/openapi.json">openapi.json</a></header><main>'
         f"<h1>{e(info.get('title', ''))}</h1><p>{e(info.get('description', ''))}</p>"
         '<p class="auth"><label>SEC token for the forms below <input id="sec" '

@@ -158,7 +158,7 @@ class Page:
     async def consoles_fragment(self, request: Request) -> Response:
         viewer = await self._viewer(request)
         if viewer is None or not viewer.admin:
-            return Response(status_code=404)
+            raise NotShown("")
         return self._html(await self._consoles_html())
 
     def _data(self, viewer: Viewer, console: str = "") -> dict[str, str]:

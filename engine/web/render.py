@@ -104,7 +104,7 @@ def _gate(summary: ConsoleSummary, base: str) -> str:
 
 
 def _switch(on: bool) -> str:
-    return '<b class="on">on</b>' if on else '<span class="off">off</span>'
+    return '<b class="sw-on">on</b>' if on else '<span class="sw-off">off</span>'
 
 
 def card(summary: ConsoleSummary) -> str:
@@ -148,6 +148,8 @@ def _segment(seg: Segment, left: float, width: float) -> str:
 
 
 def _bar(job: JobView, start: int, end: int) -> str:
+    if not job.known:  # seeded, or run before this process started: the record alone
+        return '<span class="bar unknown">phases not seen by this server</span>'
     total = max(end - start, 1)
     parts = []
     for seg in job.segments:

@@ -213,7 +213,8 @@ async def snapshot(console: Console, journal: Journal | None) -> Snapshot:
     for (kind, id), steps in seen.items():
         if (kind, id) not in done and steps:
             add(JobKind(kind), id, steps[-1][0], steps, False)
-    jobs.sort(key=lambda j: (j.start_ms is not None, j.start_ms or 0, j.kind, j.id), reverse=True)
+    # the jobs this process saw first, newest first; then records it only knows as they are
+    jobs.sort(key=lambda j: (j.known, j.start_ms or 0, j.kind, j.id), reverse=True)
     holder = next((j for j in jobs if j.holds_gate and j.kind is JobKind.RESTORE), None) or next(
         (j for j in jobs if j.holds_gate), None
     )
