@@ -74,15 +74,17 @@ class Api:
 
     def control(self, actions: dict[str, Any]) -> httpx.Response:
         response = self.http.post(
-            f"/simulator/consoles/{self.console.id}/control", json=actions,
+            f"/simulator/consoles/{self.console.id}/control",
+            json=actions,
             headers=self.console.control_headers,
-        )  # fmt: skip
+        )
         response.raise_for_status()
         return response
 
     def restore(self, backup: int = 1) -> int:
-        created = self.call("POST", "/restores", json={"backup_id": backup,
-                                                       "groups": ["CUSTOM_RULES_CONFIG"]})  # fmt: skip
+        created = self.call(
+            "POST", "/restores", json={"backup_id": backup, "groups": ["CUSTOM_RULES_CONFIG"]}
+        )
         assert created.status_code == 201, created.text
         return int(created.json()["id"])
 

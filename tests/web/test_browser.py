@@ -41,7 +41,8 @@ def test_a_refused_request_shows_its_409_and_links_to_the_job_that_held_the_gate
     id = api.restore()
     external = api.control({"external_restore": "start"}).json()["external_restore"]["id"]
     refused = api.start(id)
-    assert refused.status_code == 409 and refused.json()["code"] == 1016
+    assert refused.status_code == 409
+    assert refused.json()["code"] == 1016
 
     sign_in_as_admin(page, bre_server)
     page.goto(f"{bre_server.url}/ui/consoles/{api.console.id}")
@@ -72,7 +73,8 @@ def test_without_a_credential_nothing_is_shown(
         response = page.goto(bre_server.url + path)
         text = page.content()
         assert response.status in (401, 404)
-        assert api.console.id not in text and "restore" not in page.inner_text("main").lower()
+        assert api.console.id not in text
+        assert "restore" not in page.inner_text("main").lower()
     assert page.locator("form[action='/ui/login']").count() == 1 or response.status == 404
 
 
@@ -81,8 +83,12 @@ def test_a_console_token_shows_that_console_alone_without_controls(
 ) -> None:
     other = bre_server.new_console()
     try:
-        httpx.post(f"{other.url}/api/backup_and_restore/restores", headers=other.headers,
-                   json={"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]}, timeout=10)  # fmt: skip
+        httpx.post(
+            f"{other.url}/api/backup_and_restore/restores",
+            headers=other.headers,
+            json={"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]},
+            timeout=10,
+        )
         api.restore()
         page.goto(f"{bre_server.url}/?token={api.console.token}")  # the console's SEC token
 
@@ -100,9 +106,10 @@ def test_a_console_token_shows_that_console_alone_without_controls(
         page.goto(bre_server.url + "/")
         assert page.url.endswith(f"/ui/consoles/{api.console.id}")  # never the list of consoles
         refused = page.request.post(
-            f"{bre_server.url}/ui/consoles/{api.console.id}/control", data={"reset": True},
+            f"{bre_server.url}/ui/consoles/{api.console.id}/control",
+            data={"reset": True},
             headers={"X-CSRF-Token": "guess"},
-        )  # fmt: skip
+        )
         assert refused.status == 403
     finally:
         bre_server.delete_console(other)
@@ -165,12 +172,20 @@ def test_hung_and_external_jobs_are_marked(
     for _ in range(3):  # SUCCESS, FAILED, then one that hangs IN_PROGRESS
         api.start(api.restore())
         api.control({"advance": "1m"})
-    backup = api.call("POST", "/backups", headers={"backup_type": "CONFIG"},
-                      json={"name": "nightly", "configuration_id": 1})  # fmt: skip
+    backup = api.call(
+        "POST",
+        "/backups",
+        headers={"backup_type": "CONFIG"},
+        json={"name": "nightly", "configuration_id": 1},
+    )
     assert backup.json()["code"] == 1016  # refused: restore 3 runs
     api.control({"step": {"kind": "restore", "id": 3, "outcome": "SUCCESS"}})
-    created = api.call("POST", "/backups", headers={"backup_type": "CONFIG"},
-                       json={"name": "nightly", "configuration_id": 1})  # fmt: skip
+    created = api.call(
+        "POST",
+        "/backups",
+        headers={"backup_type": "CONFIG"},
+        json={"name": "nightly", "configuration_id": 1},
+    )
     assert created.status_code == 201, created.text
     api.control({"advance": "10s"})
     pending = api.restore()
