@@ -9,10 +9,11 @@ same 404 as a console that does not exist. Reads go through the simulator's own 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from importlib.resources import files
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import structlog
 from starlette.requests import Request
@@ -45,6 +46,7 @@ log = structlog.get_logger("web")
 #: The shipped assets, by name (nothing else is served from the package).
 ASSETS = {"page.css": "text/css", "page.js": "text/javascript", "apidoc.js": "text/javascript"}
 ROWS_PER_PAGE = 100
+SNAPSHOT_TTL_S = 0.1
 MAX_CONSOLES_SHOWN = 200
 _HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -64,6 +66,9 @@ class Page:
         self.control = control
         self.journals = journals
         self.streams = Streams(lambda: simulator.stopping)
+        #: the last snapshot per console, reused for SNAPSHOT_TTL_S while nothing it counts moved
+        #: (one change makes the page fetch its card, timeline and journal: one read, not three)
+        self._snapshots: dict[str, tuple[float, Hashable, views.Snapshot]] = {}
         self._assets = {
             name: (files("engine.web") / "assets" / name).read_bytes() for name in ASSETS
         }
@@ -171,7 +176,7 @@ class Page:
 
     async def console_page(self, request: Request) -> Response:
         viewer, console = await self._seen(request)
-        snap = await views.snapshot(console, self.journals.get(console.id))
+        snap = await self._snapshot(console)
         timeline = self._timeline(snap, request, viewer)
         keep = _filter(request)
         rows = self._rows(console, snap, keep, None)
@@ -203,28 +208,46 @@ class Page:
         journal = self.journals.get(console.id)
         if journal is None:
             return ""
-        entries = journal.entries(after)
+        since = after
+        if not (keep.status or keep.path or keep.job):  # the newest page: only its entries
+            top = before - 1 if before else journal.total
+            since = max(after, top - ROWS_PER_PAGE - 1)
+        entries = journal.entries(since)
         found, cursor = views.rows(
             entries, views.Blame(snap.jobs), keep, before=before, limit=ROWS_PER_PAGE
         )
         more = render.journal_more(console.id, keep, cursor) if not after else ""
         return render.journal_rows(found) + more
 
+    async def _snapshot(self, console: Console) -> views.Snapshot:
+        journal = self.journals.get(console.id)
+        mark = (console.phases.version, console.clock.now_ms(),
+                journal.total if journal is not None else 0)  # fmt: skip
+        now = time.monotonic()
+        cached = self._snapshots.get(console.id)
+        if cached is not None and cached[1] == mark and now - cached[0] < SNAPSHOT_TTL_S:
+            return cached[2]
+        snap = await views.snapshot(console, journal)
+        if len(self._snapshots) > 64:
+            self._snapshots.clear()
+        self._snapshots[console.id] = (now, mark, snap)
+        return snap
+
     # --- fragments ----------------------------------------------------------------------------
 
     async def card(self, request: Request) -> Response:
         _, console = await self._seen(request)
-        snap = await views.snapshot(console, self.journals.get(console.id))
+        snap = await self._snapshot(console)
         return self._html(render.card(snap.summary))
 
     async def jobs(self, request: Request) -> Response:
         viewer, console = await self._seen(request)
-        snap = await views.snapshot(console, self.journals.get(console.id))
+        snap = await self._snapshot(console)
         return self._html(self._timeline(snap, request, viewer))
 
     async def journal(self, request: Request) -> Response:
         _, console = await self._seen(request)
-        snap = await views.snapshot(console, self.journals.get(console.id))
+        snap = await self._snapshot(console)
         params = request.query_params
         before = _integer(params.get("before"), 0) or None
         after = _integer(params.get("after"), 0)
@@ -260,9 +283,10 @@ class Page:
             return JSONResponse({"error": f"the body is larger than {limit} bytes"}, 413)
         try:
             actions = json.loads(raw or b"null")
-            return JSONResponse(await self.control.apply(console, actions))
-        except ValueError:
+        except (ValueError, RecursionError):
             return JSONResponse({"error": "not JSON", "field": "body"}, status_code=400)
+        try:
+            return JSONResponse(await self.control.apply(console, actions))
         except ControlError as error:
             return invalid(error)
         except QRadarError as error:
@@ -330,10 +354,10 @@ class Page:
     async def login(self, request: Request) -> Response:
         if not access.same_origin(request):
             return self._sign_in("Sign in from this server's own page.", 403)
-        form = await request.form(max_files=0, max_fields=4)
-        token, user = form.get("token"), form.get("user")
-        secret = token if isinstance(token, str) else ""
-        signed = await access.sign_in(self.simulator, secret, user if isinstance(user, str) else "")
+        raw = await request.body()  # a urlencoded form of two short fields
+        form = parse_qs(raw[:8192].decode("utf-8", "replace"), max_num_fields=4)
+        secret, user = form.get("token", [""])[0], form.get("user", [""])[0]
+        signed = await access.sign_in(self.simulator, secret, user)
         if not secret or signed is None:
             return self._sign_in("Not a credential of this simulator.")
         response = RedirectResponse("/", status_code=303)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,25 +244,33 @@ async def snapshot(console: Console, journal: Journal | None) -> Snapshot:
 
 class Blame:
     """Which job held the gate at an instant: the intervals of each job in the statuses that
-    hold it, searched by start (restores never overlap; backups may, one per host)."""
+    hold it, searched by start (restores never overlap; backups may, one per host). Built per
+    kind of refusal when first asked (most pages show no refusal)."""
 
-    def __init__(self, jobs: Iterable[JobView]) -> None:
+    def __init__(self, jobs: Sequence[JobView]) -> None:
+        self._jobs = jobs
         self._intervals: dict[tuple[int, int], tuple[list[int], list[tuple[int, int, str]]]] = {}
-        for pair, (kind, holding) in BLAMED.items():
+
+    def _spans(self, pair: tuple[int, int]) -> tuple[list[int], list[tuple[int, int, str]]]:
+        found = self._intervals.get(pair)
+        if found is None:
+            kind, holding = BLAMED[pair]
             spans = sorted(
-                (s.start_ms, s.end_ms if s.end_ms is not None else 2**63, j.key)
-                for j in jobs
+                (s.start_ms, s.end_ms if s.end_ms is not None else 2**63, key)
+                for j in self._jobs
                 if j.kind is kind
+                for key in (j.key,)
                 for s in j.segments
                 if s.status in holding
             )
-            self._intervals[pair] = ([s[0] for s in spans], spans)
+            found = self._intervals[pair] = ([s[0] for s in spans], spans)
+        return found
 
     def at(self, status: int, code: int | None, at_ms: int) -> str | None:
-        found = self._intervals.get((status, code or 0))
-        if found is None:
+        pair = (status, code or 0)
+        if pair not in BLAMED:
             return None
-        starts, spans = found
+        starts, spans = self._spans(pair)
         index = bisect.bisect_right(starts, at_ms)
         for start, end, key in reversed(spans[max(0, index - 16) : index]):
             if start <= at_ms <= end:  # an instant shared by two phases: either side
