@@ -116,7 +116,7 @@ class Console:
         return self._changed
 
     def _created(self, kind: JobKind, id: int, status: str, at_ms: int) -> None:
-        """A creation fires no transition: its first status is recorded here."""
+        """A restore's creation fires no transition: its first status is recorded here."""
         self.phases.record(kind.value, id, status, at_ms, first=True)
         self._tell_waiters()
 
@@ -204,10 +204,7 @@ class Console:
     ) -> Backup:
         checked = rules.require_object(body, "backup")
         rules.read_backup_type(backup_type)
-        at_ms = self.clock.now_ms()
-        backup = await self.run_unit(units.create_backup, backup_type, checked, initiated_by)
-        self._created(JobKind.BACKUP, backup.id, "INITIALIZING", at_ms)
-        return backup
+        return await self.run_unit(units.create_backup, backup_type, checked, initiated_by)
 
     async def update_backup(self, id: int, description: Any) -> Backup:
         return await self.update_backup_from(id, {"description": description})

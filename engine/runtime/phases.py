@@ -1,8 +1,8 @@
 """What each job of a console went through: its statuses with the console-clock instant each
 began, for the web page's timeline (`engine.web`).
 
-Fed from the transitions a unit fired (after its commit) and from the creations, which fire
-none (a restore is created PENDING, a backup INITIALIZING). Bounded: the jobs changed longest
+Fed from the transitions a unit fired (after its commit) and from the creation of a restore,
+which fires none (it is created PENDING). Bounded: the jobs changed longest
 ago are forgotten first, so a console that ran a million jobs keeps the last `limit`. Values are
 tuples of strings and numbers, which the garbage collector does not track.
 """
@@ -32,7 +32,7 @@ class Phases:
         first: bool = False,
     ) -> None:  # fmt: skip
         """A status begun at `at_ms`; `first`: the creation, put before what the same unit of
-        work fired (a backup created and finished in one request)."""
+        work fired."""
         key = (kind, id)
         jobs = self._jobs
         known = jobs.pop(key, ())  # re-inserted below: the newest changed

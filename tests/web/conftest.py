@@ -22,8 +22,10 @@ from engine.testing.plugin import ServerConsole, SimulatorServer
 CHROMIUM = os.environ.get("BRE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per module: Playwright's sync API holds an event loop on this thread while
+    it runs, which the asyncio tests of other modules must not find there."""
     if not os.path.exists(CHROMIUM):
         reason = f"no chromium at {CHROMIUM} (apt-get install -y chromium)"
         if os.environ.get("CI"):
