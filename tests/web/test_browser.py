@@ -206,4 +206,5 @@ def test_hung_and_external_jobs_are_marked(
     api.start(pending)
     api.control({"advance": "1m"})
     page.wait_for_selector(f"#job-restore-{pending} .badge.hung", timeout=2000)
+    page.wait_for_selector(f"#card .gate.held >> text=restore {pending}")
     screenshot(page, "web-console")

@@ -46,17 +46,31 @@
     if (busy) { again = true; return; }
     busy = true;
     try {
-      for (const element of $$("[data-fragment]")) {
-        if (element.id === "timeline") element.innerHTML = await fetchText(timelineUrl(element));
-        else if (element.id === "card" || element.id === "consoles") element.innerHTML = await fetchText(element.dataset.fragment);
-      }
+      // every fragment fetched at once: what they show is one moment, give or take a request
       const table = $("table.entries");
-      if (table && !table.dataset.paged) {
-        const rows = await fetchText(table.dataset.fragment + "?" + filterQuery({ after: String(newestSeq()) }));
-        if (rows) {
-          $("#rows").insertAdjacentHTML("afterbegin", rows);
-          const entries = $$("#rows tr.entry");
-          for (const extra of entries.slice(200)) extra.remove();  // a window, not the whole journal
+      const journal = table && !table.dataset.paged
+        ? fetchText(table.dataset.fragment + "?" + filterQuery({ after: String(newestSeq()) }))
+        : Promise.resolve("");
+      const parts = $$("#card, #consoles, #timeline").map((element) =>
+        fetchText(element.id === "timeline" ? timelineUrl(element) : element.dataset.fragment)
+          .then((html) => [element, html]));
+      for (const [element, html] of await Promise.all(parts)) element.innerHTML = html;
+      const rows = await journal;
+      if (rows) {
+        $("#rows").insertAdjacentHTML("afterbegin", rows);
+        const entries = $$("#rows tr.entry");
+        if (entries.length > 200) {  // a window, not the whole journal: older ones a click away
+          for (const extra of entries.slice(200)) extra.remove();
+          const more = $("#rows button[data-more]");
+          if (more) {
+            const url = new URL(more.dataset.more, location.href);
+            url.searchParams.set("before", entries[199].dataset.seq);
+            more.dataset.more = url.pathname + url.search;
+          } else {
+            const href = table.dataset.fragment + "?" + filterQuery({ before: entries[199].dataset.seq });
+            $("#rows").insertAdjacentHTML("beforeend", '<tr class="more"><td colspan="8"><button data-more="'
+              + href + '">older entries</button></td></tr>');
+          }
         }
       }
       mark();
