@@ -166,6 +166,7 @@ def _badges(job: JobView) -> str:
     marks = [
         ("external", job.external, "started from the console's UI"),
         ("hung", job.hung, "outcome HANG: stays IN_PROGRESS until stepped"),
+        ("faulted", job.faulted, "the engine could not advance it (see the history)"),
         ("unlisted", not job.listed, "the API does not list its record"),
         ("gate", job.holds_gate, "holds the engine gate"),
     ]

@@ -74,6 +74,7 @@ class JobView:
     listed: bool = True  # the API lists its record (False: deleted while running, external)
     holds_gate: bool = False
     known: bool = True  # its phases were seen by this process (False: from the record alone)
+    faulted: bool = False  # the engine could not advance it (a bug, a value it cannot store)
 
     @property
     def key(self) -> str:
@@ -165,6 +166,7 @@ async def snapshot(console: Console, journal: Journal | None) -> Snapshot:
         raise LookupError(console.id)
     phases = console.phases
     seen = phases.jobs()
+    faulted = {(f["kind"], f["id"]) for f in console.faults}
     running_by_key: dict[tuple[str, int], StoredRestore | StoredBackup] = {
         (s.job.kind.value, s.job.id): s for s in running
     }
@@ -189,6 +191,7 @@ async def snapshot(console: Console, journal: Journal | None) -> Snapshot:
                 listed=listed,
                 holds_gate=stored is not None and status in LIFECYCLES[kind].running,
                 known=bool(steps),
+                faulted=key in faulted,
             )
         )
 
