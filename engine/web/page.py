@@ -332,21 +332,22 @@ class Page:
         return fingerprint
 
     async def _overview_fingerprint(self) -> Hashable:
+        """What the consoles view shows, from one read of the store (the consoles and their
+        revisions) and what this process holds (phases, journals, clocks)."""
         states = await self.simulator.store.read(lambda tx: tx.consoles())
         marks = []
         for state in states[:MAX_CONSOLES_SHOWN]:
-            console = await self.simulator.find_console(state.id)
+            try:
+                console: Console | None = self.simulator.console(state.id)
+            except LookupError:  # created by another process: attached when the page reads it
+                console = None
             journal = self.journals.get(state.id)
             clock = console.clock if console is not None else None
-            marks.append(
-                (
-                    state.id,
-                    state.revision,
-                    console.phases.version if console is not None else 0,
-                    journal.total if journal is not None else 0,
-                    clock.now_ms() if isinstance(clock, VirtualClock) else 0,
-                )
-            )
+            marks.append((
+                state.id, state.revision, console.phases.version if console is not None else 0,
+                journal.total if journal is not None else 0,
+                clock.now_ms() if isinstance(clock, VirtualClock) else 0,
+            ))  # fmt: skip
         return tuple(marks)
 
     # --- sign-in, assets, documentation --------------------------------------------------------

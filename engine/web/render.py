@@ -81,7 +81,8 @@ def sign_in(message: str = "") -> str:
         "console with its controls; a console's SEC token, or its user name and password, that "
         f"console alone.</p>{note}"
         '<form method="post" action="/ui/login">'
-        '<label>Token <input name="token" type="password" autocomplete="off"></label>'
+        '<label>Token (or the password) <input name="token" type="password" '
+        'autocomplete="off"></label>'
         "<details><summary>User name and password instead</summary>"
         '<label>User <input name="user" autocomplete="username"></label></details>'
         "<button>Sign in</button></form></section>",
