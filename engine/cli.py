@@ -26,11 +26,13 @@ from engine.store.base import StorageError
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
                 "scan_interval_s", "autojump", "admin_token", "control_auth", "journal_entries",
-                "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
+                "journal_header_bytes", "journal_bytes", "control_body_bytes", "page_streams",
+                "page_idle_s")  # fmt: skip
 _DEFAULTS = Settings()
 #: Flags of `bre serve` that set a `Settings` field of the same name.
 _FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
-          "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
+          "journal_header_bytes", "journal_bytes", "control_body_bytes", "page_streams",
+          "page_idle_s")  # fmt: skip
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -236,6 +238,20 @@ def _add_serve(sub: Any) -> None:
         default=None,
         help="the largest control request body: 413 beyond "
         f"(default {_DEFAULTS.control_body_bytes})",
+    )
+    p.add_argument(
+        "--page-streams",
+        type=int,
+        default=None,
+        help="the web page's live event streams open at once: 503 beyond "
+        f"(default {_DEFAULTS.page_streams})",
+    )
+    p.add_argument(
+        "--page-idle-s",
+        type=int,
+        default=None,
+        help="seconds without change after which a page's event stream ends "
+        f"(default {_DEFAULTS.page_idle_s})",
     )
     p.add_argument(
         "--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)"

@@ -107,6 +107,8 @@ class Settings:
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
     journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
+    page_streams: int = 32  # the web page's event streams open at once (503 beyond)
+    page_idle_s: int = 600  # a page's event stream with no change for this long ends
 
     def __post_init__(self) -> None:
         for name in _BOUNDS:
@@ -154,6 +156,8 @@ _BOUND_VARIABLES = {
     "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
     "BRE_JOURNAL_BYTES": "journal_bytes",
     "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
+    "BRE_PAGE_STREAMS": "page_streams",
+    "BRE_PAGE_IDLE_S": "page_idle_s",
 }
 _BOUNDS = tuple(_BOUND_VARIABLES.values())
 

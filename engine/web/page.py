@@ -65,7 +65,9 @@ class Page:
         self.simulator = simulator
         self.control = control
         self.journals = journals
-        self.streams = Streams(lambda: simulator.stopping)
+        settings = simulator.settings
+        self.streams = Streams(lambda: simulator.stopping, limit=settings.page_streams,
+                               idle_s=settings.page_idle_s)  # fmt: skip
         #: the last snapshot per console, reused for SNAPSHOT_TTL_S while nothing it counts moved
         #: (one change makes the page fetch its card, timeline and journal: one read, not three)
         self._snapshots: dict[str, tuple[float, Hashable, views.Snapshot]] = {}
