@@ -395,6 +395,7 @@ class Page:
                 "Content-Security-Policy": "default-src 'self'; style-src 'self' "
                 "'unsafe-inline'; frame-ancestors 'none'",
                 "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
             },
         )
 
