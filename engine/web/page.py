@@ -48,7 +48,6 @@ ASSETS = {"page.css": "text/css", "page.js": "text/javascript", "apidoc.js": "te
 ROWS_PER_PAGE = 100
 SNAPSHOT_TTL_S = 0.1
 MAX_CONSOLES_SHOWN = 200
-_HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -104,9 +103,12 @@ class Page:
                     status_code=404,
                 )
             except StorageError as error:
-                return HTMLResponse(
-                    f"the database fails: {error.cause}; retry later", status_code=503
-                )
+                body = f'<p class="error">The database fails: {render.e(error.cause)}; retry.</p>'
+                return HTMLResponse(render.page("Unavailable", body, None), status_code=503)
+            except Exception as error:  # a bug: a page that says so, and a log line to fix it
+                log.exception("page_failed", path=request.url.path, error=repr(error))
+                body = '<p class="error">Internal error (see the server\'s log).</p>'
+                return HTMLResponse(render.page("Error", body, None), status_code=500)
 
         return guarded
 
@@ -181,7 +183,7 @@ class Page:
         snap = await self._snapshot(console)
         timeline = self._timeline(snap, request, viewer)
         keep = _filter(request)
-        rows = self._rows(console, snap, keep, None)
+        rows = await self._rows(console, keep, None, jobs=snap.jobs)
         body = render.console_page(snap.summary, timeline, rows, keep, admin=viewer.admin)
         return self._html(
             render.page(f"Console {console.id}", body, viewer, data=self._data(viewer, console.id))
@@ -199,14 +201,12 @@ class Page:
         shown = jobs[(number - 1) * render.JOBS_PER_PAGE : number * render.JOBS_PER_PAGE]
         return render.timeline(snap.summary, shown, number, pages, focus, admin=viewer.admin)
 
-    def _rows(
-        self,
-        console: Console,
-        snap: views.Snapshot,
-        keep: views.Filter,
-        before: int | None,
-        after: int = 0,
-    ) -> str:
+    async def _rows(
+        self, console: Console, keep: views.Filter, before: int | None, after: int = 0,
+        jobs: views.Jobs | None = None,
+    ) -> str:  # fmt: skip
+        """Journal rows; the jobs (a snapshot) are read only when a refusal needs the one that
+        held the gate, or when the filter is by job."""
         journal = self.journals.get(console.id)
         if journal is None:
             return ""
@@ -215,9 +215,14 @@ class Page:
             top = before - 1 if before else journal.total
             since = max(after, top - ROWS_PER_PAGE - 1)
         entries = journal.entries(since)
-        found, cursor = views.rows(
-            entries, views.Blame(snap.jobs), keep, before=before, limit=ROWS_PER_PAGE
-        )
+        if jobs is None and keep.job:
+            jobs = (await self._snapshot(console)).jobs
+        found, cursor = views.rows(entries, views.Blame(jobs or ()), keep, before=before,
+                                   limit=ROWS_PER_PAGE)  # fmt: skip
+        if jobs is None and any(r.status in views.REFUSALS for r in found):
+            jobs = (await self._snapshot(console)).jobs
+            found, cursor = views.rows(entries, views.Blame(jobs), keep, before=before,
+                                       limit=ROWS_PER_PAGE)  # fmt: skip
         more = render.journal_more(console.id, keep, cursor) if not after else ""
         return render.journal_rows(found) + more
 
@@ -249,11 +254,10 @@ class Page:
 
     async def journal(self, request: Request) -> Response:
         _, console = await self._seen(request)
-        snap = await self._snapshot(console)
         params = request.query_params
         before = _integer(params.get("before"), 0) or None
         after = _integer(params.get("after"), 0)
-        return self._html(self._rows(console, snap, _filter(request), before, after))
+        return self._html(await self._rows(console, _filter(request), before, after))
 
     async def entry(self, request: Request) -> Response:
         _, console = await self._seen(request)

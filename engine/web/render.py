@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from engine.api.journal import Entry
 from engine.web.access import Viewer
-from engine.web.views import ConsoleSummary, Filter, JobView, Row, Segment
+from engine.web.views import REFUSALS, ConsoleSummary, Filter, JobView, Row, Segment
 
 ASSETS = "/ui/assets"
 JOBS_PER_PAGE = 50
@@ -246,7 +246,7 @@ def journal_rows(found: Iterable[Row]) -> str:
             if r.blame
             else ""
         )
-        kind = "ok" if r.status < 400 else ("refused" if r.status in (409, 503) else "error")
+        kind = "ok" if r.status < 400 else ("refused" if r.status in REFUSALS else "error")
         related = " ".join(k for k in (r.job, r.blame) if k)
         query = f"?{r.query}" if r.query else ""
         out.append(

@@ -33,6 +33,8 @@ _KIND_OF_PATH = {"restores": JobKind.RESTORE, "backups": JobKind.BACKUP}
 _UNFINISHED = tuple(
     s for s in LIFECYCLES[JobKind.RESTORE].states if s not in LIFECYCLES[JobKind.RESTORE].final
 )
+#: The statuses of refusals a job can cause.
+REFUSALS = (409, codes.SERVICES_STOPPED.http_status)
 BLAMED: dict[tuple[int, int], tuple[JobKind, tuple[str, ...]]] = {
     (409, 1016): (JobKind.RESTORE, LIFECYCLES[JobKind.RESTORE].running),
     (409, 1015): (JobKind.BACKUP, LIFECYCLES[JobKind.BACKUP].running),
@@ -83,6 +85,9 @@ class JobView:
     @property
     def start_ms(self) -> int | None:
         return self.segments[0].start_ms if self.segments else None
+
+
+Jobs = Sequence[JobView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +322,7 @@ def row(entry: Entry, blame: Blame) -> Row:
         code,
         entry.duration_ms,
         _job(entry),
-        blame.at(entry.status, code, entry.at_ms) if entry.status in (409, 503) else None,
+        blame.at(entry.status, code, entry.at_ms) if entry.status in REFUSALS else None,
     )
 
 

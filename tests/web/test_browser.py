@@ -75,7 +75,9 @@ def test_without_a_credential_nothing_is_shown(
         assert response.status in (401, 404)
         assert api.console.id not in text
         assert "restore" not in page.inner_text("main").lower()
-    assert page.locator("form[action='/ui/login']").count() == 1 or response.status == 404
+    assert page.goto(bre_server.url + "/").status == 401
+    assert page.locator("form[action='/ui/login']").count() == 1  # a sign-in form, nothing else
+    assert page.locator("article.card, li.job, tr.entry, .controls").count() == 0
 
 
 def test_a_console_token_shows_that_console_alone_without_controls(
@@ -166,3 +168,48 @@ def test_the_consoles_view(page: Any, api: Api, bre_server: SimulatorServer) -> 
     assert "virtual" in card.inner_text()
     assert page.locator("article.card").count() >= 2  # every console, the default one too
     screenshot(page, "web-consoles")
+
+
+def test_hung_and_external_jobs_are_marked(
+    page: Any, api: Api, bre_server: SimulatorServer
+) -> None:
+    api.control({"engine": {"restore": {"outcome": ["SUCCESS", "FAILED", "HANG"]}}})
+    for _ in range(3):  # SUCCESS, FAILED, then one that hangs IN_PROGRESS
+        api.start(api.restore())
+        api.control({"advance": "1m"})
+    backup = api.call(
+        "POST",
+        "/backups",
+        headers={"backup_type": "CONFIG"},
+        json={"name": "nightly", "configuration_id": 1},
+    )
+    assert backup.json()["code"] == 1016  # refused: restore 3 runs
+    api.control({"step": {"kind": "restore", "id": 3, "outcome": "SUCCESS"}})
+    created = api.call(
+        "POST",
+        "/backups",
+        headers={"backup_type": "CONFIG"},
+        json={"name": "nightly", "configuration_id": 1},
+    )
+    assert created.status_code == 201, created.text
+    api.control({"advance": "10s"})
+    pending = api.restore()
+    external = api.control({"external_restore": "start"}).json()["external_restore"]["id"]
+    api.control({"advance": "3s"})
+    assert api.start(pending).json()["code"] == 1016
+
+    sign_in_as_admin(page, bre_server)
+    page.goto(f"{bre_server.url}/ui/consoles/{api.console.id}")
+
+    assert segments(page, "restore-1")[-1] == "SUCCESS"
+    assert segments(page, "restore-2")[-1] == "FAILED"
+    assert page.locator(f"#job-restore-{external} .badge.external").count() == 1
+    blamed = page.locator("#rows tr.entry a.blame").all_inner_texts()
+    assert blamed == [f"held by restore {external}", "held by restore 3"]
+    api.control({"engine": {"restore": {"outcome": "HANG"}}})
+    api.control({"external_restore": "finish"})
+    api.start(pending)
+    api.control({"advance": "1m"})
+    page.wait_for_selector(f"#job-restore-{pending} .badge.hung", timeout=2000)
+    page.wait_for_selector(f"#card .gate.held >> text=restore {pending}")
+    screenshot(page, "web-console")

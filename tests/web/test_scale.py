@@ -120,5 +120,6 @@ def test_a_thousand_jobs_and_ten_thousand_entries_in_a_browser(page: Any, busy: 
     page.select_option("select[name=status]", "")
     page.click("#filter button")
     page.wait_for_selector("#rows tr.entry:nth-child(100)")
-    busy.record("/api/backup_and_restore/restores/999999")
-    page.wait_for_selector("#rows td.path:has-text('/restores/999999')", timeout=1000)
+    busy.record("/api/backup_and_restore/restores/999999")  # still live (within a second
+    # on a quiet machine: test_browser holds that promise; here 1,000 jobs are read per change)
+    page.wait_for_selector("#rows td.path:has-text('/restores/999999')", timeout=2000)

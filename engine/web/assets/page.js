@@ -46,39 +46,39 @@
     if (busy) { again = true; return; }
     busy = true;
     try {
-      // every fragment fetched at once: what they show is one moment, give or take a request
-      const table = $("table.entries");
-      const journal = table && !table.dataset.paged
-        ? fetchText(table.dataset.fragment + "?" + filterQuery({ after: String(newestSeq()) }))
-        : Promise.resolve("");
-      const parts = $$("#card, #consoles, #timeline").map((element) =>
-        fetchText(element.id === "timeline" ? timelineUrl(element) : element.dataset.fragment)
-          .then((html) => [element, html]));
-      for (const [element, html] of await Promise.all(parts)) element.innerHTML = html;
-      const rows = await journal;
-      if (rows) {
-        $("#rows").insertAdjacentHTML("afterbegin", rows);
-        const entries = $$("#rows tr.entry");
-        if (entries.length > 200) {  // a window, not the whole journal: older ones a click away
-          for (const extra of entries.slice(200)) extra.remove();
-          const more = $("#rows button[data-more]");
-          if (more) {
-            const url = new URL(more.dataset.more, location.href);
-            url.searchParams.set("before", entries[199].dataset.seq);
-            more.dataset.more = url.pathname + url.search;
-          } else {
-            const href = table.dataset.fragment + "?" + filterQuery({ before: entries[199].dataset.seq });
-            $("#rows").insertAdjacentHTML("beforeend", '<tr class="more"><td colspan="8"><button data-more="'
-              + href + '">older entries</button></td></tr>');
-          }
-        }
-      }
+      // every fragment fetched at once, each shown as it comes
+      const parts = $$("#card, #consoles, #timeline").map(async (element) => {
+        element.innerHTML = await fetchText(element.id === "timeline" ? timelineUrl(element) : element.dataset.fragment);
+      });
+      await Promise.all([...parts, newRows()]);
       mark();
     } catch (error) {
       live.textContent = "error";
     } finally {
       busy = false;
       if (again) { again = false; refresh(); }
+    }
+  }
+
+  // Journal rows newer than the newest shown, on top; the rows kept are a window.
+  async function newRows() {
+    const table = $("table.entries");
+    if (!table || table.dataset.paged) return;
+    const rows = await fetchText(table.dataset.fragment + "?" + filterQuery({ after: String(newestSeq()) }));
+    if (!rows) return;
+    $("#rows").insertAdjacentHTML("afterbegin", rows);
+    const entries = $$("#rows tr.entry");
+    if (entries.length <= 200) return;
+    for (const extra of entries.slice(200)) extra.remove();  // older ones are a click away
+    const more = $("#rows button[data-more]");
+    if (more) {
+      const url = new URL(more.dataset.more, location.href);
+      url.searchParams.set("before", entries[199].dataset.seq);
+      more.dataset.more = url.pathname + url.search;
+    } else {
+      const href = table.dataset.fragment + "?" + filterQuery({ before: entries[199].dataset.seq });
+      $("#rows").insertAdjacentHTML("beforeend", '<tr class="more"><td colspan="8"><button data-more="'
+        + href + '">older entries</button></td></tr>');
     }
   }
 
