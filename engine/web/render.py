@@ -198,7 +198,7 @@ def timeline(
     rows = []
     for job in jobs:
         step = ""
-        if (admin and job.holds_gate) or (admin and job.status == "IN_PROGRESS"):
+        if admin and (job.holds_gate or job.status == "IN_PROGRESS"):
             body = json.dumps({"step": {"kind": job.kind.value, "id": job.id}})
             step = f'<button class="control small" data-control="{e(body)}">step</button>'
         selected = " selected" if job.key == focus else ""
