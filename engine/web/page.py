@@ -91,7 +91,11 @@ class Page:
             ("/ui/events", self.events, "GET"),
             ("/api_doc", self.api_doc, "GET"),
         ]
-        return [Route(path, self._guarded(f), methods=[m]) for path, f, m in table]
+        # pages for people, not operations of the API: left out of the OpenAPI document
+        return [
+            Route(path, self._guarded(f), methods=[m], include_in_schema=False)
+            for path, f, m in table
+        ]
 
     def _guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded(request: Request) -> Response:

@@ -14,7 +14,7 @@ from engine.control.actions import Control
 from engine.simulator import Simulator
 from engine.web import Page
 from engine.web.events import Streams
-from tests.serving import serve
+from tests.support.serving import serve
 
 
 async def collect(streams: Streams, fingerprint: object, limit: int = 10) -> list[str]:
