@@ -32,22 +32,27 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
+from engine.core.credentials import Credential
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
+from engine.options import SettingsError as SettingsError  # re-exported: raised here too
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
-from engine.store.sqlite import SqliteStore
+from engine.store.base import ConsoleState, Store, StoreHealth, Tx
+from engine.store.factory import open_store
+from engine.store.factory import parse as parse_store_url
 
 log = structlog.get_logger("engine")
 
 DEFAULT_CONSOLE = "default"
+DEFAULT_DB = ":memory:"  # SQLite in RAM: the embedded default
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
 #: The label of an authorized service token created without one (`initiated_by` shows
@@ -69,10 +74,6 @@ class ConsoleExists(ControlError):
         super().__init__("id", f"console {id!r} exists")
 
 
-class SettingsError(ValueError):
-    """A configuration value that cannot be used; the message names the key and the value."""
-
-
 @dataclass(frozen=True, slots=True)
 class Health:
     """Readiness: whether the simulator as a whole can make progress, and if not, why."""
@@ -88,7 +89,7 @@ class Health:
 class Settings:
     """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
 
-    db: str = ":memory:"
+    db: str = DEFAULT_DB
     clock: Literal["virtual", "real"] = "virtual"
     autojump: bool = False
     seed: int = 0
@@ -108,7 +109,7 @@ class Settings:
     journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
     page_streams: int = 32  # the web page's event streams open at once (503 beyond)
-    page_idle_s: int = 600  # a page's event stream with no change for this long ends
+    page_idle_s: float = 600.0  # a page's event stream with no change for this long ends
 
     def __post_init__(self) -> None:
         for name in _BOUNDS:
@@ -120,46 +121,25 @@ class Settings:
                 TOKEN.read(self.admin_token, "admin_token")
             except ControlError as error:
                 raise SettingsError(str(error)) from None
+        try:
+            parse_store_url(self.db)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
-        values: dict[str, Any] = {}
-        readers = {
-            "BRE_DB": ("db", str),
-            "BRE_CLOCK": ("clock", _choice("BRE_CLOCK", ("virtual", "real"))),
-            "BRE_SEED": ("seed", _integer("BRE_SEED")),
-            "BRE_RECOVERY": ("recovery", _choice("BRE_RECOVERY", ("resume", "fail"))),
-            "BRE_SCAN_INTERVAL": ("scan_interval_s", _number("BRE_SCAN_INTERVAL")),
-            "BRE_SAMPLE_KEYS": ("sample_keys", _flag("BRE_SAMPLE_KEYS")),
-        }
-        for key, (name, read) in readers.items():
-            if key in environ:
-                values[name] = read(environ[key])
-        for key, name in _BOUND_VARIABLES.items():
-            if key in environ:
-                values[name] = _integer(key)(environ[key])
-        if environ.get("BRE_ADMIN_TOKEN"):
-            values["admin_token"] = environ["BRE_ADMIN_TOKEN"]
-        if "BRE_CONTROL_AUTH" in environ:
-            values["control_auth"] = _flag("BRE_CONTROL_AUTH")(environ["BRE_CONTROL_AUTH"])
-        if "BRE_TOKENS" in environ:
-            values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
+        """The `BRE_*` variables of `engine.options` (the one table of settings), then
+        `overrides` (None: not given)."""
+        values = options.from_env(environ, ("settings",))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-#: The bounds of `Settings`, each read from its environment variable.
-_BOUND_VARIABLES = {
-    "BRE_JOURNAL_ENTRIES": "journal_entries",
-    "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
-    "BRE_JOURNAL_BYTES": "journal_bytes",
-    "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
-    "BRE_PAGE_STREAMS": "page_streams",
-    "BRE_PAGE_IDLE_S": "page_idle_s",
-}
-_BOUNDS = tuple(_BOUND_VARIABLES.values())
+#: The bounds of `Settings`: non-negative integers.
+_BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes",
+           "page_streams")  # fmt: skip
 
 
 def _labelled_credentials(
@@ -177,46 +157,6 @@ def _labelled_credentials(
         *((f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
           for i, (u, pw) in enumerate(basic)),
     ]  # fmt: skip
-
-
-def _choice(key: str, allowed: tuple[str, ...]) -> Any:
-    def read(value: str) -> str:
-        if value not in allowed:
-            raise SettingsError(f"{key}={value!r}: expected one of {', '.join(allowed)}")
-        return value
-
-    return read
-
-
-def _integer(key: str) -> Any:
-    def read(value: str) -> int:
-        try:
-            return int(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected an integer") from None
-
-    return read
-
-
-def _number(key: str) -> Any:
-    def read(value: str) -> float:
-        try:
-            return float(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected a number") from None
-
-    return read
-
-
-def _flag(key: str) -> Any:
-    def read(value: str) -> bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingsError(f"{key}={value!r}: expected true or false")
-
-    return read
 
 
 class Simulator:
@@ -266,7 +206,7 @@ class Simulator:
         log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        self._store = await SqliteStore.open(self.settings.db)
+        self._store = await open_store(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"

@@ -97,6 +97,9 @@ class Api:
 @pytest.fixture
 def api(bre_server: SimulatorServer, bre_server_console: ServerConsole) -> Iterator[Api]:
     client = Api(bre_server, bre_server_console)
+    # phases that last their durations on the console's virtual clock (the plugin's consoles
+    # poll by default): the timelines show time passing as a client's console would
+    client.control({"engine": {"restore": {"mode": "auto"}, "backup": {"mode": "auto"}}})
     try:
         yield client
     finally:
