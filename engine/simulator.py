@@ -106,7 +106,9 @@ class Settings:
     control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
     journal_entries: int = 1000  # requests kept per console
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
-    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    #: memory of each console's journal (oldest entries dropped): about 120 requests, so that
+    #: 1,000 consoles hold at most 256 MiB
+    journal_bytes: int = 256 * 2**10
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
     page_streams: int = 32  # the web page's event streams open at once (503 beyond)
     page_idle_s: float = 600.0  # a page's event stream with no change for this long ends
