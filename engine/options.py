@@ -303,6 +303,18 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "page_streams",
+        "the web page's live event streams open at once: 503 beyond",
+        integer(0, 2**16),
+        metavar="N",
+    ),
+    Option(
+        "page_idle_s",
+        "seconds without a change after which a page's event stream ends",
+        seconds(0, 86_400),
+        metavar="S",
+    ),
+    Option(
         "header_timeout",
         "seconds a request's headers may take; then the connection closes",
         seconds(0, 86_400),

@@ -1,8 +1,9 @@
 """The ready line of `bre serve`: `ready: URL key=value ...`, written and read in one place.
 
 `bre serve` prints it once it accepts connections, e.g.
-`ready: http://127.0.0.1:8000 token=bre-sim-token admin=Xq3...`: the URL, the default console's
-SEC token and the admin credential of the control surface. Readers take the pairs by key, so
+`ready: http://127.0.0.1:8000 token=bre-sim-token admin=Xq3... page=http://...:8000/?token=Xq3...`:
+the URL, the default console's SEC token, the admin credential of the control surface and the
+web page's URL that signs its opener in with it. Readers take the pairs by key, so
 later keys (e.g. `ca=`) can be added without breaking them.
 """
 
@@ -26,6 +27,11 @@ class Ready:
     def admin(self) -> str | None:
         """The admin credential (None when the server's control surface needs none)."""
         return self.pairs.get("admin")
+
+    @property
+    def page(self) -> str:
+        """The web page's URL (with the admin credential when the server has one)."""
+        return self.pairs.get("page", self.url + "/")
 
     def line(self) -> str:
         return PREFIX + " ".join([self.url, *(f"{k}={v}" for k, v in self.pairs.items())])

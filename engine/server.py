@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import structlog
 import uvicorn
@@ -189,7 +190,10 @@ async def serve(
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
             admin = simulator.admin_token if settings.control_auth else None
-            print(ready_line(f"http://{shown}:{port}", token=token, admin=admin), flush=True)
+            url = f"http://{shown}:{port}"
+            # the web page's URL with the admin credential, as Jupyter prints its own
+            page = f"{url}/?token={quote(admin, safe='')}" if admin else f"{url}/"
+            print(ready_line(url, token=token, admin=admin, page=page), flush=True)
             log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()

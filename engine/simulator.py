@@ -114,6 +114,8 @@ class Settings:
     #: 1,000 consoles hold at most 256 MiB
     journal_bytes: int = 256 * 2**10
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
+    page_streams: int = 32  # the web page's event streams open at once (503 beyond)
+    page_idle_s: float = 600.0  # a page's event stream with no change for this long ends
 
     def __post_init__(self) -> None:
         for name in _BOUNDS:
@@ -142,7 +144,8 @@ class Settings:
 
 
 #: The bounds of `Settings`: non-negative integers.
-_BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes")
+_BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes",
+           "page_streams")  # fmt: skip
 
 
 def _labelled_credentials(
@@ -323,6 +326,11 @@ class Simulator:
     @property
     def ready(self) -> bool:
         return self.health().ready
+
+    @property
+    def stopping(self) -> bool:
+        """From `begin_stop` (or `stop`) on: long-lived answers (the page's event streams) end."""
+        return self._state in ("stopping", "stopped")
 
     def _store_health(self, health: StoreHealth) -> None:
         if health.corrupt:

@@ -23,6 +23,7 @@ from engine.api.qradar import MAX_BODY, QRadarApi, family_routes
 from engine.api.wire import Receive, Scope, Send
 from engine.control.actions import Control
 from engine.simulator import Simulator
+from engine.web import Page
 
 OPENAPI_PATH = "/openapi.json"
 
@@ -84,7 +85,11 @@ def create_app(
 
     app = SimulatorApp(
         api,
-        routes=[*surface.routes(), Route(OPENAPI_PATH, openapi, methods=["GET"])],
+        routes=[
+            *surface.routes(),
+            Route(OPENAPI_PATH, openapi, methods=["GET"]),
+            *Page(simulator, control, journals).routes(),
+        ],
         exception_handlers={404: no_route, 405: no_route},
     )
     app.state.simulator = simulator

@@ -28,6 +28,7 @@ from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
+from engine.runtime.phases import Phases
 from engine.store.base import (
     ConsoleState,
     EncodedPage,
@@ -58,6 +59,8 @@ class Console:
         self._history: deque[tuple[str, int, str, str, str, int]] = deque(maxlen=HISTORY)
         #: the last jobs the worker faulted (kind, id, status left in, cause, at_ms), newest last
         self.faults: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        #: every status of the last jobs with the instant it began (the web page's timeline)
+        self.phases = Phases()
         self.world: World | None = None  # the last world seeded here: what reset returns to
         # Outage mode as this process last set or read it: checked on every /api request, so
         # it is kept here rather than read from the store each time.
@@ -134,6 +137,8 @@ class Console:
         self._history.extend(
             (f.kind.value, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
         )
+        for f in fired:
+            self.phases.record(f.kind.value, f.id, f.dest, f.at_ms, external=f.event == "external")
         if wake:
             self.waker.notify()
         self._tell_waiters()
@@ -145,6 +150,18 @@ class Console:
             Fired(self.id, JobKind(kind), id, source, dest, event, at_ms)
             for kind, id, source, dest, event, at_ms in self._history
         ]
+
+    def changed(self) -> anyio.Event:
+        """An event set at this console's next change (a unit that fired a transition or
+        created a job, a control change)."""
+        if self._changed is None:
+            self._changed = anyio.Event()
+        return self._changed
+
+    def _created(self, kind: JobKind, id: int, status: str, at_ms: int) -> None:
+        """A restore's creation fires no transition: its first status is recorded here."""
+        self.phases.record(kind.value, id, status, at_ms, first=True)
+        self._tell_waiters()
 
     def notify(self) -> None:
         """Something changed outside a unit of this console (control, another process)."""
@@ -173,7 +190,9 @@ class Console:
         self, body: Any, *, version: ApiVersion = LATEST, initiated_by: str = "admin"
     ) -> Restore:
         request = validation.read_restore_create(validation.require_object(body, "restore"))
+        at_ms = self.clock.now_ms()
         restore = await self.run_unit(units.create_restore, request, version, initiated_by)
+        self._created(JobKind.RESTORE, restore.id, restore.status.value, at_ms)
         log.info("restore_created", console=self.id, id=restore.id, backup_id=restore.backup_id)
         return restore
 
@@ -320,6 +339,8 @@ class Console:
         """Replace the world: hosts, configurations, backups; clears restores and jobs."""
         await self._settings(units.put_world, world)
         self.world = world
+        self.phases.clear()
+        self.notify()
         self.outage_mode = world.outage_during_restore
         log.info(
             "world_seeded", console=self.id, hosts=len(world.hosts), backups=len(world.backups)
@@ -427,9 +448,7 @@ class Console:
             return
         with anyio.fail_after(within_s):
             while not await check():
-                if self._changed is None:
-                    self._changed = anyio.Event()
-                changed = self._changed
+                changed = self.changed()
                 with anyio.move_on_after(0.05):
                     await changed.wait()
 
