@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -22,6 +22,10 @@ from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
 from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
 from engine.store.base import StorageError
+from engine.tls import TlsFiles
+
+if TYPE_CHECKING:
+    from engine.server import Listen
 
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
@@ -105,7 +109,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.clock is None:
         args.clock = "real"
     settings = settings_from(args)
-    listen = Listen(args.host, args.port, _limits(args, ConnectionLimits()), fd=args.fd)
+    tls = _tls(args)
+    listen = Listen(args.host, args.port, _limits(args, ConnectionLimits()), fd=args.fd, tls=tls)
     if args.fd is None:  # a worker of `--workers N`: its parent has said it already
         warning = exposure(args.host, settings)
         if warning is not None:
@@ -124,11 +129,57 @@ def _serve(args: argparse.Namespace) -> int:
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)
         os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or secrets.token_urlsafe(32)
-        return workers.run(_without_workers(args.argv), listen, args.workers)
+        listen = _made_certificate(args, listen)
+        try:  # one certificate for every process: the parent makes it and hands its files down
+            return workers.run(_without_workers(args.argv) + _tls_argv(listen.tls), listen,
+                               args.workers)  # fmt: skip
+        finally:
+            _remove_made(args, listen)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    run(settings, listen)
+    listen = _made_certificate(args, listen)
+    try:
+        run(settings, listen)
+    finally:
+        _remove_made(args, listen)
     return 0
+
+
+def _tls(args: argparse.Namespace) -> TlsFiles | None:
+    """One's own certificate (`--certfile [--keyfile]`), checked now; None otherwise (a made
+    one comes later, once every other setting is known to be good)."""
+    if args.keyfile and not args.certfile:
+        raise SettingsError("--keyfile: needs --certfile (the certificate it goes with)")
+    if not args.certfile:
+        return None
+    files = TlsFiles(args.certfile, args.keyfile, ca=args.tls_ca)
+    files.check()
+    return files
+
+
+def _made_certificate(args: argparse.Namespace, listen: Listen) -> Listen:
+    """`--tls` without `--certfile`: a test CA and a certificate for the served names."""
+    if not args.tls or listen.tls is not None:
+        return listen
+    from engine.tls import make_certificate
+
+    return replace(listen, tls=make_certificate(args.host))
+
+
+def _remove_made(args: argparse.Namespace, listen: Listen) -> None:
+    if listen.tls is not None and not args.certfile:
+        from engine.tls import remove
+
+        remove(listen.tls)
+
+
+def _tls_argv(tls: TlsFiles | None) -> list[str]:
+    """The arguments that hand a certificate to a worker process."""
+    if tls is None:
+        return []
+    argv = ["--certfile", tls.certfile]
+    argv += ["--keyfile", tls.keyfile] if tls.keyfile else []
+    return argv + (["--tls-ca", tls.ca] if tls.ca else [])
 
 
 #: The connection limits of `bre serve`: (flag dest, field of ConnectionLimits, env variable).
@@ -253,6 +304,14 @@ def _add_serve(sub: Any) -> None:
         help="processes serving one port on the shared database (default: 1)",
     )  # fmt: skip
     p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # from --workers
+    tls = p.add_argument_group("HTTPS (README: HTTPS)")
+    tls.add_argument(
+        "--tls", action="store_true",
+        help="serve HTTPS with a test CA and certificate made at start (ca= in the ready line)",
+    )  # fmt: skip
+    tls.add_argument("--certfile", default=None, help="serve HTTPS with this PEM certificate")
+    tls.add_argument("--keyfile", default=None, help="its private key (if not in --certfile)")
+    tls.add_argument("--tls-ca", default=None, help=argparse.SUPPRESS)  # from --workers
     limits = p.add_argument_group("connection limits (README: Security and limits)")
     default = ConnectionLimits()
     for dest, name, env in _LIMITS:

@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 import uvicorn
@@ -30,6 +31,7 @@ from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
+from engine.tls import TlsFiles
 
 log = structlog.get_logger("server")
 
@@ -48,6 +50,12 @@ class Listen:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     #: a socket already bound by the command that owns the port (`bre serve --workers N`)
     fd: int | None = None
+    #: serve HTTPS with these files (`--tls`, `--certfile`); None: plain HTTP
+    tls: TlsFiles | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
 
 class PortError(SettingsError):
@@ -170,6 +178,7 @@ async def serve(
         config = uvicorn.Config(
             app, log_level="warning", lifespan="off", access_log=False,
             timeout_graceful_shutdown=5, **listen.limits.uvicorn_options(),
+            **_tls_options(listen.tls),
         )  # fmt: skip
         server = _Server(config)
         task = loop.create_task(server.serve(sockets=[sock]))
@@ -179,10 +188,19 @@ async def serve(
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
             admin = simulator.admin_token if settings.control_auth else None
-            print(ready_line(f"http://{shown}:{port}", token=token, admin=admin), flush=True)
-            log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
+            url = f"{listen.scheme}://{shown}:{port}"
+            ca = listen.tls.ca if listen.tls is not None else None
+            print(ready_line(url, token=token, admin=admin, ca=ca), flush=True)
+            log.info("server_ready", url=url, db=settings.db)
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()
+
+
+def _tls_options(tls: TlsFiles | None) -> dict[str, Any]:
+    """uvicorn's keywords for HTTPS: the same protocol, limits and shutdown, over TLS."""
+    if tls is None:
+        return {}
+    return {"ssl_certfile": tls.certfile, "ssl_keyfile": tls.keyfile}
 
 
 async def _until_stopped(
