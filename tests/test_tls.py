@@ -65,7 +65,8 @@ def test_own_certificate_and_key_are_served(tmp_path: Path) -> None:
         assert "ca" not in served.fields  # one's own CA: the server cannot name it
         answer = requests.get(f"{served.url}{BACKUPS}", headers=SEC, verify=str(ca), timeout=10)
         assert answer.status_code == 200
-    assert cert.exists() and key.exists()  # one's own files are never removed
+    assert cert.exists()  # one's own files are never removed
+    assert key.exists()
 
 
 @pytest.mark.parametrize(
