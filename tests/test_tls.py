@@ -150,3 +150,37 @@ def test_the_tls_console_fixture_is_an_isolated_console(
         verify=console.ssl_context,
     )  # fmt: skip
     assert journal.status_code == 200
+
+
+# --- clients of the project: bre replay and bre load against an https:// target ---------------
+
+
+def run_bre(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        bre(*args), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def test_replay_and_load_take_ca_or_insecure(tmp_path: Path) -> None:
+    scenario = str(Path(__file__).parent.parent / "scenarios" / "conflicts.yaml")
+    with serve("--db", str(tmp_path / "bre.sqlite3"), "--tls") as served:
+        ca, admin = served.fields["ca"], {"BRE_ADMIN_TOKEN": served.fields["admin"]}
+        trusted = run_bre("replay", scenario, "--target", served.url, "--ca", ca, env=admin)
+        assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+        assert "FAIL" not in trusted.stdout
+        insecure = run_bre("replay", scenario, "--target", served.url, "--insecure", env=admin)
+        assert insecure.returncode == 0, insecure.stdout + insecure.stderr
+        untrusted = run_bre("replay", scenario, "--target", served.url, env=admin)
+        assert untrusted.returncode != 0
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout + untrusted.stderr
+        report = tmp_path / "load.json"
+        loaded = run_bre(
+            "load", "--target", served.url, "--ca", ca, "--duration", "2", "--clients", "4",
+            "--no-progress", "--quiet", "--json", str(report), env=admin,
+        )  # fmt: skip
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        assert "no answer" not in report.read_text()
+    missing = run_bre("replay", scenario, "--target", "https://127.0.0.1:1", "--ca", "/nope.pem")
+    assert missing.returncode == 2
+    assert "--ca /nope.pem" in missing.stderr

@@ -65,6 +65,10 @@ def add_command(sub: Any) -> None:
         help="with --spawn: a port per process instead of one shared port",
     )
     where.add_argument("--db", help="the SQLite file of spawned servers (default: a temp file)")
+    where.add_argument("--ca", metavar="FILE", help="trust this CA for https:// targets")
+    where.add_argument(
+        "--insecure", action="store_true", help="do not verify https:// targets' certificates"
+    )
     where.add_argument(
         "--in-process",
         action="store_true",
@@ -152,7 +156,8 @@ def options_from(args: argparse.Namespace) -> Options:
         plot_path=args.plot, progress=not args.no_progress and sys.stderr.isatty(),
         timeout_s=args.timeout, tolerance_ms=args.tolerance_ms, server_cpu=args.server_cpu,
         think_s=args.think,
-        worker=worker, history_out=args.history_out, quiet=args.quiet,
+        worker=worker, history_out=args.history_out, quiet=args.quiet, ca=args.ca,
+        insecure=args.insecure,
     )  # fmt: skip
 
 
