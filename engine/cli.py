@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
                 "scan_interval_s", "autojump", "admin_token", "control_auth", "journal_entries",
-                "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
+                "journal_header_bytes", "journal_bytes", "control_body_bytes", "release",
+                "sessions", "session_idle_s")  # fmt: skip
 _DEFAULTS = Settings()
 #: Flags of `bre serve` that set a `Settings` field of the same name.
 _FLAGS = ("db", "clock", "seed", "recovery", "admin_token", "journal_entries",
-          "journal_header_bytes", "journal_bytes", "control_body_bytes")  # fmt: skip
+          "journal_header_bytes", "journal_bytes", "control_body_bytes", "release", "sessions",
+          "session_idle_s")  # fmt: skip
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -288,6 +290,20 @@ def _add_serve(sub: Any) -> None:
         help="the largest control request body: 413 beyond "
         f"(default {_DEFAULTS.control_body_bytes})",
     )
+    p.add_argument(
+        "--sessions", type=int, default=None,
+        help="open /api sessions (Basic auth: the SEC cookie) per process, the least recently "
+        f"used closed first; 0: none (default {_DEFAULTS.sessions})",
+    )  # fmt: skip
+    p.add_argument(
+        "--session-idle", dest="session_idle_s", type=int, default=None, metavar="S",
+        help=f"seconds a session lasts without a request (default {_DEFAULTS.session_idle_s})",
+    )  # fmt: skip
+    p.add_argument(
+        "--release", default=None, metavar="NAME",
+        help="the QRadar release of the default console when it is created, e.g. '7.5.0 UP6' "
+        "(default: the newest)",
+    )  # fmt: skip
     p.add_argument(
         "--config", help="a YAML file of settings (db, clock, seed, tokens, world, rules)"
     )

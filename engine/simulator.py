@@ -107,6 +107,8 @@ class Settings:
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
     journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
+    sessions: int = 1000  # open /api sessions (Basic auth) per process; 0: none are opened
+    session_idle_s: int = 1800  # a session ends after this long without a request
 
     def __post_init__(self) -> None:
         for name in _BOUNDS:
@@ -120,6 +122,11 @@ class Settings:
                 raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
+        if self.release is not None:
+            try:
+                read_release(self.release)
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -131,6 +138,7 @@ class Settings:
             "BRE_RECOVERY": ("recovery", _choice("BRE_RECOVERY", ("resume", "fail"))),
             "BRE_SCAN_INTERVAL": ("scan_interval_s", _number("BRE_SCAN_INTERVAL")),
             "BRE_SAMPLE_KEYS": ("sample_keys", _flag("BRE_SAMPLE_KEYS")),
+            "BRE_RELEASE": ("release", str),
         }
         for key, (name, read) in readers.items():
             if key in environ:
@@ -154,6 +162,8 @@ _BOUND_VARIABLES = {
     "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
     "BRE_JOURNAL_BYTES": "journal_bytes",
     "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
+    "BRE_SESSIONS": "sessions",
+    "BRE_SESSION_IDLE": "session_idle_s",
 }
 _BOUNDS = tuple(_BOUND_VARIABLES.values())
 

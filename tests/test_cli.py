@@ -136,3 +136,41 @@ def test_a_bad_value_for_the_default_console_stops_bre_serve(
     assert done.stderr.startswith(words)
     assert done.stderr.count("\n") == 1
     assert done.stdout == ""
+
+
+# --- the console's release, sessions and HTTPS (issue 13) ------------------------------------
+
+
+def test_release_from_flag_environment_and_config(
+    served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert cli.main(["serve", "--release", "7.5.0 UP6"]) == 0
+    monkeypatch.setenv("BRE_RELEASE", "7.4.0")
+    assert cli.main(["serve"]) == 0
+    config = tmp_path / "bre.yaml"
+    config.write_text("release: 7.5.0 UP2\nsessions: 5\nsession_idle_s: 60\n")
+    assert cli.main(["serve", "--config", str(config)]) == 0
+    assert [s.release for s, _ in served] == ["7.5.0 UP6", "7.4.0", "7.5.0 UP2"]
+    assert (served[2][0].sessions, served[2][0].session_idle_s) == (5, 60)
+
+
+def test_an_unknown_release_is_one_line(served: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--release", "7.9"]) == 2
+    assert served == []
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "'7.9' is not a QRadar release" in error
+
+
+def test_session_flags(served: Served) -> None:
+    assert cli.main(["serve", "--sessions", "0", "--session-idle", "90"]) == 0
+    ((settings, _),) = served
+    assert (settings.sessions, settings.session_idle_s) == (0, 90)
+
+
+def test_tls_makes_a_certificate_for_the_run_and_removes_it(served: Served) -> None:
+    assert cli.main(["serve", "--tls"]) == 0
+    ((_, listen),) = served
+    assert listen.scheme == "https"
+    assert listen.tls.ca is not None
+    assert not Path(listen.tls.ca).exists()  # removed when the server stopped

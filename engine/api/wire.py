@@ -70,6 +70,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     empty: bool = False  # 204: no body at all
     media_type: str = JSON
+    cookies: list[str] = field(default_factory=list)  # `Set-Cookie` values, in order
 
     def encoded(self) -> bytes:
         return b"" if self.empty else dumps(self.body)
@@ -82,11 +83,12 @@ def error_reply(error: QRadarError, version: ApiVersion = LATEST) -> Reply:
 async def send_reply(send: Send, reply: Reply) -> bytes:
     payload = reply.encoded()
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
-    if not reply.empty:
+    if not reply.empty or reply.status != 204:
         headers.append((b"content-length", str(len(payload)).encode()))
     headers.extend(
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
     )
+    headers.extend((b"set-cookie", c.encode("latin-1")) for c in reply.cookies)
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
     return payload
