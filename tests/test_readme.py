@@ -46,7 +46,7 @@ def test_the_bounds_table_is_the_settings() -> None:
     section = README.read_text().split("## Security and limits", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| [a-z ]+ \| (\d+)[^|]*\| `(--[a-z-]+)`, `(BRE_[A-Z_]+)`, `([a-z_]+)` \|",
                       section, flags=re.M)  # fmt: skip
-    assert len(rows) == 4
+    assert len(rows) == 6
     for default, flag, variable, key in rows:
         assert getattr(Settings(), key) == int(default)
         assert getattr(parser().parse_args(["serve", flag, "7"]), key) == 7
