@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 from conftest import make_world
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from api.conftest import API, GROUPS, error, make_client
+from api.conftest import API, GROUPS, error, make_client, snapshot
 from engine.api.app import create_app
 from engine.simulator import Settings, Simulator
 
@@ -154,3 +156,24 @@ async def test_sessions_off_sets_no_cookie() -> None:
             answer = await client.get(BACKUPS)
     assert answer.status_code == 200
     assert set_cookies(answer) == []
+
+
+_HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    cookie=st.one_of(_HEADER_TEXT, _HEADER_TEXT.map(lambda v: f"SEC={v}")), sec=st.one_of(st.none(), _HEADER_TEXT),
+    csrf=st.one_of(st.none(), _HEADER_TEXT), method=st.sampled_from(["GET", "POST", "DELETE"]),
+)  # fmt: skip
+async def test_odd_session_headers_never_fail_nor_change_anything(
+    client: httpx.AsyncClient, cookie: str, sec: str | None, csrf: str | None, method: str
+) -> None:
+    before = await snapshot(client)
+    headers = {"Cookie": cookie, **({"QRadarCSRF": csrf} if csrf is not None else {})}
+    headers["SEC"] = sec if sec is not None else ""
+    answer = await client.request(
+        method, f"{RESTORES}/1", headers=headers, json={"status": "REQUESTING"}
+    )
+    assert answer.status_code in (401, 403, 404, 405), answer.text
+    assert await snapshot(client) == before
