@@ -163,7 +163,8 @@ _HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_s
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    cookie=st.one_of(_HEADER_TEXT, _HEADER_TEXT.map(lambda v: f"SEC={v}")), sec=st.one_of(st.none(), _HEADER_TEXT),
+    cookie=st.one_of(_HEADER_TEXT, _HEADER_TEXT.map(lambda v: f"SEC={v}")),
+    sec=st.one_of(st.none(), _HEADER_TEXT),
     csrf=st.one_of(st.none(), _HEADER_TEXT), method=st.sampled_from(["GET", "POST", "DELETE"]),
 )  # fmt: skip
 async def test_odd_session_headers_never_fail_nor_change_anything(
