@@ -134,6 +134,10 @@ def test_the_tls_server_fixture_works_with_requests_and_httpx(
     headers = {"SEC": bre_tls_server.token}
     assert requests.get(url, headers=headers, verify=bre_tls_server.verify).status_code == 200
     assert httpx.get(url, headers=headers, verify=bre_tls_server.ssl_context).status_code == 200
+    # a session over HTTPS: its cookies are Secure (a browser sends them over HTTPS only)
+    login = httpx.get(url, auth=("admin", "admin"), verify=bre_tls_server.ssl_context)
+    flags = [c.split(";")[2].strip() for c in login.headers.get_list("set-cookie")]
+    assert flags == ["Secure", "Secure"]
 
 
 def test_the_tls_console_fixture_is_an_isolated_console(
