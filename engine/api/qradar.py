@@ -184,31 +184,31 @@ class QRadarApi:
         if query_string:
             for k, v in parse_qsl(query_string, keep_blank_values=True):
                 query.setdefault(k, v)
-        if cors.is_preflight(method, headers):  # a browser's, without credentials
-            await send_reply(send, await self._preflight(path, headers))
-            return
         call: Call | None = None
         version = versions.LATEST
         body = b""
         try:
-            body = await self._read_body(receive, headers)
-            credential, console, session = await self._authenticate(method, headers)
-            call = Call(
-                method,
-                path,
-                query,
-                headers,
-                version,
-                console,
-                credential,
-                body=body,
-                sample_keys=self.simulator.settings.sample_keys,
-                session=session,
-            )
-            await self._check_outage(console)
-            version = self._version(console.release, headers.get("version"))
-            call.version = version
-            reply = await self._dispatch(call)
+            if cors.is_preflight(method, headers):  # a browser's, without credentials
+                reply = await self._preflight(path, headers)
+            else:
+                body = await self._read_body(receive, headers)
+                credential, console, session = await self._authenticate(method, headers)
+                call = Call(
+                    method,
+                    path,
+                    query,
+                    headers,
+                    version,
+                    console,
+                    credential,
+                    body=body,
+                    sample_keys=self.simulator.settings.sample_keys,
+                    session=session,
+                )
+                await self._check_outage(console)
+                version = self._version(console.release, headers.get("version"))
+                call.version = version
+                reply = await self._dispatch(call)
         except Disconnected:
             return  # the client left before its request was whole: nothing to answer
         except QRadarError as error:
