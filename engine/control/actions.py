@@ -82,6 +82,12 @@ class Control:
         """The console's allowed origins (its `allowed_origins.list`): none unless set."""
         return self._origins.get(console, ())
 
+    def set_origins(self, console: str, origins: tuple[str, ...]) -> None:
+        if origins:
+            self._origins[console] = origins
+        else:
+            self._origins.pop(console, None)
+
     def forget(self, console: str) -> None:
         self._faults.pop(console, None)
         self._origins.pop(console, None)
@@ -193,13 +199,13 @@ async def _seed(control: Control, console: Console, seed: int) -> int:
 
 
 async def _allowed_origins(control: Control, console: Console, origins: list[str]) -> list[str]:
-    control._origins[console.id] = tuple(origins)
+    control.set_origins(console.id, tuple(origins))
     return origins
 
 
 async def _reset(control: Control, console: Console, world: World | bool) -> bool:
     control.faults(console.id).clear()
-    control._origins.pop(console.id, None)
+    control.set_origins(console.id, ())
     await console.reset(world if isinstance(world, World) else None)
     return True
 
