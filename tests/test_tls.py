@@ -185,6 +185,13 @@ def test_replay_and_load_take_ca_or_insecure(tmp_path: Path) -> None:
         )  # fmt: skip
         assert loaded.returncode == 0, loaded.stdout + loaded.stderr
         assert "no answer" not in report.read_text()
+        requests.get(f"{served.url}{BACKUPS}", headers=SEC, verify=ca, timeout=10)
+        recorded = run_bre(
+            "record", "--target", served.url, "--ca", ca, "--token", "bre-sim-token",
+            "--out", "-", env=admin,
+        )  # fmt: skip
+        assert recorded.returncode == 0, recorded.stderr
+        assert "/api/backup_and_restore/backups" in recorded.stdout
     missing = run_bre("replay", scenario, "--target", "https://127.0.0.1:1", "--ca", "/nope.pem")
     assert missing.returncode == 2
     assert "--ca /nope.pem" in missing.stderr
