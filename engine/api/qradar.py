@@ -1,7 +1,9 @@
 """The `/api` dispatcher: QRadar's REST conventions in the order QRadar applies them.
 
-Per request: body size (413), credentials (401/18, 403/26), outage mode (503), `Version`
-(422), route (404/4, 405), `Accept` (406), parameters (`fields`, `Range`, `filter`, `sort`,
+Per request: a CORS preflight is answered alone (engine/api/cors.py); else body size (413),
+credentials and the session (401/18, 403/22 for a session's write without its CSRF token:
+engine/api/sessions.py), outage mode (503), `Version` (422), route (404/4, 405 with `Allow`;
+OPTIONS answers `Allow`), capability (403/26), `Accept` (406), parameters (`fields`, `Range`, `filter`, `sort`,
 body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the engine). Fault and
 latency rules of the control surface apply once the endpoint is known. Every answer that is not
 a success is a QRadar error body built from the code catalogue: a storage fault is 503/21 while
