@@ -3,13 +3,13 @@
 Per request: a CORS preflight is answered alone (engine/api/cors.py); else body size (413),
 credentials and the session (401/18, 403/22 for a session's write without its CSRF token:
 engine/api/sessions.py), outage mode (503), `Version` (422), route (404/4, 405 with `Allow`;
-OPTIONS answers `Allow`), capability (403/26), `Accept` (406), parameters (`fields`, `Range`, `filter`, `sort`,
-body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the engine). Fault and
-latency rules of the control surface apply once the endpoint is known. Every answer that is not
-a success is a QRadar error body built from the code catalogue: a storage fault is 503/21 while
-it lasts, whatever the path; any other unexpected failure is the 500/1000 of the endpoint the
-path and method name (resolved as routing would, also when authentication failed), 500/1020
-only on the help and config routes.
+OPTIONS answers `Allow`), capability (403/26), `Accept` (406), parameters (`fields`, `Range`,
+`filter`, `sort`, body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the
+engine). Fault and latency rules of the control surface apply once the endpoint is known. Every
+answer that is not a success is a QRadar error body built from the code catalogue: a storage
+fault is 503/21 while it lasts, whatever the path; any other unexpected failure is the 500/1000
+of the endpoint the path and method name (resolved as routing would, also when authentication
+failed), 500/1020 only on the help and config routes.
 
 It is a plain ASGI callable, not a Starlette router: the QRadar conventions (404/4 for an
 unknown path, 405 with a QRadar body, the version chosen before routing) are the routing here.
