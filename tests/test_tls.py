@@ -195,3 +195,13 @@ def test_replay_and_load_take_ca_or_insecure(tmp_path: Path) -> None:
     missing = run_bre("replay", scenario, "--target", "https://127.0.0.1:1", "--ca", "/nope.pem")
     assert missing.returncode == 2
     assert "--ca /nope.pem" in missing.stderr
+
+
+def test_one_owner_per_port_over_tls() -> None:
+    with serve("--db", ":memory:", "--tls") as first:
+        second = run_bre("serve", "--port", str(first.port), "--db", ":memory:", "--tls")
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1, second.stderr
+        assert "is in use by another process" in second.stderr
+        health = httpx.get(f"{first.url}/simulator/health", verify=context(first.fields["ca"]))
+        assert health.json() == {"status": "ok"}
