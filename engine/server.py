@@ -101,11 +101,32 @@ def bind(listen: Listen) -> socket.socket:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM after its own shutdown, which would kill the process before
-    the simulator stops: signals are handled in `serve` instead."""
+    the simulator stops: signals are handled in `serve` instead. Over TLS, a connection must
+    finish its handshake within the header deadline (the event loop's default is 60 s, and a
+    connection is only counted against the cap once its handshake is done)."""
+
+    handshake_timeout_s: float | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.handshake_timeout_s is None:
+            await super().startup(sockets)
+            return
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+        timeout = self.handshake_timeout_s
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            return create_server(*args, ssl_handshake_timeout=timeout, **kwargs)
+
+        setattr(loop, "create_server", bounded)  # noqa: B010 - uvicorn passes no handshake timeout
+        try:
+            await super().startup(sockets)
+        finally:
+            delattr(loop, "create_server")  # the loop's own method again
 
 
 class Shutdown:
@@ -181,6 +202,8 @@ async def serve(
             **_tls_options(listen.tls),
         )  # fmt: skip
         server = _Server(config)
+        if listen.tls is not None:
+            server.handshake_timeout_s = listen.limits.header_timeout_s
         task = loop.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # uvicorn has no event for it

@@ -99,6 +99,11 @@ def test_connection_limits_hold_over_tls() -> None:
         with tls_connect(served) as sock:
             sock.sendall(b"GET /simulator/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000)
             assert sock.recv(65536).startswith(b"HTTP/1.1 431 ")
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as raw:
+            raw.settimeout(5)  # connected, no handshake: closed at the header deadline too
+            started = time.monotonic()
+            assert raw.recv(100) == b""
+            assert time.monotonic() - started < 5
         health = httpx.get(f"{served.url}/simulator/health", verify=context(served.fields["ca"]))
         assert health.status_code == 200
 
