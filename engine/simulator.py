@@ -297,6 +297,12 @@ class Simulator:
         for id in sorted(existing | {DEFAULT_CONSOLE}):
             if id not in self._consoles:  # the default console, if created here, is attached
                 await self._attach(id, recover=id in existing)
+        wanted = self.settings.release
+        if wanted is not None and DEFAULT_CONSOLE in existing:
+            runs = self._consoles[DEFAULT_CONSOLE].release.name
+            if read_release(wanted).name != runs:  # a console runs the release it was made on
+                log.warning("release_not_applied", console=DEFAULT_CONSOLE, runs=runs,
+                            asked=wanted, why="the database's console exists already")  # fmt: skip
 
     async def _run(self, started: asyncio.Event) -> None:
         async with anyio.create_task_group() as group:
