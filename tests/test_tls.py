@@ -15,9 +15,9 @@ import httpx
 import pytest
 import requests
 import trustme
-from serving import Served, bre, serve
 
 from engine.testing import ServerConsole, SimulatorServer
+from tests.support.serving import Served, bre, serve
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.conftest import API, TOKEN, error, make_client
+from tests.support.http import API, TOKEN, error, make_client
 
 ORIGIN = "https://soar.example:8443"
 PREFLIGHT = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",

@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from conftest import make_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from api.conftest import API, GROUPS, error, make_client, snapshot
 from engine.api.app import create_app
 from engine.simulator import Settings, Simulator
+from tests.support.http import API, error, make_client, snapshot
+from tests.support.worlds import GROUPS, make_world
 
 BASIC = "Basic " + base64.b64encode(b"admin:admin").decode()
 BACKUPS = f"{API}/backups"
