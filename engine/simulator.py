@@ -32,11 +32,13 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
+from engine.options import SettingsError as SettingsError  # re-exported: raised here too
 from engine.runtime import units
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
@@ -67,10 +69,6 @@ class ConsoleExists(ControlError):
 
     def __init__(self, id: str) -> None:
         super().__init__("id", f"console {id!r} exists")
-
-
-class SettingsError(ValueError):
-    """A configuration value that cannot be used; the message names the key and the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,42 +128,16 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
-        values: dict[str, Any] = {}
-        readers = {
-            "BRE_DB": ("db", str),
-            "BRE_CLOCK": ("clock", _choice("BRE_CLOCK", ("virtual", "real"))),
-            "BRE_SEED": ("seed", _integer("BRE_SEED")),
-            "BRE_RECOVERY": ("recovery", _choice("BRE_RECOVERY", ("resume", "fail"))),
-            "BRE_SCAN_INTERVAL": ("scan_interval_s", _number("BRE_SCAN_INTERVAL")),
-            "BRE_SAMPLE_KEYS": ("sample_keys", _flag("BRE_SAMPLE_KEYS")),
-            "BRE_RELEASE": ("release", str),
-        }
-        for key, (name, read) in readers.items():
-            if key in environ:
-                values[name] = read(environ[key])
-        for key, name in _BOUND_VARIABLES.items():
-            if key in environ:
-                values[name] = _integer(key)(environ[key])
-        if environ.get("BRE_ADMIN_TOKEN"):
-            values["admin_token"] = environ["BRE_ADMIN_TOKEN"]
-        if "BRE_CONTROL_AUTH" in environ:
-            values["control_auth"] = _flag("BRE_CONTROL_AUTH")(environ["BRE_CONTROL_AUTH"])
-        if "BRE_TOKENS" in environ:
-            values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
+        """The `BRE_*` variables of `engine.options` (the one table of settings), then
+        `overrides` (None: not given)."""
+        values = options.from_env(environ, ("settings",))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-#: The bounds of `Settings`, each read from its environment variable.
-_BOUND_VARIABLES = {
-    "BRE_JOURNAL_ENTRIES": "journal_entries",
-    "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
-    "BRE_JOURNAL_BYTES": "journal_bytes",
-    "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
-    "BRE_SESSIONS": "sessions",
-    "BRE_SESSION_IDLE": "session_idle_s",
-}
-_BOUNDS = tuple(_BOUND_VARIABLES.values())
+#: The bounds of `Settings`: non-negative integers.
+_BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes",
+           "sessions", "session_idle_s")  # fmt: skip
 
 
 def _labelled_credentials(
@@ -183,46 +155,6 @@ def _labelled_credentials(
         *((f"basic[{i}]", Credential(f"{u}:{pw}", console, True, u, basic=True))
           for i, (u, pw) in enumerate(basic)),
     ]  # fmt: skip
-
-
-def _choice(key: str, allowed: tuple[str, ...]) -> Any:
-    def read(value: str) -> str:
-        if value not in allowed:
-            raise SettingsError(f"{key}={value!r}: expected one of {', '.join(allowed)}")
-        return value
-
-    return read
-
-
-def _integer(key: str) -> Any:
-    def read(value: str) -> int:
-        try:
-            return int(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected an integer") from None
-
-    return read
-
-
-def _number(key: str) -> Any:
-    def read(value: str) -> float:
-        try:
-            return float(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected a number") from None
-
-    return read
-
-
-def _flag(key: str) -> Any:
-    def read(value: str) -> bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingsError(f"{key}={value!r}: expected true or false")
-
-    return read
 
 
 class Simulator:

@@ -18,7 +18,7 @@ import structlog
 from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
-from engine.core.progression import PHASES, Outcome, Progression
+from engine.core.progression import PHASES, Mode, Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
@@ -54,6 +54,12 @@ class Console:
         self.outage_mode = False
         #: The QRadar release this console runs (its settings' `release`), fixed at creation.
         self.release: Release = DEFAULT
+        #: Whether a rule of this console is in poll mode: then reads of jobs move them on
+        #: (`units.poll_job`), counted here; otherwise reads stay read-only transactions.
+        self.polls = False
+        self._job_polls = False  # a job's own rule asked for poll mode (kept until reset)
+        self._reads: units.PollReads = {}
+        self._read_counted = False  # the last check of `wait_for` moved a polled job (on)
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
@@ -83,6 +89,12 @@ class Console:
 
     async def read(self, work: Callable[[Tx], T]) -> T:
         return await self.store.read(work)
+
+    async def _polled(self, kind: JobKind, id: int | None = None) -> None:
+        """A read of a job (or of the list of its kind) in poll mode: it moves jobs on (the
+        callers test `self.polls` first, so that other reads stay read-only and cheap)."""
+        if await self.run_unit(units.poll_job, kind, id, self._reads):
+            self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
         for f in fired:
@@ -150,6 +162,8 @@ class Console:
         log.info("restore_deleted", console=self.id, id=id)
 
     async def get_restore(self, id: int) -> Restore:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
         if restore is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -157,12 +171,16 @@ class Console:
 
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         body = await self.read(lambda tx: tx.restore_json(self.id, id))
         if body is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
         return body
 
     async def list_restores(self) -> list[Restore]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
 
     # backups ------------------------------------------------------------------------------
@@ -197,12 +215,16 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP, id)
         backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
         if backup is None:
             raise QRadarError.at(rules.E.BACKUP_GET, 1001, id=id)
         return backup
 
     async def list_backups(self) -> list[Backup]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
         return await self.read(lambda tx: tx.backups(self.id))
 
     # the world ----------------------------------------------------------------------------
@@ -221,6 +243,8 @@ class Console:
         state = await self.state()
         self.outage_mode = bool(state.settings.get("outage_during_restore", False))
         self.release = read_release(state.settings.get("release", DEFAULT.name))
+        modes = {str(rule.get("mode")) for rule in state.settings.get("rules", {}).values()}
+        self.polls = self._job_polls or Mode.POLL.value in modes
         return state
 
     async def state(self) -> ConsoleState:
@@ -267,7 +291,8 @@ class Console:
     async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
         """Override the progression of one job (by its record id)."""
         kind = JobKind(kind)
-        Progression.read(kind, spec)
+        if Progression.read(kind, spec).mode is Mode.POLL:
+            self._job_polls = self.polls = True
         await self.run_unit(_set_job_rule, kind, id, dict(spec))
         self.notify()
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
@@ -305,6 +330,9 @@ class Console:
 
     async def _settings(self, **changes: Any) -> None:
         await self.run_unit(_change_settings, changes)
+        if "reset" in changes:
+            self._job_polls = False
+        await self.refresh()  # what the rules now say (poll mode)
         self.notify()
 
     # waiting ------------------------------------------------------------------------------
@@ -322,7 +350,9 @@ class Console:
             within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
-            while not await check():
+            while not await self._checked(check):
+                if self._read_counted:  # poll mode: the check itself moves the job on
+                    continue
                 if not await clock.jump_to_next(deadline):
                     if await check():  # the settle inside jump_to_next may have done it
                         return
@@ -339,6 +369,10 @@ class Console:
                 with anyio.move_on_after(0.05):
                     await changed.wait()
 
+    async def _checked(self, check: Callable[[], Awaitable[bool]]) -> bool:
+        self._read_counted = False
+        return await check()
+
     async def wait_for_restore(
         self, id: int, status: RestoreStatus | str | tuple[str, ...] = ("SUCCESS", "FAILED"),
         within_s: float | None = None,
@@ -347,6 +381,8 @@ class Console:
         found: list[Restore] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.RESTORE, id)
             stored = await self.read(lambda tx: tx.restore(self.id, id))
             if stored is None:
                 raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -367,6 +403,8 @@ class Console:
         found: list[Backup | None] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.BACKUP, id)
             stored = await self.read(lambda tx: tx.backup(self.id, id))
             found[:] = [stored.record if stored else None]
             if stored is None:
