@@ -7,10 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= bre.sqlite3
 
-.PHONY: help run test lint bench clean
+.PHONY: help run test lint bench bench-quick clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## serve the simulator on 127.0.0.1:8000 with an SQLite file and the demo console
 	$(BIN)/bre serve --host $(HOST) --port $(PORT) --db $(DB)
 
-test: $(STAMP) ## run the whole test suite
+test: $(STAMP) ## run the whole test suite, then the engine and API suites on the memory store
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q tests/runtime tests/api --store memory:
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check engine tests bench
@@ -31,6 +32,9 @@ lint: $(STAMP) ## ruff and mypy --strict
 
 bench: $(STAMP) ## the benchmarks, each figure beside a ceiling measured in the same run
 	$(BIN)/python -m bench
+
+bench-quick: $(STAMP) ## the headline ratios of the served simulator in under two minutes
+	$(BIN)/python -m bench.served --quick
 
 clean: ## remove the virtual environment and local databases
 	rm -rf $(VENV) bre.sqlite3 bre.sqlite3-wal bre.sqlite3-shm

@@ -8,19 +8,16 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from engine import logs, options
-from engine.control.schema import ControlError
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
-from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
-from engine.store.base import StorageError
-from engine.tls import TlsFiles
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
     from engine.server import Listen
+    from engine.simulator import Settings
+    from engine.tls import TlsFiles
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -28,6 +25,8 @@ Command = Callable[[argparse.Namespace], int]
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings: defaults, then BRE_* variables, then --config FILE, then flags (each setting
     declared once in `engine.options`)."""
+    from engine.simulator import Settings
+
     return Settings(**options.resolve(vars(args), getattr(args, "config", None)).settings)
 
 
@@ -44,6 +43,8 @@ def is_loopback(host: str) -> bool:
 
 def exposure(host: str, settings: Settings) -> str | None:
     """Refuse an open control surface beyond loopback; warn of well-known credentials there."""
+    from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, SettingsError
+
     if is_loopback(host):
         return None
     if not settings.control_auth:
@@ -63,8 +64,11 @@ def exposure(host: str, settings: Settings) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    logs.load_structlog("auto")  # before the simulator's modules import it
     from engine.api.connections import ConnectionLimits
     from engine.server import Listen, run
+    from engine.simulator import Settings, SettingsError
+    from engine.store.factory import parse as store_url
 
     resolved = options.resolve(vars(args), args.config)
     logs.configure(resolved.serve_value("log_format"), resolved.serve_value("log_level"))
@@ -83,9 +87,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise SettingsError(
                 f"--workers {workers}: needs --clock real (a virtual clock is one process's)"
             )
-        if settings.db == ":memory:":
+        if not store_url(settings.db).shared:
             raise SettingsError(
-                f"--workers {workers}: needs a database file the processes share (--db PATH)"
+                f"--workers {workers}: needs a database the processes share (--db PATH)"
             )
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)
@@ -110,6 +114,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | None:
     """One's own certificate (`--certfile [--keyfile]`), checked now; None otherwise (a made
     one comes later, once every other setting is known to be good)."""
+    from engine.simulator import SettingsError
+    from engine.tls import TlsFiles
+
     certfile, keyfile = resolved.serve_value("certfile"), resolved.serve_value("keyfile")
     if keyfile and not certfile:
         raise SettingsError("--keyfile: needs --certfile (the certificate it goes with)")
@@ -122,10 +129,12 @@ def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | Non
 
 def _made_certificate(resolved: options.Resolved, listen: Listen) -> Listen:
     """`--tls` without `--certfile`: a test CA and a certificate for the served names."""
-    if not resolved.serve_value("tls") or listen.tls is not None:
-        return listen
+    from dataclasses import replace
+
     from engine.tls import make_certificate
 
+    if not resolved.serve_value("tls") or listen.tls is not None:
+        return listen
     return replace(listen, tls=make_certificate(listen.host))
 
 
@@ -212,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
+    from engine.control.schema import ControlError
+    from engine.simulator import SettingsError
+    from engine.store.base import StorageError
+
     try:
         return run(args)
     except (SettingsError, ControlError, StorageError) as error:  # one line: the value, what to do

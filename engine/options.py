@@ -215,7 +215,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("host", "the address to listen on", text, "listen", metavar="ADDRESS"),
     Option("port", "the port to listen on; 0 picks a free one (printed in the ready line)",
            integer(0, 65535), "listen", metavar="N"),
-    Option("db", "the database: an SQLite file, or :memory:", text, metavar="PATH"),
+    Option(
+        "db",
+        "the store URL: an SQLite file (PATH, sqlite:PATH), :memory: (SQLite in RAM), "
+        "memory: (dicts), postgresql://...",
+        text,
+        metavar="URL",
+    ),
     Option("tokens", "SEC token of the default console (repeatable; comma-separated in the "
            "variable)", tokens, flag="--token", metavar="TOKEN", repeat=True),
     Option("admin_token", "the control surface's credential (Authorization: Bearer); none: a "

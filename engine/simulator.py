@@ -36,6 +36,7 @@ from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
+from engine.core.credentials import Credential
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.options import SettingsError as SettingsError  # re-exported: raised here too
@@ -44,12 +45,14 @@ from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
-from engine.store.sqlite import SqliteStore
+from engine.store.base import ConsoleState, Store, StoreHealth, Tx
+from engine.store.factory import open_store
+from engine.store.factory import parse as parse_store_url
 
 log = structlog.get_logger("engine")
 
 DEFAULT_CONSOLE = "default"
+DEFAULT_DB = ":memory:"  # SQLite in RAM: the embedded default
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
 #: The label of an authorized service token created without one (`initiated_by` shows
@@ -86,7 +89,7 @@ class Health:
 class Settings:
     """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
 
-    db: str = ":memory:"
+    db: str = DEFAULT_DB
     clock: Literal["virtual", "real"] = "virtual"
     autojump: bool = False
     seed: int = 0
@@ -103,7 +106,9 @@ class Settings:
     control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
     journal_entries: int = 1000  # requests kept per console
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
-    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    #: memory of each console's journal (oldest entries dropped): about 120 requests, so that
+    #: 1,000 consoles hold at most 256 MiB
+    journal_bytes: int = 256 * 2**10
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
     sessions: int = 1000  # open /api sessions (Basic auth) per process; 0: none are opened
     session_idle_s: int = 1800  # a session ends after this long without a request
@@ -118,6 +123,10 @@ class Settings:
                 TOKEN.read(self.admin_token, "admin_token")
             except ControlError as error:
                 raise SettingsError(str(error)) from None
+        try:
+            parse_store_url(self.db)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
         if self.release is not None:
@@ -204,7 +213,7 @@ class Simulator:
         log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        self._store = await SqliteStore.open(self.settings.db)
+        self._store = await open_store(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"

@@ -1,9 +1,10 @@
 """Shared fixtures: in-memory simulators on a virtual clock (the pytest plugin's), started from
 the world the validation codes need.
 
-Every test gets its own `Simulator` (an in-memory SQLite store, virtual clocks), so tests never
-see each other: `sim` is the plugin's `bre_simulator`, `console` its default console, seeded
-with the demo world (hosts 53 console + 104, backups 1, 2, 3 SUCCESS CONFIG) plus the hosts of
+Every test gets its own `Simulator` (an in-memory SQLite store unless `--store URL` or
+`BRE_TEST_STORE` names another, virtual clocks), so tests never see each other: `sim` is the
+plugin's `bre_simulator`, `console` its default console, seeded with the demo world (hosts 53
+console + 104, backups 1, 2, 3 SUCCESS CONFIG) plus the hosts of
 `tests.support.worlds.make_world`. Override `bre_settings` in a module to start differently.
 Helpers live in `tests.support`.
 """
@@ -11,6 +12,7 @@ Helpers live in `tests.support`.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -30,6 +32,22 @@ from tests.support.worlds import (
 #: Re-exported for the branches written before tests/support (`from conftest import ...`);
 #: remove once no test imports them from here.
 __all__ = ["GROUPS", "INACTIVE_HOST", "NO_ARIEL_HOST", "UNCONFIGURED_HOST", "backup_record"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store", default=os.environ.get("BRE_TEST_STORE"),
+        help="the store URL of the `sim` fixture (memory:, :memory:, a path...); default "
+        "$BRE_TEST_STORE, else the settings' own (:memory:, SQLite in RAM)",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def bre_store(request: pytest.FixtureRequest) -> str | None:
+    """The store `sim` runs on (`--store`): the engine and API suites must not depend on which
+    adapter runs under them."""
+    url: str | None = request.config.getoption("--store")
+    return url
 
 
 @pytest.fixture

@@ -93,6 +93,14 @@ def parse_duration_ms(value: Any, key: str = "duration") -> int:
     return round(ms)
 
 
+def format_duration_ms(ms: int) -> str:
+    """A duration as `parse_duration_ms` reads it, in the largest unit that divides it."""
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms >= size and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
 @dataclass(frozen=True, slots=True)
 class OutcomePlan:
     """SUCCESS / FAILED / HANG, a sequence (one per job, the last repeating), or a rate."""

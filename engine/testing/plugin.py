@@ -15,6 +15,8 @@ consoles with the same keywords.
 In-process (fast, one isolated simulator per test, virtual clock):
 
 - `bre_settings`: the `Settings` the simulator starts with; override it in a module or conftest;
+- `bre_store`: the store URL it runs on (default None: the settings' own, `:memory:`); override
+  it to run a suite on another store (`memory:`, a path);
 - `bre_simulator`: a running `Simulator`, stopped after the test;
 - `bre_console`: its default console (the demo world: hosts 53 and 104, backups 1-3);
 - `bre_client`: an `httpx.AsyncClient` bound to it in-process, authenticated with `SEC` (for
@@ -73,6 +75,7 @@ __all__ = [
     "bre_server_console_factory",
     "bre_settings",
     "bre_simulator",
+    "bre_store",
     "bre_tls_server",
     "bre_tls_server_console",
     "start_server",
@@ -188,19 +191,29 @@ def _console_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return read
 
 
+@pytest.fixture
+def bre_store() -> str | None:
+    """The store URL `bre_simulator` runs on when `bre_settings` name none of their own
+    (`memory:`, a path...); None: the settings' default (`:memory:`, SQLite in RAM)."""
+    return None
+
+
 @_async_fixture
 async def bre_simulator(
-    bre_settings: Settings, request: pytest.FixtureRequest
+    bre_settings: Settings, bre_store: str | None, request: pytest.FixtureRequest
 ) -> AsyncIterator[Simulator]:
     """An isolated in-process simulator, started before the test and stopped after it; the
     `bre` marker's options set up its default console."""
     from engine.control.progression import checked_rules
-    from engine.simulator import Simulator
+    from engine.simulator import DEFAULT_DB, Simulator
 
     options = _console_options(marker_options(request))
     if "rules" in options:
         options["rules"] = checked_rules(options["rules"])
-    async with Simulator(replace(bre_settings, **options)) as simulator:
+    settings = bre_settings
+    if bre_store is not None and settings.db == DEFAULT_DB:
+        settings = replace(settings, db=bre_store)
+    async with Simulator(replace(settings, **options)) as simulator:
         yield simulator
 
 
