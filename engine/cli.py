@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -93,7 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
             )
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)
-        os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or secrets.token_urlsafe(32)
+        from engine.core.credentials import new_secret
+
+        os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or new_secret()
         listen = _made_certificate(resolved, listen)
         try:  # one certificate for every process: the parent makes it and hands its files down
             argv = _without_workers(args.argv) + _tls_argv(listen.tls)

@@ -36,7 +36,7 @@ from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
-from engine.core.credentials import Credential
+from engine.core.credentials import Credential, new_secret
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.options import SettingsError as SettingsError  # re-exported: raised here too
@@ -176,7 +176,7 @@ class Simulator:
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
-        self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
+        self.admin_token = self.settings.admin_token or new_secret()
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None
