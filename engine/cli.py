@@ -14,7 +14,9 @@ from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
+    from engine.server import Listen
     from engine.simulator import Settings
+    from engine.tls import TlsFiles
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -71,7 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(resolved.serve_value("log_format"), resolved.serve_value("log_level"))
     settings = Settings(**resolved.settings)
     limits = ConnectionLimits(**resolved.limits)
-    listen = Listen(**resolved.listen, limits=limits, fd=args.fd)
+    listen = Listen(**resolved.listen, limits=limits, fd=args.fd, tls=_tls(resolved, args))
     workers = 1 if args.fd is not None else resolved.serve_value("workers")
     if args.fd is None:  # a worker of `--workers N`: its parent has said it already
         warning = exposure(listen.host, settings)
@@ -93,12 +95,64 @@ def _serve(args: argparse.Namespace) -> int:
         from engine.core.credentials import new_secret
 
         os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or new_secret()
-        return serving.run(_without_workers(args.argv), listen, workers)
+        listen = _made_certificate(resolved, listen)
+        try:  # one certificate for every process: the parent makes it and hands its files down
+            argv = _without_workers(args.argv) + _tls_argv(listen.tls)
+            return serving.run(argv, listen, workers)
+        finally:
+            _remove_made(resolved, listen)
     cpu = resolved.serve_value("cpu")
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    run(settings, listen)
+    listen = _made_certificate(resolved, listen)
+    try:
+        run(settings, listen)
+    finally:
+        _remove_made(resolved, listen)
     return 0
+
+
+def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | None:
+    """One's own certificate (`--certfile [--keyfile]`), checked now; None otherwise (a made
+    one comes later, once every other setting is known to be good)."""
+    from engine.simulator import SettingsError
+    from engine.tls import TlsFiles
+
+    certfile, keyfile = resolved.serve_value("certfile"), resolved.serve_value("keyfile")
+    if keyfile and not certfile:
+        raise SettingsError("--keyfile: needs --certfile (the certificate it goes with)")
+    if not certfile:
+        return None
+    files = TlsFiles(certfile, keyfile, ca=args.tls_ca)
+    files.check()
+    return files
+
+
+def _made_certificate(resolved: options.Resolved, listen: Listen) -> Listen:
+    """`--tls` without `--certfile`: a test CA and a certificate for the served names."""
+    from dataclasses import replace
+
+    from engine.tls import make_certificate
+
+    if not resolved.serve_value("tls") or listen.tls is not None:
+        return listen
+    return replace(listen, tls=make_certificate(listen.host))
+
+
+def _remove_made(resolved: options.Resolved, listen: Listen) -> None:
+    if listen.tls is not None and not resolved.serve_value("certfile"):
+        from engine.tls import remove
+
+        remove(listen.tls)
+
+
+def _tls_argv(tls: TlsFiles | None) -> list[str]:
+    """The arguments that hand a certificate to a worker process."""
+    if tls is None:
+        return []
+    argv = ["--certfile", tls.certfile]
+    argv += ["--keyfile", tls.keyfile] if tls.keyfile else []
+    return argv + (["--tls-ca", tls.ca] if tls.ca else [])
 
 
 def _without_workers(argv: Sequence[str]) -> list[str]:
@@ -131,6 +185,7 @@ def _add_serve(sub: Any) -> None:
     )
     options.add_arguments(p)
     p.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)  # from --workers
+    p.add_argument("--tls-ca", default=None, help=argparse.SUPPRESS)  # from --workers
     p.set_defaults(run=_serve)
 
 

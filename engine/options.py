@@ -148,6 +148,18 @@ def rules(value: Any, where: str) -> Any:
         raise SettingsError(f"{_label(where, 'rules')}: {error}") from None
 
 
+def release(value: Any, where: str) -> str:
+    """A QRadar release of IBM's table, by any of its spellings (`7.5.0 UP6`)."""
+    from engine.core.releases import RELEASES, read_release
+
+    try:
+        return read_release(value).name
+    except ValueError:
+        raise _fail(
+            where, value, f"a QRadar release: {', '.join(r.name for r in RELEASES)}"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One setting: config-file key `key`, flag `--key-with-dashes`, variable `BRE_KEY`,
@@ -303,6 +315,29 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        "release",
+        "the default console's QRadar release when it is created (IBM's table, "
+        "e.g. '7.5.0 UP6'; an existing console keeps its own)",
+        release,
+        metavar="NAME",
+        shown="the newest",
+    ),
+    Option(
+        "sessions",
+        "open /api sessions (a Basic login's SEC cookie) per process, the least "
+        "recently used closed first; 0: none",
+        integer(0, 1_000_000),
+        metavar="N",
+    ),
+    Option(
+        "session_idle_s",
+        "seconds of the console's clock a session lasts without a request",
+        integer(1, 10 * 365 * 86_400),
+        flag="--session-idle",
+        env="BRE_SESSION_IDLE",
+        metavar="S",
+    ),
+    Option(
         "page_streams",
         "the web page's live event streams open at once: 503 beyond",
         integer(0, 2**16),
@@ -352,6 +387,32 @@ OPTIONS: tuple[Option, ...] = (
         "limits",
         metavar="N",
         shown="0: the descriptor limit less 64, at most 4096",
+    ),
+    Option(
+        "tls",
+        "serve HTTPS with a test CA and certificate made at start (its file: ca= in "
+        "the ready line)",
+        boolean,
+        "serve",
+        flag="--tls",
+        switch=True,
+        serve_default=False,
+    ),
+    Option(
+        "certfile",
+        "serve HTTPS with this PEM certificate (and chain)",
+        text,
+        "serve",
+        metavar="PEM",
+        shown="none",
+    ),
+    Option(
+        "keyfile",
+        "the private key of --certfile, if not in that file",
+        text,
+        "serve",
+        metavar="PEM",
+        shown="none",
     ),
     Option(
         "workers",

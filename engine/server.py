@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import structlog
@@ -31,6 +32,7 @@ from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
+from engine.tls import TlsFiles
 
 log = structlog.get_logger("server")
 
@@ -49,6 +51,12 @@ class Listen:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     #: a socket already bound by the command that owns the port (`bre serve --workers N`)
     fd: int | None = None
+    #: serve HTTPS with these files (`--tls`, `--certfile`); None: plain HTTP
+    tls: TlsFiles | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
 
 class PortError(SettingsError):
@@ -94,11 +102,32 @@ def bind(listen: Listen) -> socket.socket:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM after its own shutdown, which would kill the process before
-    the simulator stops: signals are handled in `serve` instead."""
+    the simulator stops: signals are handled in `serve` instead. Over TLS, a connection must
+    finish its handshake within the header deadline (the event loop's default is 60 s, and a
+    connection is only counted against the cap once its handshake is done)."""
+
+    handshake_timeout_s: float | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.handshake_timeout_s is None:
+            await super().startup(sockets)
+            return
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
+        timeout = self.handshake_timeout_s
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            return create_server(*args, ssl_handshake_timeout=timeout, **kwargs)
+
+        setattr(loop, "create_server", bounded)  # noqa: B010 - uvicorn passes no handshake timeout
+        try:
+            await super().startup(sockets)
+        finally:
+            delattr(loop, "create_server")  # the loop's own method again
 
 
 class Shutdown:
@@ -181,8 +210,11 @@ async def serve(
             access_log=False,
             timeout_graceful_shutdown=5,
             **listen.limits.uvicorn_options(),
+            **_tls_options(listen.tls),
         )
         server = _Server(config)
+        if listen.tls is not None:
+            server.handshake_timeout_s = listen.limits.header_timeout_s
         task = loop.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # uvicorn has no event for it
@@ -190,13 +222,21 @@ async def serve(
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
             admin = simulator.admin_token if settings.control_auth else None
-            url = f"http://{shown}:{port}"
+            url = f"{listen.scheme}://{shown}:{port}"
+            ca = listen.tls.ca if listen.tls is not None else None
             # the web page's URL with the admin credential, as Jupyter prints its own
             page = f"{url}/?token={quote(admin, safe='')}" if admin else f"{url}/"
-            print(ready_line(url, token=token, admin=admin, page=page), flush=True)
-            log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
+            print(ready_line(url, token=token, admin=admin, ca=ca, page=page), flush=True)
+            log.info("server_ready", url=url, db=settings.db)
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()
+
+
+def _tls_options(tls: TlsFiles | None) -> dict[str, Any]:
+    """uvicorn's keywords for HTTPS: the same protocol, limits and shutdown, over TLS."""
+    if tls is None:
+        return {}
+    return {"ssl_certfile": tls.certfile, "ssl_keyfile": tls.keyfile}
 
 
 async def _until_stopped(

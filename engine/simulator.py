@@ -116,6 +116,8 @@ class Settings:
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
     page_streams: int = 32  # the web page's event streams open at once (503 beyond)
     page_idle_s: float = 600.0  # a page's event stream with no change for this long ends
+    sessions: int = 1000  # open /api sessions (Basic auth) per process; 0: none are opened
+    session_idle_s: int = 1800  # a session ends after this long without a request
 
     def __post_init__(self) -> None:
         for name in _BOUNDS:
@@ -133,6 +135,11 @@ class Settings:
             raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
+        if self.release is not None:
+            try:
+                read_release(self.release)
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -145,7 +152,7 @@ class Settings:
 
 #: The bounds of `Settings`: non-negative integers.
 _BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes",
-           "page_streams")  # fmt: skip
+           "page_streams", "sessions", "session_idle_s")  # fmt: skip
 
 
 def _labelled_credentials(
@@ -254,6 +261,12 @@ class Simulator:
         for id in sorted(existing | {DEFAULT_CONSOLE}):
             if id not in self._consoles:  # the default console, if created here, is attached
                 await self._attach(id, recover=id in existing)
+        wanted = self.settings.release
+        if wanted is not None and DEFAULT_CONSOLE in existing:
+            runs = self._consoles[DEFAULT_CONSOLE].release.name
+            if read_release(wanted).name != runs:  # a console runs the release it was made on
+                log.warning("release_not_applied", console=DEFAULT_CONSOLE, runs=runs,
+                            asked=wanted, why="the database's console exists already")  # fmt: skip
 
     async def _run(self, started: asyncio.Event) -> None:
         async with anyio.create_task_group() as group:

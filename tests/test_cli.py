@@ -224,6 +224,10 @@ def test_every_setting_is_a_flag_a_variable_and_a_config_key(tmp_path: Path) -> 
             "db",
             "host",
             "admin_token",
+            "release",
+            "certfile",
+            "keyfile",
+            "session_idle_s",
         ):
             raw = {
                 "world": "{rebalancing: true}",
@@ -236,6 +240,10 @@ def test_every_setting_is_a_flag_a_variable_and_a_config_key(tmp_path: Path) -> 
                 "db": "x.db",
                 "host": "127.0.0.3",
                 "admin_token": "secret-7",
+                "release": "7.5.0 UP6",
+                "certfile": "cert.pem",
+                "keyfile": "key.pem",
+                "session_idle_s": "7",
             }[option.key]
         elif option.switch is not None:
             raw = "true" if option.switch else "false"
@@ -312,3 +320,41 @@ def test_make_run_passes_host_port_and_db_on() -> None:
     makefile = (Path(__file__).parent.parent / "Makefile").read_text()
     assert "bre serve --host $(HOST) --port $(PORT) --db $(DB)" in makefile
     assert "make run PORT=" in (Path(__file__).parent.parent / "README.md").read_text()
+
+
+# --- the console's release, sessions and HTTPS (issue 13) ------------------------------------
+
+
+def test_release_from_flag_environment_and_config(
+    served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert cli.main(["serve", "--release", "7.5.0 UP6"]) == 0
+    monkeypatch.setenv("BRE_RELEASE", "7.4.0")
+    assert cli.main(["serve"]) == 0
+    config = tmp_path / "bre.yaml"
+    config.write_text("release: 7.5.0 UP2\nsessions: 5\nsession_idle_s: 60\n")
+    assert cli.main(["serve", "--config", str(config)]) == 0
+    assert [s.release for s, _ in served] == ["7.5.0 UP6", "7.4.0", "7.5.0 UP2"]
+    assert (served[2][0].sessions, served[2][0].session_idle_s) == (5, 60)
+
+
+def test_an_unknown_release_is_one_line(served: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--release", "7.9"]) == 2
+    assert served == []
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "--release 7.9: expected a QRadar release" in error
+
+
+def test_session_flags(served: Served) -> None:
+    assert cli.main(["serve", "--sessions", "0", "--session-idle", "90"]) == 0
+    ((settings, _),) = served
+    assert (settings.sessions, settings.session_idle_s) == (0, 90)
+
+
+def test_tls_makes_a_certificate_for_the_run_and_removes_it(served: Served) -> None:
+    assert cli.main(["serve", "--tls"]) == 0
+    ((_, listen),) = served
+    assert listen.scheme == "https"
+    assert listen.tls.ca is not None
+    assert not Path(listen.tls.ca).exists()  # removed when the server stopped

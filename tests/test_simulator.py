@@ -104,3 +104,14 @@ def test_settings_from_the_environment() -> None:
     assert (settings.journal_bytes, settings.control_body_bytes) == (5000, 64)
     with pytest.raises(SettingsError, match="BRE_JOURNAL_BYTES='lots'"):
         Settings.from_env({"BRE_JOURNAL_BYTES": "lots"})
+
+
+async def test_a_release_asked_of_an_existing_console_is_logged_not_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "bre.sqlite3")
+    async with Simulator(Settings(db=db, release="7.5.0 UP6")) as first:
+        assert first.console().release.name == "7.5.0 UP6"
+    async with Simulator(Settings(db=db, release="7.4.0")) as second:
+        assert second.console().release.name == "7.5.0 UP6"  # made on UP6, it runs UP6
+    assert "release_not_applied" in capsys.readouterr().out

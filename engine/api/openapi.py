@@ -37,6 +37,7 @@ from engine.api.help import (
     resource_docs,
     version_docs,
 )
+from engine.api.sessions import LOGOUT_PATH
 from engine.core import codes, releases, validation, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import (
@@ -478,6 +479,23 @@ def _document_operation(doc: Document) -> dict[str, Any]:
     }
 
 
+def _logout_operation() -> dict[str, Any]:
+    """`POST /api/auth/logout`: the request's session ends (engine/api/sessions.py)."""
+    return {
+        "operationId": "post_auth_logout",
+        "summary": f"POST {API_PREFIX}{LOGOUT_PATH}",
+        "description": "Ends the request's session (a Basic login's SEC cookie); a token's "
+        "request has none.",
+        "tags": ["auth"],
+        "parameters": [_version_parameter()],
+        "responses": {
+            "200": {"description": "The session ended.",
+                    "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}}},
+            **_error_responses((), admin=False),
+        },
+    }  # fmt: skip
+
+
 def _control_paths() -> dict[str, Any]:
     """The control surface: the simulator's own API (no QRadar conventions), from its table of
     operations; request bodies are the schemas of its declared inputs (`engine.control`)."""
@@ -564,6 +582,7 @@ def _document() -> dict[str, Any]:
         item[endpoint.method.lower()] = _family_operation(endpoint)
     for doc in DOCUMENTS:
         paths.setdefault(API_PREFIX + doc.template, {})["get"] = _document_operation(doc)
+    paths[API_PREFIX + LOGOUT_PATH] = {"post": _logout_operation()}
     paths.update(_control_paths())
     return {
         "openapi": OPENAPI_VERSION,
@@ -587,6 +606,7 @@ def _document() -> dict[str, Any]:
             {"name": "help", "description": "Self-description: versions and endpoints."},
             {"name": "config", "description": "The read-only world the validations refer to."},
             {"name": "system", "description": "The console's release (`/api/system/about`)."},
+            {"name": "auth", "description": "Sessions: the end of a Basic login's session."},
             {"name": "simulator", "description": "The simulator's control surface."},
         ],
         "paths": paths,

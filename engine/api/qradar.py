@@ -1,13 +1,15 @@
 """The `/api` dispatcher: QRadar's REST conventions in the order QRadar applies them.
 
-Per request: body size (413), credentials (401/18, 403/26), outage mode (503), `Version`
-(422), route (404/4, 405), `Accept` (406), parameters (`fields`, `Range`, `filter`, `sort`,
-body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the engine). Fault and
-latency rules of the control surface apply once the endpoint is known. Every answer that is not
-a success is a QRadar error body built from the code catalogue: a storage fault is 503/21 while
-it lasts, whatever the path; any other unexpected failure is the 500/1000 of the endpoint the
-path and method name (resolved as routing would, also when authentication failed), 500/1020
-only on the help and config routes.
+Per request: a CORS preflight is answered alone (engine/api/cors.py); else body size (413),
+credentials and the session (401/18, 403/22 for a session's write without its CSRF token:
+engine/api/sessions.py), outage mode (503), `Version` (422), route (404/4, 405 with `Allow`;
+OPTIONS answers `Allow`), capability (403/26), `Accept` (406), parameters (`fields`, `Range`,
+`filter`, `sort`, body: 415, 422/8/10/11/30/31/36), then the handler (404, 422, 409 from the
+engine). Fault and latency rules of the control surface apply once the endpoint is known. Every
+answer that is not a success is a QRadar error body built from the code catalogue: a storage
+fault is 503/21 while it lasts, whatever the path; any other unexpected failure is the 500/1000
+of the endpoint the path and method name (resolved as routing would, also when authentication
+failed), 500/1020 only on the help and config routes.
 
 It is a plain ASGI callable, not a Starlette router: the QRadar conventions (404/4 for an
 unknown path, 405 with a QRadar body, the version chosen before routing) are the routing here.
@@ -27,18 +29,20 @@ from urllib.parse import parse_qsl, unquote
 import anyio
 import structlog
 
+from engine.api import cors
 from engine.api.journal import Journal
+from engine.api.sessions import LOGOUT_PATH, SAFE_METHODS, Session, Sessions, cookies
 from engine.api.wire import Receive, Reply, Scope, Send, error_reply, read_json, send_reply
 from engine.control.actions import Control
 from engine.core import codes, versions
-from engine.core.credentials import Credential
+from engine.core.credentials import Credential, same_secret
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
 from engine.core.errors import QRadarError, error_body
 from engine.core.releases import Release
 from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
-from engine.simulator import Simulator
+from engine.simulator import DEFAULT_CONSOLE, Simulator
 from engine.store.base import StorageError
 
 log = structlog.get_logger("api")
@@ -61,6 +65,7 @@ class Call:
     body: bytes = b""
     endpoint: Endpoint | None = None
     sample_keys: bool = False  # also emit IBM's sample keys on backups
+    session: Session | None = None  # the session the request is in (Basic or its cookie)
 
     def fields(self) -> str | None:
         """`fields` where the endpoint documents it (query or header); the other place too."""
@@ -123,6 +128,7 @@ class Route:
     template: str
     handlers: dict[str, tuple[Handler, Endpoint | None]]
     admin: bool = True  # needs the admin capability (403/26 otherwise)
+    produces: str = "application/json"  # the media type of a route without an endpoint entry
     #: the literal text before the first placeholder: a path must start with it
     prefix: str = field(init=False)
 
@@ -149,11 +155,15 @@ class QRadarApi:
     ) -> None:
         self.simulator = simulator
         self.control = control
-        self.routes = routes
+        logout = Route(compile_template(LOGOUT_PATH), LOGOUT_PATH, {"POST": (self._logout, None)},
+                       admin=False, produces="text/plain")  # fmt: skip
+        self.routes = [*routes, logout]
         self.journals = journals
         self.max_body = max_body
         self._versions: dict[tuple[str, str | None], ApiVersion] = {}
         self.requests = 0
+        settings = simulator.settings
+        self.sessions = Sessions(settings.sessions, settings.session_idle_s * 1000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -181,27 +191,33 @@ class QRadarApi:
         version = versions.LATEST
         body = b""
         try:
-            body = await self._read_body(receive, headers)
-            credential, console = await self._authenticate(headers)
-            call = Call(
-                method,
-                path,
-                query,
-                headers,
-                version,
-                console,
-                credential,
-                body=body,
-                sample_keys=self.simulator.settings.sample_keys,
-            )
-            await self._check_outage(console)
-            version = self._version(console.release, headers.get("version"))
-            call.version = version
-            reply = await self._dispatch(call)
+            if cors.is_preflight(method, headers):  # a browser's, without credentials
+                reply = await self._preflight(path, headers)
+            else:
+                body = await self._read_body(receive, headers)
+                credential, console, session = await self._authenticate(method, headers)
+                call = Call(
+                    method,
+                    path,
+                    query,
+                    headers,
+                    version,
+                    console,
+                    credential,
+                    body=body,
+                    sample_keys=self.simulator.settings.sample_keys,
+                    session=session,
+                )
+                await self._check_outage(console)
+                version = self._version(console.release, headers.get("version"))
+                call.version = version
+                reply = await self._dispatch(call)
         except Disconnected:
             return  # the client left before its request was whole: nothing to answer
         except QRadarError as error:
             reply = error_reply(error, version)
+            if error.code is codes.METHOD_NOT_ALLOWED:
+                reply.headers["Allow"] = ", ".join(self._allowed(path, version))
         except StorageError as error:  # the database fails, not the request: 503 while it lasts
             log.warning("request_refused_storage", path=path, cause=error.cause)
             failure = QRadarError.of(codes.STORAGE_UNAVAILABLE, cause=error.cause)
@@ -214,6 +230,8 @@ class QRadarApi:
         deprecated = call is not None and call.console.release.deprecated(version)
         if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
+        if call is not None:
+            self._session_and_origin(call, reply, scope.get("scheme") == "https")
         payload = await send_reply(send, reply)
         if call is not None:
             self._journal(call, query_string, reply, payload, started)
@@ -249,16 +267,109 @@ class QRadarApi:
                 break
         return b"".join(chunks)
 
-    async def _authenticate(self, headers: Mapping[str, str]) -> tuple[Credential, Console]:
+    async def _authenticate(
+        self, method: str, headers: Mapping[str, str]
+    ) -> tuple[Credential, Console, Session | None]:
         """The credential as stored now (never cached: a console deleted by another process
-        answers 401 at once) and the console it selects."""
+        answers 401 at once), the console it selects, and the session the request is in:
+        Basic opens one (or goes on with the one its cookie names); a `SEC` header that is no
+        token may name one; else the `SEC` cookie, with `QRadarCSRF` on writes (403)."""
+        sec = headers.get("sec")
+        jar = cookies(headers) if "cookie" in headers else {}
+        basic = headers.get("authorization", "")[:6].lower() == "basic "
+        if sec or basic or "SEC" not in jar:
+            credential = await presented_credential(self.simulator, headers)
+            if credential is None and sec:
+                session = self.sessions.find(sec)
+                if session is not None:  # the session as a header: no CSRF (not ambient)
+                    return await self._resume(session)
+            if credential is None:
+                raise QRadarError.of(codes.UNAUTHORIZED)
+            console = await self.simulator.console_of(credential)
+            if console is None:
+                raise QRadarError.of(codes.UNAUTHORIZED)
+            return credential, console, self._basic_session(credential, console, jar)
+        session = self.sessions.find(jar["SEC"])
+        if session is None:
+            raise QRadarError.of(codes.UNAUTHORIZED)
+        credential, console, _ = await self._resume(session)
+        if method not in SAFE_METHODS and not session.csrf_matches(headers.get("qradarcsrf")):
+            raise QRadarError.of(codes.CSRF_REFUSED)
+        return credential, console, session
+
+    def _basic_session(
+        self, credential: Credential, console: Console, jar: Mapping[str, str]
+    ) -> Session | None:
+        """The session of a Basic request: the one its cookie names when it is this user's,
+        else a new one (tokens open none)."""
+        if not credential.basic:
+            return None
+        now = console.clock.now_ms()
+        session = self.sessions.find(jar.get("SEC", ""))
+        if (
+            session is not None
+            and session.console == console.id
+            and same_secret(session.secret, credential.secret)
+            and self.sessions.resume(session, now)
+        ):
+            return session
+        return self.sessions.open(console.id, credential.secret, now)
+
+    async def _resume(self, session: Session) -> tuple[Credential, Console, Session]:
+        """A session's credential and console as stored now, if it has not been idle too long."""
+        credential = await self.simulator.authenticate(session.secret, basic=True)
+        console = await self.simulator.console_of(credential) if credential else None
+        if credential is None or console is None or console.id != session.console:
+            self.sessions.close(session.id)
+            raise QRadarError.of(codes.UNAUTHORIZED)
+        if not self.sessions.resume(session, console.clock.now_ms()):
+            raise QRadarError.of(codes.UNAUTHORIZED)
+        return credential, console, session
+
+    def _session_and_origin(self, call: Call, reply: Reply, secure: bool) -> None:
+        """Set the session's cookies again (still open: not after a logout), and the CORS
+        headers for an origin the console allows."""
+        session = call.session
+        if session is not None and self.sessions.find(session.id) is session:
+            reply.cookies.extend(session.cookies(secure))
+        origin = call.headers.get("origin")
+        if origin and cors.allowed(self.control.origins(call.console.id), origin):
+            reply.headers.update(cors.response_headers(origin))
+
+    async def _preflight(self, path: str, headers: Mapping[str, str]) -> Reply:
+        """A CORS preflight: allowed by the list of the console its credentials select, if it
+        has any, else of the default console; 403 without CORS headers otherwise."""
+        console = None
         credential = await presented_credential(self.simulator, headers)
-        if credential is None:
-            raise QRadarError.of(codes.UNAUTHORIZED)
-        console = await self.simulator.console_of(credential)
+        if credential is not None:
+            console = await self.simulator.console_of(credential)
         if console is None:
-            raise QRadarError.of(codes.UNAUTHORIZED)
-        return credential, console
+            console = await self.simulator.find_console(DEFAULT_CONSOLE)
+        origin = headers["origin"]
+        if console is None or not cors.allowed(self.control.origins(console.id), origin):
+            return Reply(403, empty=True)
+        methods = self._allowed(path, console.release.newest)
+        if not methods:
+            return error_reply(QRadarError.of(codes.UNKNOWN_PATH, path=path))
+        return Reply(200, empty=True, headers=cors.preflight_headers(origin, methods))
+
+    async def _logout(self, call: Call) -> Reply:
+        """`POST /api/auth/logout`: the request's session ends (a token has none: nothing)."""
+        if call.session is not None:
+            self.sessions.close(call.session.id)
+        return Reply(200, empty=True, media_type="text/plain")
+
+    def _allowed(self, path: str, version: ApiVersion) -> list[str]:
+        """The methods a path has in a version (`Allow`): HEAD with GET, and OPTIONS."""
+        route, _ = self._match(path)
+        if route is None:
+            return []
+        methods = [m for m, (_, e) in route.handlers.items() if e is None or e.exists_in(version)]
+        if not methods:
+            return []
+        if "GET" in methods:
+            methods.append("HEAD")
+        return sorted({*methods, "OPTIONS"})
 
     def _internal_failure(
         self, call: Call | None, method: str, path: str, version: ApiVersion
@@ -310,6 +421,11 @@ class QRadarApi:
         entry = route.handlers.get(call.method)
         if entry is None and call.method == "HEAD":
             entry = route.handlers.get("GET")
+        if entry is None and call.method == "OPTIONS":
+            allowed = self._allowed(call.path, call.version)
+            if not allowed:
+                raise QRadarError.of(codes.UNKNOWN_PATH, path=call.path)
+            return Reply(200, empty=True, headers={"Allow": ", ".join(allowed)})
         if entry is None:
             available = [
                 m for m, (_, e) in route.handlers.items() if e is None or e.exists_in(call.version)
@@ -324,7 +440,7 @@ class QRadarApi:
         call.endpoint = endpoint
         if route.admin and not call.credential.admin:
             raise QRadarError.of(codes.FORBIDDEN)
-        self._check_accept(call, endpoint)
+        self._check_accept(call, endpoint, route.produces)
         fault = self.control.faults(call.console.id).take(call.method, "/api" + call.path)
         if fault is not None:
             if fault.latency_ms:
@@ -343,11 +459,11 @@ class QRadarApi:
         return None, {}
 
     @staticmethod
-    def _check_accept(call: Call, endpoint: Endpoint | None) -> None:
+    def _check_accept(call: Call, endpoint: Endpoint | None, produces: str) -> None:
         accept = call.headers.get("accept")
         if not accept:
             return
-        produced = endpoint.response_mime_type if endpoint else "application/json"
+        produced = endpoint.response_mime_type if endpoint else produces
         supported = {produced, "application/json"}
         for part in accept.split(","):
             media = part.split(";", 1)[0].strip().lower()

@@ -70,6 +70,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     empty: bool = False  # 204: no body at all
     media_type: str = JSON
+    cookies: list[str] = field(default_factory=list)  # `Set-Cookie` values, in order
     #: the body already encoded, in parts sent one after the other (a large list, built off
     #: the event loop: never joined into one buffer)
     parts: tuple[bytes, ...] | None = None
@@ -89,11 +90,12 @@ async def send_reply(send: Send, reply: Reply, keep: int = 1 << 14) -> bytes:
     (what a journal keeps), never joining the parts of a large list."""
     parts = reply.parts if reply.parts is not None else (reply.encoded(),)
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
-    if not reply.empty:
+    if not reply.empty or reply.status != 204:
         headers.append((b"content-length", str(sum(map(len, parts))).encode()))
     headers.extend(
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
     )
+    headers.extend((b"set-cookie", c.encode("latin-1")) for c in reply.cookies)
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     for i, part in enumerate(parts):
         await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})

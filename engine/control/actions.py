@@ -31,8 +31,10 @@ from engine.control.schema import (
     Either,
     Field,
     Integer,
+    ListOf,
     Obj,
     OneOf,
+    Text,
     child,
 )
 from engine.control.world import BACKUP, INSTANT, WORLD, backup_record
@@ -68,6 +70,7 @@ class Control:
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator
         self._faults: dict[str, FaultTable] = {}
+        self._origins: dict[str, tuple[str, ...]] = {}
 
     def faults(self, console: str) -> FaultTable:
         table = self._faults.get(console)
@@ -75,8 +78,19 @@ class Control:
             table = self._faults[console] = FaultTable()
         return table
 
+    def origins(self, console: str) -> tuple[str, ...]:
+        """The console's allowed origins (its `allowed_origins.list`): none unless set."""
+        return self._origins.get(console, ())
+
+    def set_origins(self, console: str, origins: tuple[str, ...]) -> None:
+        if origins:
+            self._origins[console] = origins
+        else:
+            self._origins.pop(console, None)
+
     def forget(self, console: str) -> None:
         self._faults.pop(console, None)
+        self._origins.pop(console, None)
 
     async def apply(self, console: Console, actions: Any) -> dict[str, Any]:
         """Check every action of the mapping, then apply them in order; returns what each one
@@ -185,8 +199,14 @@ async def _seed(control: Control, console: Console, seed: int) -> int:
     return seed
 
 
+async def _allowed_origins(control: Control, console: Console, origins: list[str]) -> list[str]:
+    control.set_origins(console.id, tuple(origins))
+    return origins
+
+
 async def _reset(control: Control, console: Console, world: World | bool) -> bool:
     control.faults(console.id).clear()
+    control.set_origins(console.id, ())
     await console.reset(world if isinstance(world, World) else None)
     return True
 
@@ -206,6 +226,20 @@ def _job_json(moved: Job | None) -> dict[str, Any] | None:
 
 _KIND = OneOf(tuple(k.value for k in JobKind), description="The kind of job.")
 _ENDING = OneOf(tuple(o.value for o in Outcome if o is not Outcome.HANG))
+
+
+#: A console's allowed_origins.list, bounded like every input a caller can grow.
+MAX_ORIGINS = 64
+ORIGINS = ListOf(
+    Text(
+        max_length=256, min_length=1, pattern=r"^(\*|[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/]+)$",
+        meaning="* or an origin such as https://app.example:8443",
+    ),
+    max_items=MAX_ORIGINS,
+    unique=True,
+    description="The console's allowed_origins.list: the origins whose browser pages may call "
+    "/api (CORS; * : every origin); [] : none, the default.",
+)  # fmt: skip
 
 
 def _rule_of_its_kind(data: dict[str, Any], path: str) -> None:
@@ -269,11 +303,13 @@ ACTIONS: tuple[Action, ...] = (
         Either(
             (Constant(), WORLD),
             expected="true or a world",
-            description="Back to the console's world (or the one given); faults cleared.",
+            description="Back to the console's world (or the one given); faults and allowed "
+            "origins cleared.",
         ),
         _reset,
     ),
     Action("world", WORLD, _world),
+    Action("allowed_origins", ORIGINS, _allowed_origins),
 )
 BY_NAME = {action.name: action for action in ACTIONS}
 NAMES = tuple(BY_NAME)

@@ -269,6 +269,9 @@ FRAMEWORK: tuple[Code, ...] = (
                "application/json", "[simulator's code] a body that is not JSON"),
     _framework(503, 20, "All services are stopped until the restore is completed.",
                "[simulator's code] outage mode while a restore runs"),
+    _framework(403, 22, "The QRadarCSRF header is missing or does not match the session.",
+               "[simulator's code] a write in a session (its SEC cookie) without the session's "
+               "QRadarCSRF header"),
     _framework(500, 1020, "An unexpected error has occurred.", "a help endpoint failed"),
     _framework(503, 21, "The console cannot store or read its data now ({cause}). Retry later.",
                "[simulator's code] the simulator's database fails (disk full, I/O error, "
@@ -336,3 +339,4 @@ UNSUPPORTED_MEDIA_TYPE = lookup(None, 19)
 SERVICES_STOPPED = lookup(None, 20)
 HELP_FAILED = lookup(None, 1020)
 STORAGE_UNAVAILABLE = lookup(None, 21)
+CSRF_REFUSED = lookup(None, 22)

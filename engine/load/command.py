@@ -65,6 +65,10 @@ def add_command(sub: Any) -> None:
         help="with --spawn: a port per process instead of one shared port",
     )
     where.add_argument("--db", help="the SQLite file of spawned servers (default: a temp file)")
+    where.add_argument("--ca", metavar="FILE", help="trust this CA for https:// targets")
+    where.add_argument(
+        "--insecure", action="store_true", help="do not verify https:// targets' certificates"
+    )
     where.add_argument(
         "--port",
         type=_port,
@@ -179,6 +183,8 @@ def options_from(args: argparse.Namespace) -> Options:
         worker=worker,
         history_out=args.history_out,
         quiet=args.quiet,
+        ca=args.ca,
+        insecure=args.insecure,
     )
 
 

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import random
+import ssl
 import sys
 import tempfile
 import time
@@ -89,6 +90,15 @@ class Options:
     worker: tuple[int, int] | None = None  # (index, count) in worker mode
     history_out: Path | None = None
     quiet: bool = False
+    ca: str | None = None  # trust this CA file for https:// targets (`--ca`)
+    insecure: bool = False  # do not verify https:// targets' certificates (`--insecure`)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """httpx's `verify=` for the targets."""
+        from engine.tls import client_verify
+
+        return client_verify(self.ca, self.insecure)
 
 
 def _parameters(options: Options) -> dict[str, Any]:
@@ -204,7 +214,9 @@ async def _target(
     transport and the spawned servers of a run."""
     if options.targets:
         admin = options.admin_token
-        token = options.token or await _create_console(options.targets[0], None, admin)
+        token = options.token or await _create_console(
+            options.targets[0], None, admin, options.verify
+        )
         yield options.targets, token, admin, None, None
         return
     if options.in_process:
@@ -239,10 +251,13 @@ IN_PROCESS_URL = "http://bre.in-process"
 
 
 async def _create_console(
-    url: str, transport: httpx.AsyncBaseTransport | None, admin: str | None
-) -> str:
+    url: str, transport: httpx.AsyncBaseTransport | None, admin: str | None,
+    verify: ssl.SSLContext | bool = True,
+) -> str:  # fmt: skip
     """An isolated console with short engine durations; its SEC token."""
-    async with httpx.AsyncClient(base_url=url, transport=transport, timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=url, transport=transport, timeout=30, verify=verify
+    ) as http:
         try:
             token = f"load-{os.urandom(6).hex()}"
             response = await http.post(
@@ -262,9 +277,14 @@ async def _create_console(
 
 
 # --- clients ---------------------------------------------------------------------------------
-def _http(url: str, transport: httpx.AsyncBaseTransport | None, clients: int) -> httpx.AsyncClient:
+def _http(
+    url: str, transport: httpx.AsyncBaseTransport | None, clients: int,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncClient:  # fmt: skip
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    return httpx.AsyncClient(base_url=url, transport=transport, limits=limits, http2=False)
+    return httpx.AsyncClient(
+        base_url=url, transport=transport, limits=limits, http2=False, verify=verify
+    )
 
 
 async def _restorable(http: httpx.AsyncClient, token: str) -> list[int]:
@@ -294,7 +314,8 @@ async def _clients(
     targets = urls or [IN_PROCESS_URL]
     # One AsyncClient (one keep-alive connection) per virtual client: a pool shared by many
     # tasks costs httpx more than the requests themselves (measured: 200 vs 1,200 req/s at 30).
-    https = [_http(targets[i % len(targets)], transport, 1) for i, _ in mine]
+    verify = options.verify
+    https = [_http(targets[i % len(targets)], transport, 1, verify) for i, _ in mine]
     stop = anyio.Event()
     shared = Shared(
         history=history,
@@ -415,6 +436,8 @@ async def _children(
         ]
         for url in urls:
             command += ["--target", url]
+        command += ["--ca", options.ca] if options.ca else []
+        command += ["--insecure"] if options.insecure else []
         if options.requests is not None:
             command += ["--requests", str(options.requests)]
         else:
@@ -452,9 +475,10 @@ async def _final_reads(
     todo = [(kind, id) for kind, numbers in ids.items() for id in sorted(numbers)]
     targets = urls or [IN_PROCESS_URL]
     shared = Shared(history=history, token=token, stop=anyio.Event(), timeout_s=options.timeout_s)
+    verify = options.verify
 
     async def reader(n: int) -> None:
-        async with _http(targets[n % len(targets)], transport, 1) as http:
+        async with _http(targets[n % len(targets)], transport, 1, verify) as http:
             client = Client(f"final-{n}", "final", http, shared, random.Random(n))
             while todo:
                 kind, id = todo.pop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -39,6 +40,7 @@ def _replay(args: argparse.Namespace) -> int:
         url=args.target.rstrip("/") if args.target else None,
         token=args.token,
         admin_token=_admin_token(args),
+        verify=_verify(args),
     )
     results = anyio.run(replay, [str(f) for f in files], target)
     sys.stdout.write(render(results, args.target))
@@ -64,6 +66,7 @@ def _record(args: argparse.Namespace) -> int:
             args.name,
             args.world,
             _admin_token(args),
+            _verify(args),
         )
     except RecordError as error:
         print(f"bre record: {error}", file=sys.stderr)
@@ -82,6 +85,19 @@ def _admin_token(args: argparse.Namespace) -> str | None:
     return args.admin_token or os.environ.get("BRE_ADMIN_TOKEN") or None
 
 
+def _verify(args: argparse.Namespace) -> ssl.SSLContext | bool:
+    from engine.tls import client_verify
+
+    return client_verify(args.ca, args.insecure)
+
+
+def _tls_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ca", metavar="FILE", help="trust this CA for an https:// --target "
+                   "(the ca= of `bre serve --tls`)")  # fmt: skip
+    p.add_argument("--insecure", action="store_true",
+                   help="do not verify an https:// --target's certificate")  # fmt: skip
+
+
 _ADMIN_HELP = "the served simulator's admin credential (default: BRE_ADMIN_TOKEN)"
 
 
@@ -96,6 +112,7 @@ def add_command(sub: Any) -> None:
         "simulator, the one sent (default: the simulator's demo token)",
     )
     p.add_argument("--admin-token", help=_ADMIN_HELP)
+    _tls_arguments(p)
     p.set_defaults(run=_replay)
 
     r = sub.add_parser(
@@ -115,4 +132,5 @@ def add_command(sub: Any) -> None:
         metavar="FILE",
         help="a YAML file with the world mapping the session started from",
     )
+    _tls_arguments(r)
     r.set_defaults(run=_record)

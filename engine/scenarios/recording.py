@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -222,13 +223,16 @@ async def fetch_and_record(
     name: str | None = None,
     world_file: str | None = None,
     admin_token: str | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> str:
     """Read a served simulator's journal for a console and return the scenario's YAML (its
-    control surface's credential: `admin_token`)."""
+    control surface's credential: `admin_token`; `verify` for an https:// URL)."""
     headers = {"SEC": token} if token else {}
     if admin_token:
         headers["Authorization"] = f"Bearer {admin_token}"
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, headers=headers) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30.0, headers=headers, verify=verify
+    ) as client:
         try:
             journal = await client.get(f"/simulator/consoles/{console}/journal")
             described = await client.get(f"/simulator/consoles/{console}")

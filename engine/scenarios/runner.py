@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -298,6 +299,8 @@ class Target:
     url: str | None = None
     token: str | None = None
     admin_token: str | None = None  # the served simulator's control surface credential
+    #: httpx's `verify=` for an https:// URL (`--ca FILE`: a context; `--insecure`: False)
+    verify: ssl.SSLContext | bool = True
     _simulator: bool | None = None
 
     @property
@@ -319,7 +322,7 @@ class Target:
             async with _in_process(scenario, self.token or IN_PROCESS_TOKEN) as driver:
                 yield driver
             return
-        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as client:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30.0, verify=self.verify) as client:
             if not await self.is_simulator(client):
                 from engine.simulator import DEFAULT_TOKEN
 

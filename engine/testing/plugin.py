@@ -42,6 +42,7 @@ import contextlib
 import os
 import queue
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -75,6 +76,8 @@ __all__ = [
     "bre_settings",
     "bre_simulator",
     "bre_store",
+    "bre_tls_server",
+    "bre_tls_server_console",
     "start_server",
 ]
 
@@ -270,6 +273,13 @@ class ServerConsole:
     headers: dict[str, str] = field(default_factory=dict)  # {"SEC": token}
     #: the server's admin credential, as headers: {"Authorization": "Bearer ..."}
     control_headers: dict[str, str] = field(default_factory=dict)
+    #: `verify=` for `requests`: the test CA's file on an HTTPS server, else True
+    verify: str | bool = True
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """`verify=` for `httpx` (which deprecates a path): a context trusting the test CA."""
+        return _ssl_context(self.verify)
 
     @property
     def control_url(self) -> str:
@@ -287,6 +297,17 @@ class SimulatorServer:
     log_path: str = ""
     reader: threading.Thread | None = None  # drains stdout after the ready line
     admin_token: str | None = None  # None: the server's control surface needs no credential
+    ca: str | None = None  # the test CA's file of an HTTPS server (`bre serve --tls`)
+
+    @property
+    def verify(self) -> str | bool:
+        """`verify=` for `requests`: the test CA's file on an HTTPS server, else True."""
+        return self.ca if self.ca is not None else True
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """`verify=` for `httpx` (which deprecates a path): a context trusting the test CA."""
+        return _ssl_context(self.verify)
 
     @property
     def control_headers(self) -> dict[str, str]:
@@ -300,18 +321,22 @@ class SimulatorServer:
             json=options,
             headers=self.control_headers,
             timeout=10,
+            verify=self.ssl_context,
         )
         if response.status_code != 201:
             raise ValueError(f"POST /simulator/consoles {options}: {response.text}")
         body = response.json()
         token = str(body["tokens"][0])
-        return ServerConsole(self.url, token, str(body["id"]), {"SEC": token}, self.control_headers)
+        return ServerConsole(
+            self.url, token, str(body["id"]), {"SEC": token}, self.control_headers, self.verify
+        )
 
     def delete_console(self, console: ServerConsole | str) -> None:
         id = console.id if isinstance(console, ServerConsole) else console
         httpx.delete(
-            f"{self.url}/simulator/consoles/{id}", headers=self.control_headers, timeout=10
-        )
+            f"{self.url}/simulator/consoles/{id}", headers=self.control_headers, timeout=10,
+            verify=self.ssl_context,
+        )  # fmt: skip
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then wait; SIGKILL if it does not stop in time."""
@@ -403,6 +428,7 @@ def start_server(
         ready = read_ready(line)
         if ready is not None:
             server.url, server.token, server.admin_token = ready.url, ready.token, ready.admin
+            server.ca = ready.pairs.get("ca")
             return server
 
 
@@ -468,3 +494,35 @@ def bre_server_console(
     """A fresh isolated console on `bre_server` (the `bre` marker's options; poll mode unless
     its rules say otherwise), deleted after the test."""
     return bre_server_console_factory(**marker_options(request))
+
+
+# --- a real HTTPS server (`bre serve --tls`) ---------------------------------------------------
+
+
+def _ssl_context(verify: str | bool) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
+@pytest.fixture(scope="session")
+def bre_tls_server() -> Iterator[SimulatorServer]:
+    """A real simulator serving HTTPS (`bre serve --tls`) on a free loopback port for the whole
+    session, with a test CA made at start: `.url` is `https://...`, `.verify` the CA's file
+    (`requests`), `.ssl_context` a context trusting it (`httpx`)."""
+    server = start_server("--tls")
+    try:
+        yield server
+    finally:
+        server.stop()
+        with contextlib.suppress(OSError):
+            os.unlink(server.log_path)
+
+
+@pytest.fixture
+def bre_tls_server_console(bre_tls_server: SimulatorServer) -> Iterator[ServerConsole]:
+    """A fresh isolated console on `bre_tls_server`, deleted after the test; `.verify` and
+    `.ssl_context` trust the server's test CA."""
+    console = bre_tls_server.new_console()
+    try:
+        yield console
+    finally:
+        bre_tls_server.delete_console(console)

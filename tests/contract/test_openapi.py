@@ -32,6 +32,7 @@ from starlette.routing import Route
 from engine.api.app import OPENAPI_PATH, create_app
 from engine.api.help import DOCUMENTS
 from engine.api.openapi import API_PREFIX, document
+from engine.api.sessions import LOGOUT_PATH
 from engine.control.actions import NAMES
 from engine.control.inputs import CONSOLE
 from engine.core import codes, versions
@@ -108,7 +109,10 @@ def test_every_catalogue_code_is_documented_on_its_endpoints() -> None:
 
 
 #: The help and system documents any authenticated caller may read (no 403/26).
-OPEN_DOCUMENTS = {API_PREFIX + d.template for d in DOCUMENTS if not d.admin}
+#: operations any credential may call (no admin capability: no 403/26)
+OPEN_DOCUMENTS = {API_PREFIX + d.template for d in DOCUMENTS if not d.admin} | {
+    API_PREFIX + LOGOUT_PATH
+}
 
 
 def test_every_framework_code_is_documented_on_every_qradar_operation() -> None:
@@ -118,7 +122,7 @@ def test_every_framework_code_is_documented_on_every_qradar_operation() -> None:
         responses = operation["responses"]
         for code in codes.FRAMEWORK:
             if code is codes.FORBIDDEN and path in OPEN_DOCUMENTS:
-                continue  # help and about need no capability
+                continue  # help, about and logout need no capability
             listed = [e["code"] for e in responses[str(code.http_status)]["x-qradar-unique-codes"]]
             assert code.unique in listed, (path, method, code.unique)
 
