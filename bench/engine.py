@@ -368,6 +368,28 @@ async def startup(times: int = 20) -> tuple[float, float, float]:
 _INSERT = sqlite_store.insert_sql(RESTORES)
 _UPDATE = sqlite_store.update_sql(RESTORES)
 _STATUSES = ("PENDING", "REQUESTING", "INITIALIZING", "IN_PROGRESS", "SUCCESS")
+#: A pending restore's columns after (console, id), as `_INSERT` takes them.
+_PENDING_RESTORE = (
+    "admin",
+    53,
+    None,
+    None,
+    "PENDING",
+    0,
+    1,
+    "nightly_1",
+    "7.5.0",
+    "CONFIG",
+    "backup.nightly_1.tgz",
+    "CUSTOM_RULES_CONFIG",
+    1,
+    "API",
+    None,
+    None,
+    None,
+    None,
+    None,
+)
 
 
 def sqlite_ceiling(directory: str, n: int, per_commit: int, consoles: int = 1) -> float:
@@ -388,29 +410,7 @@ def sqlite_ceiling(directory: str, n: int, per_commit: int, consoles: int = 1) -
             console, id = names[i % consoles], i + 1
             conn.execute(
                 _INSERT,
-                (
-                    console,
-                    id,
-                    "admin",
-                    53,
-                    None,
-                    None,
-                    "PENDING",
-                    0,
-                    1,
-                    "nightly_1",
-                    "7.5.0",
-                    "CONFIG",
-                    "backup.nightly_1.tgz",
-                    "CUSTOM_RULES_CONFIG",
-                    1,
-                    "API",
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                ),
+                (console, id, *_PENDING_RESTORE),
             )
             for source, dest in itertools.pairwise(_STATUSES):
                 done = dest == "SUCCESS"
@@ -517,29 +517,7 @@ async def floor(directory: str, count: int, per_console: int) -> float:
         id: int = conn.execute(sql["next_id"], (console,)).fetchone()[0]
         conn.execute(
             _INSERT,
-            (
-                console,
-                id,
-                "admin",
-                53,
-                None,
-                None,
-                "PENDING",
-                0,
-                1,
-                "nightly_1",
-                "7.5.0",
-                "CONFIG",
-                "backup.nightly_1.tgz",
-                "CUSTOM_RULES_CONFIG",
-                1,
-                "API",
-                None,
-                None,
-                None,
-                None,
-                None,
-            ),
+            (console, id, *_PENDING_RESTORE),
         )
         return id
 
