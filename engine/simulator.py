@@ -42,7 +42,8 @@ from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, Store, StoreHealth, Tx
+from engine.store.base import ConsoleState, Credential, StorageError, Store, StoreHealth, Tx
+from engine.store.postgres import PostgresStore, is_postgres
 from engine.store.sqlite import SqliteStore
 
 log = structlog.get_logger("engine")
@@ -224,6 +225,7 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
+        self._following: set[str] = set()  # consoles being attached after a notification
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
         self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
         self._store: Store | None = None
@@ -262,7 +264,12 @@ class Simulator:
         log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        self._store = await SqliteStore.open(self.settings.db)
+        if is_postgres(self.settings.db):
+            store = await PostgresStore.open(self.settings.db)
+            store.follow(self._changed_elsewhere)
+            self._store = store
+        else:
+            self._store = await SqliteStore.open(self.settings.db)
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"
@@ -403,6 +410,37 @@ class Simulator:
         for gone in set(self._consoles) - set(ids):
             self._forget(gone)
         return ids
+
+    def _changed_elsewhere(self, id: str | None) -> None:
+        """Another process wrote jobs or settings of console `id` (None: of any): its worker
+        looks again now, its waiters are told; a console this process has not attached yet
+        is attached, so that its jobs go on here too (another process may have died)."""
+        if self._state != "running" or self._group is None:
+            return
+        if id is None:
+            for console in self._consoles.values():
+                console.notify()
+            self._group.start_soon(self._attach_quietly, None)
+            return
+        attached = self._consoles.get(id)
+        if attached is not None:
+            attached.notify()
+        elif id not in self._following:
+            self._following.add(id)
+            self._group.start_soon(self._attach_quietly, id)
+
+    async def _attach_quietly(self, id: str | None) -> None:
+        """Attach (or forget) what another process changed; a fault is logged, not raised
+        into the task group (the next notification or request tries again)."""
+        try:
+            if id is None:
+                await self.list_consoles()
+            else:
+                await self.find_console(id)
+        except (LookupError, StorageError) as error:
+            log.warning("console_not_followed", console=id, cause=repr(error))
+        finally:
+            self._following.discard(id or "")
 
     def _forget(self, id: str) -> None:
         """Drop a console deleted from the store: its worker stops, its object goes."""

@@ -62,9 +62,15 @@ class Console:
         `wake=False` is the worker's own pass: what it fired is not new work for itself.
         Every unit first reads the console's row (most read it anyway, for its rules): a console
         another process deleted raises `units.ConsoleMissing`, never a refusal such as 1003."""
-        step = units.Step(self.id, self.clock.now_ms(), self.machines)
+        now = self.clock.now_ms()
+        steps: list[units.Step] = []
 
         def unit(tx: Tx) -> T:
+            # a fresh step each run: a store may run a unit again after a rollback (a server
+            # database aborts a transaction on deadlock), and the step must not keep the
+            # transitions of the run that was rolled back
+            step = units.Step(self.id, now, self.machines)
+            steps[:] = [step]
             step.state(tx)
             return work(tx, step, *args)
 
@@ -75,6 +81,7 @@ class Console:
                 log.info("conflict", console=self.id, code=error.code.unique,
                          endpoint=sorted(e.value for e in error.code.endpoints))  # fmt: skip
             raise
+        step = steps[0]
         if step.fired:
             self._report(step.fired, wake and bool(step.scheduled))
         elif wake and step.scheduled:

@@ -1,0 +1,984 @@
+"""The PostgreSQL adapter of the store port: psycopg 3 on threads the store owns, group commit.
+
+Why psycopg 3 on threads: the port's units of work are synchronous functions of a `Tx` (they
+run inside one transaction and may not await), so each unit needs a blocking connection; a
+thread owned by the store gives it one without stalling the event loop, exactly as the SQLite
+adapter's thread does. asyncpg would need every unit, and everything they call, to be async.
+
+Write path: units queue up; the writer thread takes what has arrived (up to MAX_BATCH) and runs
+it in one transaction, each unit in its own savepoint (a unit that raises is rolled back alone),
+then one COMMIT; results are handed back on the event loop only after COMMIT returns, so nothing
+acknowledged is lost. A batch that PostgreSQL aborts for a deadlock or a serialisation failure
+(possible when processes lock rows of several consoles in different orders) is rolled back and
+its units run again, each in a transaction of its own: units are functions of the `Tx` only, so
+running one again after a rollback is safe.
+
+The gate holds across connections, processes and hosts through PostgreSQL's row locks: in a
+write transaction `gate()` first locks the console's row (`SELECT ... FOR UPDATE`), then reads
+the running jobs in a new statement, which in READ COMMITTED sees every commit made before the
+lock was granted. Two processes starting jobs on one console take turns at that lock; nothing
+is retried, as SERIALIZABLE would need, and consoles do not wait for each other.
+
+Due jobs are claimed with `FOR UPDATE SKIP LOCKED` inside the worker's pass: workers of several
+processes advance disjoint jobs, each transition once (the compare-and-set of every update is
+the second guard). A batch that wrote jobs of a console sends `NOTIFY bre_jobs` with the console
+id before its COMMIT; a listener thread (`follow`) wakes the console's worker and waiters in
+every other process at once, so that a job another process started or left behind is taken up
+without waiting for the periodic scan.
+
+Reads run on a reader thread with its own connection in autocommit: each statement sees every
+acknowledged write. Storage faults are mapped to `StorageError` as the SQLite adapter maps its
+own (connection lost, server shutting down, disk full, read-only, a lock wait past the timeout:
+unavailable; data or index corrupted: corrupt), and the store probes while failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import random
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future as ThreadFuture
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from engine.core.enums import BackupStatus, JobKind
+from engine.core.gate import GateView
+from engine.core.lifecycle import BACKUP, RESTORE
+from engine.core.records import (
+    RESTORE_FIELDS,
+    Backup,
+    BackupConfiguration,
+    DataBackupHost,
+    Host,
+    Restore,
+)
+from engine.store import postgres_schema as schema
+from engine.store.base import (
+    ConsoleState,
+    Credential,
+    Job,
+    StorageCorrupt,
+    StorageError,
+    StorageUnavailable,
+    StoredBackup,
+    StoredRestore,
+    StoreHealth,
+    same_secret,
+    secret_digest,
+)
+
+# The row layout is the SQLite schema's: one mapping between rows and the domain.
+from engine.store.sqlite import (
+    _BACKUP_COLUMNS,
+    _BACKUP_RECORD,
+    _RESTORE_COLUMNS,
+    _RESTORE_RECORD,
+    _backup,
+    _backup_values,
+    _job,
+    _job_values,
+    _restore,
+    _restore_values,
+    _settings,
+)
+
+T = TypeVar("T")
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+SCHEMES = ("postgresql://", "postgres://")
+MAX_BATCH = 128  # units per transaction
+CHANNEL = "bre_jobs"  # NOTIFY channel: "<store token> <console>" when jobs of a console changed
+RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
+PROBE_MAX_S = 2.0
+LISTEN_POLL_S = 0.5  # how often the listener checks whether the store is closing
+
+_RUNNING_RESTORE = [str(s) for s in RESTORE.running]
+_RUNNING_BACKUP = [str(s) for s in BACKUP.running]
+_RUNNING_OR_DELETING = [*_RUNNING_BACKUP, BackupStatus.DELETING.value]
+_UNFINISHED_RESTORE = [s for s in RESTORE.states if s not in RESTORE.final]
+_GATE = (
+    "SELECT (SELECT rebalancing FROM consoles WHERE id = %(c)s), "
+    "EXISTS (SELECT 1 FROM restores WHERE console = %(c)s AND status = ANY(%(r)s)), "
+    "(SELECT string_agg(DISTINCT host_id::text, ',') FROM backups "
+    "WHERE console = %(c)s AND status = ANY(%(b)s))"
+)
+_VISIBLE_RESTORE = (
+    f"SELECT {_RESTORE_RECORD} FROM restores WHERE console = %s AND id = %s AND visible = 1"
+)
+_VISIBLE_BACKUP = (
+    f"SELECT {_BACKUP_RECORD} FROM backups WHERE console = %s AND id = %s AND visible = 1"
+)
+
+
+def _marks(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def is_postgres(url: str) -> bool:
+    """Whether a `--db` value names a PostgreSQL database."""
+    return url.startswith(SCHEMES)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password: what logs, errors and readiness may show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresTx:
+    """The `Tx` of the PostgreSQL store: domain reads and writes on one connection.
+
+    `write` is True inside the writer's transaction: only there does `gate` lock the console's
+    row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`); `touched` collects the consoles
+    whose jobs were written, for the NOTIFY of the batch."""
+
+    __slots__ = ("_c", "touched", "write")
+
+    def __init__(self, conn: Conn, write: bool) -> None:
+        self._c = conn
+        self.write = write
+        self.touched: set[str] = set()
+
+    def _one(self, sql: str, params: Any = ()) -> tuple[Any, ...] | None:
+        return self._c.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self._c.execute(sql, params).fetchall()
+
+    # consoles and credentials ------------------------------------------------------------
+    def console(self, console: str) -> ConsoleState | None:
+        row = self._one(
+            "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = %s", (console,)
+        )
+        if row is None:
+            return None
+        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[2])
+
+    def consoles(self) -> list[ConsoleState]:
+        rows = self._all(
+            'SELECT id, rebalancing, settings, revision FROM consoles ORDER BY id COLLATE "C"'
+        )
+        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[2]) for r in rows]
+
+    def put_console(self, state: ConsoleState) -> None:
+        self._c.execute(
+            "INSERT INTO consoles (id, rebalancing, settings, revision) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET rebalancing = excluded.rebalancing, "
+            "settings = excluded.settings, revision = consoles.revision + 1",
+            (state.id, int(state.rebalancing), json.dumps(state.settings, sort_keys=True),
+             state.revision),
+        )  # fmt: skip
+        self.touched.add(state.id)
+
+    def delete_console(self, console: str) -> bool:
+        for table in ("credentials", "hosts", "configurations", "restores", "backups"):
+            self._c.execute(f"DELETE FROM {table} WHERE console = %s", (console,))
+        self.touched.add(console)
+        return self._c.execute("DELETE FROM consoles WHERE id = %s", (console,)).rowcount > 0
+
+    def credential(self, secret: str, basic: bool) -> Credential | None:
+        row = self._one(
+            "SELECT secret, console, admin, name FROM credentials WHERE digest = %s AND basic = %s",
+            (secret_digest(secret), int(basic)),
+        )
+        if row is None or not same_secret(row[0], secret):
+            return None
+        return Credential(row[0], row[1], bool(row[2]), row[3], basic)
+
+    def credentials(self, console: str) -> list[Credential]:
+        rows = self._all(
+            "SELECT secret, admin, name, basic FROM credentials WHERE console = %s "
+            'ORDER BY secret COLLATE "C"',
+            (console,),
+        )
+        return [Credential(r[0], console, bool(r[1]), r[2], bool(r[3])) for r in rows]
+
+    def put_credential(self, credential: Credential) -> bool:
+        c = credential
+        written = self._c.execute(
+            "INSERT INTO credentials (digest, basic, secret, console, admin, name) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (digest, basic) DO UPDATE SET "
+            "admin = excluded.admin, name = excluded.name "
+            "WHERE credentials.console = excluded.console",
+            (secret_digest(c.secret), int(c.basic), c.secret, c.console, int(c.admin), c.name),
+        ).rowcount
+        return written > 0
+
+    def next_id(self, console: str, kind: JobKind) -> int:
+        column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
+        row = self._one(
+            f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column} - 1",
+            (console,),
+        )
+        assert row is not None
+        return int(row[0])
+
+    def reserve_id(self, console: str, kind: JobKind, id: int) -> None:
+        column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
+        self._c.execute(
+            f"UPDATE consoles SET {column} = greatest({column}, %s) WHERE id = %s",
+            (id + 1, console),
+        )
+
+    def next_ordinal(self, console: str, kind: JobKind) -> int:
+        column = "restore_ordinal" if kind is JobKind.RESTORE else "backup_ordinal"
+        row = self._one(
+            f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column}",
+            (console,),
+        )
+        assert row is not None
+        return int(row[0])
+
+    # the world ---------------------------------------------------------------------------
+    def hosts(self, console: str) -> list[Host]:
+        rows = self._all(
+            "SELECT id, hostname, private_ip, is_console, active, components, ariel_data, "
+            "version FROM hosts WHERE console = %s ORDER BY id",
+            (console,),
+        )
+        return [
+            Host(r[0], r[1], r[2], bool(r[3]), bool(r[4]),
+                 tuple(c for c in r[5].split(",") if c), bool(r[6]), r[7])
+            for r in rows
+        ]  # fmt: skip
+
+    def put_host(self, console: str, host: Host) -> None:
+        self._c.execute(
+            "INSERT INTO hosts VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (console, id) DO UPDATE SET hostname = excluded.hostname, "
+            "private_ip = excluded.private_ip, is_console = excluded.is_console, "
+            "active = excluded.active, components = excluded.components, "
+            "ariel_data = excluded.ariel_data, version = excluded.version",
+            (console, host.id, host.hostname, host.private_ip, int(host.console),
+             int(host.active), ",".join(host.components), int(host.ariel_data), host.version),
+        )  # fmt: skip
+
+    def configurations(self, console: str) -> list[BackupConfiguration]:
+        rows = self._all(
+            "SELECT body FROM configurations WHERE console = %s ORDER BY id", (console,)
+        )
+        result = []
+        for (body,) in rows:
+            data = json.loads(body)
+            data["data_backup_host_configuration"] = tuple(
+                DataBackupHost(**h) for h in data["data_backup_host_configuration"]
+            )
+            result.append(BackupConfiguration(**data))
+        return result
+
+    def put_configuration(self, console: str, configuration: BackupConfiguration) -> None:
+        body = configuration.to_json()
+        body["undeployed_changes"] = configuration.undeployed_changes
+        self._c.execute(
+            "INSERT INTO configurations VALUES (%s, %s, %s) "
+            "ON CONFLICT (console, id) DO UPDATE SET body = excluded.body",
+            (console, configuration.configuration_id, json.dumps(body, sort_keys=True)),
+        )
+
+    def clear_world(self, console: str) -> None:
+        for table in ("hosts", "configurations", "restores", "backups"):
+            self._c.execute(f"DELETE FROM {table} WHERE console = %s", (console,))
+        self._c.execute(
+            "UPDATE consoles SET next_restore_id = 1, next_backup_id = 1, restore_ordinal = 0, "
+            "backup_ordinal = 0, rebalancing = 0 WHERE id = %s",
+            (console,),
+        )
+        self.touched.add(console)
+
+    # restores ----------------------------------------------------------------------------
+    def restore(self, console: str, id: int) -> StoredRestore | None:
+        row = self._one(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND id = %s",
+            (console, id),
+        )
+        if row is None:
+            return None
+        return StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13))
+
+    def visible_restore(self, console: str, id: int) -> Restore | None:
+        row = self._one(_VISIBLE_RESTORE, (console, id))
+        return None if row is None else _restore(row)
+
+    def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
+        row = self._one(_VISIBLE_RESTORE, (console, id))
+        if row is None:
+            return None
+        body = dict(zip(RESTORE_FIELDS, row, strict=True))  # the columns are in field order
+        body["is_cross_deployment_restore"] = bool(row[6])
+        body["groups"] = row[12].split(",") if row[12] else []
+        return body
+
+    def restores(self, console: str) -> list[Restore]:
+        rows = self._all(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores "
+            "WHERE console = %s AND visible = 1 ORDER BY id",
+            (console,),
+        )
+        return [_restore(r) for r in rows]
+
+    def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
+        self._c.execute(
+            f"INSERT INTO restores (console, {_RESTORE_COLUMNS}) VALUES (%s, {_marks(20)})",
+            (console, *_restore_values(restore), *_job_values(job)),
+        )
+        self.touched.add(console)
+
+    def update_restore(
+        self, console: str, id: int, expected: str, record: Restore, job: Job
+    ) -> bool:
+        cursor = self._c.execute(
+            "UPDATE restores SET time_initiated = %s, time_completed = %s, status = %s, "
+            "is_cross_deployment_restore = %s, backup_id = %s, visible = %s, origin = %s, "
+            "due_at = %s, outcome = %s, rule = %s, ordinal = %s, phase_since = %s "
+            "WHERE console = %s AND id = %s AND status = %s",
+            (record.time_initiated, record.time_completed, record.status.value,
+             int(record.is_cross_deployment_restore), record.backup_id,
+             *_job_values(job), console, id, expected),
+        )  # fmt: skip
+        self.touched.add(console)
+        return cursor.rowcount == 1
+
+    def hide_restore(self, console: str, id: int) -> None:
+        self._c.execute(
+            "UPDATE restores SET visible = 0 WHERE console = %s AND id = %s", (console, id)
+        )
+        self.touched.add(console)
+
+    def purge_restore(self, console: str, id: int) -> None:
+        self._c.execute("DELETE FROM restores WHERE console = %s AND id = %s", (console, id))
+        self.touched.add(console)
+
+    def unfinished_restore_record(self, console: str) -> bool:
+        row = self._one(
+            "SELECT 1 FROM restores WHERE console = %s AND visible = 1 "
+            "AND status = ANY(%s) LIMIT 1",
+            (console, _UNFINISHED_RESTORE),
+        )
+        return row is not None
+
+    # backups -----------------------------------------------------------------------------
+    def backup(self, console: str, id: int) -> StoredBackup | None:
+        row = self._one(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND id = %s",
+            (console, id),
+        )
+        if row is None:
+            return None
+        return StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17))
+
+    def visible_backup(self, console: str, id: int) -> Backup | None:
+        row = self._one(_VISIBLE_BACKUP, (console, id))
+        return None if row is None else _backup(row)
+
+    def backups(self, console: str) -> list[Backup]:
+        rows = self._all(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND visible = 1 ORDER BY id",
+            (console,),
+        )
+        return [_backup(r) for r in rows]
+
+    def backup_name_taken(self, console: str, name: str) -> bool:
+        row = self._one("SELECT 1 FROM backups WHERE console = %s AND name = %s", (console, name))
+        return row is not None
+
+    def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
+        self._c.execute(
+            f"INSERT INTO backups (console, {_BACKUP_COLUMNS}) VALUES (%s, {_marks(24)})",
+            (console, *_backup_values(backup), *_job_values(job)),
+        )
+        self.touched.add(console)
+
+    def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
+        cursor = self._c.execute(
+            "UPDATE backups SET description = %s, time_initiated = %s, time_completed = %s, "
+            "status = %s, size_on_disk = %s, is_valid = %s, is_version_compatible = %s, "
+            "visible = %s, origin = %s, due_at = %s, outcome = %s, rule = %s, ordinal = %s, "
+            "phase_since = %s WHERE console = %s AND id = %s AND status = %s",
+            (record.description, record.time_initiated, record.time_completed,
+             record.status.value, record.size_on_disk, int(record.is_valid),
+             int(record.is_version_compatible), *_job_values(job), console, id, expected),
+        )  # fmt: skip
+        self.touched.add(console)
+        return cursor.rowcount == 1
+
+    def remove_backup(self, console: str, id: int) -> None:
+        self._c.execute("DELETE FROM backups WHERE console = %s AND id = %s", (console, id))
+        self.touched.add(console)
+
+    # the engine --------------------------------------------------------------------------
+    def gate(self, console: str) -> GateView:
+        if self.write:
+            # the gate row: whoever records a start holds it until COMMIT; the next statement
+            # has a new snapshot, which sees every start committed before the lock was granted
+            self._c.execute("SELECT 1 FROM consoles WHERE id = %s FOR UPDATE", (console,))
+        row = self._one(_GATE, {"c": console, "r": _RUNNING_RESTORE, "b": _RUNNING_BACKUP})
+        assert row is not None
+        hosts = row[2]
+        return GateView(
+            rebalancing=bool(row[0]),
+            restore_running=bool(row[1]),
+            backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
+        )
+
+    def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
+        # in a write transaction the rows are claimed: another process's pass skips them
+        claim = " FOR UPDATE SKIP LOCKED" if self.write else ""
+        jobs: list[StoredRestore | StoredBackup] = []
+        for row in self._all(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND due_at IS NOT NULL "
+            f"AND due_at <= %s ORDER BY due_at, id LIMIT %s{claim}",
+            (console, now_ms, limit),
+        ):
+            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+        for row in self._all(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND due_at IS NOT NULL "
+            f"AND due_at <= %s ORDER BY due_at, id LIMIT %s{claim}",
+            (console, now_ms, limit),
+        ):
+            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+        return jobs
+
+    def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
+        jobs: list[StoredRestore | StoredBackup] = []
+        for row in self._all(
+            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND status = ANY(%s) "
+            "ORDER BY id",
+            (console, _RUNNING_RESTORE),
+        ):
+            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+        for row in self._all(
+            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND status = ANY(%s) "
+            "ORDER BY id",
+            (console, _RUNNING_OR_DELETING),
+        ):
+            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+        return jobs
+
+    def next_due(self, console: str) -> int | None:
+        row = self._one(
+            "SELECT least((SELECT min(due_at) FROM restores WHERE console = %(c)s "
+            "AND due_at IS NOT NULL), (SELECT min(due_at) FROM backups WHERE console = %(c)s "
+            "AND due_at IS NOT NULL))",
+            {"c": console},
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    def probe(self, at_ms: int) -> None:
+        """The store's own write, to find out whether writes succeed again after a fault."""
+        self._c.execute(
+            "INSERT INTO probe (id, at_ms) VALUES (1, %s) "
+            "ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms",
+            (at_ms,),
+        )
+
+
+# SQLSTATE classes and codes that are the storage's fault (appendix A of PostgreSQL's manual):
+# connection exceptions, insufficient resources (disk full, out of memory, too many
+# connections), operator intervention (shutdown, cannot connect now, query cancelled), system
+# errors (I/O), a lock wait past `lock_timeout`, a read-only transaction: may pass. Data or an
+# index corrupted: does not pass by itself.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+_UNAVAILABLE_CODES = frozenset({"55P03", "25006", "25P03"})
+_CORRUPT_CODES = frozenset({"XX001", "XX002"})
+#: a transaction PostgreSQL aborted so that another could go on: run it again
+_RETRY_CODES = frozenset({"40P01", "40001"})
+_CORRUPT_ADVICE = "restore the database from a copy, or start on a new one"
+
+
+def _storage_fault(error: BaseException, where: str, advice: str = "") -> StorageError | None:
+    """The `StorageError` a psycopg error stands for, or None when it is not the storage's."""
+    if not isinstance(error, psycopg.Error):
+        return None
+    state = error.sqlstate or ""
+    if state in _CORRUPT_CODES:
+        return StorageCorrupt(where, _first_line(error), advice or _CORRUPT_ADVICE)
+    if (
+        state.startswith(_UNAVAILABLE_CLASSES)
+        or state in _UNAVAILABLE_CODES
+        or (not state and isinstance(error, psycopg.OperationalError | psycopg.InterfaceError))
+    ):
+        return StorageUnavailable(where, _first_line(error), advice)
+    return None
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, psycopg.Error) and (error.sqlstate or "") in _RETRY_CODES
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _open_fault(error: psycopg.Error, where: str) -> StorageError:
+    """The error of a database that cannot be used, with what to do about it (one line)."""
+    state = error.sqlstate or ""
+    text = str(error)
+    if state == "3D000" or ("does not exist" in text and "database" in text):
+        advice = "create it first (createdb NAME), or name an existing database in the URL"
+    elif state.startswith("28") or "authentication" in text or "password" in text:
+        advice = "check the user and password in the URL (or PGPASSWORD, ~/.pgpass)"
+    elif isinstance(error, psycopg.OperationalError):
+        advice = "is the server running and reachable at that host and port?"
+    else:
+        advice = "check the URL and the server's log"
+    fault = _storage_fault(error, where, advice) or StorageUnavailable(
+        where, _first_line(error), advice
+    )
+    fault.__cause__ = error
+    return fault
+
+
+def connect(url: str) -> Conn:
+    """A connection in autocommit: the store says BEGIN and COMMIT itself."""
+    conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    return conn
+
+
+@dataclass(slots=True)
+class _Unit:
+    work: Callable[[PostgresTx], Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _Stats:
+    batches: int = 0
+    units: int = 0
+    failures: int = 0
+    largest_batch: int = 0
+    retried: int = 0  # batches PostgreSQL aborted (deadlock, serialisation) and ran again
+    faults: int = 0
+
+
+class _Closed(Exception):
+    """The store closed before a batch could be written."""
+
+
+class PostgresStore:
+    """The store on one PostgreSQL database: a writer, a reader and a listener thread."""
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.url = url
+        self.path = redacted(url)  # what errors and readiness name
+        self._loop = loop
+        self._token = secrets.token_hex(8)  # this store's NOTIFY payloads, ignored by itself
+        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._writer_conn: Conn | None = None
+        self._reader_conn: Conn | None = None
+        self._reader_lock = threading.Lock()
+        self._writer: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
+        self._reads: queue.SimpleQueue[tuple[Callable[[PostgresTx], Any], ThreadFuture[Any]] | None]
+        self._reads = queue.SimpleQueue()
+        self._listener: threading.Thread | None = None
+        self._follower: Callable[[str | None], None] | None = None
+        self._closed = False
+        self._closing = threading.Event()
+        self._lock_timeout_ms = 10_000
+        self._waits_end: float | None = None
+        self._stats = _Stats()
+        self._health = StoreHealth()
+        self._watcher: Callable[[StoreHealth], None] | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, lock_timeout_ms: int = 10_000) -> PostgresStore:
+        """Connect, create or migrate the schema, start the threads. A `StorageError` names the
+        database (without its password) and says what to do when it cannot be used."""
+        store = cls(url, asyncio.get_running_loop())
+        store._lock_timeout_ms = lock_timeout_ms
+        try:
+            await asyncio.to_thread(store._setup)
+        except psycopg.Error as error:
+            store._close_connections()
+            raise _open_fault(error, store.path) from None
+        except schema.SchemaTooNew as error:
+            store._close_connections()
+            raise StorageError(store.path, str(error), "use a newer simulator") from None
+        except BaseException:
+            store._close_connections()
+            raise
+        store._writer = threading.Thread(
+            target=store._write_loop, name=f"pg-writer:{store.path}", daemon=True
+        )
+        store._reader = threading.Thread(
+            target=store._read_loop, name=f"pg-reader:{store.path}", daemon=True
+        )
+        store._writer.start()
+        store._reader.start()
+        return store
+
+    def _setup(self) -> None:
+        self._writer_conn = self._connect()
+        schema.migrate(self._writer_conn)
+        self._reader_conn = connect(self.url)
+
+    def _connect(self) -> Conn:
+        conn = connect(self.url)
+        conn.execute(f"SET lock_timeout = {int(self._lock_timeout_ms)}")
+        return conn
+
+    # the port -----------------------------------------------------------------------------
+    def transact(self, work: Callable[[PostgresTx], T]) -> Awaitable[T]:
+        """Queue `work` for the writer thread; the future is its result, set after COMMIT."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Unit(work, future))
+        return future
+
+    async def read(self, work: Callable[[PostgresTx], T]) -> T:
+        """A read on the reader thread's connection (autocommit: each statement sees every
+        acknowledged write)."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        done: ThreadFuture[T] = ThreadFuture()
+        self._reads.put((work, done))
+        try:
+            return await asyncio.wrap_future(done)
+        except psycopg.Error as error:
+            fault = _storage_fault(error, self.path)
+            if fault is None:
+                raise
+            self._note(fault)
+            raise fault from error
+
+    def bound_waits(self, seconds: float) -> None:
+        """From now on, no write waits for another process's lock more than `seconds`."""
+        self._waits_end = time.monotonic() + seconds
+
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """Call `callback(console)` on the event loop whenever another process wrote jobs or
+        settings of a console (None: every console, after the listener lost its connection
+        and may have missed some); None stops. The LISTEN connection is opened on first use."""
+        self._follower = callback
+        if callback is not None and self._listener is None and not self._closed:
+            self._listener = threading.Thread(
+                target=self._listen_loop, name=f"pg-listener:{self.path}", daemon=True
+            )
+            self._listener.start()
+
+    # health -------------------------------------------------------------------------------
+    def health(self) -> StoreHealth:
+        return self._health
+
+    def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
+        self._watcher = callback
+
+    def _set_health(self, health: StoreHealth) -> None:
+        if health != self._health:
+            self._health = health
+            if self._watcher is not None:
+                self._watcher(health)
+
+    def _note(self, fault: StorageError) -> None:
+        """A write or read the storage failed: health says so; a transient fault is probed.
+        (On the event loop's thread.)"""
+        self._stats.faults += 1
+        health = self._health
+        since = health.failing_since if health.failing_since is not None else time.time()
+        if isinstance(fault, StorageCorrupt):
+            self._set_health(StoreHealth(since, fault.cause, corrupt=True))
+            return
+        if health.corrupt:
+            return
+        self._set_health(StoreHealth(since, fault.cause))
+        if not self._closing.is_set() and (self._probe is None or self._probe.done()):
+            self._probe = self._loop.create_task(
+                self._probe_until_writable(), name=f"pg-probe:{self.path}"
+            )
+
+    def _wrote(self) -> None:
+        if self._health.failing_since is not None and not self._health.corrupt:
+            self._set_health(StoreHealth())
+
+    async def _probe_until_writable(self) -> None:
+        pause = 0.05
+        while not self._closing.is_set() and not self._health.ok and not self._health.corrupt:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, PROBE_MAX_S)
+            if self._closing.is_set():
+                return
+            try:
+                await self.transact(lambda tx: tx.probe(time.time_ns() // 1_000_000))
+            except StorageError:
+                continue
+
+    # the writer thread --------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    unit = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if unit is None:
+                    self._queue.put(None)  # seen after this batch
+                    break
+                batch.append(unit)
+            batch = [u for u in batch if not u.future.done()]  # callers that gave up
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[_Unit]) -> None:
+        """Run a batch and hand its results to the event loop; never raises."""
+        try:
+            try:
+                results = self._run_batch(batch)
+            except psycopg.Error as error:
+                if not _retryable(error):
+                    raise
+                self._stats.retried += 1
+                results = [self._run_alone(unit) for unit in batch]
+        except BaseException as error:  # the batch failed as a whole: the storage's fault
+            self._drop_broken()
+            self._loop.call_soon_threadsafe(self._failed, batch, error)
+            return
+        self._loop.call_soon_threadsafe(self._settle, batch, results)
+
+    def _run_alone(self, unit: _Unit) -> tuple[bool, Any]:
+        """A unit in a transaction of its own, again while PostgreSQL aborts it for a deadlock
+        or a serialisation failure (with a short random pause between attempts). Never raises:
+        the units before it in the batch are committed, so each is told its own outcome."""
+        for attempt in range(RETRIES):
+            try:
+                (result,) = self._run_batch([unit])
+                return result
+            except Exception as error:
+                if not _retryable(error) or attempt == RETRIES - 1:
+                    self._drop_broken()
+                    return False, error
+                time.sleep(random.uniform(0.001, 0.005 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    def _writer_connection(self) -> Conn:
+        if self._closing.is_set() and self._abandoned():
+            raise _Closed
+        conn = self._writer_conn
+        if conn is None or conn.closed or conn.broken:
+            self._writer_conn = conn = self._connect()  # a fault: the batch fails, next retries
+        ends = self._waits_end
+        if ends is not None:  # a stopping server: no lock wait beyond its grace
+            left = max(int((ends - time.monotonic()) * 1000), 1)
+            conn.execute(f"SET lock_timeout = {min(left, self._lock_timeout_ms)}")
+        return conn
+
+    def _abandoned(self) -> bool:
+        ends = self._waits_end
+        return ends is not None and time.monotonic() >= ends
+
+    def _run_batch(self, batch: list[_Unit]) -> list[tuple[bool, Any]]:
+        """One transaction, a savepoint per unit, one commit. A unit's own exception rolls back
+        that unit alone; a psycopg error of the storage (or a deadlock) fails the batch."""
+        c = self._writer_connection()
+        tx = PostgresTx(c, write=True)
+        results: list[tuple[bool, Any]] = []
+        single = len(batch) == 1
+        c.execute("BEGIN")
+        try:
+            for unit in batch:
+                if not single:
+                    c.execute("SAVEPOINT unit")
+                try:
+                    value = unit.work(tx)
+                except Exception as error:
+                    if _storage_fault(error, self.path) is not None or _retryable(error):
+                        raise  # the storage failed (or PostgreSQL aborted us), not the unit
+                    if single:
+                        c.execute("ROLLBACK")
+                        return [(False, error)]
+                    c.execute("ROLLBACK TO SAVEPOINT unit")
+                    c.execute("RELEASE SAVEPOINT unit")
+                    results.append((False, error))
+                    continue
+                if not single:
+                    c.execute("RELEASE SAVEPOINT unit")
+                results.append((True, value))
+            if tx.touched:
+                c.execute(
+                    "SELECT pg_notify(%s, %s || ' ' || t) FROM unnest(%s::text[]) AS t",
+                    (CHANNEL, self._token, sorted(tx.touched)),
+                )
+            c.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):  # the error that ended it is the one
+                if not c.broken and c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    c.execute("ROLLBACK")
+            raise
+        return results
+
+    def _drop_broken(self) -> None:
+        conn = self._writer_conn
+        if conn is not None and conn.broken:
+            with contextlib.suppress(Exception):
+                conn.close()
+            self._writer_conn = None
+
+    # results, on the event loop's thread ---------------------------------------------------
+    def _settle(self, batch: list[_Unit], results: list[tuple[bool, Any]]) -> None:
+        self._wrote()
+        stats = self._stats
+        stats.batches += 1
+        stats.units += len(batch)
+        stats.largest_batch = max(stats.largest_batch, len(batch))
+        for unit, (ok, value) in zip(batch, results, strict=True):
+            if unit.future.done():
+                continue
+            if ok:
+                unit.future.set_result(value)
+                continue
+            stats.failures += 1
+            fault = _storage_fault(value, self.path)
+            if fault is not None:  # a unit run alone after its batch was aborted
+                fault.__cause__ = value
+                self._note(fault)
+                value = fault
+            unit.future.set_exception(value)
+
+    def _failed(self, batch: list[_Unit], error: BaseException) -> None:
+        if isinstance(error, _Closed):
+            failure: Exception = StorageUnavailable(
+                self.path, "the store closed before it could write"
+            )
+        else:
+            fault = _storage_fault(error, self.path)
+            if fault is not None:
+                fault.__cause__ = error
+                self._note(fault)
+                failure = fault
+            elif isinstance(error, Exception):
+                failure = error
+            else:
+                failure = StorageUnavailable(self.path, f"the writer stopped ({error!r})")
+        for unit in batch:
+            if not unit.future.done():
+                unit.future.set_exception(failure)
+
+    # the reader thread --------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        while True:
+            item = self._reads.get()
+            if item is None:
+                return
+            work, done = item
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                conn = self._reader_conn
+                if conn is None or conn.closed or conn.broken:
+                    self._reader_conn = conn = connect(self.url)
+                done.set_result(work(PostgresTx(conn, write=False)))
+            except BaseException as error:
+                conn = self._reader_conn
+                if conn is not None and conn.broken:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    self._reader_conn = None
+                done.set_exception(error)
+
+    # the listener thread ------------------------------------------------------------------
+    def _listen_loop(self) -> None:
+        """LISTEN on the channel; each notification of another store wakes its console here.
+        A lost connection is reopened (bounded pauses); after that every console is told, as
+        notifications may have been missed meanwhile."""
+        pause = 0.05
+        lost = False
+        while not self._closing.is_set():
+            try:
+                with connect(self.url) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if lost:
+                        self._tell(None)
+                    pause = 0.05
+                    while not self._closing.is_set():
+                        for note in conn.notifies(timeout=LISTEN_POLL_S):
+                            token, _, console = note.payload.partition(" ")
+                            if token != self._token:
+                                self._tell(console)
+            except psycopg.Error:
+                lost = True
+                if self._closing.wait(pause):
+                    return
+                pause = min(pause * 2, PROBE_MAX_S)
+
+    def _tell(self, console: str | None) -> None:
+        follower = self._follower
+        if follower is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(follower, console)
+
+    # closing ------------------------------------------------------------------------------
+    async def close(self, grace_s: float = 3.0) -> bool:
+        """Finish every queued unit, then close the connections (nothing half-written).
+
+        Bounded: after `grace_s`, a statement still running (waiting for another process's
+        lock) is cancelled and its units fail; False when the writer still did not end."""
+        if self._closed:
+            return True
+        self._closed = True
+        self._closing.set()
+        if self._probe is not None:
+            self._probe.cancel()
+        self._queue.put(None)
+        self._reads.put(None)
+        finished = True
+        writer = self._writer
+        if writer is not None:
+            await asyncio.to_thread(writer.join, grace_s)
+            if writer.is_alive():
+                self._waits_end = time.monotonic()  # nothing more waits
+                conn = self._writer_conn
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.cancel_safe(timeout=0.5)
+                await asyncio.to_thread(writer.join, 0.5)
+                finished = not writer.is_alive()
+        for thread in (self._reader, self._listener):
+            if thread is not None:
+                await asyncio.to_thread(thread.join, LISTEN_POLL_S + 0.5)
+        if finished:
+            self._close_connections()
+        return finished
+
+    def _close_connections(self) -> None:
+        for conn in (self._writer_conn, self._reader_conn):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._writer_conn = self._reader_conn = None
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "batches": self._stats.batches,
+            "units": self._stats.units,
+            "failed_units": self._stats.failures,
+            "retried_batches": self._stats.retried,
+            "largest_batch": self._stats.largest_batch,
+            "queued": self._queue.qsize(),
+            "storage_faults": self._stats.faults,
+        }
+
+    def __repr__(self) -> str:
+        stats = self._stats
+        return (
+            f"PostgresStore(url={self.path!r}, batches={stats.batches}, units={stats.units}, "
+            f"healthy={self._health.ok})"
+        )
