@@ -10,12 +10,15 @@ a host without an event collector).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
+import postgres
 import pytest
 import structlog
+from postgres import Database
 
 from engine.core.enums import AppDeploymentLocation, BackupStatus, BackupType
 from engine.core.records import Backup, Host, World, demo_world
@@ -65,8 +68,11 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def sim(settings: Settings) -> AsyncIterator[Simulator]:
-    """An isolated in-memory simulator with virtual clocks."""
+async def sim(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
+    """An isolated in-memory simulator with virtual clocks (`--store postgres`: on a schema of
+    its own in the run's PostgreSQL database)."""
+    if request.config.getoption("store") == "postgres" and settings.db == ":memory:":
+        settings = replace(settings, db=request.getfixturevalue("pg_url"))
     async with Simulator(settings) as simulator:
         yield simulator
 
@@ -86,3 +92,67 @@ def quiet_logs() -> Iterator[None]:
         yield
     finally:
         structlog.configure(**previous)
+
+
+# PostgreSQL ---------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store", choices=("sqlite", "postgres"), default="sqlite",
+        help="the store under the `sim` fixture: SQLite :memory: (default) or a PostgreSQL "
+        "schema of the run's database on BRE_TEST_POSTGRES",
+    )  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL, so that the run can say how many passed."""
+    on_postgres = config.getoption("store") == "postgres"
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "pg_database" in names or (on_postgres and "sim" in names):
+            item.add_marker(pytest.mark.postgres)
+
+
+_PASSED_ON_POSTGRES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
+        _PASSED_ON_POSTGRES.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The line `.ci/run` looks for: in CI the PostgreSQL tests must have run."""
+    terminalreporter.write_line(f"postgres: {len(_PASSED_ON_POSTGRES)} tests passed on PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Database]:
+    """This run's own database on the BRE_TEST_POSTGRES server, dropped at the end. Skipped
+    with the reason when no server is reachable, unless CI is set: then the tests fail."""
+    server = postgres.server_url()
+    reason = postgres.unreachable(server)
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+    database = Database(server).create()
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
+@pytest.fixture(scope="session")
+def _pg_schema(pg_database: Database) -> tuple[str, str]:
+    return pg_database.schema()
+
+
+@pytest.fixture
+def pg_url(pg_database: Database, _pg_schema: tuple[str, str]) -> Iterator[str]:
+    """A URL whose connections use an empty schema of the run's database: one schema for the
+    run, its tables emptied after each test (the store creates them on first use)."""
+    name, url = _pg_schema
+    try:
+        yield url
+    finally:
+        pg_database.empty_schema(name)

@@ -909,7 +909,7 @@ class PostgresStore:
                         self._tell(None)
                     pause = 0.05
                     while not self._closing.is_set():
-                        for note in conn.notifies(timeout=LISTEN_POLL_S):
+                        for note in conn.notifies(timeout=LISTEN_POLL_S, stop_after=1):
                             token, _, console = note.payload.partition(" ")
                             if token != self._token:
                                 self._tell(console)
@@ -939,6 +939,8 @@ class PostgresStore:
             self._probe.cancel()
         self._queue.put(None)
         self._reads.put(None)
+        if self._listener is not None:  # wake it now rather than at its next poll
+            await asyncio.to_thread(self._wake_listener)
         finished = True
         writer = self._writer
         if writer is not None:
@@ -957,6 +959,10 @@ class PostgresStore:
         if finished:
             self._close_connections()
         return finished
+
+    def _wake_listener(self) -> None:
+        with contextlib.suppress(psycopg.Error), connect(self.url) as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{self._token} "))
 
     def _close_connections(self) -> None:
         for conn in (self._writer_conn, self._reader_conn):
