@@ -160,9 +160,14 @@ class PostgresTx:
 
     # consoles and credentials ------------------------------------------------------------
     def console(self, console: str) -> ConsoleState | None:
-        row = self._one(
-            "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = %s", (console,)
-        )
+        query = "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = %s"
+        row = self._one(query, (console,))
+        if row is None and self.write:
+            # a console being created by another process is not visible until it commits:
+            # whoever finds it missing waits for whoever else does (to the end of their
+            # transaction), then looks again, so that two processes never both create it
+            self._c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("console:" + console,))
+            row = self._one(query, (console,))
         if row is None:
             return None
         return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[2])

@@ -19,9 +19,17 @@ import psycopg
 import pytest
 from postgres import Database, server_url, with_database
 
-from engine.core.enums import AppDeploymentLocation, BackupStatus, BackupType, JobKind, Origin, RestoreStatus
+from engine.core.enums import (
+    AppDeploymentLocation,
+    BackupStatus,
+    BackupType,
+    JobKind,
+    Origin,
+    RestoreStatus,
+)
 from engine.core.gate import GateView
 from engine.core.records import Backup, Restore
+from engine.simulator import Settings, Simulator
 from engine.store import postgres_schema
 from engine.store.base import (
     ConsoleState,
@@ -109,7 +117,8 @@ async def test_update_is_a_compare_and_set_on_the_expected_status(store: Postgre
     assert await store.transact(move("PENDING")) is True
     assert await store.transact(move("PENDING")) is False  # another writer got there first
     stored = await store.read(lambda tx: tx.restore("c", 1))
-    assert stored is not None and stored.record.status is RestoreStatus.REQUESTING
+    assert stored is not None
+    assert stored.record.status is RestoreStatus.REQUESTING
 
 
 async def test_restore_json_is_to_json(store: PostgresStore) -> None:
@@ -161,7 +170,8 @@ async def test_credentials_never_move_between_consoles(store: PostgresStore) -> 
     assert await store.transact(lambda tx: tx.put_credential(Credential("s3cret", "c")))
     assert not await store.transact(lambda tx: tx.put_credential(Credential("s3cret", "d")))
     found = await store.read(lambda tx: tx.credential("s3cret", False))
-    assert found is not None and found.console == "c"
+    assert found is not None
+    assert found.console == "c"
     assert await store.read(lambda tx: tx.credential("s3cre", False)) is None
 
 
@@ -326,7 +336,8 @@ async def test_schema_is_versioned_and_kept(pg_url: str) -> None:
     second = await PostgresStore.open(pg_url)
     try:
         state = await second.read(lambda tx: tx.console("kept"))
-        assert state is not None and state.settings == {"seed": 4}
+        assert state is not None
+        assert state.settings == {"seed": 4}
     finally:
         await second.close()
 
@@ -346,7 +357,7 @@ async def test_a_newer_schema_is_refused(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("UPDATE schema_version SET version = 999")
         try:
-            with pytest.raises(StorageError, match="schema version 999.*newer simulator"):
+            with pytest.raises(StorageError, match=r"schema version 999.*newer simulator"):
                 await PostgresStore.open(pg_url)
         finally:
             conn.execute("UPDATE schema_version SET version = %s", (postgres_schema.VERSION,))
@@ -393,3 +404,19 @@ async def test_the_stored_records_round_trip(store: PostgresStore) -> None:
     await store.transact(lambda tx: insert_restore(tx, r))
     stored = await store.read(lambda tx: tx.restore("c", 6))
     assert stored == StoredRestore(r, job(JobKind.RESTORE, 6, "PENDING"))
+
+
+async def test_simulators_started_together_on_a_new_database_make_one_default_console(
+    pg_url: str,
+) -> None:
+    """Four processes' simulators starting at once on an empty database (one compose file):
+    all start, one default console with its world between them."""
+    sims = [Simulator(Settings(db=pg_url, clock="real")) for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.start() for s in sims))
+        backups = [b.id for b in await sims[3].console().list_backups()]
+        assert backups == [1, 2, 3]
+        assert await sims[0].list_consoles() == ["default"]
+    finally:
+        for s in sims:
+            await s.stop()
