@@ -146,7 +146,10 @@ class PostgresTx:
 
     `write` is True inside the writer's transaction: only there does `gate` lock the console's
     row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`); `touched` collects the consoles
-    whose jobs were written, for the NOTIFY of the batch."""
+    that other processes should look at again, for the NOTIFY of the batch: a job written
+    with a phase to end (`due_at`), and settings changed or deleted. A job that finished in
+    the unit that moved it (immediate mode) is nobody else's work: no NOTIFY, which would wake
+    every other process's worker for nothing."""
 
     __slots__ = ("_c", "touched", "write", "writes")
 
@@ -310,7 +313,6 @@ class PostgresTx:
             "backup_ordinal = 0, rebalancing = 0 WHERE id = %s",
             (console,),
         )
-        self.touched.add(console)
 
     # restores ----------------------------------------------------------------------------
     def restore(self, console: str, id: int) -> StoredRestore | None:
@@ -348,7 +350,8 @@ class PostgresTx:
             f"INSERT INTO restores (console, {_RESTORE_COLUMNS}) VALUES (%s, {_marks(20)})",
             (console, *_restore_values(restore), *_job_values(job)),
         )
-        self.touched.add(console)
+        if job.due_at is not None:  # work for the workers of other processes
+            self.touched.add(console)
 
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
@@ -362,16 +365,15 @@ class PostgresTx:
              int(record.is_cross_deployment_restore), record.backup_id,
              *_job_values(job), console, id, expected),
         )  # fmt: skip
-        self.touched.add(console)
+        if job.due_at is not None:  # work for the workers of other processes
+            self.touched.add(console)
         return cursor.rowcount == 1
 
     def hide_restore(self, console: str, id: int) -> None:
         self._x("UPDATE restores SET visible = 0 WHERE console = %s AND id = %s", (console, id))
-        self.touched.add(console)
 
     def purge_restore(self, console: str, id: int) -> None:
         self._x("DELETE FROM restores WHERE console = %s AND id = %s", (console, id))
-        self.touched.add(console)
 
     def unfinished_restore_record(self, console: str) -> bool:
         row = self._one(
@@ -411,7 +413,8 @@ class PostgresTx:
             f"INSERT INTO backups (console, {_BACKUP_COLUMNS}) VALUES (%s, {_marks(24)})",
             (console, *_backup_values(backup), *_job_values(job)),
         )
-        self.touched.add(console)
+        if job.due_at is not None:  # work for the workers of other processes
+            self.touched.add(console)
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         cursor = self._x(
@@ -423,12 +426,12 @@ class PostgresTx:
              record.status.value, record.size_on_disk, int(record.is_valid),
              int(record.is_version_compatible), *_job_values(job), console, id, expected),
         )  # fmt: skip
-        self.touched.add(console)
+        if job.due_at is not None:  # work for the workers of other processes
+            self.touched.add(console)
         return cursor.rowcount == 1
 
     def remove_backup(self, console: str, id: int) -> None:
         self._x("DELETE FROM backups WHERE console = %s AND id = %s", (console, id))
-        self.touched.add(console)
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
