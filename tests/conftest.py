@@ -71,10 +71,15 @@ def settings() -> Settings:
 async def sim(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
     """An isolated in-memory simulator with virtual clocks (`--store postgres`: on a schema of
     its own in the run's PostgreSQL database)."""
-    if request.config.getoption("store") == "postgres" and settings.db == ":memory:":
-        settings = replace(settings, db=request.getfixturevalue("pg_url"))
-    async with Simulator(settings) as simulator:
+    async with Simulator(on_store(settings, request)) as simulator:
         yield simulator
+
+
+def on_store(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """`settings` on the store `--store` chose for this run (a default in-memory one only)."""
+    if request.config.getoption("store") == "postgres" and settings.db == ":memory:":
+        return replace(settings, db=request.getfixturevalue("pg_url"))
+    return settings
 
 
 @pytest.fixture
@@ -103,20 +108,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )  # fmt: skip
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that runs on PostgreSQL, so that the run can say how many passed."""
-    on_postgres = config.getoption("store") == "postgres"
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        if "pg_database" in names or (on_postgres and "sim" in names):
-            item.add_marker(pytest.mark.postgres)
-
-
+_ON_POSTGRES: set[str] = set()  # the tests that ran on PostgreSQL (through `pg_url`)
 _PASSED_ON_POSTGRES: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and "postgres" in report.keywords:
+    if report.when == "call" and report.passed and report.nodeid in _ON_POSTGRES:
         _PASSED_ON_POSTGRES.append(report.nodeid)
 
 
@@ -148,9 +145,12 @@ def _pg_schema(pg_database: Database) -> tuple[str, str]:
 
 
 @pytest.fixture
-def pg_url(pg_database: Database, _pg_schema: tuple[str, str]) -> Iterator[str]:
+def pg_url(
+    pg_database: Database, _pg_schema: tuple[str, str], request: pytest.FixtureRequest
+) -> Iterator[str]:
     """A URL whose connections use an empty schema of the run's database: one schema for the
     run, its tables emptied after each test (the store creates them on first use)."""
+    _ON_POSTGRES.add(request.node.nodeid)  # counted when it passes
     name, url = _pg_schema
     try:
         yield url

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_world
+from conftest import make_world, on_store
 from starlette.applications import Starlette
 
 from engine.api.app import create_app
@@ -45,9 +45,10 @@ UNAUTHORIZED = (
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    """An isolated in-memory simulator: the demo world plus the hosts the codes need."""
-    async with Simulator(Settings(world=make_world())) as simulator:
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
+    """An isolated in-memory simulator: the demo world plus the hosts the codes need (on
+    PostgreSQL with `--store postgres`)."""
+    async with Simulator(on_store(Settings(world=make_world()), request)) as simulator:
         yield simulator
 
 

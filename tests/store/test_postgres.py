@@ -42,7 +42,7 @@ from engine.store.base import (
 )
 from engine.store.postgres import PostgresStore, PostgresTx, redacted
 
-pytestmark = pytest.mark.usefixtures("pg_database")
+pytestmark = pytest.mark.usefixtures("pg_url")  # every test here runs on PostgreSQL
 T0 = 1_767_225_600_000
 
 
