@@ -30,6 +30,7 @@ from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
+from engine.store.urls import redacted
 
 log = structlog.get_logger("server")
 
@@ -180,7 +181,7 @@ async def serve(
             token = settings.tokens[0] if settings.tokens else ""
             admin = simulator.admin_token if settings.control_auth else None
             print(ready_line(f"http://{shown}:{port}", token=token, admin=admin), flush=True)
-            log.info("server_ready", url=f"http://{shown}:{port}", db=settings.db)
+            log.info("server_ready", url=f"http://{shown}:{port}", db=redacted(settings.db))
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()
 

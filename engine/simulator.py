@@ -43,8 +43,8 @@ from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
 from engine.store.base import ConsoleState, Credential, StorageError, Store, StoreHealth, Tx
-from engine.store.postgres import PostgresStore, is_postgres
 from engine.store.sqlite import SqliteStore
+from engine.store.urls import is_postgres, redacted
 
 log = structlog.get_logger("engine")
 
@@ -226,6 +226,8 @@ class Simulator:
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
         self._following: set[str] = set()  # consoles being attached after a notification
+        #: the database as logs and readiness name it (a URL without its password)
+        self.shown_db = redacted(self.settings.db)
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
         self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
         self._store: Store | None = None
@@ -261,10 +263,12 @@ class Simulator:
             raise
         self.store.watch(self._store_health)
         self._state = "running"
-        log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
+        log.info("simulator_ready", db=self.shown_db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
         if is_postgres(self.settings.db):
+            from engine.store.postgres import PostgresStore  # psycopg: loaded only for it
+
             store = await PostgresStore.open(self.settings.db)
             store.follow(self._changed_elsewhere)
             self._store = store
@@ -337,7 +341,7 @@ class Simulator:
         if store is not None:
             store.watch(None)
             if not await store.close(grace_s):
-                log.error("store_not_closed", db=self.settings.db,
+                log.error("store_not_closed", db=self.shown_db,
                           reason="a unit of work did not return")  # fmt: skip
 
     def health(self) -> Health:
@@ -348,11 +352,11 @@ class Simulator:
             return Health(False, "the engine's task group stopped")
         store = self._store.health()
         if store.corrupt:
-            return Health(False, f"the database {self.settings.db} is damaged ({store.cause}): "
+            return Health(False, f"the database {self.shown_db} is damaged ({store.cause}): "
                                  "restore a copy or start on a new file")  # fmt: skip
         if store.failing_since is not None:
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(store.failing_since))
-            return Health(False, f"the database {self.settings.db} cannot be written since "
+            return Health(False, f"the database {self.shown_db} cannot be written since "
                                  f"{since} ({store.cause}); retrying")  # fmt: skip
         return Health(True)
 
@@ -362,11 +366,11 @@ class Simulator:
 
     def _store_health(self, health: StoreHealth) -> None:
         if health.corrupt:
-            log.error("store_corrupt", db=self.settings.db, cause=health.cause)
+            log.error("store_corrupt", db=self.shown_db, cause=health.cause)
         elif health.failing_since is not None:
-            log.warning("store_failing", db=self.settings.db, cause=health.cause)
+            log.warning("store_failing", db=self.shown_db, cause=health.cause)
         else:
-            log.info("store_recovered", db=self.settings.db)
+            log.info("store_recovered", db=self.shown_db)
 
     @property
     def store(self) -> Store:
@@ -614,6 +618,6 @@ class Simulator:
 
     def __repr__(self) -> str:
         return (
-            f"Simulator(db={self.settings.db!r}, consoles={len(self._consoles)}, "
+            f"Simulator(db={self.shown_db!r}, consoles={len(self._consoles)}, "
             f"ready={self.ready}, pid={os.getpid()})"
         )

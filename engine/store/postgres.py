@@ -46,7 +46,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future as ThreadFuture
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -90,11 +89,11 @@ from engine.store.sqlite import (
     _restore_values,
     _settings,
 )
+from engine.store.urls import redacted
 
 T = TypeVar("T")
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-SCHEMES = ("postgresql://", "postgres://")
 MAX_BATCH = 128  # units per transaction
 CHANNEL = "bre_jobs"  # NOTIFY channel: "<store token> <console>" when jobs of a console changed
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
@@ -124,21 +123,6 @@ _WRITES = ("INSERT", "UPDATE", "DELETE")
 
 def _marks(n: int) -> str:
     return ", ".join(["%s"] * n)
-
-
-def is_postgres(url: str) -> bool:
-    """Whether a `--db` value names a PostgreSQL database."""
-    return url.startswith(SCHEMES)
-
-
-def redacted(url: str) -> str:
-    """The URL without its password: what logs, errors and readiness may show."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresTx:

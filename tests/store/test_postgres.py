@@ -40,7 +40,8 @@ from engine.store.base import (
     StoredBackup,
     StoredRestore,
 )
-from engine.store.postgres import PostgresStore, PostgresTx, redacted
+from engine.store.postgres import PostgresStore, PostgresTx
+from engine.store.urls import redacted
 
 pytestmark = pytest.mark.usefixtures("pg_url")  # every test here runs on PostgreSQL
 T0 = 1_767_225_600_000
