@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import structlog
@@ -75,7 +75,7 @@ class Console:
             return work(tx, step, *args)
 
         try:
-            result: T = await self.store.transact(unit)
+            result: T = await self.store.transact(_OfConsole(self.id, unit))
         except QRadarError as error:
             if error.code.http_status == 409:
                 log.info("conflict", console=self.id, code=error.code.unique,
@@ -434,3 +434,17 @@ def _set_job_rule(tx: Tx, step: units.Step, kind: JobKind, id: int, spec: dict[s
         tx.update_restore(step.console, id, stored.record.status.value, stored.record, job)
     else:
         tx.update_backup(step.console, id, stored.record.status.value, stored.record, job)
+
+
+class _OfConsole(Generic[T]):
+    """A unit of work that says which console it is for: a store may write units of different
+    consoles in parallel and keeps those of one console in order (`PostgresStore.transact`)."""
+
+    __slots__ = ("console", "work")
+
+    def __init__(self, console: str, work: Callable[[Tx], T]) -> None:
+        self.console = console
+        self.work = work
+
+    def __call__(self, tx: Tx) -> T:
+        return self.work(tx)
