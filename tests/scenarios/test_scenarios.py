@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import on_store
 
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
@@ -28,6 +29,7 @@ from engine.scenarios.loader import (
 from engine.scenarios.record import dump, scenario_from_journal
 from engine.scenarios.report import junit, render
 from engine.scenarios.runner import Target, quiet_logs, replay, run_scenario
+from engine.simulator import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = ROOT / "scenarios"
@@ -52,9 +54,12 @@ def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("scenario", CATALOGUE_SCENARIOS, ids=lambda s: s.id)
-async def test_catalogue_scenario_passes_in_process(scenario: Scenario) -> None:
+async def test_catalogue_scenario_passes_in_process(
+    scenario: Scenario, request: pytest.FixtureRequest
+) -> None:
+    target = Target(db=on_store(Settings(), request).db)  # `--store postgres`: on PostgreSQL
     with quiet_logs():
-        result = await run_scenario(scenario)
+        result = await run_scenario(scenario, target)
     assert result.status == "PASS", render([result])
     assert result.skipped == 0
 
