@@ -6,7 +6,8 @@ the SQLite adapter's single-process figure measured in the same run.
 A lifecycle is the engine benchmark's (create, request, three transitions under the
 `immediate` rule, every step committed). Each process is a whole `Simulator` on the shared
 database (every console attached, as `bre serve` does) driving its share of the consoles; the
-aggregate rate is all lifecycles over the slowest process's time. PostgreSQL shares the CPUs
+aggregate rate is all lifecycles over the slowest process's time (the median of three runs,
+one with --quick). PostgreSQL shares the CPUs
 with the processes (nothing is pinned). The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES,
 else the local server); the benchmark runs in a database of its own, dropped at the end.
 """
@@ -19,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -144,9 +146,12 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
         say(f"postgres: creating {consoles} consoles")
         engine_bench.run_loop(_create(url, consoles))
         rates: dict[int, float] = {}
+        repeats = 1 if quick else 3
         for processes in PROCESSES:
             say(f"postgres: {processes} process(es), {per_console} lifecycles per console")
-            rates[processes] = scale(url, processes, per_console)
+            rates[processes] = statistics.median(
+                scale(url, processes, per_console) for _ in range(repeats)
+            )
         say("postgres: pgbench -N")
         ceiling = pgbench(url, 5 if quick else 15)
         say("postgres: SQLite beside it, one process")
