@@ -35,9 +35,12 @@ def processes(
 ) -> Iterator[list[Served]]:
     """`count` separate `bre serve` commands on one database, each on its own port."""
     monkeypatch.setenv("BRE_ADMIN_TOKEN", ADMIN)  # one control credential for all of them
+    args = ("--clock", "real", "--db", pg_url, "--config", str(config))
     with ExitStack() as stack:
         yield [
-            stack.enter_context(serve("--clock", "real", "--db", pg_url, "--config", str(config)))
+            # keep-alive past the longest round on a loaded machine: a connection the server
+            # closes as idle just as the client reuses it is a ReadError of the client's
+            stack.enter_context(serve(*args, "--keep-alive", "120"))
             for _ in range(count)
         ]
 
