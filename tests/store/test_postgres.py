@@ -421,3 +421,28 @@ async def test_simulators_started_together_on_a_new_database_make_one_default_co
     finally:
         for s in sims:
             await s.stop()
+
+
+class _Of:
+    """A unit that names its console, as the engine's units do."""
+
+    def __init__(self, console: str) -> None:
+        self.console = console
+
+    def __call__(self, tx: PostgresTx) -> int:
+        return tx.next_id(self.console, JobKind.RESTORE)
+
+
+async def test_units_of_one_console_keep_their_order_across_writers(
+    store: PostgresStore,
+) -> None:
+    """Consoles are written in parallel on several connections; the units of one console
+    always on the same one, in the order they came."""
+    consoles = [f"k{i}" for i in range(8)]
+    for console in consoles:
+        await store.transact(lambda tx, console=console: tx.put_console(ConsoleState(console)))
+    futures = [(c, store.transact(_Of(c))) for _ in range(25) for c in consoles]
+    ids: dict[str, list[int]] = {c: [] for c in consoles}
+    for console, future in futures:
+        ids[console].append(await future)
+    assert all(got == list(range(1, 26)) for got in ids.values())
