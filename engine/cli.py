@@ -22,6 +22,7 @@ from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
 from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
 from engine.store.base import StorageError
+from engine.store.urls import is_postgres
 
 Command = Callable[[argparse.Namespace], int]
 _CONFIG_KEYS = ("db", "clock", "seed", "recovery", "tokens", "world", "rules", "sample_keys",
@@ -113,9 +114,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from engine import workers
 
-        if settings.clock == "virtual":
+        if settings.clock == "virtual" and not is_postgres(settings.db):
             raise SettingsError(
-                f"--workers {args.workers}: needs --clock real (a virtual clock is one process's)"
+                f"--workers {args.workers}: needs --clock real (a virtual clock is one "
+                "process's, except on PostgreSQL, where the processes share it)"
             )
         if settings.db == ":memory:":
             raise SettingsError(

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import structlog
@@ -38,13 +38,16 @@ from engine.control.schema import ControlError
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.runtime import units
-from engine.runtime.clock import Clock, RealClock, VirtualClock
+from engine.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, SharedClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
 from engine.store.base import ConsoleState, Credential, StorageError, Store, StoreHealth, Tx
 from engine.store.sqlite import SqliteStore
 from engine.store.urls import is_postgres, redacted
+
+if TYPE_CHECKING:
+    from engine.store.postgres import PostgresStore
 
 log = structlog.get_logger("engine")
 
@@ -226,6 +229,8 @@ class Simulator:
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
         self._following: set[str] = set()  # consoles being attached after a notification
+        #: the store that keeps virtual clocks for every process (PostgreSQL), else None
+        self._shared_clocks: PostgresStore | None = None
         #: the database as logs and readiness name it (a URL without its password)
         self.shown_db = redacted(self.settings.db)
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
@@ -271,7 +276,7 @@ class Simulator:
 
             store = await PostgresStore.open(self.settings.db)
             store.follow(self._changed_elsewhere)
-            self._store = store
+            self._store = self._shared_clocks = store
         else:
             self._store = await SqliteStore.open(self.settings.db)
         started = asyncio.Event()
@@ -429,9 +434,24 @@ class Simulator:
         attached = self._consoles.get(id)
         if attached is not None:
             attached.notify()
+            if isinstance(attached.clock, SharedClock):
+                self._group.start_soon(self._follow_clock, attached)
         elif id not in self._following:
             self._following.add(id)
             self._group.start_soon(self._attach_quietly, id)
+
+    async def _follow_clock(self, console: Console) -> None:
+        """Move a shared clock to where another process moved it (a fault: logged)."""
+        clock, shared = console.clock, self._shared_clocks
+        assert isinstance(clock, SharedClock)
+        assert shared is not None
+        try:
+            stored = await shared.clock_of(console.id)
+        except StorageError as error:
+            log.warning("clock_not_followed", console=console.id, cause=repr(error))
+            return
+        if stored is not None and stored != clock.now_ms():
+            await clock.follow(stored)
 
     async def _attach_quietly(self, id: str | None) -> None:
         """Attach (or forget) what another process changed; a fault is logged, not raised
@@ -561,7 +581,10 @@ class Simulator:
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
             raise LookupError(f"no console {id!r}")
-        clock = clock if clock is not None else self._clock_for(state)
+        if clock is None:
+            shared = self._shared_clocks
+            start = await shared.clock_of(id) if shared is not None else None
+            clock = self._clock_for(state, start)
         console = Console(id, self.store, self.machines, clock)
         await console.refresh()
         self._consoles[id] = console
@@ -610,11 +633,20 @@ class Simulator:
             if isinstance(clock, VirtualClock):
                 clock.unregister()
 
-    def _clock_for(self, state: ConsoleState) -> Clock:
+    def _clock_for(self, state: ConsoleState, start_ms: int | None = None) -> Clock:
         kind = state.settings.get("clock", self.settings.clock)
         if kind == "real":
             return RealClock()
-        return VirtualClock(autojump=self.settings.autojump)  # from VIRTUAL_EPOCH_MS
+        start = VIRTUAL_EPOCH_MS if start_ms is None else start_ms
+        shared = self._shared_clocks
+        if shared is not None:  # one clock for every process on the database
+            id = state.id
+
+            async def publish(now_ms: int) -> None:
+                await shared.publish_clock(id, now_ms)
+
+            return SharedClock(publish, start, autojump=self.settings.autojump)
+        return VirtualClock(start, autojump=self.settings.autojump)
 
     def __repr__(self) -> str:
         return (

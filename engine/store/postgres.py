@@ -476,6 +476,19 @@ class PostgresTx:
         )
         return None if row is None or row[0] is None else int(row[0])
 
+    def clock_ms(self, console: str) -> int | None:
+        """The console's shared virtual clock (None: never moved, the epoch)."""
+        row = self._one("SELECT now_ms FROM clocks WHERE console = %s", (console,))
+        return None if row is None else int(row[0])
+
+    def set_clock_ms(self, console: str, now_ms: int) -> None:
+        self._x(
+            "INSERT INTO clocks (console, now_ms) SELECT id, %s FROM consoles WHERE id = %s "
+            "ON CONFLICT (console) DO UPDATE SET now_ms = excluded.now_ms",
+            (now_ms, console),
+        )
+        self.touched.add(console)  # the other processes follow
+
     def probe(self, at_ms: int) -> None:
         """The store's own write, to find out whether writes succeed again after a fault."""
         self._x(
@@ -562,6 +575,17 @@ class _Stats:
     largest_batch: int = 0
     retried: int = 0  # batches PostgreSQL aborted (deadlock, serialisation) and ran again
     faults: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _ClockOf:
+    """The unit that stores a console's clock, on that console's writer (after its units)."""
+
+    console: str
+    now_ms: int
+
+    def __call__(self, tx: PostgresTx) -> None:
+        tx.set_clock_ms(self.console, self.now_ms)
 
 
 @dataclass(slots=True)
@@ -689,6 +713,14 @@ class PostgresStore:
                 target=self._listen_loop, name=f"pg-listener:{self.path}", daemon=True
             )
             self._listener.start()
+
+    async def clock_of(self, console: str) -> int | None:
+        """The console's shared virtual clock as stored (None: not moved yet)."""
+        return await self.read(lambda tx: tx.clock_ms(console))
+
+    async def publish_clock(self, console: str, now_ms: int) -> None:
+        """Store the console's virtual clock; the other processes are told (NOTIFY)."""
+        await self.transact(_ClockOf(console, now_ms))
 
     # health -------------------------------------------------------------------------------
     def health(self) -> StoreHealth:

@@ -82,6 +82,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX backups_due ON backups (console, due_at) WHERE due_at IS NOT NULL;
     CREATE TABLE probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms BIGINT NOT NULL);
     """,
+    # 2: the virtual clock of each console, shared by every process on the database
+    """
+    CREATE TABLE clocks (
+        console TEXT PRIMARY KEY REFERENCES consoles(id) ON DELETE CASCADE,
+        now_ms BIGINT NOT NULL
+    );
+    """,
 )
 
 VERSION = len(MIGRATIONS)

@@ -29,6 +29,7 @@ from engine.core.enums import (
 )
 from engine.core.gate import GateView
 from engine.core.records import Backup, Restore
+from engine.runtime.clock import VIRTUAL_EPOCH_MS, VirtualClock
 from engine.simulator import Settings, Simulator
 from engine.store import postgres_schema
 from engine.store.base import (
@@ -446,3 +447,35 @@ async def test_units_of_one_console_keep_their_order_across_writers(
     for console, future in futures:
         ids[console].append(await future)
     assert all(got == list(range(1, 26)) for got in ids.values())
+
+
+async def _until(condition: Any, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_processes_on_one_database_share_a_virtual_clock(pg_url: str) -> None:
+    """The clock moved through one simulator moves in the others, a job created through one
+    is advanced by that move, and a simulator started later starts at the shared time."""
+    rules = {"restore": {"requesting": "1s", "initializing": "2s", "in_progress": "5s"}}
+    first = Simulator(Settings(db=pg_url, clock="virtual", rules=rules))
+    second = Simulator(Settings(db=pg_url, clock="virtual"))
+    await first.start()
+    await second.start()
+    try:
+        a, b = first.console(), second.console()
+        created = await b.create_restore(1, ["CUSTOM_RULES_CONFIG"])
+        await b.request_restore(created.id)
+        assert isinstance(a.clock, VirtualClock)
+        await a.clock.advance(10)
+        await _until(lambda: b.clock.now_ms() == a.clock.now_ms())
+        done = await b.get_restore(created.id)
+        assert done.status is RestoreStatus.SUCCESS
+        assert done.time_completed == VIRTUAL_EPOCH_MS + 8_000
+        async with Simulator(Settings(db=pg_url, clock="virtual")) as third:
+            assert third.console().clock.now_ms() == VIRTUAL_EPOCH_MS + 10_000
+    finally:
+        await second.stop()
+        await first.stop()
