@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from serving import Served, children, serve
+
+from tests.support.serving import Served, children, serve
 
 API = "/api/backup_and_restore"
 SEC = {"SEC": "bre-sim-token"}

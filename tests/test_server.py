@@ -6,7 +6,8 @@ import subprocess
 
 import httpx
 import pytest
-from serving import bre, serve
+
+from tests.support.serving import bre, serve
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

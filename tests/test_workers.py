@@ -11,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serving import bre, children, serve
 
-API = "/api/backup_and_restore"
-SEC = {"SEC": "bre-sim-token"}
+from tests.support.http import API, TOKEN
+from tests.support.serving import bre, children, serve
+
+SEC = {"SEC": TOKEN}
 
 
 def wait_until(condition: object, timeout_s: float = 20.0) -> None:
@@ -30,7 +31,7 @@ def test_workers_share_one_port_and_one_database(tmp_path: Path) -> None:
     config.write_text("rules: {backup: {mode: immediate}}\n")  # no 1015 between the creates
     with serve("--workers", "2", "--clock", "real", "--db", db, "--config", str(config)) as served:
         assert served.fields["workers"] == "2"
-        assert served.fields["token"] == "bre-sim-token"
+        assert served.fields["token"] == TOKEN
         workers = children(served.process.pid)
         assert len(workers) == 2
         with httpx.Client(base_url=served.url, headers=SEC) as client:

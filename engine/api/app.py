@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from engine.api.control import ControlSurface
 from engine.api.handlers import HANDLERS
-from engine.api.help import help_routes, self_description_routes
+from engine.api.help import help_routes
 from engine.api.journal import Journal
 from engine.api.qradar import MAX_BODY, QRadarApi, family_routes
 from engine.api.wire import Receive, Scope, Send
@@ -63,7 +63,7 @@ def create_app(
     api = QRadarApi(
         simulator,
         control,
-        family_routes(HANDLERS) + help_routes() + self_description_routes(),
+        family_routes(HANDLERS) + help_routes(),
         journal_of,
         max_body=max_body,
     )

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from engine.api.journal import Journal
 from engine.api.qradar import presented_credential
-from engine.control.actions import CONTROL, Control
+from engine.control.actions import CONTROL, Control, virtual_clock
 from engine.control.inputs import CLOCK_REQUEST, CONSOLE, TOKEN_REQUEST
 from engine.control.schema import ControlError, Field
 from engine.control.world import WORLD
@@ -61,6 +61,8 @@ class Operation:
     answer: dict[str, Any] | None = None  # the success body's schema (None: no body)
     open: bool = False  # answers without the admin credential
     query: tuple[str, ...] = ()  # query parameters (integers)
+    probe: bool = False  # answers 503 (with the same body) until the simulator is ready
+    refusable: bool = False  # the engine may refuse it as QRadar would (e.g. 409/1016)
 
     @property
     def name(self) -> str:
@@ -226,9 +228,7 @@ class ControlSurface:
         console = await self._console(request)
         body = await self._body(request)
         move: dict[str, Any] = CLOCK_REQUEST.read(body, "")
-        clock = console.clock
-        if not isinstance(clock, VirtualClock):
-            raise ControlError(next(iter(move)), "this console runs on the real clock")
+        clock = virtual_clock(console, next(iter(move)))
         if "next" in move:
             jumped = await clock.jump_to_next(move.get("limit_ms"))
             return JSONResponse({**_clock(console), "jumped": jumped})
@@ -367,6 +367,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ControlSurface.ready,
         "Readiness (once the world is seeded)",
         open=True,
+        probe=True,
         answer=_object({"ready": {"type": "boolean"}}),
     ),
     Operation(
@@ -410,6 +411,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ControlSurface.apply,
         "Apply control actions",
         body=CONTROL,
+        refusable=True,
         answer=_ANY_OBJECT,
     ),
     Operation("GET", C + "/clock", ControlSurface.clock, "The console's clock", answer=_CLOCK),

@@ -11,7 +11,8 @@ show the world of the caller's console, read-only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,13 +21,12 @@ from engine.api.qradar import Call, Handler, Route, compile_template
 from engine.api.wire import Reply
 from engine.core import codes, query, versions
 from engine.core.codes import HTTP_MESSAGES, Code
-from engine.core.endpoints import ENDPOINTS, Endpoint
+from engine.core.endpoints import ENDPOINTS, SUCCESS_MESSAGES, Endpoint
 from engine.core.errors import QRadarError
 from engine.core.pages import NULL_TEXT
 from engine.core.releases import DEFAULT, Release
 from engine.core.versions import ApiVersion
 
-_SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 #: `mime_type` as the help endpoints name it ("The MIME type value, e.g. TEXT_PLAIN").
 _MIME_NAMES = {"application/json": "APPLICATION_JSON", "text/plain": "TEXT_PLAIN"}
 
@@ -177,7 +177,7 @@ def endpoint_docs(release: Release = DEFAULT, admin: bool = True) -> tuple[dict[
                 ],
                 "success_responses": [
                     {"response_code": endpoint.success_status, "description": endpoint.success_text,
-                     "response_code_description": _SUCCESS_DESCRIPTIONS[endpoint.success_status]}
+                     "response_code_description": SUCCESS_MESSAGES[endpoint.success_status]}
                 ],
                 "error_responses": errors,
             })  # fmt: skip
@@ -198,45 +198,33 @@ def version_docs(release: Release = DEFAULT) -> tuple[dict[str, Any], ...]:
     )  # fmt: skip
 
 
-def _one(
-    call: Call, docs: tuple[dict[str, Any], ...], name: str, missing: Code,
+def _versions(call: Call) -> tuple[dict[str, Any], ...]:
+    return version_docs(call.console.release)
+
+
+def _resources(call: Call) -> tuple[dict[str, Any], ...]:
+    return resource_docs(call.console.release)
+
+
+def _endpoints(call: Call) -> tuple[dict[str, Any], ...]:
+    return endpoint_docs(call.console.release, call.credential.admin)
+
+
+def _one_of(
+    docs_of: Callable[[Call], tuple[dict[str, Any], ...]], name: str, missing: Code,
     allowed: Sequence[str] | Mapping[str, Any],
-) -> Reply:  # fmt: skip
-    """One document by its id (422/11 for an id that is no integer, `missing` for none)."""
-    id = path_id(call, name)
-    for doc in docs:
-        if doc["id"] == id:
-            return Reply(200, query.parse_fields(call.fields() or "", allowed).apply(dict(doc)))
-    raise QRadarError.of(missing)
+) -> Handler:  # fmt: skip
+    """The handler of one document by its id (the path's `name`): 422/11 for an id that is no
+    integer, `missing` for an id that names no document."""
 
+    async def one(call: Call) -> Reply:
+        id = path_id(call, name)
+        for doc in docs_of(call):
+            if doc["id"] == id:
+                return Reply(200, query.parse_fields(call.fields() or "", allowed).apply(dict(doc)))
+        raise QRadarError.of(missing)
 
-async def help_versions(call: Call) -> Reply:
-    return listing(call, [dict(d) for d in version_docs(call.console.release)], VERSION_FIELDS)
-
-
-async def help_version(call: Call) -> Reply:
-    docs = version_docs(call.console.release)
-    return _one(call, docs, "version_id", codes.NO_VERSION_DOC, VERSION_FIELDS)
-
-
-async def help_resources(call: Call) -> Reply:
-    docs = resource_docs(call.console.release)
-    return listing(call, [dict(d) for d in docs], RESOURCE_FIELDS)
-
-
-async def help_resource(call: Call) -> Reply:
-    docs = resource_docs(call.console.release)
-    return _one(call, docs, "resource_id", codes.NO_RESOURCE_DOC, RESOURCE_FIELDS)
-
-
-async def help_endpoints(call: Call) -> Reply:
-    docs = endpoint_docs(call.console.release, call.credential.admin)
-    return listing(call, [dict(d) for d in docs], ENDPOINT_FIELDS)
-
-
-async def help_endpoint(call: Call) -> Reply:
-    docs = endpoint_docs(call.console.release, call.credential.admin)
-    return _one(call, docs, "endpoint_id", codes.NO_ENDPOINT_DOC, ENDPOINT_FIELDS)
+    return one
 
 
 async def system_about(call: Call) -> Reply:
@@ -264,33 +252,57 @@ async def backup_configuration(call: Call) -> Reply:
     )
 
 
-def _routes(table: Sequence[tuple[str, Handler, bool]]) -> list[Route]:
-    return [Route(compile_template(t), t, {"GET": (h, None)}, admin) for t, h, admin in table]
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One GET route of the help, config and system families, with what the OpenAPI document
+    says of it: the shape of one document (a list of them when `listing`), whether it needs
+    the family's admin capability, and the 404 of an id that names no document."""
+
+    template: str
+    handler: Handler
+    shape: str
+    listing: bool
+    admin: bool
+    missing: Code | None = None
+
+    @property
+    def tag(self) -> str:
+        """The family: `help`, `config` or `system`."""
+        return self.template.split("/")[1]
 
 
-def self_description_routes() -> list[Route]:
-    """The help endpoints that read one document, `/help/resources`, and `/system/about`
-    (apart from `help_routes` only until the OpenAPI document describes them)."""
-    return _routes([
-        ("/help/versions/{version_id}", help_version, False),
-        ("/help/resources", help_resources, False),
-        ("/help/resources/{resource_id}", help_resource, False),
-        ("/help/endpoints/{endpoint_id}", help_endpoint, False),
-        ("/system/about", system_about, False),
-    ])  # fmt: skip
+def _help(
+    family: str, docs_of: Callable[[Call], tuple[dict[str, Any], ...]], shape: str,
+    missing: Code, allowed: Sequence[str] | Mapping[str, Any],
+) -> tuple[Document, Document]:  # fmt: skip
+    """`/help/{family}` (the list) and `/help/{family}/{<family>_id}` (one by its id)."""
+
+    async def every(call: Call) -> Reply:
+        return listing(call, [dict(d) for d in docs_of(call)], allowed)
+
+    name = f"{family.removesuffix('s')}_id"
+    return (
+        Document(f"/help/{family}", every, shape, True, False),
+        Document(f"/help/{family}/{{{name}}}", _one_of(docs_of, name, missing, allowed), shape,
+                 False, False, missing),
+    )  # fmt: skip
+
+
+_CONFIGURATIONS = "/config/backup_and_restore/scheduled_backup_configurations"
+DOCUMENTS: tuple[Document, ...] = (
+    *_help("versions", _versions, "ApiVersionDoc", codes.NO_VERSION_DOC, VERSION_FIELDS),
+    *_help("resources", _resources, "ResourceDoc", codes.NO_RESOURCE_DOC, RESOURCE_FIELDS),
+    *_help("endpoints", _endpoints, "EndpointDoc", codes.NO_ENDPOINT_DOC, ENDPOINT_FIELDS),
+    Document("/system/about", system_about, "About", False, False),
+    Document("/config/deployment/hosts", deployment_hosts, "Host", True, True),
+    Document(_CONFIGURATIONS, backup_configurations, "BackupConfiguration", True, True),
+    Document(_CONFIGURATIONS + "/{id}", backup_configuration, "BackupConfiguration", False, True),
+)  # fmt: skip
 
 
 def help_routes() -> list[Route]:
-    """Routes of the help and config families served beside backup_and_restore."""
-    table = [
-        ("/help/versions", help_versions, False),
-        ("/help/endpoints", help_endpoints, False),
-        ("/config/deployment/hosts", deployment_hosts, True),
-        ("/config/backup_and_restore/scheduled_backup_configurations", backup_configurations, True),
-        (
-            "/config/backup_and_restore/scheduled_backup_configurations/{id}",
-            backup_configuration,
-            True,
-        ),
+    """Routes of the help, config and system families served beside backup_and_restore."""
+    return [
+        Route(compile_template(d.template), d.template, {"GET": (d.handler, None)}, d.admin)
+        for d in DOCUMENTS
     ]
-    return _routes(table)

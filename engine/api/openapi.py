@@ -16,6 +16,7 @@ unique codes of each status in the `x-qradar-unique-codes` extension.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,17 +25,29 @@ from functools import cache
 from typing import Any
 
 from engine.api.help import (
+    ABOUT_FIELDS,
     CONFIGURATION_FIELDS,
+    DOCUMENTS,
     ENDPOINT_FIELDS,
     HOST_FIELDS,
+    RESOURCE_FIELDS,
     VERSION_FIELDS,
+    Document,
     endpoint_docs,
-    help_routes,
+    resource_docs,
     version_docs,
 )
 from engine.core import codes, rules, versions
 from engine.core.codes import HTTP_MESSAGES, Code
-from engine.core.endpoints import BY_ID, ENDPOINTS, Endpoint, EndpointId, Parameter, Placement
+from engine.core.endpoints import (
+    BY_ID,
+    ENDPOINTS,
+    SUCCESS_MESSAGES,
+    Endpoint,
+    EndpointId,
+    Parameter,
+    Placement,
+)
 from engine.core.enums import BackupType, RestoreGroup, RestoreStatus
 from engine.core.records import (
     BACKUP_FIELDS,
@@ -47,6 +60,7 @@ from engine.core.records import (
     Restore,
     demo_world,
 )
+from engine.core.releases import RELEASES
 
 __all__ = ["API_PREFIX", "OPENAPI_VERSION", "document"]
 
@@ -56,7 +70,6 @@ JSON = "application/json"
 E = EndpointId
 
 _REF = "#/components/schemas/"
-_SUCCESS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 _SECURITY: list[dict[str, list[str]]] = [{"SEC": []}, {"basic": []}]
 
 
@@ -261,6 +274,8 @@ def _schemas() -> dict[str, Any]:
             required=("message", "details", "description", "code", "http_response"),
         ),
         "ApiVersionDoc": _sample_shape(version_docs(), VERSION_FIELDS),
+        "ResourceDoc": _sample_shape(resource_docs(), RESOURCE_FIELDS),
+        "About": _sample_shape([r.about() for r in RELEASES], ABOUT_FIELDS),
         "EndpointDoc": _sample_shape(endpoint_docs(), ENDPOINT_FIELDS),
         "Host": _sample_shape([h.to_json() for h in world.hosts], HOST_FIELDS),
         "BackupConfiguration": _sample_shape([configuration.to_json()], CONFIGURATION_FIELDS),
@@ -272,23 +287,23 @@ def _schemas() -> dict[str, Any]:
 _IN = {Placement.QUERY: "query", Placement.HEADER: "header", Placement.PATH: "path"}
 
 
-def _parameter_schema(endpoint: Endpoint | None, p: Parameter) -> dict[str, Any]:
+def _parameter_schema(p: Parameter) -> dict[str, Any]:
     if p.data_type.startswith("Number"):
         return {"type": "integer", "format": "int64"}
-    if endpoint is not None and endpoint.id is E.BACKUP_CREATE and p.name == "backup_type":
+    if p.name == "backup_type":
         return _schema_of_type(BackupType)
     if p.name == "Range":
         return {"type": "string", "pattern": r"^items=\d+-\d+$", "example": "items=0-49"}
     return {"type": "string"}
 
 
-def _parameter(endpoint: Endpoint | None, p: Parameter) -> dict[str, Any]:
+def _parameter(p: Parameter) -> dict[str, Any]:
     return {
         "name": p.name,
         "in": _IN[p.placement],
         "required": p.required or p.placement is Placement.PATH,
         "description": p.description,
-        "schema": _parameter_schema(endpoint, p),
+        "schema": _parameter_schema(p),
     }
 
 
@@ -315,10 +330,6 @@ def _list_parameters() -> tuple[Parameter, ...]:
 
 def _fields_parameter() -> Parameter:
     return next(p for p in BY_ID[E.BACKUP_GET].parameters if p.name == "fields")
-
-
-def _id_parameter() -> Parameter:
-    return next(p for p in BY_ID[E.BACKUP_GET].parameters if p.placement is Placement.PATH)
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -388,41 +399,21 @@ def _error_responses(endpoint_codes: Iterable[Code], *, admin: bool) -> dict[str
     return responses
 
 
-def _success_schema(endpoint: Endpoint) -> dict[str, Any] | None:
-    if endpoint.success_status == 204:
-        return None
-    if endpoint.resource == "backup":
-        if endpoint.is_list:
-            return {"type": "array", "items": _ref("BackupListItem")}
-        return _ref("Backup")
-    if endpoint.is_list:
-        return {"type": "array", "items": _ref("Restore")}
-    return _ref("Restore")
-
-
-_HA = (E.HA_ACTION, E.IPTABLES_UPDATE)
-_BODIES = {
-    E.BACKUP_CREATE: "BackupCreate",
-    E.BACKUP_UPDATE: "BackupUpdate",
-    E.RESTORE_CREATE: "RestoreCreate",
-    E.RESTORE_UPDATE: "RestoreUpdate",
-}
-
-
 def _family_operation(endpoint: Endpoint) -> dict[str, Any]:
-    parameters = [_parameter(endpoint, p) for p in endpoint.parameters if p.placement in _IN]
+    parameters = [_parameter(p) for p in endpoint.parameters if p.placement in _IN]
     parameters.append(_version_parameter())
     success: dict[str, Any] = {
-        "description": endpoint.success_text or _SUCCESS_TEXT[endpoint.success_status],
+        "description": endpoint.success_text or SUCCESS_MESSAGES[endpoint.success_status],
         "headers": _success_headers(endpoint.is_list),
     }
-    schema = _success_schema(endpoint)
-    if schema is not None:
-        success["content"] = {endpoint.response_mime_type: {"schema": schema}}
+    if endpoint.answer is not None:
+        success["content"] = {
+            endpoint.response_mime_type: {"schema": _shape(endpoint.answer, endpoint.is_list)}
+        }
     operation: dict[str, Any] = {
         "operationId": endpoint.id.name.lower(),
         "summary": endpoint.summary,
-        "tags": ["ha" if endpoint.id in _HA else f"{endpoint.resource}s"],
+        "tags": [endpoint.tag],
         "parameters": parameters,
         "responses": {
             str(endpoint.success_status): success,
@@ -435,48 +426,47 @@ def _family_operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     body = endpoint.body_parameter
     if body is not None:
-        schema_name = _BODIES.get(endpoint.id)
+        shape = _ref(endpoint.body) if endpoint.body else {"type": "object"}
         operation["requestBody"] = {
             "required": body.required,
             "description": body.description,
-            "content": {
-                body.mime_type: {"schema": _ref(schema_name) if schema_name else {"type": "object"}}
-            },
+            "content": {body.mime_type: {"schema": shape}},
         }
     return operation
 
 
-_HELP_SCHEMAS = {
-    "/help/versions": ("ApiVersionDoc", True),
-    "/help/endpoints": ("EndpointDoc", True),
-    "/config/deployment/hosts": ("Host", True),
-    "/config/backup_and_restore/scheduled_backup_configurations": ("BackupConfiguration", True),
-    "/config/backup_and_restore/scheduled_backup_configurations/{id}": (
-        "BackupConfiguration",
-        False,
-    ),
-}
+def _shape(name: str, listing: bool) -> dict[str, Any]:
+    """A record shape of the components, or a list of them."""
+    return {"type": "array", "items": _ref(name)} if listing else _ref(name)
 
 
-def _help_operation(template: str, admin: bool) -> dict[str, Any]:
-    schema_name, listing = _HELP_SCHEMAS[template]
-    parameters: list[Parameter] = list(_list_parameters()) if listing else [_fields_parameter()]
-    if "{id}" in template:
-        parameters.insert(0, _id_parameter())
-    schema = {"type": "array", "items": _ref(schema_name)} if listing else _ref(schema_name)
-    family = template.split("/")[1]
+def _path_parameter(template: str) -> Parameter | None:
+    """The id of a help or config document, named as its template names it."""
+    head, brace, rest = template.partition("/{")
+    if not brace:
+        return None
+    noun = head.rsplit("/", 1)[1].removesuffix("s").replace("_", " ")
+    return Parameter(rest.rstrip("}"), Placement.PATH, "Number (Integer)", True,
+                     f"Required. The ID of the {noun} to retrieve.")  # fmt: skip
+
+
+def _document_operation(doc: Document) -> dict[str, Any]:
+    parameters: list[Parameter] = list(_list_parameters()) if doc.listing else [_fields_parameter()]
+    path_parameter = _path_parameter(doc.template)
+    if path_parameter is not None:
+        parameters.insert(0, path_parameter)
     return {
-        "operationId": "get_" + template.strip("/").replace("/", "_").replace("{id}", "by_id"),
-        "summary": f"GET {API_PREFIX}{template}",
-        "tags": [family],
-        "parameters": [*(_parameter(None, p) for p in parameters), _version_parameter()],
+        "operationId": "get_" + re.sub(r"\W+", "_", doc.template.replace("{", "by_")).strip("_"),
+        "summary": f"GET {API_PREFIX}{doc.template}",
+        "tags": [doc.tag],
+        "parameters": [*(_parameter(p) for p in parameters), _version_parameter()],
         "responses": {
             "200": {
-                "description": _SUCCESS_TEXT[200],
-                "headers": _success_headers(listing),
-                "content": {JSON: {"schema": schema}},
+                "description": SUCCESS_MESSAGES[200],
+                "headers": _success_headers(doc.listing),
+                "content": {JSON: {"schema": _shape(doc.shape, doc.listing)}},
             },
-            **_error_responses((), admin=admin),
+            **_error_responses(() if doc.missing is None else (doc.missing,), admin=doc.admin),
         },
     }
 
@@ -488,17 +478,17 @@ def _control_paths() -> dict[str, Any]:
 
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
-        answer: dict[str, Any] = {"description": _SUCCESS_TEXT.get(op.status, "OK")}
+        answer: dict[str, Any] = {"description": SUCCESS_MESSAGES.get(op.status, "OK")}
         if op.answer is not None:
             answer["content"] = {JSON: {"schema": op.answer}}
         responses: dict[str, Any] = {str(op.status): answer}
-        if op.name == "ready":
+        if op.probe:
             responses["503"] = {**answer, "description": "Not ready yet"}
         refusals = {
             400: op.body is not None or bool(op.query),
             401: not op.open,
             404: "{console}" in op.path,
-            409: op.name == "apply",  # the engine's own refusal, e.g. 1016
+            409: op.refusable,  # the engine's own refusal, e.g. 1016
             413: op.body is not None,
         }
         for status, applies in refusals.items():
@@ -555,10 +545,8 @@ def _document() -> dict[str, Any]:
     for endpoint in ENDPOINTS:
         item = paths.setdefault(API_PREFIX + endpoint.path, {})
         item[endpoint.method.lower()] = _family_operation(endpoint)
-    for route in help_routes():
-        item = paths.setdefault(API_PREFIX + route.template, {})
-        for method in route.handlers:
-            item[method.lower()] = _help_operation(route.template, route.admin)
+    for doc in DOCUMENTS:
+        paths.setdefault(API_PREFIX + doc.template, {})["get"] = _document_operation(doc)
     paths.update(_control_paths())
     return {
         "openapi": OPENAPI_VERSION,
@@ -581,6 +569,7 @@ def _document() -> dict[str, Any]:
             {"name": "ha", "description": "HA helpers (21.0+), barely documented by IBM."},
             {"name": "help", "description": "Self-description: versions and endpoints."},
             {"name": "config", "description": "The read-only world the validations refer to."},
+            {"name": "system", "description": "The console's release (`/api/system/about`)."},
             {"name": "simulator", "description": "The simulator's control surface."},
         ],
         "paths": paths,

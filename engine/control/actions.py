@@ -158,7 +158,8 @@ async def _job_rule(control: Control, console: Console, value: dict[str, Any]) -
     return True
 
 
-def _virtual(console: Console, action: str) -> VirtualClock:
+def virtual_clock(console: Console, action: str) -> VirtualClock:
+    """The console's clock, which the action can move only when it is virtual."""
     clock = console.clock
     if not isinstance(clock, VirtualClock):
         raise ControlError(action, "this console runs on the real clock")
@@ -166,7 +167,7 @@ def _virtual(console: Console, action: str) -> VirtualClock:
 
 
 async def _advance(control: Control, console: Console, ms: int) -> int:
-    clock = _virtual(console, "advance")
+    clock = virtual_clock(console, "advance")
     if clock.now_ms() + ms > MAX_INSTANT_MS:
         raise ControlError("advance", f"would move the clock past {MAX_INSTANT_MS} ms")
     await clock.advance_to(clock.now_ms() + ms)
@@ -174,7 +175,7 @@ async def _advance(control: Control, console: Console, ms: int) -> int:
 
 
 async def _set_clock(control: Control, console: Console, when_ms: int) -> int:
-    clock = _virtual(console, "set_clock")
+    clock = virtual_clock(console, "set_clock")
     await clock.set(when_ms)
     return clock.now_ms()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.core.endpoints import V12, V13, V15, V18, V26, EndpointId
+from engine.core.endpoints import BY_ID, V12, V13, V15, V18, V26, EndpointId
 from engine.core.lifecycle import BACKUP_DELETABLE, RESTORE_DELETABLE
 from engine.core.records import BACKUP_SORTABLE, RESTORE_SORTABLE
 from engine.core.versions import ApiVersion
@@ -101,7 +101,9 @@ _1009_NEW = (
 )
 
 
-def _error_1000(endpoint: EndpointId, action: str) -> Code:
+def _error_1000(endpoint: EndpointId) -> Code:
+    """The endpoint's 500: its text names the endpoint's action (the endpoint table's)."""
+    action = BY_ID[endpoint].action
     return _code(500, 1000, f"An error occurred during the attempt to {action}.", (endpoint,),
                  reason="an unexpected store failure, or fault injection")  # fmt: skip
 
@@ -149,13 +151,13 @@ CATALOGUE: tuple[Code, ...] = (
           message="The backup {id} is {status} and cannot be deleted."),
     _code(422, 1018, "The Sort field must be one of the following fields: "
           f"[{', '.join(BACKUP_SORTABLE)}].", (E.BACKUPS_LIST,)),
-    _error_1000(E.BACKUPS_LIST, "retrieve the backups"),
+    _error_1000(E.BACKUPS_LIST),
     _code(500, 1021, "An error occurred during the attempt to retrieve the backups.",
           (E.BACKUPS_LIST,), since=V26, reason="fault injection only (26.0+)"),
-    _error_1000(E.BACKUP_CREATE, "create the backup"),
-    _error_1000(E.BACKUP_GET, "retrieve the backup"),
-    _error_1000(E.BACKUP_UPDATE, "update the backup"),
-    _error_1000(E.BACKUP_DELETE, "delete the backup"),
+    _error_1000(E.BACKUP_CREATE),
+    _error_1000(E.BACKUP_GET),
+    _error_1000(E.BACKUP_UPDATE),
+    _error_1000(E.BACKUP_DELETE),
     # --- restores ------------------------------------------------------------------------
     _code(404, 1001, "The restore does not exist.",
           (E.RESTORE_GET, E.RESTORE_UPDATE, E.RESTORE_DELETE, E.HA_ACTION, E.IPTABLES_UPDATE),
@@ -212,13 +214,13 @@ CATALOGUE: tuple[Code, ...] = (
           message="The restore {id} is {status} and cannot be deleted."),
     _code(422, 1018, "The sort field must be one of the following fields: "
           f"[{', '.join(RESTORE_SORTABLE)}].", (E.RESTORES_LIST,)),
-    _error_1000(E.RESTORES_LIST, "retrieve the restores"),
-    _error_1000(E.RESTORE_CREATE, "create the restore"),
-    _error_1000(E.RESTORE_GET, "retrieve the restore"),
-    _error_1000(E.RESTORE_UPDATE, "update the restore"),
-    _error_1000(E.RESTORE_DELETE, "delete the restore"),
-    _error_1000(E.HA_ACTION, "retrieve the restore"),
-    _error_1000(E.IPTABLES_UPDATE, "retrieve the restore"),
+    _error_1000(E.RESTORES_LIST),
+    _error_1000(E.RESTORE_CREATE),
+    _error_1000(E.RESTORE_GET),
+    _error_1000(E.RESTORE_UPDATE),
+    _error_1000(E.RESTORE_DELETE),
+    _error_1000(E.HA_ACTION),
+    _error_1000(E.IPTABLES_UPDATE),
 )  # fmt: skip
 
 #: Framework codes: the same on every endpoint (reference section 4.3). Where QRadar's code is

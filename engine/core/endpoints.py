@@ -1,8 +1,9 @@
 """The endpoints of the backup_and_restore family: the route table every adapter derives from.
 
-Each endpoint is written once here with its method, path, the version that introduced it and
-its success response; its words (summary, parameters, descriptions, samples) are its page's,
-in `engine.core.pages`. The HTTP router, `/api/help/endpoints`, the OpenAPI document
+Each endpoint is written once here with its method, path, the version that introduced it, its
+success response, and what the OpenAPI document groups and names it by (its tag, the schema of
+its request body and of its answer); its words (summary, parameters, descriptions, samples) are
+its page's, in `engine.core.pages`. The HTTP router, `/api/help/endpoints`, the OpenAPI document
 and the code catalogue's endpoint lists all read this table.
 """
 
@@ -22,6 +23,11 @@ V15 = ApiVersion(15, 0)
 V18 = ApiVersion(18, 0)
 V21 = ApiVersion(21, 0)
 V26 = ApiVersion(26, 0)
+
+
+#: The text of each success status, as `/api/help/endpoints` words it
+#: (`response_code_description`); the OpenAPI document uses the same words.
+SUCCESS_MESSAGES: dict[int, str] = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 
 
 class EndpointId(StrEnum):
@@ -53,8 +59,11 @@ class Endpoint:
     success_status: int
     success_text: str
     resource: str  # "backup" or "restore": the record kind the endpoint works on
-    action: str  # the verb of its 500/1000 text: "retrieve the backups"
+    action: str  # what it does, as its 500/1000 text says: "retrieve the backups"
     parameters: tuple[Parameter, ...]
+    tag: str  # the group of the OpenAPI document: "backups", "restores", "ha"
+    body: str | None  # the shape of the request body; None: no body, or any object
+    answer: str | None  # the record shape of the success body (a list of them on list endpoints)
     response_mime_type: str = "application/json"
 
     @property
@@ -87,41 +96,53 @@ class Endpoint:
 
 def _endpoint(
     id: EndpointId, method: str, path: str, since: ApiVersion, success_status: int,
-    success_text: str, resource: str, action: str, response_mime_type: str = "application/json",
+    success_text: str, resource: str, action: str, *, tag: str, body: str | None = None,
+    answer: str | None, response_mime_type: str = "application/json",
 ) -> Endpoint:  # fmt: skip
     """An endpoint whose summary and parameters are its page's (`engine.core.pages`)."""
     page = PAGES[f"{method} {path}"]
     return Endpoint(id, method, path, since, page.summary, success_status, success_text,
-                    resource, action, page.parameters, response_mime_type)  # fmt: skip
+                    resource, action, page.parameters, tag, body, answer,
+                    response_mime_type)  # fmt: skip
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     _endpoint(EndpointId.BACKUPS_LIST, "GET", "/backup_and_restore/backups", V12, 200,
-              "The backups were retrieved.", "backup", "retrieve the backups"),
+              "The backups were retrieved.", "backup", "retrieve the backups",
+              tag="backups", answer="BackupListItem"),
     _endpoint(EndpointId.BACKUP_CREATE, "POST", "/backup_and_restore/backups", V12, 201,
-              "The backup was created.", "backup", "create the backup"),
+              "The backup was created.", "backup", "create the backup",
+              tag="backups", body="BackupCreate", answer="Backup"),
     _endpoint(EndpointId.BACKUP_GET, "GET", "/backup_and_restore/backups/{id}", V12, 200,
-              "The backup was retrieved.", "backup", "retrieve the backup"),
+              "The backup was retrieved.", "backup", "retrieve the backup",
+              tag="backups", answer="Backup"),
     _endpoint(EndpointId.BACKUP_UPDATE, "POST", "/backup_and_restore/backups/{id}", V12, 200,
-              "The backup was updated.", "backup", "update the backup"),
+              "The backup was updated.", "backup", "update the backup",
+              tag="backups", body="BackupUpdate", answer="Backup"),
     _endpoint(EndpointId.BACKUP_DELETE, "DELETE", "/backup_and_restore/backups/{id}", V12, 202,
               "A request was successfully sent to deleted the backup.", "backup",
-              "delete the backup"),
+              "delete the backup", tag="backups", answer="Backup"),
     _endpoint(EndpointId.RESTORES_LIST, "GET", "/backup_and_restore/restores", V12, 200,
-              "The restores were retrieved.", "restore", "retrieve the restores"),
+              "The restores were retrieved.", "restore", "retrieve the restores",
+              tag="restores", answer="Restore"),
     _endpoint(EndpointId.RESTORE_CREATE, "POST", "/backup_and_restore/restores", V12, 201,
-              "The restore was created.", "restore", "create the restore"),
+              "The restore was created.", "restore", "create the restore",
+              tag="restores", body="RestoreCreate", answer="Restore"),
     _endpoint(EndpointId.RESTORE_GET, "GET", "/backup_and_restore/restores/{id}", V12, 200,
-              "The restore was retrieved.", "restore", "retrieve the restore"),
+              "The restore was retrieved.", "restore", "retrieve the restore",
+              tag="restores", answer="Restore"),
     _endpoint(EndpointId.RESTORE_UPDATE, "POST", "/backup_and_restore/restores/{id}", V12, 200,
-              "The restore was updated.", "restore", "update the restore"),
+              "The restore was updated.", "restore", "update the restore",
+              tag="restores", body="RestoreUpdate", answer="Restore"),
     _endpoint(EndpointId.RESTORE_DELETE, "DELETE", "/backup_and_restore/restores/{id}", V12, 204,
               "The restore was successfully deleted.", "restore", "delete the restore",
-              "text/plain"),
+              tag="restores", answer=None, response_mime_type="text/plain"),
     _endpoint(EndpointId.HA_ACTION, "GET", "/backup_and_restore/haAction/{flag}", V21, 200,
-              "The restore was retrieved.", "restore", "retrieve the restore"),
+              "The restore was retrieved.", "restore", "retrieve the restore",
+              tag="ha", answer="Restore"),
     _endpoint(EndpointId.IPTABLES_UPDATE, "POST", "/backup_and_restore/updateiptablesprefile",
-              V21, 200, "The restore was retrieved.", "restore", "retrieve the restore"),
+              V21, 200, "The restore was retrieved.", "restore", "retrieve the restore",
+              tag="ha", answer="Restore"),
 )  # fmt: skip
 
 BY_ID: dict[EndpointId, Endpoint] = {e.id: e for e in ENDPOINTS}

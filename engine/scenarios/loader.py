@@ -24,9 +24,9 @@ from engine.control.actions import BY_NAME as CONTROL_ACTIONS
 from engine.control.inputs import SEED
 from engine.control.progression import RULE
 from engine.control.schema import ControlError, Duration, Field
-from engine.control.world import read_world
+from engine.control.world import WORLD
 from engine.core.enums import JobKind
-from engine.core.records import World
+from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 
 FORMAT = 1
@@ -316,12 +316,7 @@ class _Reader:
         if "world" in top:
             world_node = top["world"][1]
             world_raw = self.value(world_node)
-            try:
-                world = read_world(world_raw)
-            except ControlError as error:
-                raise self.error(
-                    _locate(world_node, error.field, "world"), error.field, error.problem
-                ) from None
+            world = demo_world() if world_raw is None else self.checked(WORLD, world_node, "world")
         engine = self.engine(top["engine"][1]) if "engine" in top else {}
         steps_node = top["steps"][1] if "steps" in top else None
         if steps_node is None:

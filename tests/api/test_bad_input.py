@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.simulator import Simulator
-
-from .conftest import API, GROUPS, error, framework, is_qradar_error, snapshot
+from tests.support.http import API, error, framework, is_qradar_error, snapshot
+from tests.support.worlds import GROUPS
 
 READ_BODY = 'Failed to transform user body parameter "{}" with a content type of "APPLICATION_JSON"'
 

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from serving import Served, serve
 
-API = "/api/backup_and_restore"
-SEC = {"SEC": "bre-sim-token"}
+from tests.support.http import API, TOKEN
+from tests.support.serving import Served, serve
+
+SEC = {"SEC": TOKEN}
 
 
 @pytest.fixture(scope="module")

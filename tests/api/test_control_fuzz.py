@@ -34,9 +34,9 @@ from engine.control.schema import (
     Text,
 )
 from engine.control.world import WORLD
-
-from .conftest import API, GROUPS
-from .conftest import CONTROL as SURFACE
+from tests.support.http import API
+from tests.support.http import CONTROL as SURFACE
+from tests.support.worlds import GROUPS
 
 #: Any JSON value, small; numbers include ones no 64-bit integer or double holds.
 JUNK: st.SearchStrategy[Any] = st.recursive(

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from engine.api.app import create_app
 from engine.api.control import OPERATIONS, Operation
 from engine.simulator import Settings, Simulator
-
-from .conftest import API, CONTROL, GROUPS, TOKEN, control, error, make_client
+from tests.support.http import API, CONTROL, TOKEN, control, error, make_client
+from tests.support.worlds import GROUPS
 
 
 async def test_health_and_ready(anonymous: httpx.AsyncClient) -> None:

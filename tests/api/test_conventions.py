@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from engine.core.versions import DEPRECATED_BELOW, LATEST, SUPPORTED, ApiVersion
 from engine.simulator import Simulator
-
-from .conftest import API, GROUPS, UNAUTHORIZED, control, error, framework, make_client, snapshot
+from tests.support.http import API, UNAUTHORIZED, control, error, framework, make_client, snapshot
+from tests.support.worlds import GROUPS
 
 V = ApiVersion.parse
 

@@ -8,8 +8,7 @@ import pytest
 from engine.core import codes
 from engine.core.endpoints import ENDPOINTS
 from engine.core.versions import ALL, SUPPORTED, ApiVersion
-
-from .conftest import control, framework
+from tests.support.http import control, framework
 
 V = ApiVersion.parse
 FAMILY_12 = [

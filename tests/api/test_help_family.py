@@ -8,8 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_world
-from reference_texts import (
+from starlette.applications import Starlette
+
+from engine.core.releases import RELEASES, Release
+from engine.core.versions import SUPPORTED, ApiVersion
+from engine.simulator import Simulator
+from tests.support.http import error, framework, make_client
+from tests.support.reference_texts import (
     SEED_FIELDS_DESCRIPTION,
     SEED_RU_BODY_DESCRIPTION,
     SEED_RU_BODY_SAMPLE,
@@ -19,13 +24,7 @@ from reference_texts import (
     SEED_RU_RESPONSE_SAMPLE,
     SEED_RU_SUMMARY,
 )
-from starlette.applications import Starlette
-
-from engine.core.releases import RELEASES, Release
-from engine.core.versions import SUPPORTED, ApiVersion
-from engine.simulator import Simulator
-
-from .conftest import error, framework, make_client
+from tests.support.worlds import make_world
 
 V = ApiVersion.parse
 RU = "/backup_and_restore/restores/{id}"

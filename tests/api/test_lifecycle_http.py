@@ -7,8 +7,8 @@ import pytest
 from starlette.applications import Starlette
 
 from engine.simulator import Simulator
-
-from .conftest import API, CONTROL, GROUPS, control, error, framework, make_client
+from tests.support.http import API, CONTROL, control, error, framework, make_client
+from tests.support.worlds import GROUPS
 
 
 async def start_restore(client: httpx.AsyncClient, backup_id: int = 1) -> int:

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import backup_record, make_world
 
 from engine.api.app import create_app
 from engine.core.query import FILTER_WORK_BUDGET, MAX_FILTER_TERMS, MAX_IN_VALUES
 from engine.simulator import Settings, Simulator
-
-from .conftest import API, make_client
+from tests.support.http import API, make_client
+from tests.support.worlds import backup_record, make_world
 
 BACKUPS = 2_100  # with MAX_FILTER_TERMS tests a record, past the work budget
 

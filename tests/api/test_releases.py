@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import make_world
 from starlette.applications import Starlette
 
 from engine.core.releases import RELEASES, Release, read_release
 from engine.core.versions import ApiVersion
 from engine.simulator import Simulator
-
-from .conftest import API, error, framework, make_client
+from tests.support.http import API, error, framework, make_client
+from tests.support.worlds import make_world
 
 V = ApiVersion.parse
 NOT_VALID = (

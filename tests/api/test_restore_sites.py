@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import GROUPS, make_world
 from starlette.applications import Starlette
 
 from engine.core.versions import SUPPORTED, ApiVersion
 from engine.simulator import Simulator
-
-from .conftest import API, make_client
+from tests.support.http import API, make_client
+from tests.support.worlds import GROUPS, make_world
 
 V = ApiVersion.parse
 

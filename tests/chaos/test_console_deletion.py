@@ -19,8 +19,8 @@ from engine.api.app import create_app
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
 from engine.store.base import Credential
-
-from .conftest import API, Served, assert_no_traceback, eventually
+from tests.support.chaos import Served, assert_no_traceback, eventually
+from tests.support.http import API
 
 pytestmark = pytest.mark.chaos
 

@@ -19,8 +19,8 @@ import pytest
 
 from engine.simulator import Settings, Simulator
 from engine.store import schema
-
-from .conftest import API, ROOT, Served, assert_no_traceback, mount_tmpfs, unmount
+from tests.support.chaos import ROOT, Served, assert_no_traceback, mount_tmpfs, unmount
+from tests.support.http import API
 
 pytestmark = pytest.mark.chaos
 

@@ -22,12 +22,12 @@ from engine.core.enums import RestoreStatus
 from engine.simulator import Settings, Simulator
 from engine.store.base import ConsoleState, StorageUnavailable
 from engine.store.sqlite import SqliteStore
-
-from .conftest import API, Served, assert_no_traceback, eventually, fill
+from tests.support.chaos import Served, assert_no_traceback, eventually, fill
+from tests.support.http import API
+from tests.support.worlds import GROUPS
 
 pytestmark = pytest.mark.chaos
 
-GROUPS = ["CUSTOM_RULES_CONFIG"]
 GUARD_S = 30  # against a hang; the store probes at least every 2 s
 FULL = "database or disk is full"  # SQLite's words
 RUNNING = ("REQUESTING", "INITIALIZING", "IN_PROGRESS")

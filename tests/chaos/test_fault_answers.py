@@ -19,18 +19,9 @@ import pytest
 from engine.api.app import create_app
 from engine.simulator import Simulator
 from engine.store.base import StorageUnavailable
-
-from .conftest import API
+from tests.support.http import API, TOKEN
 
 pytestmark = pytest.mark.chaos
-
-TOKEN = "bre-sim-token"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture

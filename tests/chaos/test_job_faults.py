@@ -26,10 +26,10 @@ from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.simulator import Simulator
 from engine.store.sqlite import SqliteTx
+from tests.support.worlds import GROUPS
 
 pytestmark = pytest.mark.chaos
 
-GROUPS = ["CUSTOM_RULES_CONFIG"]
 TIMINGS = {"requesting": "1s", "initializing": "1s", "in_progress": "1s"}
 #: a guard against a hang (a worker that spins or died): generous, not a measurement
 GUARD_S = 60

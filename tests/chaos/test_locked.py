@@ -10,8 +10,7 @@ import pytest
 
 from engine.store.base import ConsoleState, StorageUnavailable
 from engine.store.sqlite import SqliteStore
-
-from .conftest import eventually
+from tests.support.chaos import eventually
 
 pytestmark = pytest.mark.chaos
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import API, Served, assert_no_traceback, fill, signals
+from tests.support.chaos import Served, assert_no_traceback, fill, signals
+from tests.support.http import API
 
 pytestmark = pytest.mark.chaos
 

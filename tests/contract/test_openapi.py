@@ -9,6 +9,7 @@ simulator's loop, and the response messages are replayed back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,8 +27,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from starlette.routing import Route
 
 from engine.api.app import OPENAPI_PATH, create_app
+from engine.api.help import DOCUMENTS
 from engine.api.openapi import API_PREFIX, document
 from engine.control.actions import NAMES
 from engine.control.inputs import CONSOLE
@@ -35,7 +38,7 @@ from engine.core import codes, versions
 from engine.core.endpoints import ENDPOINTS
 from engine.core.records import BACKUP_FIELDS, BACKUP_LIST_EXTRA_26, RESTORE_FIELDS
 from engine.simulator import DEFAULT_TOKEN, Settings, Simulator
-from tests.conftest import make_world
+from tests.support.worlds import make_world
 
 Message = dict[str, Any]
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -74,6 +77,19 @@ def test_every_endpoint_of_the_table_is_documented() -> None:
         assert ("header", "Version") in documented
 
 
+def test_the_shapes_the_endpoint_table_names_are_components() -> None:
+    """The table names the request and answer shapes of each endpoint; each is a schema."""
+    doc = document()
+    schemas = doc["components"]["schemas"]
+    for endpoint in ENDPOINTS:
+        operation = doc["paths"][API_PREFIX + endpoint.path][endpoint.method.lower()]
+        assert operation["tags"] == [endpoint.tag]
+        for shape in (endpoint.body, endpoint.answer):
+            assert shape is None or shape in schemas, (endpoint.id, shape)
+        success = operation["responses"][str(endpoint.success_status)]
+        assert ("content" in success) == (endpoint.answer is not None), endpoint.id
+
+
 def test_every_catalogue_code_is_documented_on_its_endpoints() -> None:
     paths = document()["paths"]
     by_id = {e.id: e for e in ENDPOINTS}
@@ -91,14 +107,18 @@ def test_every_catalogue_code_is_documented_on_its_endpoints() -> None:
             assert code.unique in enum["properties"]["code"]["enum"]
 
 
+#: The help and system documents any authenticated caller may read (no 403/26).
+OPEN_DOCUMENTS = {API_PREFIX + d.template for d in DOCUMENTS if not d.admin}
+
+
 def test_every_framework_code_is_documented_on_every_qradar_operation() -> None:
     for path, method, operation in _operations(document()):
         if not path.startswith(API_PREFIX):
             continue
         responses = operation["responses"]
         for code in codes.FRAMEWORK:
-            if code is codes.FORBIDDEN and path.startswith(API_PREFIX + "/help/"):
-                continue  # the help endpoints need no capability
+            if code is codes.FORBIDDEN and path in OPEN_DOCUMENTS:
+                continue  # help and about need no capability
             listed = [e["code"] for e in responses[str(code.http_status)]["x-qradar-unique-codes"]]
             assert code.unique in listed, (path, method, code.unique)
 
@@ -137,16 +157,44 @@ def test_request_bodies_and_headers() -> None:
     assert schemes["basic"]["scheme"] == "basic"
 
 
-def test_help_and_config_endpoints_are_documented() -> None:
+def test_every_served_route_is_documented() -> None:
+    """Each route the app answers under /api and /simulator is an operation of the document."""
+    paths = document()["paths"]
+    with_placeholders = {re.sub(r"\{\w+\}", "{}", p): item for p, item in paths.items()}
+    app = create_app(Simulator(Settings()))
+    served = [(API_PREFIX + r.template, m) for r in app.state.api.routes for m in r.handlers]
+    served += [(r.path, m) for r in app.routes if isinstance(r, Route) for m in r.methods or ()]
+    assert len(served) > 30
+    for path, method in served:
+        if method == "HEAD" or path == OPENAPI_PATH:
+            continue
+        item = with_placeholders.get(re.sub(r"\{\w+\}", "{}", path), {})
+        assert method.lower() in item, (method, path)
+
+
+def test_help_config_and_system_documents_are_documented() -> None:
     paths = document()["paths"]
     for path in (
         "/api/help/versions",
+        "/api/help/versions/{version_id}",
+        "/api/help/resources",
+        "/api/help/resources/{resource_id}",
         "/api/help/endpoints",
+        "/api/help/endpoints/{endpoint_id}",
+        "/api/system/about",
         "/api/config/deployment/hosts",
         "/api/config/backup_and_restore/scheduled_backup_configurations",
         "/api/config/backup_and_restore/scheduled_backup_configurations/{id}",
     ):
         assert "200" in paths[path]["get"]["responses"], path
+    one = paths["/api/help/versions/{version_id}"]["get"]
+    assert one["parameters"][0]["name"] == "version_id"
+    assert 1002 in [e["code"] for e in one["responses"]["404"]["x-qradar-unique-codes"]]
+    about = paths["/api/system/about"]["get"]["responses"]["200"]["content"]
+    schema = document()["components"]["schemas"]["About"]
+    assert about["application/json"]["schema"]["$ref"].endswith("/About")
+    assert list(schema["properties"]) == ["release_name", "build_version", "fips_enabled",
+                                          "external_version"]  # fmt: skip
 
 
 def test_operation_ids_are_unique() -> None:

@@ -6,12 +6,12 @@ import time
 
 import anyio
 import pytest
-from conftest import GROUPS, make_world
 
 from engine.core.enums import RestoreStatus
 from engine.runtime.clock import VIRTUAL_EPOCH_MS, RealClock, VirtualClock, Waker
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
+from tests.support.worlds import GROUPS, make_world
 
 R = RestoreStatus
 

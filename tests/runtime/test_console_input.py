@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from conftest import GROUPS
 
 from engine.core import codes
 from engine.core.errors import NotFound, QRadarError, Unprocessable
 from engine.runtime.console import Console
+from tests.support.worlds import GROUPS
 
 Call = Callable[[Console], Awaitable[Any]]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import GROUPS
 
 from engine.core.enums import BackupStatus, JobKind, RestoreStatus
 from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
+from tests.support.worlds import GROUPS
 
 R = RestoreStatus
 B = BackupStatus

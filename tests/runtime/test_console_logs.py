@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import GROUPS
 from structlog.testing import capture_logs
 
 from engine.core.errors import Conflict
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
+from tests.support.worlds import GROUPS
 
 
 def events(logs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
@@ -121,7 +121,7 @@ async def test_control_actions_are_logged(console: Console) -> None:
 
 
 async def test_external_restore_and_added_backup_are_logged(console: Console) -> None:
-    from conftest import backup_record
+    from tests.support.worlds import backup_record
 
     with capture_logs() as logs:
         await console.add_backup(backup_record(9))

@@ -17,12 +17,12 @@ from collections import Counter
 
 import anyio
 import pytest
-from conftest import GROUPS
 
 from engine.core.enums import BackupStatus, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
+from tests.support.worlds import GROUPS
 
 TASKS = 200
 Outcome = tuple[str, int | None, int | None]  # (kind, error code or None, backup id)

@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from conftest import GROUPS, make_world
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -26,6 +25,7 @@ from engine.core.enums import BackupStatus, BackupType, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.simulator import Settings, Simulator
 from engine.store.base import StoredRestore
+from tests.support.worlds import GROUPS, make_world
 
 T = TypeVar("T")
 R = RestoreStatus

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import GROUPS
 
 from engine.core import rules
 from engine.core.enums import RestoreStatus
 from engine.runtime import units
 from engine.runtime.console import Console
 from engine.store.base import StaleState, Tx
+from tests.support.worlds import GROUPS
 
 
 class Recording:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import on_store
 
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
@@ -30,6 +29,7 @@ from engine.scenarios.record import dump, scenario_from_journal
 from engine.scenarios.report import junit, render
 from engine.scenarios.runner import Target, quiet_logs, replay, run_scenario
 from engine.simulator import Settings
+from tests.support.postgres import on_store
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_DIR = ROOT / "scenarios"

@@ -17,7 +17,6 @@ from typing import Any
 import anyio
 import psycopg
 import pytest
-from postgres import Database, server_url, with_database
 
 from engine.core.enums import (
     AppDeploymentLocation,
@@ -43,6 +42,7 @@ from engine.store.base import (
 )
 from engine.store.postgres import PostgresStore, PostgresTx
 from engine.store.urls import redacted
+from tests.support.postgres import Database, server_url, with_database
 
 pytestmark = pytest.mark.usefixtures("pg_url")  # every test here runs on PostgreSQL
 T0 = 1_767_225_600_000

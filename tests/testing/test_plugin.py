@@ -9,9 +9,9 @@ import requests
 from engine.runtime.console import Console
 from engine.simulator import DEFAULT_TOKEN, Simulator
 from engine.testing import BASE_URL, ServerConsole, SimulatorServer
+from tests.support.worlds import GROUPS
 
 RESTORES = "/api/backup_and_restore/restores"
-GROUPS = ["CUSTOM_RULES_CONFIG"]
 TIMEOUT = 10
 
 

@@ -6,12 +6,9 @@ in 4.2), never read from `engine.core.codes`: the code tests compare the catalog
 these. `LATER` holds the descriptions a later API version changed; `description()` picks the text
 of a version.
 
-The messages below are the specific `message` sentences of provocations that both the HTTP tests
-(tests/api/test_codes.py) and the embedded-API tests (tests/runtime/test_console_codes.py) make
-the same way (the same ids and names). The reference documents no exact messages (its section 6):
-these are the simulator's own, fixed here once.
-
-Imported the way the tests import conftest helpers: `from reference_texts import ...`.
+The messages below are the specific `message` sentences of the provocations of
+tests/support/code_cases.py, which the HTTP and the embedded-API tests both run. The reference
+documents no exact messages (its section 6): these are the simulator's own, fixed here once.
 """
 
 from __future__ import annotations
