@@ -192,3 +192,22 @@ def test_workers_share_a_postgresql_database(pg_url: str, tmp_path: Path) -> Non
         ]
         assert [c.status_code for c in created] == [201] * 6
         assert sorted(c.json()["id"] for c in created) == list(range(4, 10))  # one sequence
+
+
+def test_workers_share_one_virtual_clock_on_postgresql(pg_url: str) -> None:
+    """`--workers 2 --clock virtual` on PostgreSQL: the clock moved through one process is the
+    clock of both (each new connection may reach either)."""
+    epoch = 1_767_225_600_000
+    with serve("--workers", "2", "--clock", "virtual", "--db", pg_url) as served:
+        admin = {"Authorization": f"Bearer {served.fields['admin']}"}
+        clock = f"{served.url}/simulator/consoles/default/clock"
+        moved = httpx.post(clock, headers=admin, json={"advance": "60s"})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["now_ms"] == epoch + 60_000
+        deadline = time.monotonic() + 10
+        while True:  # new connections: the kernel spreads them over both processes
+            seen = {httpx.get(clock, headers=admin).json()["now_ms"] for _ in range(10)}
+            if seen == {epoch + 60_000} or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert seen == {epoch + 60_000}
