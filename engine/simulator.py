@@ -586,6 +586,8 @@ class Simulator:
             start = await shared.clock_of(id) if shared is not None else None
             clock = self._clock_for(state, start)
         console = Console(id, self.store, self.machines, clock)
+        if isinstance(clock, SharedClock):
+            clock.before_move = console.waker.notify
         await console.refresh()
         self._consoles[id] = console
         if recover:

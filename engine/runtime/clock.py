@@ -204,8 +204,14 @@ class SharedClock(VirtualClock):
     ) -> None:  # fmt: skip
         super().__init__(start_ms, autojump=autojump)
         self._publish = publish
+        #: called before a move made here: the console's worker looks at the database again,
+        #: so that a job another process started just before is among the deadlines stepped
+        #: through (its notification may not have arrived yet)
+        self.before_move: Callable[[], None] | None = None
 
     async def advance_to(self, target_ms: int) -> None:
+        if self.before_move is not None:
+            self.before_move()  # the worker's pass runs in the settle that advance_to begins with
         await super().advance_to(target_ms)
         await self._publish(self.now_ms())
 
