@@ -21,11 +21,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## serve the simulator on 127.0.0.1:8000 with an SQLite file and the demo console
 	$(BIN)/bre serve --host $(HOST) --port $(PORT) --db $(DB)
 
-test: $(STAMP) ## run the whole test suite
+test: $(STAMP) ## run the whole test suite, then the engine and API suites on the memory store
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q tests/runtime tests/api --store memory:
 
 test-postgres: $(STAMP) ## the engine, API and scenario suites again on PostgreSQL (BRE_TEST_POSTGRES)
-	$(BIN)/python -m pytest -q -m "not slow" --store postgres tests/runtime tests/api tests/control tests/scenarios
+	$(BIN)/python -m pytest -q -m "not slow" --store postgresql tests/runtime tests/api tests/control tests/scenarios
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check engine tests bench

@@ -43,7 +43,8 @@ from engine.runtime.machines import Fired, JobModel, Machines
 from engine.simulator import Settings, Simulator
 from engine.store import schema
 from engine.store import sqlite as sqlite_store
-from engine.store.sqlite import SqliteStore
+from engine.store.base import UNFINISHED_RESTORES
+from engine.store.rows import RESTORES
 
 #: The event loop of the runs: uvloop (as `bre serve` runs) unless BENCH_LOOP=asyncio.
 LOOP = os.environ.get("BENCH_LOOP", "uvloop")
@@ -141,9 +142,7 @@ class Run:
 
 
 def _store_stats(sim: Simulator) -> dict[str, int]:
-    store = sim.store
-    assert isinstance(store, SqliteStore)
-    return store.stats()
+    return sim.store.stats()
 
 
 async def _measure(sim: Simulator, n: int, body: Callable[[], Awaitable[None]]) -> Run:
@@ -167,8 +166,9 @@ def _db(directory: str, name: str) -> str:
     return os.path.join(directory, f"{name}-{next(_files)}.sqlite3")
 
 
-async def one_console(directory: str, n: int, warmup: int = 50) -> Run:
-    async with Simulator(Settings(db=_db(directory, "one"), clock="virtual")) as sim:
+async def one_console(directory: str, n: int, warmup: int = 50, db: str | None = None) -> Run:
+    """`n` lifecycles on one console; on a fresh SQLite file unless `db` names a store."""
+    async with Simulator(Settings(db=db or _db(directory, "one"), clock="virtual")) as sim:
         console = sim.console()
         await console.set_rule("restore", {"mode": "immediate"})
         for _ in range(warmup):
@@ -208,9 +208,11 @@ async def many_consoles(
     per_console: int,
     ready: Callable[[], None] = lambda: None,
     name: str = "many",
+    db: str | None = None,
 ) -> tuple[Run, float]:
-    """`count` consoles driven concurrently; `ready` is called once they are set up."""
-    async with Simulator(Settings(db=_db(directory, name), clock="virtual")) as sim:
+    """`count` consoles driven concurrently; `ready` is called once they are set up. On a fresh
+    SQLite file unless `db` names a store."""
+    async with Simulator(Settings(db=db or _db(directory, name), clock="virtual")) as sim:
         start = time.perf_counter()
         consoles = await create_consoles(sim, count)
         created = time.perf_counter() - start
@@ -353,17 +355,9 @@ async def startup(times: int = 20) -> tuple[float, float, float]:
 
 # --- ceilings: the stdlib sqlite3 doing the same row writes ----------------------------------
 
-_INSERT = (
-    "INSERT INTO restores (console, id, initiated_by, host_id, time_initiated, time_completed, "
-    "status, is_cross_deployment_restore, backup_id, backup_name, backup_version, backup_type, "
-    "backup_filename, groups_, visible, origin, due_at, outcome, rule, ordinal, phase_since) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_UPDATE = (
-    "UPDATE restores SET time_initiated = ?, time_completed = ?, status = ?, "
-    "backup_id = ?, visible = ?, origin = ?, due_at = ?, outcome = ?, rule = ?, "
-    "ordinal = ?, phase_since = ? WHERE console = ? AND id = ? AND status = ?"
-)
+#: the engine's own statements (parameters in the order of `RESTORES.columns`, `.updated`)
+_INSERT = sqlite_store.insert_sql(RESTORES)
+_UPDATE = sqlite_store.update_sql(RESTORES)
 _STATUSES = ("PENDING", "REQUESTING", "INITIALIZING", "IN_PROGRESS", "SUCCESS")
 
 
@@ -391,7 +385,7 @@ def sqlite_ceiling(directory: str, n: int, per_commit: int, consoles: int = 1) -
             for source, dest in itertools.pairwise(_STATUSES):
                 done = dest == "SUCCESS"
                 cursor = conn.execute(_UPDATE, (
-                    now, now if done else None, dest, None if done else 1, 1, "API",
+                    now, now if done else None, dest, 0, None if done else 1, 1, "API",
                     None if done else now, "SUCCESS", None, id, now, console, id, source,
                 ))  # fmt: skip
                 assert cursor.rowcount == 1
@@ -409,21 +403,14 @@ _FLOOR_EVENTS = (Event.REQUEST, Event.RECEIVE, Event.BEGIN, Event.SUCCEED)
 
 def _floor_statements() -> dict[str, str]:
     return {
-        "backup": (
-            f"SELECT {sqlite_store._BACKUP_COLUMNS} FROM backups WHERE console = ? AND id = ?"
-        ),
-        "unfinished": (
-            "SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? AND visible "
-            f"= 1 AND status IN ({sqlite_store._marks(sqlite_store._UNFINISHED_RESTORE)}) LIMIT 1"
-        ),
+        "backup": sqlite_store.SELECT_BACKUP,
+        "unfinished": sqlite_store.UNFINISHED_SQL,
         "next_id": (
             "UPDATE consoles SET next_restore_id = next_restore_id + 1 WHERE id = ? "
             "RETURNING next_restore_id - 1"
         ),
-        "restore": (
-            f"SELECT {sqlite_store._RESTORE_COLUMNS} FROM restores WHERE console = ? AND id = ?"
-        ),
-        "gate": sqlite_store._GATE,
+        "restore": sqlite_store.SELECT_RESTORE,
+        "gate": sqlite_store.GATE_SQL,
         "console": "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = ?",
         "ordinal": (
             "UPDATE consoles SET restore_ordinal = restore_ordinal + 1 WHERE id = ? "
@@ -480,7 +467,7 @@ async def floor(directory: str, count: int, per_console: int) -> float:
 
     def create(console: str) -> int:
         conn.execute(sql["backup"], (console, 1)).fetchone()
-        conn.execute(sql["unfinished"], (console, *sqlite_store._UNFINISHED_RESTORE)).fetchone()
+        conn.execute(sql["unfinished"], (console, *UNFINISHED_RESTORES)).fetchone()
         id: int = conn.execute(sql["next_id"], (console,)).fetchone()[0]
         conn.execute(_INSERT, (
             console, id, "admin", 53, None, None, "PENDING", 0, 1, "nightly_1", "7.5.0",
@@ -499,7 +486,7 @@ async def floor(directory: str, count: int, per_console: int) -> float:
         for event in _FLOOR_EVENTS:
             machines.fire(model, event)
         conn.execute(_UPDATE, (
-            now, now, "SUCCESS", None, 1, "API", None, "SUCCESS", None, ordinal, now, console,
+            now, now, "SUCCESS", 0, None, 1, "API", None, "SUCCESS", None, ordinal, now, console,
             id, "PENDING",
         ))  # fmt: skip
         return fired
@@ -606,6 +593,17 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             ))  # fmt: skip
             report.notes.append(_run_note(f"one console, {label}", one))
         best = ones["pinned" if config.pin else "unpinned"].rate
+        with affinity(headline):
+            progress(f"one console, memory adapter: {n} lifecycles ...")
+            in_memory = sorted(
+                (run_loop(one_console(directory, n, db="memory:")) for _ in range(config.repeats)),
+                key=lambda r: r.rate,
+            )[config.repeats // 2]
+        report.rows.append(Row(
+            f"one console on the memory adapter (memory:), {cpu_label(headline)}",
+            in_memory.rate, "lifecycles/s", "the SQLite file figure above (same CPUs)", best,
+        ))  # fmt: skip
+        report.notes.append(_run_note("one console, memory adapter", in_memory))
         report.notes.append(
             f"one console: goal >= 3,000 lifecycles/s: {'met' if best >= 3000 else 'NOT met'} "
             f"({best:,.0f}, {'pinned' if config.pin else 'unpinned'})"
@@ -632,6 +630,13 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
             "consoles/s",
         ))  # fmt: skip
         report.notes.append(_run_note(f"{config.consoles} consoles", many))
+        with affinity(headline):
+            progress(f"{config.consoles} consoles x {per} lifecycles, memory adapter ...")
+            many_memory, _ = run_loop(many_consoles(directory, config.consoles, per, db="memory:"))
+        report.rows.append(Row(
+            f"{config.consoles:,} consoles on the memory adapter (memory:), as above",
+            many_memory.rate, "lifecycles/s", "the SQLite file figure above", many.rate,
+        ))  # fmt: skip
         with affinity(headline):
             progress("floor: the essential statements and transitions, no engine ...")
             lowest = statistics.median(

@@ -26,32 +26,34 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
+from engine.core.credentials import Credential
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
+from engine.options import SettingsError as SettingsError  # re-exported: raised here too
 from engine.runtime import units
 from engine.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, SharedClock, VirtualClock
 from engine.runtime.console import Console, put_world
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Credential, StorageError, Store, StoreHealth, Tx
-from engine.store.sqlite import SqliteStore
-from engine.store.urls import is_postgres, redacted
-
-if TYPE_CHECKING:
-    from engine.store.postgres import PostgresStore
+from engine.store.base import ClockStore, ConsoleState, StorageError, Store, StoreHealth, Tx
+from engine.store.factory import open_store
+from engine.store.factory import parse as parse_store_url
+from engine.store.urls import redacted
 
 log = structlog.get_logger("engine")
 
 DEFAULT_CONSOLE = "default"
+DEFAULT_DB = ":memory:"  # SQLite in RAM: the embedded default
 DEFAULT_TOKEN = "bre-sim-token"  # the demo console's SEC token unless --token says otherwise
 DEFAULT_BASIC = ("admin", "admin")
 #: The label of an authorized service token created without one (`initiated_by` shows
@@ -73,10 +75,6 @@ class ConsoleExists(ControlError):
         super().__init__("id", f"console {id!r} exists")
 
 
-class SettingsError(ValueError):
-    """A configuration value that cannot be used; the message names the key and the value."""
-
-
 @dataclass(frozen=True, slots=True)
 class Health:
     """Readiness: whether the simulator as a whole can make progress, and if not, why."""
@@ -92,7 +90,7 @@ class Health:
 class Settings:
     """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
 
-    db: str = ":memory:"
+    db: str = DEFAULT_DB
     clock: Literal["virtual", "real"] = "virtual"
     autojump: bool = False
     seed: int = 0
@@ -122,44 +120,24 @@ class Settings:
                 TOKEN.read(self.admin_token, "admin_token")
             except ControlError as error:
                 raise SettingsError(str(error)) from None
+        try:
+            parse_store_url(self.db)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not isinstance(self.control_auth, bool):
             raise SettingsError(f"control_auth={self.control_auth!r}: expected true or false")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
-        values: dict[str, Any] = {}
-        readers = {
-            "BRE_DB": ("db", str),
-            "BRE_CLOCK": ("clock", _choice("BRE_CLOCK", ("virtual", "real"))),
-            "BRE_SEED": ("seed", _integer("BRE_SEED")),
-            "BRE_RECOVERY": ("recovery", _choice("BRE_RECOVERY", ("resume", "fail"))),
-            "BRE_SCAN_INTERVAL": ("scan_interval_s", _number("BRE_SCAN_INTERVAL")),
-            "BRE_SAMPLE_KEYS": ("sample_keys", _flag("BRE_SAMPLE_KEYS")),
-        }
-        for key, (name, read) in readers.items():
-            if key in environ:
-                values[name] = read(environ[key])
-        for key, name in _BOUND_VARIABLES.items():
-            if key in environ:
-                values[name] = _integer(key)(environ[key])
-        if environ.get("BRE_ADMIN_TOKEN"):
-            values["admin_token"] = environ["BRE_ADMIN_TOKEN"]
-        if "BRE_CONTROL_AUTH" in environ:
-            values["control_auth"] = _flag("BRE_CONTROL_AUTH")(environ["BRE_CONTROL_AUTH"])
-        if "BRE_TOKENS" in environ:
-            values["tokens"] = tuple(t for t in environ["BRE_TOKENS"].split(",") if t)
+        """The `BRE_*` variables of `engine.options` (the one table of settings), then
+        `overrides` (None: not given)."""
+        values = options.from_env(environ, ("settings",))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-#: The bounds of `Settings`, each read from its environment variable.
-_BOUND_VARIABLES = {
-    "BRE_JOURNAL_ENTRIES": "journal_entries",
-    "BRE_JOURNAL_HEADER_BYTES": "journal_header_bytes",
-    "BRE_JOURNAL_BYTES": "journal_bytes",
-    "BRE_CONTROL_BODY_BYTES": "control_body_bytes",
-}
-_BOUNDS = tuple(_BOUND_VARIABLES.values())
+#: The bounds of `Settings`: non-negative integers.
+_BOUNDS = ("journal_entries", "journal_header_bytes", "journal_bytes", "control_body_bytes")
 
 
 def _labelled_credentials(
@@ -179,46 +157,6 @@ def _labelled_credentials(
     ]  # fmt: skip
 
 
-def _choice(key: str, allowed: tuple[str, ...]) -> Any:
-    def read(value: str) -> str:
-        if value not in allowed:
-            raise SettingsError(f"{key}={value!r}: expected one of {', '.join(allowed)}")
-        return value
-
-    return read
-
-
-def _integer(key: str) -> Any:
-    def read(value: str) -> int:
-        try:
-            return int(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected an integer") from None
-
-    return read
-
-
-def _number(key: str) -> Any:
-    def read(value: str) -> float:
-        try:
-            return float(value)
-        except ValueError:
-            raise SettingsError(f"{key}={value!r}: expected a number") from None
-
-    return read
-
-
-def _flag(key: str) -> Any:
-    def read(value: str) -> bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise SettingsError(f"{key}={value!r}: expected true or false")
-
-    return read
-
-
 class Simulator:
     """An isolated simulator: a store, its consoles and their workers."""
 
@@ -230,7 +168,7 @@ class Simulator:
         self._cancel: dict[str, anyio.CancelScope] = {}
         self._following: set[str] = set()  # consoles being attached after a notification
         #: the store that keeps virtual clocks for every process (PostgreSQL), else None
-        self._shared_clocks: PostgresStore | None = None
+        self._shared_clocks: ClockStore | None = None
         #: the database as logs and readiness name it (a URL without its password)
         self.shown_db = redacted(self.settings.db)
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
@@ -271,14 +209,11 @@ class Simulator:
         log.info("simulator_ready", db=self.shown_db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        if is_postgres(self.settings.db):
-            from engine.store.postgres import PostgresStore  # psycopg: loaded only for it
-
-            store = await PostgresStore.open(self.settings.db)
-            store.follow(self._changed_elsewhere)
-            self._store = self._shared_clocks = store
-        else:
-            self._store = await SqliteStore.open(self.settings.db)
+        store = await open_store(self.settings.db)
+        store.follow(self._changed_elsewhere)
+        self._store = store
+        # a store that keeps virtual clocks for every process on it (PostgreSQL)
+        self._shared_clocks = store if isinstance(store, ClockStore) else None
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"

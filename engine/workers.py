@@ -7,8 +7,8 @@ growing pause if it keeps dying), and on SIGTERM or SIGINT stops them all: SIGTE
 bounded wait, then SIGKILL. This is the only way several processes share a port: a plain
 `bre serve` on a port in use is an error (`engine.server.bind`).
 
-Children start as `python -P -m engine serve ...`: `-P` keeps the current directory off
-`sys.path`, so a project with its own `engine` package does not shadow this one.
+Children start as `python -P -m engine serve ...` (`engine.launch`): `-P` keeps the current
+directory off `sys.path`, so a project with its own `engine` package does not shadow this one.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import IO
 
 import structlog
 
+from engine import launch
 from engine.server import Listen, bind
 
 log = structlog.get_logger("server")
@@ -71,7 +72,7 @@ class Workers:
 
     def _spawn(self, index: int) -> _Child:
         fd = self._sock.fileno()
-        command = [sys.executable, "-P", "-m", "engine", "serve", *self.argv, "--fd", str(fd)]
+        command = launch.bre("serve", *self.argv, "--fd", str(fd))
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, pass_fds=(fd,),
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

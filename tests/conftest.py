@@ -1,9 +1,10 @@
 """Shared fixtures: in-memory simulators on a virtual clock (the pytest plugin's), started from
 the world the validation codes need.
 
-Every test gets its own `Simulator` (an in-memory SQLite store, virtual clocks), so tests never
-see each other: `sim` is the plugin's `bre_simulator`, `console` its default console, seeded
-with the demo world (hosts 53 console + 104, backups 1, 2, 3 SUCCESS CONFIG) plus the hosts of
+Every test gets its own `Simulator` (an in-memory SQLite store unless `--store URL` or
+`BRE_TEST_STORE` names another, virtual clocks), so tests never see each other: `sim` is the
+plugin's `bre_simulator`, `console` its default console, seeded with the demo world (hosts 53
+console + 104, backups 1, 2, 3 SUCCESS CONFIG) plus the hosts of
 `tests.support.worlds.make_world`. Override `bre_settings` in a module to start differently.
 Helpers live in `tests.support`.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ import structlog
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
 from tests.support import postgres
-from tests.support.postgres import Database, on_store
+from tests.support.postgres import Database
 from tests.support.worlds import (
     GROUPS,
     INACTIVE_HOST,
@@ -36,20 +37,30 @@ from tests.support.worlds import (
 __all__ = ["GROUPS", "INACTIVE_HOST", "NO_ARIEL_HOST", "UNCONFIGURED_HOST", "backup_record"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store", default=os.environ.get("BRE_TEST_STORE"),
+        help="the store URL of the `sim` fixture (memory:, :memory:, a path...), or "
+        "`postgresql`: a schema of this run's database on BRE_TEST_POSTGRES for each test; "
+        "default $BRE_TEST_STORE, else the settings' own (:memory:, SQLite in RAM)",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def bre_store(request: pytest.FixtureRequest) -> str | None:
+    """The store `sim` runs on (`--store`): the engine and API suites must not depend on which
+    adapter runs under them."""
+    url: str | None = request.config.getoption("--store")
+    if url in ("postgresql", "postgres"):
+        fresh: str = request.getfixturevalue("pg_url")
+        return fresh
+    return url
+
+
 @pytest.fixture
 def bre_settings() -> Settings:
     """The plugin's simulator settings, with the world of the validation codes."""
     return Settings(world=make_world())
-
-
-@pytest.fixture
-async def bre_simulator(
-    bre_settings: Settings, request: pytest.FixtureRequest
-) -> AsyncIterator[Simulator]:
-    """The plugin's simulator, on the store of this run (`--store postgres`: a schema of its
-    own in the run's PostgreSQL database)."""
-    async with Simulator(on_store(bre_settings, request)) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -76,14 +87,6 @@ def quiet_logs() -> Iterator[None]:
 
 
 # PostgreSQL ---------------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--store", choices=("sqlite", "postgres"), default="sqlite",
-        help="the store under the `sim` fixture: SQLite :memory: (default) or a PostgreSQL "
-        "schema of the run's database on BRE_TEST_POSTGRES",
-    )  # fmt: skip
-
-
 _ON_POSTGRES: set[str] = set()  # the tests that ran on PostgreSQL (through `pg_url`)
 _PASSED_ON_POSTGRES: list[str] = []
 

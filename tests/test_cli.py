@@ -101,13 +101,16 @@ def test_a_bad_bound_is_a_one_line_error(
     served: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["serve", "--journal-bytes", "-1"]) == 2
-    assert capsys.readouterr().err == "bre: journal_bytes=-1: expected a non-negative integer\n"
+    assert (
+        capsys.readouterr().err
+        == "bre: --journal-bytes -1: expected an integer from 0 to 1099511627776\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--config", "{config}"], "bre: rules.restore.mode: "),
+        (["--config", "{config}"], "bre: --config {config}: rules.restore.mode: "),
         (["--token", "a b"], "bre: tokens[0]: "),
     ],
 )
@@ -133,6 +136,126 @@ def test_a_bad_value_for_the_default_console_stops_bre_serve(
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith(words)
+    assert done.stderr.startswith(words.replace("{config}", str(config)))
     assert done.stderr.count("\n") == 1
     assert done.stdout == ""
+
+
+# --- the one table of settings (engine.options) ------------------------------------------------
+
+
+def test_bre_version_names_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"bre {metadata.version('qradar-bre-sim')}\n"
+
+
+def test_serve_help_shows_every_setting_with_its_default() -> None:
+    from engine import options
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "engine", "serve", "--help"], capture_output=True, text=True,
+        env={"COLUMNS": "400", "PATH": ""}, check=True,
+    ).stdout  # fmt: skip
+    text = " ".join(shown.split())
+    for option in options.OPTIONS:
+        line = " ".join(options.help_line(option).split())
+        assert f"{option.flag_name} " in text
+        assert f"(default: {option.shown_default()}; env {option.env_name}; " in line
+        assert line in text, line
+
+
+def test_host_and_port_from_the_environment(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRE_HOST", "127.0.0.2")
+    monkeypatch.setenv("BRE_PORT", "8123")
+    assert cli.main(["serve"]) == 0
+    ((_, listen),) = served
+    assert (listen.host, listen.port) == ("127.0.0.2", 8123)
+    served.clear()
+    assert cli.main(["serve", "--port", "8124"]) == 0  # a flag over a variable
+    assert served[0][1].port == 8124
+
+
+def test_every_setting_is_a_flag_a_variable_and_a_config_key(tmp_path: Path) -> None:
+    """The same value given three ways resolves to the same thing."""
+    from engine import options
+
+    samples = {"int": "7", "float": "2.5", "bool": "true"}
+    for option in options.OPTIONS:
+        if option.key in ("world", "rules", "tokens", "clock", "recovery", "log_format",
+                          "log_level", "db", "host", "admin_token"):  # fmt: skip
+            raw = {"world": "{rebalancing: true}", "rules": "{restore: {mode: poll}}",
+                   "tokens": "abc", "clock": "virtual", "recovery": "fail",
+                   "log_format": "json", "log_level": "DEBUG", "db": "x.db",
+                   "host": "127.0.0.3", "admin_token": "secret-7"}[option.key]  # fmt: skip
+        elif option.switch is not None:
+            raw = "true" if option.switch else "false"
+        else:
+            raw = samples["float" if option.metavar == "S" else "int"]
+        by_env = options.resolve({}, environ={option.env_name: raw})
+        config = tmp_path / f"{option.key}.yaml"
+        config.write_text(f"{option.key}: {raw}\n")
+        by_config = options.resolve({}, str(config), environ={})
+        flag: object = (
+            [raw] if option.repeat else (option.switch if option.switch is not None else raw)
+        )
+        by_flag = options.resolve({option.key: flag}, environ={})
+        assert by_env == by_config == by_flag, option.key
+        assert by_flag != options.resolve({}, environ={}), option.key
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "config", "says"),
+    [
+        (["--port", "99999"], {}, None, "bre: --port 99999: expected an integer from 0 to 65535"),
+        ([], {"BRE_PORT": "http"}, None, "bre: BRE_PORT='http': expected an integer from 0 to"),
+        ([], {"BRE_HOST": "a\nb"}, None, "bre: BRE_HOST='a\\nb': expected a non-empty line"),
+        (["--clock", "fast"], {}, None, "bre: --clock fast: expected one of real, virtual"),
+        (["--keep-alive", "nan"], {}, None, "bre: --keep-alive nan: expected a number of sec"),
+        (["--workers", "0"], {}, None, "bre: --workers 0: expected an integer from 1 to 64"),
+        (["--log-level", "LOUD"], {}, None, "bre: --log-level LOUD: expected one of DEBUG,"),
+        ([], {"BRE_SAMPLE_KEYS": "maybe"}, None, "bre: BRE_SAMPLE_KEYS='maybe': expected true"),
+        ([], {}, "port: 70000", "bre: --config {config}: port: 70000: expected an integer"),
+        ([], {}, "colour: blue", "bre: --config {config}: 'colour' is not a setting (keys: host,"),
+        ([], {}, "- 1", "bre: --config {config}: expected a mapping of settings"),
+        (["--rules", "{restore: {mode: x}}"], {}, None, "bre: --rules: rules.restore.mode: "),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_it_and_what_is_allowed(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, args: list[str], env: dict[str, str], config: str | None, says: str,
+) -> None:  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if config is not None:
+        path = tmp_path / "bre.yaml"
+        path.write_text(config + "\n")
+        args = [*args, "--config", str(path)]
+        says = says.replace("{config}", str(path))
+    assert cli.main(["serve", *args]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(says), error
+    assert error.count("\n") == 1
+    assert served == []
+
+
+def test_a_database_in_a_missing_directory_is_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "serve", "--port", "0", "--db", "/nonexistent/dir/x.db"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("bre: database /nonexistent/dir/x.db: ")
+    assert "/nonexistent/dir does not exist" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_make_run_passes_host_port_and_db_on() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    assert "bre serve --host $(HOST) --port $(PORT) --db $(DB)" in makefile
+    assert "make run PORT=" in (Path(__file__).parent.parent / "README.md").read_text()

@@ -28,7 +28,10 @@ def test_a_second_server_on_a_port_in_use_stops_with_one_line() -> None:
 
 @pytest.mark.parametrize(
     ("port", "says"),
-    [("99999", "expected 0 to 65535"), ("-1", "expected 0 to 65535")],
+    [
+        ("99999", "expected an integer from 0 to 65535"),
+        ("-1", "expected an integer from 0 to 65535"),
+    ],
 )
 def test_a_port_out_of_range_is_one_line(port: str, says: str) -> None:
     result = run("serve", "--port", port)

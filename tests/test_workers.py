@@ -77,8 +77,12 @@ def test_sigterm_stops_every_worker(tmp_path: Path) -> None:
     ("args", "says"),
     [
         (("--clock", "virtual", "--db", "x.sqlite3"), "needs --clock real"),
-        (("--clock", "real", "--db", ":memory:"), "needs a database file"),
-        (("--clock", "real", "--db", "x.sqlite3", "--workers", "0"), "expected 1 to 64"),
+        (("--clock", "real", "--db", ":memory:"), "needs a database the processes share"),
+        (("--clock", "real", "--db", "memory:"), "needs a database the processes share"),
+        (
+            ("--clock", "real", "--db", "x.sqlite3", "--workers", "0"),
+            "expected an integer from 1 to 64",
+        ),
     ],
 )
 def test_workers_refuses_what_cannot_be_shared(

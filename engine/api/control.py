@@ -33,12 +33,13 @@ from engine.control.actions import CONTROL, Control, virtual_clock
 from engine.control.inputs import CLOCK_REQUEST, CONSOLE, TOKEN_REQUEST
 from engine.control.schema import ControlError, Field
 from engine.control.world import WORLD
+from engine.core.credentials import same_secret
 from engine.core.errors import QRadarError
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
 from engine.simulator import DEFAULT_SERVICE, Simulator
-from engine.store.base import StorageError, same_secret
+from engine.store.base import StorageError
 
 log = structlog.get_logger("engine")
 

@@ -37,7 +37,7 @@ from engine.api.help import (
     resource_docs,
     version_docs,
 )
-from engine.core import codes, rules, versions
+from engine.core import codes, releases, rules, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import (
     BY_ID,
@@ -49,6 +49,7 @@ from engine.core.endpoints import (
     Placement,
 )
 from engine.core.enums import BackupType, RestoreGroup, RestoreStatus
+from engine.core.errors import ErrorBody, HttpResponseBody
 from engine.core.records import (
     BACKUP_FIELDS,
     BACKUP_LIST_EXTRA_26,
@@ -89,6 +90,8 @@ def _schema_of_type(tp: Any) -> dict[str, Any]:
         if len(args) < len(typing.get_args(tp)):
             schema["nullable"] = True
         return schema
+    if origin is dict:
+        return {"type": "object"}
     if origin in (tuple, list):
         return {"type": "array", "items": _schema_of_type(typing.get_args(tp)[0])}
     if isinstance(tp, type) and issubclass(tp, Enum):
@@ -102,6 +105,17 @@ def _schema_of_type(tp: Any) -> dict[str, Any]:
     if tp is str:
         return {"type": "string"}
     return {}
+
+
+def _typed_dict(shape: type, refs: Mapping[type, str] | None = None) -> dict[str, Any]:
+    """The schema of a body declared as a TypedDict (QRadar's error body): every key required;
+    a nested TypedDict by reference (`refs`)."""
+    hints = typing.get_type_hints(shape)
+    named = refs or {}
+    return _object(
+        {k: _ref(named[t]) if t in named else _schema_of_type(t) for k, t in hints.items()},
+        required=tuple(hints),
+    )
 
 
 def _schema_of_values(values: Sequence[Any]) -> dict[str, Any]:
@@ -251,10 +265,7 @@ def _schemas() -> dict[str, Any]:
             },
             closed=False,
         ),
-        "HttpResponse": _object(
-            {"message": {"type": "string"}, "code": {"type": "integer"}},
-            required=("message", "code"),
-        ),
+        "HttpResponse": _typed_dict(HttpResponseBody),
         "ControlError": _object(
             {
                 "error": {"type": "string"},
@@ -263,16 +274,7 @@ def _schemas() -> dict[str, Any]:
             },
             required=("error",),
         ),
-        "QRadarError": _object(
-            {
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-                "description": {"type": "string", "nullable": True},
-                "code": {"type": "integer"},
-                "http_response": _ref("HttpResponse"),
-            },
-            required=("message", "details", "description", "code", "http_response"),
-        ),
+        "QRadarError": _typed_dict(ErrorBody, {HttpResponseBody: "HttpResponse"}),
         "ApiVersionDoc": _sample_shape(version_docs(), VERSION_FIELDS),
         "ResourceDoc": _sample_shape(resource_docs(), RESOURCE_FIELDS),
         "About": _sample_shape([r.about() for r in RELEASES], ABOUT_FIELDS),
@@ -314,7 +316,7 @@ def _version_parameter() -> dict[str, Any]:
         "required": False,
         "description": (
             "The API version (`major.minor`, or a major alone for its latest minor); the latest "
-            f"({versions.LATEST}) when absent. Versions before {versions.DEPRECATED_BELOW} answer "
+            f"({versions.LATEST}) when absent. Versions before {releases.DEPRECATED_BELOW} answer "
             "with a `Deprecated` header."
         ),
         "schema": {"type": "string", "enum": [str(v) for v in versions.SUPPORTED]},
@@ -339,7 +341,7 @@ def _success_headers(listing: bool) -> dict[str, Any]:
     headers: dict[str, Any] = {
         "Deprecated": {
             "description": f"`true` when the request's version is before "
-            f"{versions.DEPRECATED_BELOW}.",
+            f"{releases.DEPRECATED_BELOW}.",
             "schema": {"type": "string"},
         }
     }

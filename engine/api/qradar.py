@@ -31,14 +31,15 @@ from engine.api.journal import Journal
 from engine.api.wire import Receive, Reply, Scope, Send, error_reply, read_json, send_reply
 from engine.control.actions import Control
 from engine.core import codes, versions
+from engine.core.credentials import Credential
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
-from engine.core.errors import QRadarError
+from engine.core.errors import QRadarError, error_body
 from engine.core.releases import Release
 from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
 from engine.simulator import Simulator
-from engine.store.base import Credential, StorageError
+from engine.store.base import StorageError
 
 log = structlog.get_logger("api")
 
@@ -389,10 +390,7 @@ def _fault_reply(
         error = QRadarError.of(entry, message)
         return error_reply(error, version)
     except codes.UnknownCode:
-        return Reply(status, {
-            "message": message or "", "details": {}, "description": "", "code": unique,
-            "http_response": {"message": codes.HTTP_MESSAGES.get(status, ""), "code": status},
-        })  # fmt: skip
+        return Reply(status, error_body(status, unique, message or "", ""))
 
 
 async def _drain(receive: Receive, last: Mapping[str, Any] | None = None) -> None:

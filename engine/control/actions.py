@@ -38,12 +38,12 @@ from engine.control.schema import (
 from engine.control.world import BACKUP, INSTANT, WORLD, backup_record
 from engine.core.enums import JobKind
 from engine.core.errors import QRadarError
+from engine.core.jobs import Job
 from engine.core.progression import Outcome
 from engine.core.records import World
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.runtime.machines import IllegalTransition
-from engine.store.base import StoredBackup, StoredRestore
 
 if TYPE_CHECKING:
     from engine.simulator import Simulator
@@ -196,10 +196,10 @@ async def _world(control: Control, console: Console, world: World) -> bool:
     return True
 
 
-def _job_json(moved: StoredRestore | StoredBackup | None) -> dict[str, Any] | None:
+def _job_json(moved: Job | None) -> dict[str, Any] | None:
     if moved is None:
         return None
-    return {"kind": moved.job.kind.value, "id": moved.record.id, "status": moved.job.status}
+    return {"kind": moved.kind.value, "id": moved.id, "status": moved.status}
 
 
 # --- the language ----------------------------------------------------------------------------

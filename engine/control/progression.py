@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.control.schema import Duration, Either, ListOf, Number, Obj, OneOf
+from engine.control.schema import Duration, Either, Integer, ListOf, Number, Obj, OneOf
 from engine.core.enums import JobKind
-from engine.core.progression import PHASES, Mode, Outcome
+from engine.core.progression import MAX_READS_PER_PHASE, PHASES, Mode, Outcome
 
 #: The most outcomes a sequence may list (one per job, the last repeating).
 MAX_SEQUENCE = 1000
@@ -40,10 +40,17 @@ def _rule(kind: JobKind) -> Obj:
             "mode": OneOf(
                 tuple(m.value for m in Mode),
                 description="auto: phases last their durations; manual: each waits for a "
-                "step; immediate: no phase takes time.",
+                "step; immediate: no phase takes time; poll: each phase lasts reads_per_phase "
+                "reads of the job.",
             ),
             **phases,
             "outcome": OUTCOME,
+            "reads_per_phase": Integer(
+                1,
+                MAX_READS_PER_PHASE,
+                description="Poll mode: the read of a job (GET by id or in a list) that moves "
+                "it to its next phase; that read answers with the new phase.",
+            ),
         },
         as_written=True,
         description=f"How {kind.value} jobs progress (the keys given change, the others stay).",

@@ -12,17 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.core.enums import JobKind
 from engine.core.pages import PAGES, Page
 from engine.core.pages import Parameter as Parameter  # re-exported: the route table's vocabulary
 from engine.core.pages import Placement as Placement
+from engine.core.versions import V21 as V21
+from engine.core.versions import V26 as V26
 from engine.core.versions import ApiVersion
 
 V12 = ApiVersion(12, 0)
 V13 = ApiVersion(13, 0)
 V15 = ApiVersion(15, 0)
 V18 = ApiVersion(18, 0)
-V21 = ApiVersion(21, 0)
-V26 = ApiVersion(26, 0)
 
 
 #: The text of each success status, as `/api/help/endpoints` words it
@@ -146,3 +147,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )  # fmt: skip
 
 BY_ID: dict[EndpointId, Endpoint] = {e.id: e for e in ENDPOINTS}
+
+
+#: The family's collection of each kind of job, as its paths spell it.
+COLLECTIONS: dict[JobKind, str] = {JobKind.BACKUP: "backups", JobKind.RESTORE: "restores"}
+
+
+def kind_of_path(path: str) -> JobKind | None:
+    """The kind of record a family path, or an operation such as `POST /restores/{id}`, is
+    about (None: neither)."""
+    for kind, collection in COLLECTIONS.items():
+        if f"/{collection}" in path:
+            return kind
+    return None

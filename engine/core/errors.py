@@ -35,6 +35,21 @@ class ErrorBody(TypedDict):
     http_response: HttpResponseBody
 
 
+#: The keys of QRadar's error body, in its order.
+ERROR_KEYS: tuple[str, ...] = tuple(ErrorBody.__annotations__)
+
+
+def error_body(status: int, unique: int, message: str, description: str | None) -> ErrorBody:
+    """QRadar's error body: the one place it is built."""
+    return {
+        "message": message,
+        "details": {},
+        "description": description,
+        "code": unique,
+        "http_response": {"message": HTTP_MESSAGES.get(status, ""), "code": status},
+    }
+
+
 class QRadarError(Exception):
     """An answer of the API that is not a success; renders as QRadar's error body."""
 
@@ -77,13 +92,7 @@ class QRadarError(Exception):
         message = self.message
         if not self.code.framework and self.code.message is None and self.code.texts[-1][1]:
             message = description or ""  # version-dependent wording (1009) follows the version
-        return {
-            "message": message,
-            "details": {},
-            "description": description,
-            "code": self.code.unique,
-            "http_response": {"message": HTTP_MESSAGES.get(status, ""), "code": status},
-        }
+        return error_body(status, self.code.unique, message, description)
 
 
 class Unauthorized(QRadarError):

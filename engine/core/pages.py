@@ -23,10 +23,8 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.core.versions import ApiVersion
+from engine.core.versions import V21, V26, ApiVersion
 
-V21 = ApiVersion(21, 0)
-V26 = ApiVersion(26, 0)
 #: What a page prints where its source has no text.
 NULL_TEXT = "null"
 

@@ -1,7 +1,9 @@
 """How jobs progress and end: the simulator's model of the engine's timing and outcomes.
 
 Per kind of job (and optionally per job): a mode (`auto`: each phase lasts its duration;
-`manual`: each phase waits for a step; `immediate`: no phase takes time), phase durations, and
+`manual`: each phase waits for a step; `immediate`: no phase takes time; `poll`: each phase
+lasts `reads_per_phase` reads of the job, as moto's state manager does, so that a synchronous
+client that polls sees every phase with no clock to move), phase durations, and
 an outcome (`SUCCESS`, `FAILED`, `HANG`, a sequence used one job after another, or a seeded
 failure rate). Outcomes are drawn per job from (seed, kind, job ordinal), so they do not depend
 on the order in which jobs happen to be processed.
@@ -23,6 +25,7 @@ class Mode(StrEnum):
     AUTO = "auto"
     MANUAL = "manual"
     IMMEDIATE = "immediate"
+    POLL = "poll"
 
 
 class Outcome(StrEnum):
@@ -51,6 +54,10 @@ DEFAULT_DURATIONS_MS: dict[JobKind, dict[str, int]] = {
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, None: 1000}
+
+
+#: The most reads a phase may last in poll mode.
+MAX_READS_PER_PHASE = 1_000_000
 
 
 class RuleError(ValueError):
@@ -84,6 +91,14 @@ def parse_duration_ms(value: Any, key: str = "duration") -> int:
             "use outcome HANG or mode manual"
         )
     return round(ms)
+
+
+def format_duration_ms(ms: int) -> str:
+    """A duration as `parse_duration_ms` reads it, in the largest unit that divides it."""
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms >= size and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +157,11 @@ class Progression:
     mode: Mode = Mode.AUTO
     durations_ms: Mapping[str, int] = field(default_factory=dict)
     outcome: OutcomePlan = field(default_factory=OutcomePlan)
+    reads_per_phase: int = 1  # poll mode: the read of a phase that moves the job on
 
     def duration_ms(self, kind: JobKind, phase: str) -> int | None:
-        """How long `phase` lasts; None: until stepped (manual mode)."""
-        if self.mode is Mode.MANUAL:
+        """How long `phase` lasts; None: until stepped (manual mode) or read (poll mode)."""
+        if self.mode is Mode.MANUAL or self.mode is Mode.POLL:
             return None
         if self.mode is Mode.IMMEDIATE:
             return 0
@@ -164,13 +180,16 @@ class Progression:
                 try:
                     rule = replace(rule, mode=Mode(value))
                 except ValueError:
-                    raise RuleError(f"mode: {value!r} is not auto, manual or immediate") from None
+                    modes = ", ".join(m.value for m in Mode)
+                    raise RuleError(f"mode: {value!r} is not one of {modes}") from None
             elif key == "outcome":
                 rule = replace(rule, outcome=OutcomePlan.read(value))
+            elif key == "reads_per_phase":
+                rule = replace(rule, reads_per_phase=_reads(value))
             elif key in phases:
                 durations[phases[key]] = parse_duration_ms(value, key)
             else:
-                allowed = ", ".join(["mode", "outcome", *phases])
+                allowed = ", ".join(["mode", "outcome", "reads_per_phase", *phases])
                 raise RuleError(f"{key}: not a key of a {kind.value} rule (allowed: {allowed})")
         return replace(rule, durations_ms=durations)
 
@@ -179,10 +198,20 @@ class Progression:
         for phase in PHASES[kind]:
             body[phase.lower()] = self.duration_ms_raw(kind, phase) / 1000
         body["outcome"] = self.outcome.to_json()
+        if self.mode is Mode.POLL:
+            body["reads_per_phase"] = self.reads_per_phase
         return body
 
     def duration_ms_raw(self, kind: JobKind, phase: str) -> int:
         return self.durations_ms.get(phase, DEFAULT_DURATIONS_MS[kind].get(phase, 0))
+
+
+def _reads(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RuleError(f"reads_per_phase: {value!r} is not a whole number")
+    if not 1 <= value <= MAX_READS_PER_PHASE:
+        raise RuleError(f"reads_per_phase: {value!r} is not between 1 and {MAX_READS_PER_PHASE}")
+    return value
 
 
 def default_rules() -> dict[JobKind, Progression]:

@@ -117,6 +117,9 @@ RELEASES: tuple[Release, ...] = (
 BY_NAME: dict[str, Release] = {r.name: r for r in RELEASES}
 #: A console created without a release runs the newest.
 DEFAULT: Release = RELEASES[-1]
+#: What the newest release marks deprecated: every version below its oldest supported one
+#: (for texts about the newest release; a console asks its own, `Release.deprecated`).
+DEPRECATED_BELOW: ApiVersion = min(DEFAULT.supported)
 
 
 def _key(text: str) -> str:

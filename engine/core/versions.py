@@ -64,13 +64,13 @@ ALL: tuple[ApiVersion, ...] = tuple(
 REMOVED: frozenset[ApiVersion] = frozenset(ApiVersion.parse(v) for v in ("1.0", "2.0", "3.0"))
 #: The version that introduced the backup_and_restore family (its 12.0 "what's new" page).
 FIRST = ApiVersion(12, 0)
+V21 = ApiVersion(21, 0)
+#: added `app_deployment_location` on the backup list and 500/1021
+V26 = ApiVersion(26, 0)
 #: The versions whose pages carry the family, oldest first.
 SUPPORTED: tuple[ApiVersion, ...] = tuple(v for v in ALL if v >= FIRST)
 #: The newest version of the newest release.
 LATEST: ApiVersion = ALL[-1]
-#: What the newest release marks deprecated: every version below its oldest supported one
-#: (compatibility name; a console asks its release, `Release.deprecated`).
-DEPRECATED_BELOW: ApiVersion = ApiVersion(25, 0)
 
 
 class VersionNotValid(ValueError):

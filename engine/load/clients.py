@@ -28,13 +28,13 @@ from typing import Any
 import anyio
 import httpx
 
+from engine.core.errors import ERROR_KEYS
 from engine.load.history import Exchange, History, Kind, Seen
 
 API = "/api/backup_and_restore"
 ROLES = ("poller", "restore", "backup", "rebalance", "lister", "bad")
 GROUPS = ["CUSTOM_RULES_CONFIG", "DEPLOYMENT_CONFIG"]
 UNFINISHED = '"PENDING","REQUESTING","INITIALIZING","IN_PROGRESS"'
-_ERROR_KEYS = {"message", "details", "description", "code", "http_response"}
 
 
 class MixError(ValueError):
@@ -389,7 +389,7 @@ BAD_CASES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
 
 def _qradar_error(body: Any, status: int) -> bool:
     """QRadar's error body: the five keys, `http_response.code` equal to the status."""
-    if not isinstance(body, dict) or not set(body) >= _ERROR_KEYS:
+    if not isinstance(body, dict) or not set(body) >= set(ERROR_KEYS):
         return False
     http = body.get("http_response")
     return (

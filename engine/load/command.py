@@ -66,6 +66,11 @@ def add_command(sub: Any) -> None:
     )
     where.add_argument("--db", help="the SQLite file of spawned servers (default: a temp file)")
     where.add_argument(
+        "--port", type=_port, default=0,
+        help="the port of spawned servers; with --separate-ports the first of consecutive "
+        "ports (default 0: free ports)",
+    )  # fmt: skip
+    where.add_argument(
         "--in-process",
         action="store_true",
         help="a Simulator and the ASGI app in this process (httpx.ASGITransport)",
@@ -151,6 +156,7 @@ def options_from(args: argparse.Namespace) -> Options:
         mix_text=args.mix, seed=args.seed, processes=args.processes, json_path=args.json,
         plot_path=args.plot, progress=not args.no_progress and sys.stderr.isatty(),
         timeout_s=args.timeout, tolerance_ms=args.tolerance_ms, server_cpu=args.server_cpu,
+        port=args.port,
         think_s=args.think,
         worker=worker, history_out=args.history_out, quiet=args.quiet,
     )  # fmt: skip
@@ -163,3 +169,13 @@ def _run(args: argparse.Namespace) -> int:
     except (LoadError, MixError, PlotUnavailable, ServerError) as error:
         print(f"bre load: {error}", file=sys.stderr)
         return 2
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port, 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port}: expected a port, 0 to 65535")
+    return port

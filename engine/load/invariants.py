@@ -38,6 +38,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.endpoints import kind_of_path
+from engine.core.enums import JobKind
 from engine.core.lifecycle import BACKUP, RESTORE, Lifecycle
 from engine.load.history import Exchange, History, Seen
 
@@ -326,12 +328,12 @@ class Checker:
                     )
 
     def _retrievable(self, exchanges: list[Exchange]) -> None:
-        created: dict[tuple[str, int], Exchange] = {}
-        deleted: set[tuple[str, int]] = set()
-        gone: dict[tuple[str, int], Exchange] = {}
-        finals: dict[tuple[str, int], Exchange] = {}
+        created: dict[tuple[JobKind, int], Exchange] = {}
+        deleted: set[tuple[JobKind, int]] = set()
+        gone: dict[tuple[JobKind, int], Exchange] = {}
+        finals: dict[tuple[JobKind, int], Exchange] = {}
         for e in exchanges:
-            kind = _kind_of(e.op)
+            kind = kind_of_path(e.op)
             if kind is None:
                 continue
             if e.op in ("POST /restores", "POST /backups") and e.status == 201 and e.seen:
@@ -346,7 +348,7 @@ class Checker:
             if e.role == "final" and e.target is not None:
                 finals[(kind, e.target)] = e
         for e in exchanges:  # a record once seen gone never comes back
-            kind = _kind_of(e.op)
+            kind = kind_of_path(e.op)
             if kind is None or e.target is None or not e.op.startswith("GET "):
                 continue
             key = (kind, e.target)
@@ -375,14 +377,6 @@ class Checker:
                     f"{kind} {id} created by {ack.client} at {ack.sent:.3f}: the final GET "
                     f"answered {final.status}" + (" (never deleted)" if key not in deleted else ""),
                 )
-
-
-def _kind_of(op: str) -> str | None:
-    if "/restores" in op:
-        return "restore"
-    if "/backups" in op:
-        return "backup"
-    return None
 
 
 def _overlapping(

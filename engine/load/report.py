@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -248,12 +249,13 @@ def plot(report: Report, path: Path) -> None:
         + ", ".join(f"{k} {v}" for k, v in report.violation_counts.items())
     )
     asked = ", ".join(f"{k} {v}" for k, v in report.parameters.items())
-    figure.suptitle(
+    title = (
         f"bre load against {report.target}\n{report.clients} clients"
         + (f", {asked}" if asked else "")
-        + f"; {report.requests:,} requests, {report.throughput:,.0f} req/s; {verdict}",
-        fontsize=10, color="black" if report.ok else "tab:red",
-    )  # fmt: skip
+        + f"; {report.requests:,} requests, {report.throughput:,.0f} req/s; {verdict}"
+    )
+    wrapped = "\n".join(textwrap.fill(line, 130) for line in title.splitlines())  # not clipped
+    figure.suptitle(wrapped, fontsize=10, color="black" if report.ok else "tab:red")
     load.plot(t, [p["requests"] for p in points], color="tab:blue", label="answers / s")
     load.set_ylim(bottom=0)
     load.set_ylabel("requests / s")

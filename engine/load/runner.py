@@ -33,6 +33,7 @@ from typing import Any
 import anyio
 import httpx
 
+from engine import launch
 from engine.load import report as reporting
 from engine.load.clients import API, Client, Shared, assign_roles
 from engine.load.history import History
@@ -75,6 +76,7 @@ class Options:
     tolerance_ms: float = 2.0
     think_s: float = 0.0
     server_cpu: int | None = None
+    port: int = 0  # the spawned servers' port (the first of theirs with --separate-ports)
     worker: tuple[int, int] | None = None  # (index, count) in worker mode
     history_out: Path | None = None
     quiet: bool = False
@@ -199,6 +201,7 @@ async def _target(
     servers = Servers(
         count=max(options.spawn, 1), db=options.db or str(scratch / "load.sqlite3"),
         directory=scratch, shared_port=not options.separate_ports, cpu=options.server_cpu,
+        port=options.port,
     )  # fmt: skip
     try:
         await anyio.to_thread.run_sync(servers.start)
@@ -339,7 +342,7 @@ async def _children(
     for index in range(options.processes):
         out = scratch / f"history-{index}.jsonl"
         outs.append(out)
-        command = [sys.executable, "-m", "engine", "load", "--token", token,
+        command = [*launch.bre("load"), "--token", token,
                    "--clients", str(options.clients), "--mix", options.mix_text,
                    "--seed", str(options.seed), "--timeout", str(options.timeout_s),
                    "--think", str(options.think_s),

@@ -13,11 +13,11 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import launch
 from engine.ready import read_ready
 
 
@@ -76,12 +76,12 @@ def start_server(
     cpu: int | None = None, log: Path, timeout_s: float = 30.0, extra: tuple[str, ...] = (),
     admin_token: str | None = None,
 ) -> Server:  # fmt: skip
-    """Start `python -m engine serve` and wait for its `ready:` line. `admin_token` (handed
+    """Start `bre serve` (`engine.launch`) and wait for its `ready:` line. `admin_token` (handed
     over in the environment, not on the command line where `ps` shows it) is the control
     surface's credential: processes sharing a port must share it."""
     command = [
-        sys.executable, "-m", "engine", "serve", "--host", host, "--port", str(port),
-        "--db", db, "--token", token, "--log-level", "WARNING", "--log-format", "json", *extra,
+        *launch.bre("serve"), "--host", host, "--port", str(port), "--db", db, "--token", token,
+        "--log-level", "WARNING", "--log-format", "json", *extra,
     ]  # fmt: skip
     if cpu is not None:
         command += ["--cpu", str(cpu)]
@@ -130,6 +130,7 @@ class Servers:
     shared_port: bool = True
     token: str = "bre-load-token"
     cpu: int | None = None
+    port: int = 0  # 0: free ports; else the shared port, or the first of a port each
     servers: list[Server] = field(default_factory=list)
     #: one admin credential for all: a control request may reach any of them
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -140,6 +141,7 @@ class Servers:
             self.servers.append(
                 start_server(
                     db=self.db,
+                    port=self.port + i if self.port else 0,
                     token=self.token,
                     cpu=self.cpu,
                     log=self.directory / ("serve.log" if one_port else f"serve-{i}.log"),

@@ -18,14 +18,15 @@ import structlog
 from engine.core import rules
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
-from engine.core.progression import PHASES, Outcome, Progression
+from engine.core.jobs import Job
+from engine.core.progression import PHASES, Mode, Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Store, StoredBackup, StoredRestore, Tx
+from engine.store.base import ConsoleState, Store, StoredRestore, Tx
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
@@ -54,6 +55,12 @@ class Console:
         self.outage_mode = False
         #: The QRadar release this console runs (its settings' `release`), fixed at creation.
         self.release: Release = DEFAULT
+        #: Whether a rule of this console is in poll mode: then reads of jobs move them on
+        #: (`units.poll_job`), counted here; otherwise reads stay read-only transactions.
+        self.polls = False
+        self._job_polls = False  # a job's own rule asked for poll mode (kept until reset)
+        self._reads: units.PollReads = {}
+        self._read_counted = False  # the last check of `wait_for` moved a polled job (on)
 
     # plumbing -----------------------------------------------------------------------------
     async def run_unit(self, work: Callable[..., T], *args: Any, wake: bool = True) -> T:
@@ -90,6 +97,12 @@ class Console:
 
     async def read(self, work: Callable[[Tx], T]) -> T:
         return await self.store.read(work)
+
+    async def _polled(self, kind: JobKind, id: int | None = None) -> None:
+        """A read of a job (or of the list of its kind) in poll mode: it moves jobs on (the
+        callers test `self.polls` first, so that other reads stay read-only and cheap)."""
+        if await self.run_unit(units.poll_job, kind, id, self._reads):
+            self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
         for f in fired:
@@ -157,6 +170,8 @@ class Console:
         log.info("restore_deleted", console=self.id, id=id)
 
     async def get_restore(self, id: int) -> Restore:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         restore = await self.read(lambda tx: tx.visible_restore(self.id, id))
         if restore is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -164,12 +179,16 @@ class Console:
 
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
         body = await self.read(lambda tx: tx.restore_json(self.id, id))
         if body is None:
             raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
         return body
 
     async def list_restores(self) -> list[Restore]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
 
     # backups ------------------------------------------------------------------------------
@@ -204,12 +223,16 @@ class Console:
         return await self.run_unit(units.delete_backup, id)
 
     async def get_backup(self, id: int) -> Backup:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP, id)
         backup = await self.read(lambda tx: tx.visible_backup(self.id, id))
         if backup is None:
             raise QRadarError.at(rules.E.BACKUP_GET, 1001, id=id)
         return backup
 
     async def list_backups(self) -> list[Backup]:
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
         return await self.read(lambda tx: tx.backups(self.id))
 
     # the world ----------------------------------------------------------------------------
@@ -228,6 +251,8 @@ class Console:
         state = await self.state()
         self.outage_mode = bool(state.settings.get("outage_during_restore", False))
         self.release = read_release(state.settings.get("release", DEFAULT.name))
+        modes = {str(rule.get("mode")) for rule in state.settings.get("rules", {}).values()}
+        self.polls = self._job_polls or Mode.POLL.value in modes
         return state
 
     async def state(self) -> ConsoleState:
@@ -274,7 +299,8 @@ class Console:
     async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
         """Override the progression of one job (by its record id)."""
         kind = JobKind(kind)
-        Progression.read(kind, spec)
+        if Progression.read(kind, spec).mode is Mode.POLL:
+            self._job_polls = self.polls = True
         await self.run_unit(_set_job_rule, kind, id, dict(spec))
         self.notify()
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
@@ -284,12 +310,13 @@ class Console:
 
     async def step(
         self, kind: JobKind | str, id: int | None = None, outcome: Outcome | str | None = None
-    ) -> StoredRestore | StoredBackup | None:
-        """Manual mode: move the running job of `kind` to its next phase now."""
+    ) -> Job | None:
+        """Manual mode: move the running job of `kind` to its next phase now; the job as it
+        is after the step (None: nothing to step)."""
         chosen = Outcome(outcome) if outcome is not None else None
         result = await self.run_unit(units.step_job, JobKind(kind), id, chosen)
         log.info("job_stepped", console=self.id, kind=str(kind), id=id)
-        return result
+        return None if result is None else result.job
 
     async def start_external_restore(self) -> Restore:
         restore = await self.run_unit(units.start_external_restore)
@@ -312,6 +339,9 @@ class Console:
 
     async def _settings(self, **changes: Any) -> None:
         await self.run_unit(_change_settings, changes)
+        if "reset" in changes:
+            self._job_polls = False
+        await self.refresh()  # what the rules now say (poll mode)
         self.notify()
 
     # waiting ------------------------------------------------------------------------------
@@ -329,7 +359,9 @@ class Console:
             within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
-            while not await check():
+            while not await self._checked(check):
+                if self._read_counted:  # poll mode: the check itself moves the job on
+                    continue
                 if not await clock.jump_to_next(deadline):
                     if await check():  # the settle inside jump_to_next may have done it
                         return
@@ -346,6 +378,10 @@ class Console:
                 with anyio.move_on_after(0.05):
                     await changed.wait()
 
+    async def _checked(self, check: Callable[[], Awaitable[bool]]) -> bool:
+        self._read_counted = False
+        return await check()
+
     async def wait_for_restore(
         self, id: int, status: RestoreStatus | str | tuple[str, ...] = ("SUCCESS", "FAILED"),
         within_s: float | None = None,
@@ -354,6 +390,8 @@ class Console:
         found: list[Restore] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.RESTORE, id)
             stored = await self.read(lambda tx: tx.restore(self.id, id))
             if stored is None:
                 raise QRadarError.at(rules.E.RESTORE_GET, 1001, id=id)
@@ -374,6 +412,8 @@ class Console:
         found: list[Backup | None] = []
 
         async def check() -> bool:
+            if self.polls:  # poll mode: a read moves jobs on
+                await self._polled(JobKind.BACKUP, id)
             stored = await self.read(lambda tx: tx.backup(self.id, id))
             found[:] = [stored.record if stored else None]
             if stored is None:

@@ -26,7 +26,7 @@ from engine.core.enums import (
 )
 from engine.core.errors import QRadarError
 from engine.core.lifecycle import BACKUP, REMOVED, RESTORE, Event
-from engine.core.progression import Outcome, Progression
+from engine.core.progression import PHASES, Mode, Outcome, Progression
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 from engine.core.versions import ApiVersion
 from engine.runtime.machines import Fired, JobModel, Machines
@@ -497,6 +497,46 @@ def step_job(
     if event is None:
         return None
     return _advance(tx, step, stored, event)
+
+
+#: Poll mode's count of reads per job in its current phase: (kind, id, status) -> reads.
+PollReads = dict[JobKey, int]
+
+
+def poll_job(tx: Tx, step: Step, kind: JobKind, id: int | None, reads: PollReads) -> bool:
+    """Poll mode: a read of one job (`id`) or of the list of its kind (None: every job of the
+    kind, a deleted restore's included, so that none holds the gate for ever). Returns whether
+    the read counted for some job (it moves on, or will after more reads)."""
+    if id is not None:
+        stored = _stored(tx, step.console, kind, id)
+        return stored is not None and stored.job.visible and _poll(tx, step, stored, reads)
+    polled = [
+        _poll(tx, step, s, reads) for s in tx.running_jobs(step.console) if s.job.kind is kind
+    ]
+    return any(polled)
+
+
+def _poll(tx: Tx, step: Step, stored: StoredRestore | StoredBackup, reads: PollReads) -> bool:
+    """The `reads_per_phase`-th read of an unfinished job in poll mode moves it one phase on
+    (a hung one stays IN_PROGRESS; a UI restore moves only when told to finish)."""
+    job = stored.job
+    if job.origin is not Origin.API or job.due_at is not None or job.status not in PHASES[job.kind]:
+        return False
+    if job.status == "IN_PROGRESS" and job.outcome is Outcome.HANG:
+        return False
+    rule = step.rule(tx, job.kind, job)
+    event = _next_event(job)
+    if rule.mode is not Mode.POLL or event is None:
+        return False
+    key = job_key(stored)
+    count = reads.pop(key, 0) + 1
+    if count < rule.reads_per_phase:
+        if len(reads) > 65_536:  # jobs deleted mid-phase leave counts behind
+            reads.clear()
+        reads[key] = count
+    else:
+        _advance(tx, step, stored, event)
+    return True
 
 
 def start_external_restore(tx: Tx, step: Step) -> Restore:

@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl
 import httpx
 import yaml
 
+from engine.core.endpoints import kind_of_path
+from engine.core.progression import format_duration_ms
 from engine.scenarios.loader import load_text
 
 _HEADER_NAMES = {"version": "Version", "range": "Range", "accept": "Accept",
@@ -41,14 +43,6 @@ _MEMBER = re.compile(r"(/api/backup_and_restore/(?:backups|restores)/)(\d+)(/?)$
 
 class RecordError(Exception):
     """The journal cannot be read or turned into a scenario."""
-
-
-def _kind(path: str) -> str | None:
-    if "/backup_and_restore/backups" in path:
-        return "backup"
-    if "/backup_and_restore/restores" in path:
-        return "restore"
-    return None
 
 
 class _Ids:
@@ -74,7 +68,7 @@ class _Ids:
         match = _MEMBER.search(path)
         if match is None:
             return path
-        value = self.ref(_kind(path), int(match[2]))
+        value = self.ref(kind_of_path(path), int(match[2]))
         return path[: match.start()] + match[1] + str(value) + match[3]
 
     def stable(self, value: Any, kind: str | None) -> Any:
@@ -100,13 +94,6 @@ def _is_error(body: Any) -> bool:
     return isinstance(body, dict) and {"code", "http_response", "message"} <= set(body)
 
 
-def _duration(ms: int) -> str:
-    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms >= size and ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
-
-
 def scenario_from_journal(
     entries: Sequence[Mapping[str, Any]],
     *,
@@ -124,7 +111,7 @@ def scenario_from_journal(
         at = entry.get("at_ms")
         if isinstance(at, int):
             if previous_at is not None and at > previous_at:
-                steps.append({"advance": _duration(at - previous_at)})
+                steps.append({"advance": format_duration_ms(at - previous_at)})
             previous_at = at if previous_at is None else max(previous_at, at)
         steps.append(_step(entry, position, ids))
     document: dict[str, Any] = {"format": 1, "name": name}
@@ -145,7 +132,7 @@ def scenario_from_journal(
 def _step(entry: Mapping[str, Any], position: int, ids: _Ids) -> dict[str, Any]:
     method = str(entry["method"]).upper()
     raw_path = str(entry["path"])
-    kind = _kind(raw_path)
+    kind = kind_of_path(raw_path)
     request: dict[str, Any] = {"method": method, "path": ids.path(raw_path)}
     headers: dict[str, str] = {}
     raw_body = entry.get("body")

@@ -29,6 +29,8 @@ import anyio
 import httpx
 import structlog
 
+from engine.core.errors import ERROR_KEYS
+from engine.core.progression import format_duration_ms
 from engine.core.releases import read_release
 from engine.scenarios.loader import (
     VARIABLE,
@@ -451,15 +453,12 @@ def match(expected: Any, actual: Any, path: str = "json") -> list[str]:
     return []
 
 
-_ERROR_KEYS = ("message", "details", "description", "code", "http_response")
-
-
 def check_error(code: int, answer: Answer) -> list[str]:
     """A QRadar error body with this unique code, and the whole shape around it."""
     body = answer.body
     if not answer.is_json or not isinstance(body, dict):
         return [f"error: expected a QRadar error body with code {code}, got {answer.text[:200]!r}"]
-    problems = [f"error.{k}: missing" for k in _ERROR_KEYS if k not in body]
+    problems = [f"error.{k}: missing" for k in ERROR_KEYS if k not in body]
     if problems:
         return problems
     if not _same(code, body["code"]):
@@ -651,7 +650,7 @@ class _Run:
         polls = 0
         if driver.has_clock:
             deadline = await driver.now_ms() + action.within_ms
-            late = f"not reached within {_duration(action.within_ms)} of simulated time"
+            late = f"not reached within {format_duration_ms(action.within_ms)} of simulated time"
 
             async def expired() -> bool:
                 return await driver.now_ms() >= deadline or polls >= MAX_POLLS
@@ -727,13 +726,6 @@ class _Run:
                 detail.append(f"branch {i + 1}: {sent.method} {sent.path} -> {answer.status}")
             return StepResult(step, "fail", detail)
         return StepResult(step, "pass")
-
-
-def _duration(ms: int) -> str:
-    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms >= size and ms % size == 0:
-            return f"{ms // size}{unit}"
-    return f"{ms}ms"
 
 
 def _failure(

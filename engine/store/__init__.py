@@ -1,1 +1,2 @@
-"""Stores: the port the engine depends on (`base`) and its SQLite adapter (`sqlite`)."""
+"""Stores: the port the engine depends on (`base`), the factory that opens one from a URL
+(`factory`), and its adapters (`memory`, `sqlite`)."""

@@ -6,7 +6,9 @@ nothing), in order, and may group many units into one commit; a unit's result is
 after its commit, so nothing acknowledged is lost. Gate checks run inside the unit that records
 the start, which is what makes them hold across processes sharing one database.
 
-A server database would add an adapter with the same `Store` and `Tx`, nothing else.
+An adapter is a `Store` and its `Tx`, opened by URL (`engine.store.factory`); every adapter
+passes one contract suite (`tests/store/test_contract.py`), whose reference is the memory
+adapter. The semantics below are that contract's.
 
 Faults of the storage itself are not the caller's: an adapter raises them as one of
 
@@ -20,34 +22,39 @@ and keeps a `StoreHealth` that readiness reports.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import hmac
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from engine.core.enums import JobKind, Origin
+from engine.core.credentials import Credential as Credential  # the port's vocabulary too
+from engine.core.credentials import same_secret as same_secret
+from engine.core.enums import BackupStatus, JobKind
 from engine.core.gate import GateView
-from engine.core.progression import Outcome
+from engine.core.jobs import Job as Job
+from engine.core.lifecycle import BACKUP, RESTORE
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 
 T = TypeVar("T")
 
+#: The statuses of jobs that hold the gate (`Tx.gate`).
+RUNNING_RESTORE_JOBS: tuple[str, ...] = tuple(str(s) for s in RESTORE.running)
+RUNNING_BACKUPS: tuple[str, ...] = tuple(str(s) for s in BACKUP.running)
+#: The statuses `Tx.running_jobs` returns: the gate's, and backups being deleted (a timed
+#: phase the worker ends, though it holds no gate).
+RUNNING_BACKUP_JOBS: tuple[str, ...] = (*RUNNING_BACKUPS, BackupStatus.DELETING.value)
+#: The statuses of a restore record that is not finished (`Tx.unfinished_restore_record`).
+UNFINISHED_RESTORES: tuple[str, ...] = tuple(s for s in RESTORE.states if s not in RESTORE.final)
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """The engine's side of a record: what the worker needs, not shown by the API."""
 
-    kind: JobKind
-    id: int
-    status: str
-    visible: bool = True
-    origin: Origin = Origin.API
-    due_at: int | None = None
-    outcome: Outcome | None = None
-    rule: dict[str, Any] | None = None  # a per-job progression rule, as written
-    ordinal: int | None = None  # the n-th job of its kind on the console (for outcome plans)
-    phase_since: int | None = None
+@functools.lru_cache(maxsize=1024)
+def settings_of(text: str) -> dict[str, Any]:
+    """Console settings from their stored JSON text, parsed once per distinct text (read on
+    every unit). Callers treat the result as read-only: a change writes a new text."""
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,27 +82,11 @@ class ConsoleState:
     fingerprint: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
-    secret: str  # a SEC token, or "user:password" for Basic
-    console: str
-    admin: bool = True
-    name: str = "admin"
-    basic: bool = False
-
-
 def secret_digest(secret: str) -> str:
     """What credentials are looked up by: SHA-256 of the secret. A lookup's timing may depend
     on the digest, which tells an attacker nothing about the secret; the secret found is then
     compared in constant time (`same_secret`)."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def same_secret(known: str, presented: str) -> bool:
-    """Constant-time comparison of two secrets (any characters)."""
-    return hmac.compare_digest(
-        known.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
-    )
 
 
 class Tx(Protocol):
@@ -104,8 +95,15 @@ class Tx(Protocol):
     # consoles and credentials
     def console(self, console: str) -> ConsoleState | None: ...
     def consoles(self) -> list[ConsoleState]: ...
-    def put_console(self, state: ConsoleState) -> None: ...
-    def delete_console(self, console: str) -> bool: ...
+    def put_console(self, state: ConsoleState) -> None:
+        """Create the console with `state.revision`, or change its settings and rebalancing
+        flag and add 1 to its revision (its counters are kept)."""
+        ...
+
+    def delete_console(self, console: str) -> bool:
+        """Delete the console and all it owns (credentials, world, records); False: none."""
+        ...
+
     def credential(self, secret: str, basic: bool) -> Credential | None: ...
     def credentials(self, console: str) -> list[Credential]: ...
     def put_credential(self, credential: Credential) -> bool:
@@ -113,16 +111,27 @@ class Tx(Protocol):
         nothing written, when the secret belongs to another console: never moved."""
         ...
 
-    def next_id(self, console: str, kind: JobKind) -> int: ...
-    def reserve_id(self, console: str, kind: JobKind, id: int) -> None: ...
-    def next_ordinal(self, console: str, kind: JobKind) -> int: ...
+    def next_id(self, console: str, kind: JobKind) -> int:
+        """The console's next id of that kind, then counted past it (1, 2, ...)."""
+        ...
+
+    def reserve_id(self, console: str, kind: JobKind, id: int) -> None:
+        """Keep the id counter past `id` (a record seeded with its own id); never lowered."""
+        ...
+
+    def next_ordinal(self, console: str, kind: JobKind) -> int:
+        """Count one more job of that kind on the console; the new count (1, 2, ...)."""
+        ...
 
     # the world
     def hosts(self, console: str) -> list[Host]: ...
     def configurations(self, console: str) -> list[BackupConfiguration]: ...
     def put_host(self, console: str, host: Host) -> None: ...
     def put_configuration(self, console: str, configuration: BackupConfiguration) -> None: ...
-    def clear_world(self, console: str) -> None: ...
+    def clear_world(self, console: str) -> None:
+        """Delete the console's hosts, configurations and records; counters back to their
+        start, rebalancing off (settings and credentials are kept)."""
+        ...
 
     # restores
     def restore(self, console: str, id: int) -> StoredRestore | None: ...
@@ -132,14 +141,27 @@ class Tx(Protocol):
         row without the domain object: the read model of polling clients, the hottest path."""
         ...
 
-    def restores(self, console: str) -> list[Restore]: ...
+    def restores(self, console: str) -> list[Restore]:
+        """The visible restores, by id."""
+        ...
+
     def insert_restore(self, console: str, restore: Restore, job: Job) -> None: ...
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
-    ) -> bool: ...
-    def hide_restore(self, console: str, id: int) -> None: ...
+    ) -> bool:
+        """Compare-and-set: write the record's updatable fields and the job only while the
+        stored status is `expected`; False, nothing written, otherwise (or no such record)."""
+        ...
+
+    def hide_restore(self, console: str, id: int) -> None:
+        """Gone from the API (`visible_*`, lists, `unfinished_restore_record`), not from the
+        engine (`restore`, `gate`, `running_jobs`, `due_jobs`)."""
+        ...
+
     def purge_restore(self, console: str, id: int) -> None: ...
-    def unfinished_restore_record(self, console: str) -> bool: ...
+    def unfinished_restore_record(self, console: str) -> bool:
+        """Whether a visible restore is in a state that is not final."""
+        ...
 
     # backups
     def backup(self, console: str, id: int) -> StoredBackup | None: ...
@@ -147,18 +169,32 @@ class Tx(Protocol):
     def backups(self, console: str) -> list[Backup]: ...
     def backup_name_taken(self, console: str, name: str) -> bool: ...
     def insert_backup(self, console: str, backup: Backup, job: Job) -> None: ...
-    def update_backup(
-        self, console: str, id: int, expected: str, record: Backup, job: Job
-    ) -> bool: ...
+    def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
+        """Compare-and-set, as `update_restore`."""
+        ...
+
     def remove_backup(self, console: str, id: int) -> None: ...
 
     # the engine
-    def gate(self, console: str) -> GateView: ...
-    def due_jobs(
-        self, console: str, now_ms: int, limit: int
-    ) -> list[StoredRestore | StoredBackup]: ...
-    def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]: ...
-    def next_due(self, console: str) -> int | None: ...
+    def gate(self, console: str) -> GateView:
+        """Rebalancing, whether a restore runs (`RUNNING_RESTORE_JOBS`, hidden ones too), the
+        hosts of running backups (`RUNNING_BACKUPS`): read inside the unit that starts a job,
+        so that of two racing starts on any connections one sees the other."""
+        ...
+
+    def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
+        """Jobs with `due_at <= now_ms`: at most `limit` restores, then at most `limit`
+        backups, each by (due_at, id)."""
+        ...
+
+    def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
+        """Restores in `RUNNING_RESTORE_JOBS`, then backups in `RUNNING_BACKUP_JOBS` (with
+        DELETING), each by id, hidden ones too."""
+        ...
+
+    def next_due(self, console: str) -> int | None:
+        """The earliest `due_at` of the console's jobs (None: none is timed)."""
+        ...
 
 
 class StorageError(RuntimeError):
@@ -214,6 +250,24 @@ class Store(Protocol):
     def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
         """Call `callback` whenever the health changes (None: stop)."""
         ...
+
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """Call `callback(console)` on the event loop when another process wrote jobs or
+        settings of that console (None: of any); None stops. An adapter that cannot tell
+        never calls it: the workers' scans see other processes' writes."""
+        ...
+
+
+@runtime_checkable
+class ClockStore(Protocol):
+    """A store that keeps each console's virtual clock for every process sharing it
+    (PostgreSQL): a move published through one process is told to the others (`follow`)."""
+
+    async def clock_of(self, console: str) -> int | None:
+        """The console's clock as stored (None: never moved, the virtual epoch)."""
+        ...
+
+    async def publish_clock(self, console: str, now_ms: int) -> None: ...
 
 
 class StaleState(RuntimeError):

@@ -49,19 +49,15 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from engine.core.enums import BackupStatus, JobKind
+from engine.core.enums import JobKind
 from engine.core.gate import GateView
-from engine.core.lifecycle import BACKUP, RESTORE
-from engine.core.records import (
-    RESTORE_FIELDS,
-    Backup,
-    BackupConfiguration,
-    DataBackupHost,
-    Host,
-    Restore,
-)
+from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
 from engine.store import postgres_schema as schema
 from engine.store.base import (
+    RUNNING_BACKUP_JOBS,
+    RUNNING_BACKUPS,
+    RUNNING_RESTORE_JOBS,
+    UNFINISHED_RESTORES,
     ConsoleState,
     Credential,
     Job,
@@ -73,22 +69,9 @@ from engine.store.base import (
     StoreHealth,
     same_secret,
     secret_digest,
+    settings_of,
 )
-
-# The row layout is the SQLite schema's: one mapping between rows and the domain.
-from engine.store.sqlite import (
-    _BACKUP_COLUMNS,
-    _BACKUP_RECORD,
-    _RESTORE_COLUMNS,
-    _RESTORE_RECORD,
-    _backup,
-    _backup_values,
-    _job,
-    _job_values,
-    _restore,
-    _restore_values,
-    _settings,
-)
+from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 from engine.store.urls import redacted
 
 T = TypeVar("T")
@@ -101,22 +84,41 @@ RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serial
 PROBE_MAX_S = 2.0
 LISTEN_POLL_S = 0.5  # how often the listener checks whether the store is closing
 
-_RUNNING_RESTORE = [str(s) for s in RESTORE.running]
-_RUNNING_BACKUP = [str(s) for s in BACKUP.running]
-_RUNNING_OR_DELETING = [*_RUNNING_BACKUP, BackupStatus.DELETING.value]
-_UNFINISHED_RESTORE = [s for s in RESTORE.states if s not in RESTORE.final]
+_RUNNING_RESTORE = list(RUNNING_RESTORE_JOBS)
+_RUNNING_BACKUP = list(RUNNING_BACKUPS)  # the gate's: backups holding their host
+_RUNNING_OR_DELETING = list(RUNNING_BACKUP_JOBS)
+_UNFINISHED_RESTORE = list(UNFINISHED_RESTORES)
 _GATE = (
     "SELECT (SELECT rebalancing FROM consoles WHERE id = %(c)s), "
     "EXISTS (SELECT 1 FROM restores WHERE console = %(c)s AND status = ANY(%(r)s)), "
     "(SELECT string_agg(DISTINCT host_id::text, ',') FROM backups "
     "WHERE console = %(c)s AND status = ANY(%(b)s))"
 )
-_VISIBLE_RESTORE = (
-    f"SELECT {_RESTORE_RECORD} FROM restores WHERE console = %s AND id = %s AND visible = 1"
-)
-_VISIBLE_BACKUP = (
-    f"SELECT {_BACKUP_RECORD} FROM backups WHERE console = %s AND id = %s AND visible = 1"
-)
+
+
+def _select(table: Table[Any], columns: tuple[str, ...]) -> str:
+    return f"SELECT {', '.join(columns)} FROM {table.name}"
+
+
+def _insert(table: Table[Any]) -> str:
+    return (
+        f"INSERT INTO {table.name} (console, {', '.join(table.columns)}) "
+        f"VALUES (%s, {_marks(len(table.columns))})"
+    )
+
+
+def _update(table: Table[Any]) -> str:
+    """The compare-and-set UPDATE (parameters: `Table.updated`, console, id, expected)."""
+    sets = ", ".join(f"{c} = %s" for c in table.updated)
+    return f"UPDATE {table.name} SET {sets} WHERE console = %s AND id = %s AND status = %s"
+
+
+def _stored_restore(row: tuple[Any, ...]) -> StoredRestore:
+    return StoredRestore(RESTORES.record(row), RESTORES.job(row))
+
+
+def _stored_backup(row: tuple[Any, ...]) -> StoredBackup:
+    return StoredBackup(BACKUPS.record(row), BACKUPS.job(row))
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE")
@@ -124,6 +126,18 @@ _WRITES = ("INSERT", "UPDATE", "DELETE")
 
 def _marks(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+_RESTORE_ROW = _select(RESTORES, RESTORES.columns)
+_BACKUP_ROW = _select(BACKUPS, BACKUPS.columns)
+_VISIBLE_RESTORE = (
+    f"{_select(RESTORES, RESTORES.record_columns)} WHERE console = %s AND id = %s AND visible = 1"
+)
+_VISIBLE_BACKUP = (
+    f"{_select(BACKUPS, BACKUPS.record_columns)} WHERE console = %s AND id = %s AND visible = 1"
+)
+_INSERT_RESTORE, _INSERT_BACKUP = _insert(RESTORES), _insert(BACKUPS)
+_UPDATE_RESTORE, _UPDATE_BACKUP = _update(RESTORES), _update(BACKUPS)
 
 
 class PostgresTx:
@@ -167,13 +181,13 @@ class PostgresTx:
             row = self._one(query, (console,))
         if row is None:
             return None
-        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[2])
+        return ConsoleState(row[0], bool(row[1]), settings_of(row[2]), row[3], row[2])
 
     def consoles(self) -> list[ConsoleState]:
         rows = self._all(
             'SELECT id, rebalancing, settings, revision FROM consoles ORDER BY id COLLATE "C"'
         )
-        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[2]) for r in rows]
+        return [ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
         self._x(
@@ -301,40 +315,27 @@ class PostgresTx:
 
     # restores ----------------------------------------------------------------------------
     def restore(self, console: str, id: int) -> StoredRestore | None:
-        row = self._one(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND id = %s",
-            (console, id),
-        )
-        if row is None:
-            return None
-        return StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13))
+        row = self._one(f"{_RESTORE_ROW} WHERE console = %s AND id = %s", (console, id))
+        return None if row is None else _stored_restore(row)
 
     def visible_restore(self, console: str, id: int) -> Restore | None:
         row = self._one(_VISIBLE_RESTORE, (console, id))
-        return None if row is None else _restore(row)
+        return None if row is None else RESTORES.record(row)
 
     def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
         row = self._one(_VISIBLE_RESTORE, (console, id))
-        if row is None:
-            return None
-        body = dict(zip(RESTORE_FIELDS, row, strict=True))  # the columns are in field order
-        body["is_cross_deployment_restore"] = bool(row[6])
-        body["groups"] = row[12].split(",") if row[12] else []
-        return body
+        return None if row is None else RESTORES.json(row)
 
     def restores(self, console: str) -> list[Restore]:
         rows = self._all(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores "
+            f"{_select(RESTORES, RESTORES.record_columns)} "
             "WHERE console = %s AND visible = 1 ORDER BY id",
             (console,),
         )
-        return [_restore(r) for r in rows]
+        return [RESTORES.record(r) for r in rows]
 
     def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
-        self._x(
-            f"INSERT INTO restores (console, {_RESTORE_COLUMNS}) VALUES (%s, {_marks(20)})",
-            (console, *_restore_values(restore), *_job_values(job)),
-        )
+        self._x(_INSERT_RESTORE, (console, *RESTORES.values(restore), *job_values(job)))
         if job.due_at is not None:  # work for the workers of other processes
             self.touched.add(console)
 
@@ -342,14 +343,8 @@ class PostgresTx:
         self, console: str, id: int, expected: str, record: Restore, job: Job
     ) -> bool:
         cursor = self._x(
-            "UPDATE restores SET time_initiated = %s, time_completed = %s, status = %s, "
-            "is_cross_deployment_restore = %s, backup_id = %s, visible = %s, origin = %s, "
-            "due_at = %s, outcome = %s, rule = %s, ordinal = %s, phase_since = %s "
-            "WHERE console = %s AND id = %s AND status = %s",
-            (record.time_initiated, record.time_completed, record.status.value,
-             int(record.is_cross_deployment_restore), record.backup_id,
-             *_job_values(job), console, id, expected),
-        )  # fmt: skip
+            _UPDATE_RESTORE, (*RESTORES.updates(record), *job_values(job), console, id, expected)
+        )
         if job.due_at is not None:  # work for the workers of other processes
             self.touched.add(console)
         return cursor.rowcount == 1
@@ -370,47 +365,34 @@ class PostgresTx:
 
     # backups -----------------------------------------------------------------------------
     def backup(self, console: str, id: int) -> StoredBackup | None:
-        row = self._one(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND id = %s",
-            (console, id),
-        )
-        if row is None:
-            return None
-        return StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17))
+        row = self._one(f"{_BACKUP_ROW} WHERE console = %s AND id = %s", (console, id))
+        return None if row is None else _stored_backup(row)
 
     def visible_backup(self, console: str, id: int) -> Backup | None:
         row = self._one(_VISIBLE_BACKUP, (console, id))
-        return None if row is None else _backup(row)
+        return None if row is None else BACKUPS.record(row)
 
     def backups(self, console: str) -> list[Backup]:
         rows = self._all(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND visible = 1 ORDER BY id",
+            f"{_select(BACKUPS, BACKUPS.record_columns)} "
+            "WHERE console = %s AND visible = 1 ORDER BY id",
             (console,),
         )
-        return [_backup(r) for r in rows]
+        return [BACKUPS.record(r) for r in rows]
 
     def backup_name_taken(self, console: str, name: str) -> bool:
         row = self._one("SELECT 1 FROM backups WHERE console = %s AND name = %s", (console, name))
         return row is not None
 
     def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
-        self._x(
-            f"INSERT INTO backups (console, {_BACKUP_COLUMNS}) VALUES (%s, {_marks(24)})",
-            (console, *_backup_values(backup), *_job_values(job)),
-        )
+        self._x(_INSERT_BACKUP, (console, *BACKUPS.values(backup), *job_values(job)))
         if job.due_at is not None:  # work for the workers of other processes
             self.touched.add(console)
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         cursor = self._x(
-            "UPDATE backups SET description = %s, time_initiated = %s, time_completed = %s, "
-            "status = %s, size_on_disk = %s, is_valid = %s, is_version_compatible = %s, "
-            "visible = %s, origin = %s, due_at = %s, outcome = %s, rule = %s, ordinal = %s, "
-            "phase_since = %s WHERE console = %s AND id = %s AND status = %s",
-            (record.description, record.time_initiated, record.time_completed,
-             record.status.value, record.size_on_disk, int(record.is_valid),
-             int(record.is_version_compatible), *_job_values(job), console, id, expected),
-        )  # fmt: skip
+            _UPDATE_BACKUP, (*BACKUPS.updates(record), *job_values(job), console, id, expected)
+        )
         if job.due_at is not None:  # work for the workers of other processes
             self.touched.add(console)
         return cursor.rowcount == 1
@@ -438,33 +420,31 @@ class PostgresTx:
         claim = " FOR UPDATE SKIP LOCKED" if self.write else ""
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._all(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND due_at IS NOT NULL "
+            f"{_RESTORE_ROW} WHERE console = %s AND due_at IS NOT NULL "
             f"AND due_at <= %s ORDER BY due_at, id LIMIT %s{claim}",
             (console, now_ms, limit),
         ):
-            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+            jobs.append(_stored_restore(row))
         for row in self._all(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND due_at IS NOT NULL "
+            f"{_BACKUP_ROW} WHERE console = %s AND due_at IS NOT NULL "
             f"AND due_at <= %s ORDER BY due_at, id LIMIT %s{claim}",
             (console, now_ms, limit),
         ):
-            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+            jobs.append(_stored_backup(row))
         return jobs
 
     def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._all(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = %s AND status = ANY(%s) "
-            "ORDER BY id",
+            f"{_RESTORE_ROW} WHERE console = %s AND status = ANY(%s) ORDER BY id",
             (console, _RUNNING_RESTORE),
         ):
-            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+            jobs.append(_stored_restore(row))
         for row in self._all(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = %s AND status = ANY(%s) "
-            "ORDER BY id",
+            f"{_BACKUP_ROW} WHERE console = %s AND status = ANY(%s) ORDER BY id",
             (console, _RUNNING_OR_DELETING),
         ):
-            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+            jobs.append(_stored_backup(row))
         return jobs
 
     def next_due(self, console: str) -> int | None:
@@ -504,7 +484,8 @@ class PostgresTx:
 # errors (I/O), a lock wait past `lock_timeout`, a read-only transaction: may pass. Data or an
 # index corrupted: does not pass by itself.
 _UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
-_UNAVAILABLE_CODES = frozenset({"55P03", "25006", "25P03"})
+_READ_ONLY = "25006"  # a write in a read-only transaction (a standby server, or a read)
+_UNAVAILABLE_CODES = frozenset({"55P03", _READ_ONLY, "25P03"})
 _CORRUPT_CODES = frozenset({"XX001", "XX002"})
 #: a transaction PostgreSQL aborted so that another could go on: run it again
 _RETRY_CODES = frozenset({"40P01", "40001"})
@@ -558,6 +539,13 @@ def _open_fault(error: psycopg.Error, where: str) -> StorageError:
 def connect(url: str) -> Conn:
     """A connection in autocommit: the store says BEGIN and COMMIT itself."""
     conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    return conn
+
+
+def _reader(url: str) -> Conn:
+    """The reader's connection: read-only, so that a read can never write."""
+    conn = connect(url)
+    conn.execute("SET default_transaction_read_only = on")
     return conn
 
 
@@ -658,7 +646,7 @@ class PostgresStore:
         first = self._lanes[0]
         first.conn = self._connect()
         schema.migrate(first.conn)
-        self._reader_conn = connect(self.url)
+        self._reader_conn = _reader(self.url)
 
     def _connect(self) -> Conn:
         conn = connect(self.url)
@@ -694,7 +682,7 @@ class PostgresStore:
             return await asyncio.wrap_future(done)
         except psycopg.Error as error:
             fault = _storage_fault(error, self.path)
-            if fault is None:
+            if fault is None or error.sqlstate == _READ_ONLY:  # a read that tried to write
                 raise
             self._note(fault)
             raise fault from error
@@ -952,7 +940,7 @@ class PostgresStore:
             try:
                 conn = self._reader_conn
                 if conn is None or conn.closed or conn.broken:
-                    self._reader_conn = conn = connect(self.url)
+                    self._reader_conn = conn = _reader(self.url)
                 done.set_result(work(PostgresTx(conn, write=False)))
             except BaseException as error:
                 conn = self._reader_conn

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -49,20 +48,9 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from engine.core.enums import (
-    AppDeploymentLocation,
-    BackupStatus,
-    BackupType,
-    JobKind,
-    Origin,
-    RestoreGroup,
-    RestoreStatus,
-)
+from engine.core.enums import JobKind
 from engine.core.gate import GateView
-from engine.core.lifecycle import BACKUP, RESTORE
-from engine.core.progression import Outcome
 from engine.core.records import (
-    RESTORE_FIELDS,
     Backup,
     BackupConfiguration,
     DataBackupHost,
@@ -71,6 +59,10 @@ from engine.core.records import (
 )
 from engine.store import schema
 from engine.store.base import (
+    RUNNING_BACKUP_JOBS,
+    RUNNING_BACKUPS,
+    RUNNING_RESTORE_JOBS,
+    UNFINISHED_RESTORES,
     ConsoleState,
     Credential,
     Job,
@@ -82,153 +74,81 @@ from engine.store.base import (
     StoreHealth,
     same_secret,
     secret_digest,
+    settings_of,
 )
+from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 
 T = TypeVar("T")
 MAX_BATCH = 128  # units per transaction: bounds how long one batch holds the event loop
 
-_RUNNING_RESTORE = tuple(str(s) for s in RESTORE.running)
-_RUNNING_BACKUP = tuple(str(s) for s in BACKUP.running)
-_UNFINISHED_RESTORE = tuple(s for s in RESTORE.states if s not in RESTORE.final)
 _IN = "','".join  # the status lists are the lifecycle tables' own constants, never input
 #: The whole gate in one statement: rebalancing, a running restore, the hosts of running backups.
 #: `INDEXED BY` everywhere a status list is searched: without statistics SQLite prefers the
 #: primary key (console, id), which scans every finished record of the console (measured: half
 #: of all engine time at 20,000 restores on one console).
-_GATE = (
+GATE_SQL = (
     "SELECT (SELECT rebalancing FROM consoles WHERE id = ?), "
     "EXISTS (SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? "
-    f"AND status IN ('{_IN(_RUNNING_RESTORE)}')), "
+    f"AND status IN ('{_IN(RUNNING_RESTORE_JOBS)}')), "
     "(SELECT group_concat(DISTINCT host_id) FROM backups INDEXED BY backups_running "
     "WHERE console = ? "
-    f"AND status IN ('{_IN(_RUNNING_BACKUP)}'))"
+    f"AND status IN ('{_IN(RUNNING_BACKUPS)}'))"
 )
-_RESTORE_STATUS = {s.value: s for s in RestoreStatus}
-_BACKUP_STATUS = {s.value: s for s in BackupStatus}
-_BACKUP_TYPE = {t.value: t for t in BackupType}
-_GROUP = {g.value: g for g in RestoreGroup}
-_ORIGIN = {o.value: o for o in Origin}
-_OUTCOME = {o.value: o for o in Outcome}
 
 
-def _marks(values: tuple[str, ...]) -> str:
-    return ",".join("?" * len(values))
+def marks(count: int) -> str:
+    """`count` SQL parameters."""
+    return ",".join("?" * count)
 
 
-_JOB_COLUMNS = "visible, origin, due_at, outcome, rule, ordinal, phase_since"
-_RESTORE_RECORD = (
-    "id, initiated_by, host_id, time_initiated, time_completed, status, "
-    "is_cross_deployment_restore, backup_id, backup_name, backup_version, backup_type, "
-    "backup_filename, groups_"
-)
-_RESTORE_COLUMNS = f"{_RESTORE_RECORD}, {_JOB_COLUMNS}"
-_BACKUP_RECORD = (
-    "id, configuration_id, host_id, name, description, type, version, time_initiated, "
-    "time_completed, initiated_by, status, size_on_disk, content_file_path, is_valid, "
-    "is_version_compatible, app_deployment_location, build_version"
-)
-_BACKUP_COLUMNS = f"{_BACKUP_RECORD}, {_JOB_COLUMNS}"
+def _select(table: Table[Any], columns: tuple[str, ...]) -> str:
+    return f"SELECT {', '.join(columns)} FROM {table.name}"
+
+
+#: A record and its job by (console, id).
+SELECT_RESTORE = f"{_select(RESTORES, RESTORES.columns)} WHERE console = ? AND id = ?"
+SELECT_BACKUP = f"{_select(BACKUPS, BACKUPS.columns)} WHERE console = ? AND id = ?"
 #: A record as the API shows it: no job columns (the hot path of polling clients).
 _VISIBLE_RESTORE = (
-    f"SELECT {_RESTORE_RECORD} FROM restores WHERE console = ? AND id = ? AND visible = 1"
+    f"{_select(RESTORES, RESTORES.record_columns)} WHERE console = ? AND id = ? AND visible = 1"
 )
 _VISIBLE_BACKUP = (
-    f"SELECT {_BACKUP_RECORD} FROM backups WHERE console = ? AND id = ? AND visible = 1"
+    f"{_select(BACKUPS, BACKUPS.record_columns)} WHERE console = ? AND id = ? AND visible = 1"
+)
+#: Whether a visible restore record of the console is unfinished (parameters: the console,
+#: then `UNFINISHED_RESTORES`).
+UNFINISHED_SQL = (
+    "SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? AND visible = 1 "
+    f"AND status IN ({marks(len(UNFINISHED_RESTORES))}) LIMIT 1"
 )
 
 
-@functools.lru_cache(maxsize=1024)
-def _settings(text: str) -> dict[str, Any]:
-    """Console settings, parsed once per distinct text (read on every unit). Callers treat the
-    result as read-only: a change writes a new text."""
-    parsed: dict[str, Any] = json.loads(text)
-    return parsed
-
-
-def _job(kind: JobKind, row: tuple[Any, ...], offset: int) -> Job:
-    visible, origin, due_at, outcome, rule, ordinal, since = row[offset : offset + 7]
-    return Job(
-        kind=kind,
-        id=row[0],
-        status=row[5] if kind is JobKind.RESTORE else row[10],
-        visible=bool(visible),
-        origin=_ORIGIN[origin],
-        due_at=due_at,
-        outcome=_OUTCOME[outcome] if outcome else None,
-        rule=json.loads(rule) if rule else None,
-        ordinal=ordinal,
-        phase_since=since,
-    )
-
-
-def _restore(row: tuple[Any, ...]) -> Restore:
-    groups = row[12]
-    return Restore(
-        id=row[0],
-        initiated_by=row[1],
-        host_id=row[2],
-        time_initiated=row[3],
-        time_completed=row[4],
-        status=_RESTORE_STATUS[row[5]],
-        is_cross_deployment_restore=bool(row[6]),
-        backup_id=row[7],
-        backup_name=row[8],
-        backup_version=row[9],
-        backup_type=_BACKUP_TYPE[row[10]],
-        backup_filename=row[11],
-        groups=tuple(_GROUP[g] for g in groups.split(",")) if groups else (),
-    )
-
-
-def _backup(row: tuple[Any, ...]) -> Backup:
-    return Backup(
-        id=row[0],
-        configuration_id=row[1],
-        host_id=row[2],
-        name=row[3],
-        description=row[4],
-        type=_BACKUP_TYPE[row[5]],
-        version=row[6],
-        time_initiated=row[7],
-        time_completed=row[8],
-        initiated_by=row[9],
-        status=_BACKUP_STATUS[row[10]],
-        size_on_disk=row[11],
-        content_file_path=row[12],
-        is_valid=bool(row[13]),
-        is_version_compatible=bool(row[14]),
-        app_deployment_location=AppDeploymentLocation(row[15]),
-        build_version=row[16],
-    )
-
-
-def _job_values(job: Job) -> tuple[Any, ...]:
+def insert_sql(table: Table[Any]) -> str:
+    """The INSERT of a record and its job (parameters: the console, then `Table.columns`)."""
     return (
-        int(job.visible),
-        job.origin.value,
-        job.due_at,
-        job.outcome.value if job.outcome else None,
-        json.dumps(job.rule, sort_keys=True) if job.rule is not None else None,
-        job.ordinal,
-        job.phase_since,
+        f"INSERT INTO {table.name} (console, {', '.join(table.columns)}) "
+        f"VALUES (?, {marks(len(table.columns))})"
     )
 
 
-def _restore_values(r: Restore) -> tuple[Any, ...]:
-    return (
-        r.id, r.initiated_by, r.host_id, r.time_initiated, r.time_completed, r.status.value,
-        int(r.is_cross_deployment_restore), r.backup_id, r.backup_name, r.backup_version,
-        r.backup_type.value, r.backup_filename, ",".join(g.value for g in r.groups),
-    )  # fmt: skip
+def update_sql(table: Table[Any]) -> str:
+    """The compare-and-set UPDATE (parameters: `Table.updated`, the console, the id, the
+    expected status)."""
+    sets = ", ".join(f"{c} = ?" for c in table.updated)
+    return f"UPDATE {table.name} SET {sets} WHERE console = ? AND id = ? AND status = ?"
 
 
-def _backup_values(b: Backup) -> tuple[Any, ...]:
-    return (
-        b.id, b.configuration_id, b.host_id, b.name, b.description, b.type.value, b.version,
-        b.time_initiated, b.time_completed, b.initiated_by, b.status.value, b.size_on_disk,
-        b.content_file_path, int(b.is_valid), int(b.is_version_compatible),
-        b.app_deployment_location.value, b.build_version,
-    )  # fmt: skip
+_INSERT_RESTORE, _INSERT_BACKUP = insert_sql(RESTORES), insert_sql(BACKUPS)
+_UPDATE_RESTORE, _UPDATE_BACKUP = update_sql(RESTORES), update_sql(BACKUPS)
+_restore, _backup = RESTORES.record, BACKUPS.record
+
+
+def _stored_restore(row: tuple[Any, ...]) -> StoredRestore:
+    return StoredRestore(_restore(row), RESTORES.job(row))
+
+
+def _stored_backup(row: tuple[Any, ...]) -> StoredBackup:
+    return StoredBackup(_backup(row), BACKUPS.job(row))
 
 
 def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
@@ -252,13 +172,13 @@ class SqliteTx:
         ).fetchone()
         if row is None:
             return None
-        return ConsoleState(row[0], bool(row[1]), _settings(row[2]), row[3], row[2])
+        return ConsoleState(row[0], bool(row[1]), settings_of(row[2]), row[3], row[2])
 
     def consoles(self) -> list[ConsoleState]:
         rows = self._c.execute(
             "SELECT id, rebalancing, settings, revision FROM consoles ORDER BY id"
         ).fetchall()
-        return [ConsoleState(r[0], bool(r[1]), _settings(r[2]), r[3], r[2]) for r in rows]
+        return [ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
         self._c.execute(
@@ -376,13 +296,8 @@ class SqliteTx:
 
     # restores ----------------------------------------------------------------------------
     def restore(self, console: str, id: int) -> StoredRestore | None:
-        row = self._c.execute(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores WHERE console = ? AND id = ?",
-            (console, id),
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13))
+        row = self._c.execute(SELECT_RESTORE, (console, id)).fetchone()
+        return None if row is None else _stored_restore(row)
 
     def visible_restore(self, console: str, id: int) -> Restore | None:
         row = self._c.execute(_VISIBLE_RESTORE, (console, id)).fetchone()
@@ -390,40 +305,24 @@ class SqliteTx:
 
     def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
         row = self._c.execute(_VISIBLE_RESTORE, (console, id)).fetchone()
-        if row is None:
-            return None
-        body = dict(zip(RESTORE_FIELDS, row, strict=True))  # the columns are in field order
-        body["is_cross_deployment_restore"] = bool(row[6])
-        body["groups"] = row[12].split(",") if row[12] else []
-        return body
+        return None if row is None else RESTORES.json(row)
 
     def restores(self, console: str) -> list[Restore]:
         rows = self._c.execute(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores "
+            f"{_select(RESTORES, RESTORES.record_columns)} "
             "WHERE console = ? AND visible = 1 ORDER BY id",
             (console,),
         ).fetchall()
         return [_restore(r) for r in rows]
 
     def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
-        self._c.execute(
-            f"INSERT INTO restores (console, {_RESTORE_COLUMNS}) VALUES (?, {_marks(('',) * 20)})",
-            (console, *_restore_values(restore), *_job_values(job)),
-        )
+        self._c.execute(_INSERT_RESTORE, (console, *RESTORES.values(restore), *job_values(job)))
 
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
     ) -> bool:
-        cursor = self._c.execute(
-            "UPDATE restores SET time_initiated = ?, time_completed = ?, status = ?, "
-            "is_cross_deployment_restore = ?, backup_id = ?, visible = ?, origin = ?, "
-            "due_at = ?, outcome = ?, rule = ?, ordinal = ?, phase_since = ? "
-            "WHERE console = ? AND id = ? AND status = ?",
-            (record.time_initiated, record.time_completed, record.status.value,
-             int(record.is_cross_deployment_restore), record.backup_id,
-             *_job_values(job), console, id, expected),
-        )  # fmt: skip
-        return cursor.rowcount == 1
+        values = (*RESTORES.updates(record), *job_values(job), console, id, expected)
+        return self._c.execute(_UPDATE_RESTORE, values).rowcount == 1
 
     def hide_restore(self, console: str, id: int) -> None:
         self._c.execute(
@@ -434,22 +333,13 @@ class SqliteTx:
         self._c.execute("DELETE FROM restores WHERE console = ? AND id = ?", (console, id))
 
     def unfinished_restore_record(self, console: str) -> bool:
-        row = self._c.execute(
-            "SELECT 1 FROM restores INDEXED BY restores_running WHERE console = ? AND visible = 1 "
-            f"AND status IN ({_marks(_UNFINISHED_RESTORE)}) LIMIT 1",
-            (console, *_UNFINISHED_RESTORE),
-        ).fetchone()
+        row = self._c.execute(UNFINISHED_SQL, (console, *UNFINISHED_RESTORES)).fetchone()
         return row is not None
 
     # backups -----------------------------------------------------------------------------
     def backup(self, console: str, id: int) -> StoredBackup | None:
-        row = self._c.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = ? AND id = ?",
-            (console, id),
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17))
+        row = self._c.execute(SELECT_BACKUP, (console, id)).fetchone()
+        return None if row is None else _stored_backup(row)
 
     def visible_backup(self, console: str, id: int) -> Backup | None:
         row = self._c.execute(_VISIBLE_BACKUP, (console, id)).fetchone()
@@ -457,7 +347,8 @@ class SqliteTx:
 
     def backups(self, console: str) -> list[Backup]:
         rows = self._c.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups WHERE console = ? AND visible = 1 ORDER BY id",
+            f"{_select(BACKUPS, BACKUPS.record_columns)} "
+            "WHERE console = ? AND visible = 1 ORDER BY id",
             (console,),
         ).fetchall()
         return [_backup(r) for r in rows]
@@ -469,29 +360,18 @@ class SqliteTx:
         return row is not None
 
     def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
-        self._c.execute(
-            f"INSERT INTO backups (console, {_BACKUP_COLUMNS}) VALUES (?, {_marks(('',) * 24)})",
-            (console, *_backup_values(backup), *_job_values(job)),
-        )
+        self._c.execute(_INSERT_BACKUP, (console, *BACKUPS.values(backup), *job_values(job)))
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
-        cursor = self._c.execute(
-            "UPDATE backups SET description = ?, time_initiated = ?, time_completed = ?, "
-            "status = ?, size_on_disk = ?, is_valid = ?, is_version_compatible = ?, visible = ?, "
-            "origin = ?, due_at = ?, outcome = ?, rule = ?, ordinal = ?, phase_since = ? "
-            "WHERE console = ? AND id = ? AND status = ?",
-            (record.description, record.time_initiated, record.time_completed,
-             record.status.value, record.size_on_disk, int(record.is_valid),
-             int(record.is_version_compatible), *_job_values(job), console, id, expected),
-        )  # fmt: skip
-        return cursor.rowcount == 1
+        values = (*BACKUPS.updates(record), *job_values(job), console, id, expected)
+        return self._c.execute(_UPDATE_BACKUP, values).rowcount == 1
 
     def remove_backup(self, console: str, id: int) -> None:
         self._c.execute("DELETE FROM backups WHERE console = ? AND id = ?", (console, id))
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
-        row = self._c.execute(_GATE, (console, console, console)).fetchone()
+        row = self._c.execute(GATE_SQL, (console, console, console)).fetchone()
         hosts = row[2]
         return GateView(
             rebalancing=bool(row[0]),
@@ -500,36 +380,32 @@ class SqliteTx:
         )
 
     def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
+        due = "WHERE console = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?"
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._c.execute(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores "
-            "WHERE console = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (console, now_ms, limit),
+            f"{_select(RESTORES, RESTORES.columns)} {due}", (console, now_ms, limit)
         ):
-            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
+            jobs.append(_stored_restore(row))
         for row in self._c.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups "
-            "WHERE console = ? AND due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (console, now_ms, limit),
+            f"{_select(BACKUPS, BACKUPS.columns)} {due}", (console, now_ms, limit)
         ):
-            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+            jobs.append(_stored_backup(row))
         return jobs
 
     def running_jobs(self, console: str) -> list[StoredRestore | StoredBackup]:
         jobs: list[StoredRestore | StoredBackup] = []
         for row in self._c.execute(
-            f"SELECT {_RESTORE_COLUMNS} FROM restores INDEXED BY restores_running "
-            f"WHERE console = ? AND status IN ({_marks(_RUNNING_RESTORE)}) ORDER BY id",
-            (console, *_RUNNING_RESTORE),
+            f"{_select(RESTORES, RESTORES.columns)} INDEXED BY restores_running "
+            f"WHERE console = ? AND status IN ({marks(len(RUNNING_RESTORE_JOBS))}) ORDER BY id",
+            (console, *RUNNING_RESTORE_JOBS),
         ):
-            jobs.append(StoredRestore(_restore(row), _job(JobKind.RESTORE, row, 13)))
-        running = (*_RUNNING_BACKUP, BackupStatus.DELETING.value)
+            jobs.append(_stored_restore(row))
         for row in self._c.execute(
-            f"SELECT {_BACKUP_COLUMNS} FROM backups INDEXED BY backups_running "
-            f"WHERE console = ? AND status IN ({_marks(running)}) ORDER BY id",
-            (console, *running),
+            f"{_select(BACKUPS, BACKUPS.columns)} INDEXED BY backups_running "
+            f"WHERE console = ? AND status IN ({marks(len(RUNNING_BACKUP_JOBS))}) ORDER BY id",
+            (console, *RUNNING_BACKUP_JOBS),
         ):
-            jobs.append(StoredBackup(_backup(row), _job(JobKind.BACKUP, row, 17)))
+            jobs.append(_stored_backup(row))
         return jobs
 
     def next_due(self, console: str) -> int | None:
@@ -692,6 +568,16 @@ class SqliteStore:
         self._probe: asyncio.Task[None] | None = None
 
     @classmethod
+    async def open_url(cls, url: str) -> SqliteStore:
+        """The store of a URL the factory gave to SQLite: a path, `:memory:`, `sqlite:PATH`
+        or `sqlite:///ABSOLUTE/PATH`."""
+        for prefix in ("sqlite://", "sqlite:"):
+            if url.startswith(prefix):
+                url = url[len(prefix) :]
+                break
+        return await cls.open(url)
+
+    @classmethod
     async def open(cls, path: str = ":memory:", *, busy_timeout_ms: int = 10_000) -> SqliteStore:
         """Open (creating and migrating) the database; a `StorageError` names the path and what
         to do when it cannot be used (a directory, a missing or read-only directory, a file
@@ -798,6 +684,9 @@ class SqliteStore:
 
     def watch(self, callback: Callable[[StoreHealth], None] | None) -> None:
         self._watcher = callback
+
+    def follow(self, callback: Callable[[str | None], None] | None) -> None:
+        """SQLite cannot tell of another process's writes: the workers' scans see them."""
 
     def _set_health(self, health: StoreHealth) -> None:
         if health != self._health:

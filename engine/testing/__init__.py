@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from engine.testing.plugin import (
     BASE_URL,
+    ConsoleFactory,
     ServerConsole,
+    ServerConsoleFactory,
     SimulatorServer,
     start_server,
 )
 
-__all__ = ["BASE_URL", "ServerConsole", "SimulatorServer", "start_server"]
+__all__ = [
+    "BASE_URL",
+    "ConsoleFactory",
+    "ServerConsole",
+    "ServerConsoleFactory",
+    "SimulatorServer",
+    "start_server",
+]

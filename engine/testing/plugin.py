@@ -1,23 +1,39 @@
 """The pytest plugin of the simulator: fixtures for in-process use and for a real server.
 
 Registered through the `pytest11` entry point `qradar_bre_sim`, so installing the package is
-enough; `-p no:qradar_bre_sim` turns it off.
+enough (`pip install 'qradar-bre-sim[pytest]'` brings pytest, pytest-asyncio and requests);
+`-p no:qradar_bre_sim` turns it off. The async fixtures run under pytest-asyncio (strict or
+auto mode: mark tests `@pytest.mark.asyncio`, or not in auto mode) and under anyio's
+`@pytest.mark.anyio`, in the test's own event loop.
+
+Options the pytest way: `@pytest.mark.bre(clock=..., rules=..., world=..., release=...,
+seed=...)` on a test (or module, `pytestmark`) sets up its console: the default console of
+`bre_simulator` in-process, the console of `bre_server_console` when served. The factories
+`bre_console_factory` (in-process, async) and `bre_server_console_factory` (served) make more
+consoles with the same keywords.
 
 In-process (fast, one isolated simulator per test, virtual clock):
 
 - `bre_settings`: the `Settings` the simulator starts with; override it in a module or conftest;
+- `bre_store`: the store URL it runs on (default None: the settings' own, `:memory:`); override
+  it to run a suite on another store (`memory:`, a path);
 - `bre_simulator`: a running `Simulator`, stopped after the test;
 - `bre_console`: its default console (the demo world: hosts 53 and 104, backups 1-3);
 - `bre_client`: an `httpx.AsyncClient` bound to it in-process, authenticated with `SEC` (for
-  `/api`) and the admin credential (for `/simulator`).
+  `/api`) and the admin credential (for `/simulator`);
+- `bre_console_factory`: `await bre_console_factory(rules=...)`, another console of it.
 
-A real server on a free port (for synchronous clients such as `requests`, or other languages):
+A real server (for synchronous clients such as `requests`, or other languages):
 
-- `bre_server` (session): `python -m engine serve --port 0 --db :memory: --clock virtual`,
-  with `.url`, `.token`, `.admin_token` and `.new_console()`;
+- `bre_server` (session): `bre serve --port 0 --db :memory: --clock virtual` (`--bre-port N`
+  or the ini option `bre_port` choose the port), with `.url`, `.token`, `.admin_token` and
+  `.new_console()`;
 - `bre_server_console`: a fresh isolated console on that server for each test (`.url`,
   `.token`, `.id`, `.headers`, and `.control_url` with `.control_headers` for its control
-  surface), deleted afterwards.
+  surface), deleted afterwards. Its jobs progress in poll mode unless told otherwise (each
+  read of an unfinished job moves it one phase on): a synchronous client that polls sees
+  every phase and finishes, with no clock to move;
+- `bre_server_console_factory`: `bre_server_console_factory(rules=...)`, more such consoles.
 """
 
 from __future__ import annotations
@@ -27,12 +43,12 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from inspect import isasyncgenfunction
 from typing import IO, TYPE_CHECKING, Any
 
 import httpx
@@ -44,14 +60,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASE_URL",
+    "CONSOLE_OPTIONS",
+    "SERVER_RULES",
+    "ConsoleFactory",
     "ServerConsole",
+    "ServerConsoleFactory",
     "SimulatorServer",
     "bre_client",
     "bre_console",
+    "bre_console_factory",
     "bre_server",
     "bre_server_console",
+    "bre_server_console_factory",
     "bre_settings",
     "bre_simulator",
+    "bre_store",
     "start_server",
 ]
 
@@ -59,15 +82,87 @@ __all__ = [
 BASE_URL = "http://qradar.test"
 #: How long `bre_server` waits for the server's `ready:` line.
 READY_TIMEOUT_S = 30.0
+#: The keywords of the `bre` marker (the factories take these and the other console options).
+CONSOLE_OPTIONS = ("clock", "rules", "world", "release", "seed")
+#: The rules of the served fixtures' consoles, under the ones a test gives (per kind): poll
+#: mode, so that a synchronous client polling a job sees it move and finish.
+SERVER_RULES: Mapping[str, Mapping[str, Any]] = {
+    "restore": {"mode": "poll"},
+    "backup": {"mode": "poll"},
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bre", "QRadar Backup and Restore Engine simulator")
+    group.addoption(
+        "--bre-port", type=int, default=None, metavar="PORT",
+        help="the port of the bre_server fixture (default: the ini option bre_port, else 0: "
+        "a free port)",
+    )  # fmt: skip
+    parser.addini("bre_port", "the port of the bre_server fixture (0: a free port)", default="0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "bre(clock=None, rules=None, world=None, release=None, seed=None): the console of "
+        "bre_simulator / bre_console / bre_client, or of bre_server_console",
+    )
+
+
+def marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The keywords of the closest `@pytest.mark.bre(...)`, checked by name."""
+    marker = request.node.get_closest_marker("bre")
+    if marker is None:
+        return {}
+    unknown = sorted(set(marker.kwargs) - set(CONSOLE_OPTIONS))
+    if marker.args or unknown:
+        wrong = repr(marker.args[0]) if marker.args else f"{unknown[0]}="
+        raise pytest.UsageError(
+            f"@pytest.mark.bre: {wrong} is not an option (keywords: {', '.join(CONSOLE_OPTIONS)})"
+        )
+    return dict(marker.kwargs)
 
 
 def _async_fixture(function: Callable[..., Any]) -> Any:
-    """An async fixture that also works in pytest-asyncio's strict mode."""
+    """An async fixture run in the test's own loop: pytest-asyncio's (strict and auto mode),
+    or anyio's for a test that uses `anyio_backend` (`pytest_fixture_setup` below)."""
+    function._bre_async = True  # type: ignore[attr-defined]
     try:
         import pytest_asyncio
-    except ImportError:  # pragma: no cover - without pytest-asyncio, async fixtures cannot run
+    except ImportError:  # anyio's plugin runs async fixtures of anyio tests by itself
         return pytest.fixture(function)
     return pytest_asyncio.fixture(function)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    """For an anyio test, run this plugin's async fixtures on anyio's runner (the test's loop),
+    as anyio does its own; pytest-asyncio (which would run them on a loop of its own in auto
+    mode, and which the fixtures name for its strict mode) then sees a plain fixture."""
+    function = fixturedef.func
+    if not getattr(function, "_bre_async", False) or "anyio_backend" not in request.fixturenames:
+        return (yield)
+    from anyio.pytest_plugin import extract_backend_and_options, get_runner
+
+    def on_anyio(anyio_backend: Any, **kwargs: Any) -> Iterator[Any]:
+        name, options = extract_backend_and_options(anyio_backend)
+        with get_runner(name, options) as runner:
+            if isasyncgenfunction(function):
+                yield from runner.run_asyncgen_fixture(function, kwargs)
+            else:
+                yield runner.run_fixture(function, kwargs)  # type: ignore[arg-type]
+
+    names = fixturedef.argnames
+    fixturedef.func = on_anyio  # type: ignore[misc]
+    fixturedef.argnames = (*names, "anyio_backend") if "anyio_backend" not in names else names  # type: ignore[misc]
+    try:
+        return (yield)
+    finally:
+        fixturedef.func = function  # type: ignore[misc]
+        fixturedef.argnames = names  # type: ignore[misc]
 
 
 # --- in-process --------------------------------------------------------------------------------
@@ -81,12 +176,41 @@ def bre_settings() -> Settings:
     return Settings()
 
 
-@_async_fixture
-async def bre_simulator(bre_settings: Settings) -> AsyncIterator[Simulator]:
-    """An isolated in-process simulator, started before the test and stopped after it."""
-    from engine.simulator import Simulator
+def _console_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options as Python code writes them: a world may be a mapping as in scenario files."""
+    from engine.control.world import read_world
+    from engine.core.records import World
 
-    async with Simulator(bre_settings) as simulator:
+    read = dict(options)
+    world = read.get("world")
+    if world is not None and not isinstance(world, World):
+        read["world"] = read_world(world)
+    return read
+
+
+@pytest.fixture
+def bre_store() -> str | None:
+    """The store URL `bre_simulator` runs on when `bre_settings` name none of their own
+    (`memory:`, a path...); None: the settings' default (`:memory:`, SQLite in RAM)."""
+    return None
+
+
+@_async_fixture
+async def bre_simulator(
+    bre_settings: Settings, bre_store: str | None, request: pytest.FixtureRequest
+) -> AsyncIterator[Simulator]:
+    """An isolated in-process simulator, started before the test and stopped after it; the
+    `bre` marker's options set up its default console."""
+    from engine.control.progression import checked_rules
+    from engine.simulator import DEFAULT_DB, Simulator
+
+    options = _console_options(marker_options(request))
+    if "rules" in options:
+        options["rules"] = checked_rules(options["rules"])
+    settings = bre_settings
+    if bre_store is not None and settings.db == DEFAULT_DB:
+        settings = replace(settings, db=bre_store)
+    async with Simulator(replace(settings, **options)) as simulator:
         yield simulator
 
 
@@ -94,6 +218,23 @@ async def bre_simulator(bre_settings: Settings) -> AsyncIterator[Simulator]:
 def bre_console(bre_simulator: Simulator) -> Console:
     """The default console of `bre_simulator`."""
     return bre_simulator.console()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleFactory:
+    """More consoles of an in-process simulator: `await factory(rules=..., world=...)` takes
+    the keywords of `Simulator.create_console` (a world may be a mapping, as in scenarios)."""
+
+    simulator: Simulator
+
+    async def __call__(self, **options: Any) -> Console:
+        return await self.simulator.create_console(**_console_options(options))
+
+
+@pytest.fixture
+def bre_console_factory(bre_simulator: Simulator) -> ConsoleFactory:
+    """Makes more isolated consoles of `bre_simulator` (they stop with it)."""
+    return ConsoleFactory(bre_simulator)
 
 
 @_async_fixture
@@ -155,7 +296,8 @@ class SimulatorServer:
             f"{self.url}/simulator/consoles", json=options, headers=self.control_headers,
             timeout=10,
         )  # fmt: skip
-        response.raise_for_status()
+        if response.status_code != 201:
+            raise ValueError(f"POST /simulator/consoles {options}: {response.text}")
         body = response.json()
         token = str(body["tokens"][0])
         return ServerConsole(self.url, token, str(body["id"]), {"SEC": token}, self.control_headers)
@@ -197,15 +339,17 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 
 
 def start_server(
-    *args: str, timeout: float = READY_TIMEOUT_S, env: dict[str, str] | None = None
+    *args: str, timeout: float = READY_TIMEOUT_S, env: dict[str, str] | None = None, port: int = 0
 ) -> SimulatorServer:
-    """Start `python -m engine serve --port 0 ...` and wait for its `ready:` line (which names
-    the URL, the default console's token and the admin credential)."""
+    """Start `bre serve --port PORT ...` and wait for its `ready:` line (which names the URL,
+    the default console's token and the admin credential). It runs as `python -P -m engine`
+    (`engine.launch`): a project with its own `engine` package does not shadow this one."""
+    from engine.launch import bre
     from engine.ready import read_ready
 
     command = [
-        sys.executable, "-m", "engine", "serve", "--host", "127.0.0.1", "--port", "0",
-        "--db", ":memory:", "--clock", "virtual", "--log-level", "WARNING", "--log-format",
+        *bre("serve"), "--host", "127.0.0.1", "--port", str(port), "--db", ":memory:",
+        "--clock", "virtual", "--log-level", "WARNING", "--log-format",
         "json", *args,
     ]  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BRE_")}
@@ -247,9 +391,13 @@ def start_server(
 
 
 @pytest.fixture(scope="session")
-def bre_server() -> Iterator[SimulatorServer]:
-    """A real simulator on a free loopback port for the whole session (virtual clocks)."""
-    server = start_server()
+def bre_server(request: pytest.FixtureRequest) -> Iterator[SimulatorServer]:
+    """A real simulator on a loopback port for the whole session (virtual clocks); the port is
+    `--bre-port N` or the ini option `bre_port`, else a free one."""
+    port = request.config.getoption("bre_port")
+    if port is None:
+        port = int(request.config.getini("bre_port") or 0)
+    server = start_server(port=port)
     try:
         yield server
     finally:
@@ -258,11 +406,49 @@ def bre_server() -> Iterator[SimulatorServer]:
             os.unlink(server.log_path)
 
 
+def server_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of POST /simulator/consoles for a served fixture's console: the test's rules
+    over `SERVER_RULES`, kind by kind (give `mode: auto` for timed phases)."""
+    rules = {kind: dict(rule) for kind, rule in SERVER_RULES.items()}
+    given = options.get("rules") or {}
+    for kind, rule in given.items() if isinstance(given, Mapping) else ():
+        rules[kind] = {**rules.get(kind, {}), **rule} if isinstance(rule, Mapping) else rule
+    return {**options, "rules": rules}
+
+
+class ServerConsoleFactory:
+    """More consoles of `bre_server`, as `bre_server_console` makes them (poll mode unless the
+    rules say otherwise): `factory(rules=..., world=..., clock=..., release=..., seed=...)`,
+    any key of the POST /simulator/consoles body. They are deleted after the test."""
+
+    def __init__(self, server: SimulatorServer) -> None:
+        self.server = server
+        self.made: list[ServerConsole] = []
+
+    def __call__(self, **options: Any) -> ServerConsole:
+        console = self.server.new_console(**server_options(options))
+        self.made.append(console)
+        return console
+
+    def close(self) -> None:
+        for console in self.made:
+            self.server.delete_console(console)
+
+
 @pytest.fixture
-def bre_server_console(bre_server: SimulatorServer) -> Iterator[ServerConsole]:
-    """A fresh isolated console on `bre_server`, deleted after the test."""
-    console = bre_server.new_console()
+def bre_server_console_factory(bre_server: SimulatorServer) -> Iterator[ServerConsoleFactory]:
+    """Makes isolated consoles on `bre_server`, deleted after the test."""
+    factory = ServerConsoleFactory(bre_server)
     try:
-        yield console
+        yield factory
     finally:
-        bre_server.delete_console(console)
+        factory.close()
+
+
+@pytest.fixture
+def bre_server_console(
+    bre_server_console_factory: ServerConsoleFactory, request: pytest.FixtureRequest
+) -> ServerConsole:
+    """A fresh isolated console on `bre_server` (the `bre` marker's options; poll mode unless
+    its rules say otherwise), deleted after the test."""
+    return bre_server_console_factory(**marker_options(request))

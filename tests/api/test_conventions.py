@@ -9,7 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from engine.core.versions import DEPRECATED_BELOW, LATEST, SUPPORTED, ApiVersion
+from engine.core.releases import DEPRECATED_BELOW
+from engine.core.versions import LATEST, SUPPORTED, ApiVersion
 from engine.simulator import Simulator
 from tests.support.http import API, UNAUTHORIZED, control, error, framework, make_client, snapshot
 from tests.support.worlds import GROUPS

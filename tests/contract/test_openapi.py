@@ -371,7 +371,8 @@ def test_control_request_bodies_are_the_declared_inputs() -> None:
     assert list(console["properties"]) == list(CONSOLE.fields)
     rules = console["properties"]["rules"]["properties"]
     assert set(rules["restore"]["properties"]) == {"mode", "requesting", "initializing",
-                                                   "in_progress", "outcome"}  # fmt: skip
+                                                   "in_progress", "outcome",
+                                                   "reads_per_phase"}  # fmt: skip
     for schema in bodies.values():
         assert schema.get("properties"), schema
     consoles = paths["/simulator/consoles"]

@@ -168,7 +168,9 @@ def test_a_rule_per_mode(kind: JobKind) -> None:
 
 @pytest.mark.parametrize("kind", list(JobKind), ids=str)
 def test_a_rule_refuses_what_it_does_not_know(kind: JobKind) -> None:
-    with pytest.raises(RuleError, match="allowed: mode, outcome, " + phases(kind)[0]):
+    with pytest.raises(
+        RuleError, match="allowed: mode, outcome, reads_per_phase, " + phases(kind)[0]
+    ):
         Progression.read(kind, {"speed": 1})
     with pytest.raises(RuleError, match="mode"):
         Progression.read(kind, {"mode": "fast"})
@@ -184,6 +186,7 @@ RULES = st.fixed_dictionaries(
         "outcome": PLANS.map(lambda p: p.to_json()),
         "in_progress": st.integers(0, 10**9).map(lambda n: f"{n}ms"),
         "initializing": st.integers(0, 10**6),
+        "reads_per_phase": st.integers(1, 1000),
     },
 )
 
@@ -192,7 +195,8 @@ RULES = st.fixed_dictionaries(
 def test_a_rule_reads_back_what_it_shows(kind: JobKind, spec: dict[str, Any]) -> None:
     rule = Progression.read(kind, spec)
     shown = rule.to_json(kind)
-    assert list(shown) == ["mode", *phases(kind), "outcome"]
+    polled = ["reads_per_phase"] if rule.mode is Mode.POLL else []  # shown in poll mode only
+    assert list(shown) == ["mode", *phases(kind), "outcome", *polled]
     again = Progression.read(kind, shown)
     assert again.to_json(kind) == shown
     assert again.mode == rule.mode

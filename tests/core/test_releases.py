@@ -166,3 +166,10 @@ def test_choose_reads_any_major_minor(major: int, minor: int) -> None:
     else:
         with pytest.raises(VersionNotValid):
             choose(text)
+
+
+def test_deprecated_below_is_what_the_newest_release_deprecates() -> None:
+    from engine.core import releases, versions
+
+    for version in versions.known():
+        assert releases.DEFAULT.deprecated(version) is (version < releases.DEPRECATED_BELOW)

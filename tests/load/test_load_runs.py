@@ -103,3 +103,45 @@ def test_a_served_target_needs_the_admin_credential(
     status = main(["load", *target, "--duration", "1", "--no-progress", "--quiet"])
     assert status == 2
     assert "--admin-token or BRE_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports free now (a race with other tests is unlikely)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as taken:
+                    taken.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise AssertionError("no free consecutive ports")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("separate", [False, True])
+def test_spawned_servers_listen_on_the_port_given(tmp_path: Path, separate: bool) -> None:
+    port = free_ports(2)
+    status, report = load(
+        tmp_path, "--spawn", "2", "--port", str(port), "--requests", "40", "--clients", "4",
+        *(["--separate-ports"] if separate else []),
+    )  # fmt: skip
+    assert status == 0
+    wanted = [port, port + 1] if separate else [port]
+    assert all(f"http://127.0.0.1:{p}" in report["target"] for p in wanted), report["target"]
+
+
+def test_a_port_out_of_range_for_spawned_servers_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["load", "--spawn", "1", "--port", "70000"])
+    assert done.value.code == 2
+    assert "--port: 70000: expected a port, 0 to 65535" in capsys.readouterr().err

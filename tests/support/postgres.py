@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
-import pytest
-
-from engine.simulator import Settings
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -93,11 +89,3 @@ class Database:
             if tables:
                 listed = ", ".join(f'"{name}"."{t}"' for t in tables)
                 conn.execute(f"TRUNCATE {listed} CASCADE")
-
-
-def on_store(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    """`settings` on the store `--store` chose for this run (a default in-memory one only:
-    `--store postgres` gives it the test's schema, fixture `pg_url`)."""
-    if request.config.getoption("store") == "postgres" and settings.db == ":memory:":
-        return replace(settings, db=request.getfixturevalue("pg_url"))
-    return settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 import requests
@@ -9,6 +11,7 @@ import requests
 from engine.runtime.console import Console
 from engine.simulator import DEFAULT_TOKEN, Simulator
 from engine.testing import BASE_URL, ServerConsole, SimulatorServer
+from engine.testing.plugin import ConsoleFactory, ServerConsoleFactory
 from tests.support.worlds import GROUPS
 
 RESTORES = "/api/backup_and_restore/restores"
@@ -191,4 +194,121 @@ def test_fixtures_work_in_strict_asyncio_mode(pytester: pytest.Pytester) -> None
         "-p", "no:cacheprovider", "-o", "asyncio_mode=strict",
         "-o", "asyncio_default_fixture_loop_scope=function", "-W", "error",
     )  # fmt: skip
+    result.assert_outcomes(passed=1)
+
+
+# --- options: the marker, the factories, the port ------------------------------------------
+
+
+@pytest.mark.bre(
+    rules={"restore": {"mode": "poll"}}, world={"rebalancing": True}, release="7.5.0 UP6", seed=3
+)
+async def test_the_marker_sets_up_the_in_process_console(
+    bre_console: Console, bre_client: httpx.AsyncClient
+) -> None:
+    assert bre_console.polls
+    assert bre_console.release.name == "7.5.0 UP6"
+    state = await bre_console.state()
+    assert state.rebalancing
+    assert state.settings["seed"] == 3
+    created = await bre_client.post(RESTORES, json={"backup_id": 1, "groups": GROUPS})
+    refused = await bre_client.post(
+        f"{RESTORES}/{created.json()['id']}", json={"status": "REQUESTING"}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == 1014
+
+
+async def test_the_in_process_factory_makes_other_consoles(
+    bre_console_factory: ConsoleFactory, bre_console: Console
+) -> None:
+    other = await bre_console_factory(
+        rules={"restore": {"mode": "poll"}}, world={"backups": [{"id": 9, "name": "only_9"}]}
+    )
+    assert other.id != bre_console.id
+    assert other.polls
+    assert [b.id for b in await other.list_backups()] == [9]
+
+
+def test_the_served_console_polls_by_default(bre_server_console: ServerConsole) -> None:
+    """No clock moves: three reads take a requested restore through its three phases."""
+    api = bre_server_console.url + RESTORES
+    headers = bre_server_console.headers
+    created = requests.post(api, json={"backup_id": 1, "groups": GROUPS}, headers=headers,
+                            timeout=TIMEOUT).json()  # fmt: skip
+    requests.post(f"{api}/{created['id']}", json={"status": "REQUESTING"}, headers=headers,
+                  timeout=TIMEOUT)  # fmt: skip
+    seen = [
+        requests.get(f"{api}/{created['id']}", headers=headers, timeout=TIMEOUT).json()["status"]
+        for _ in range(3)
+    ]
+    assert seen == ["INITIALIZING", "IN_PROGRESS", "SUCCESS"]
+    clock = requests.get(f"{bre_server_console.control_url}/clock",
+                         headers=bre_server_console.control_headers, timeout=TIMEOUT)  # fmt: skip
+    assert clock.json()["now_ms"] == 1_767_225_600_000  # the virtual epoch: time stood still
+
+
+@pytest.mark.bre(
+    rules={"backup": {"mode": "auto", "outcome": "FAILED"}}, world={"rebalancing": True}
+)
+def test_the_marker_sets_up_the_served_console(bre_server_console: ServerConsole) -> None:
+    headers = {**bre_server_console.headers, "backup_type": "CONFIG"}
+    url = bre_server_console.url + "/api/backup_and_restore/backups"
+    backup = requests.post(url, json={"name": "b", "configuration_id": 1}, headers=headers,
+                           timeout=TIMEOUT).json()  # fmt: skip
+    for _ in range(3):  # auto mode on the virtual clock: reads do not move it
+        read = requests.get(f"{url}/{backup['id']}", headers=headers, timeout=TIMEOUT).json()
+        assert read["status"] == "INITIALIZING"
+    requests.post(f"{bre_server_console.control_url}/clock", json={"advance": "1h"},
+                  headers=bre_server_console.control_headers, timeout=TIMEOUT)  # fmt: skip
+    read = requests.get(f"{url}/{backup['id']}", headers=headers, timeout=TIMEOUT).json()
+    assert read["status"] == "FAILED"
+    restores = bre_server_console.url + RESTORES
+    created = requests.post(restores, json={"backup_id": 1, "groups": GROUPS},
+                            headers=bre_server_console.headers, timeout=TIMEOUT).json()  # fmt: skip
+    refused = requests.post(f"{restores}/{created['id']}", json={"status": "REQUESTING"},
+                            headers=bre_server_console.headers, timeout=TIMEOUT)  # fmt: skip
+    assert refused.json()["code"] == 1014  # the marker's world: rebalancing
+
+
+def test_the_served_factory_makes_and_deletes_consoles(bre_server: SimulatorServer) -> None:
+    factory = ServerConsoleFactory(bre_server)
+    one = factory(rules={"restore": {"reads_per_phase": 2}})
+    two = factory(clock="real")
+    assert one.token != two.token
+    described = requests.get(one.control_url, headers=one.control_headers, timeout=TIMEOUT)
+    assert "poll" in described.text
+    factory.close()
+    gone = requests.get(one.control_url, headers=one.control_headers, timeout=TIMEOUT)
+    assert gone.status_code == 404
+    with pytest.raises(ValueError, match=r"rules\.restore\.mode"):
+        factory(rules={"restore": {"mode": "sometimes"}})
+
+
+def test_a_wrong_marker_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.bre(clocks="real")
+        def test_it(bre_settings, request):
+            from engine.testing.plugin import marker_options
+            marker_options(request)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*@pytest.mark.bre: clocks= is not an option (keywords: clock*"])
+
+
+def test_the_server_fixture_takes_a_port(pytester: pytest.Pytester) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pytester.makepyfile(
+        f"""
+        def test_port(bre_server):
+            assert bre_server.url == "http://127.0.0.1:{port}"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--bre-port", str(port))
     result.assert_outcomes(passed=1)
