@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= bre.sqlite3
 
-.PHONY: help run test test-postgres lint bench clean
+.PHONY: help run test test-postgres lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: $(STAMP) ## ruff and mypy --strict
 
 bench: $(STAMP) ## the benchmarks, each figure beside a ceiling measured in the same run
 	$(BIN)/python -m bench
+
+bench-quick: $(STAMP) ## the headline ratios of the served simulator in under two minutes
+	$(BIN)/python -m bench.served --quick
 
 clean: ## remove the virtual environment and local databases
 	rm -rf $(VENV) bre.sqlite3 bre.sqlite3-wal bre.sqlite3-shm

@@ -3,7 +3,7 @@
     python -m bench            # full run (the memory run does BENCH_LIFECYCLES, 1,000,000)
     python -m bench --quick    # or BENCH_QUICK=1: small counts, one repeat
     python -m bench --profile  # also cProfile the engine runs and print the top functions
-    python -m bench --only engine,http   # a subset of: engine, http, load, postgres
+    python -m bench --only engine,http   # a subset of: engine, http, load, served, postgres
 
 Environment: BENCH_QUICK=1, BENCH_LIFECYCLES=<n> (the memory run, across the consoles),
 BENCH_CONSOLES=<n> (default 1000), BENCH_PIN=0|1 (default 1: pin the process to one CPU),
@@ -25,8 +25,9 @@ from bench import engine as engine_bench
 from bench import http as http_bench
 from bench import load as load_bench
 from bench import postgres as postgres_bench
+from bench import served as served_bench
 
-SUITES = ("engine", "http", "load", "postgres")
+SUITES = ("engine", "http", "load", "served", "postgres")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += http_bench.run(quick, say, all_notes)
     if "load" in suites:
         rows += load_bench.run(quick, say, all_notes)
+    if "served" in suites:
+        rows += served_bench.run(quick, say, all_notes)
     if "postgres" in suites:
         rows += postgres_bench.run(quick, say, all_notes)
     elapsed = time.perf_counter() - started

@@ -8,9 +8,10 @@ backup finishes in its own transaction). wrk (Debian's package) is pinned to CPU
 
 Endpoints and what their answers are (status mixes are counted by a wrk Lua script and reported):
 - GET /api/backup_and_restore/restores/{id}: one PENDING restore, 200 every time;
-- POST /restores: the first creates (201), every later one is 409/1011 (one unfinished restore
-  record at a time), so this measures the refusal path of a create;
-- POST /restores/{id} {"status": "REQUESTING"}: the first starts it, then 422/1012 (not PENDING);
+- POST /restores refused: the first creates (201), every later one is 409/1011 (one unfinished
+  restore record at a time): the refusal path of a create, not the write path;
+- POST /restores/{id} REQUESTING refused: the first starts it, then 422/1012 (not PENDING);
+  the write path itself (real creates and requests) is `bench.served`'s lifecycle rows;
 - POST /backups (CONFIG, a unique name per request): 201 each, a full backup lifecycle written
   per request (immediate rule) - the write path.
 Ceilings: GET /ping and POST /ping (reads the body, answers JSON) of a trivial Starlette app.
@@ -259,8 +260,8 @@ def _served(
         restore_body = '{"backup_id": 2, "groups": ["CUSTOM_RULES_CONFIG"]}'
         config = {"backup_type": "CONFIG"}
         for name, path, body, extra, unique in (
-            ("POST /restores", f"{API}/restores", restore_body, {}, False),
-            ("POST /restores/{id} REQUESTING", f"{API}/restores/{rid}",
+            ("POST /restores refused (409/1011)", f"{API}/restores", restore_body, {}, False),
+            ("POST /restores/{id} REQUESTING refused (422/1012)", f"{API}/restores/{rid}",
              '{"status": "REQUESTING"}', {}, False),
             ("POST /backups (CONFIG, unique names)", f"{API}/backups", None, config, True),
         ):  # fmt: skip

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import logs, options
-from engine.control.schema import ControlError
 from engine.load import command as load_command
 from engine.scenarios import command as scenario_command
-from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, Settings, SettingsError
-from engine.store.base import StorageError
-from engine.store.factory import parse as store_url
-from engine.store.urls import is_postgres
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
+    from engine.simulator import Settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -25,6 +22,8 @@ Command = Callable[[argparse.Namespace], int]
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings: defaults, then BRE_* variables, then --config FILE, then flags (each setting
     declared once in `engine.options`)."""
+    from engine.simulator import Settings
+
     return Settings(**options.resolve(vars(args), getattr(args, "config", None)).settings)
 
 
@@ -41,6 +40,8 @@ def is_loopback(host: str) -> bool:
 
 def exposure(host: str, settings: Settings) -> str | None:
     """Refuse an open control surface beyond loopback; warn of well-known credentials there."""
+    from engine.simulator import DEFAULT_BASIC, DEFAULT_TOKEN, SettingsError
+
     if is_loopback(host):
         return None
     if not settings.control_auth:
@@ -60,8 +61,12 @@ def exposure(host: str, settings: Settings) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    logs.load_structlog("auto")  # before the simulator's modules import it
     from engine.api.connections import ConnectionLimits
     from engine.server import Listen, run
+    from engine.simulator import Settings, SettingsError
+    from engine.store.factory import parse as store_url
+    from engine.store.urls import is_postgres
 
     resolved = options.resolve(vars(args), args.config)
     logs.configure(resolved.serve_value("log_format"), resolved.serve_value("log_level"))
@@ -87,7 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
             )
         # one control-surface credential for every process (in the environment, not on the
         # command line where `ps` shows it)
-        os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or secrets.token_urlsafe(32)
+        from engine.core.credentials import new_secret
+
+        os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or new_secret()
         return serving.run(_without_workers(args.argv), listen, workers)
     cpu = resolved.serve_value("cpu")
     if cpu is not None:
@@ -162,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
+    from engine.control.schema import ControlError
+    from engine.simulator import SettingsError
+    from engine.store.base import StorageError
+
     try:
         return run(args)
     except (SettingsError, ControlError, StorageError) as error:  # one line: the value, what to do

@@ -138,20 +138,26 @@ class Shutdown:
                 request = self._request
             if not first:
                 self._force(f"a second {signum.name}")
-            log.info("shutdown_requested", signal=signum.name, bound_s=self.bound_s)
+            # the watchdog and the request come before the log line: a log that cannot be
+            # written (its pipe's reader gone) must not end this thread and leave the signal
+            # ignored for good
             watchdog = threading.Timer(self.bound_s, self._force, (f"{self.bound_s:g} s passed",))
             watchdog.daemon = True
             watchdog.start()
             if request is not None:
                 with contextlib.suppress(RuntimeError):  # the loop has closed: exiting anyway
                     request()
+            with contextlib.suppress(Exception):
+                log.info("shutdown_requested", signal=signum.name, bound_s=self.bound_s)
 
     @staticmethod
     def _force(reason: str) -> None:
-        log.error("shutdown_forced", reason=reason, exit_status=EXIT_FORCED)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_FORCED)
+        try:  # whatever the logs' state: the exit comes
+            log.error("shutdown_forced", reason=reason, exit_status=EXIT_FORCED)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(EXIT_FORCED)
 
 
 async def serve(

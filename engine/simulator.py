@@ -36,7 +36,7 @@ from engine import options
 from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
-from engine.core.credentials import Credential
+from engine.core.credentials import Credential, new_secret
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.options import SettingsError as SettingsError  # re-exported: raised here too
@@ -107,7 +107,9 @@ class Settings:
     control_auth: bool = True  # False: /simulator answers anyone (throwaway local use only)
     journal_entries: int = 1000  # requests kept per console
     journal_header_bytes: int = 4096  # header bytes kept per journal entry
-    journal_bytes: int = 4 * 2**20  # journal bytes per console (oldest entries dropped)
+    #: memory of each console's journal (oldest entries dropped): about 120 requests, so that
+    #: 1,000 consoles hold at most 256 MiB
+    journal_bytes: int = 256 * 2**10
     control_body_bytes: int = 2**20  # the largest control request body (413 beyond)
 
     def __post_init__(self) -> None:
@@ -172,7 +174,7 @@ class Simulator:
         #: the database as logs and readiness name it (a URL without its password)
         self.shown_db = redacted(self.settings.db)
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
-        self.admin_token = self.settings.admin_token or secrets.token_urlsafe(32)
+        self.admin_token = self.settings.admin_token or new_secret()
         self._store: Store | None = None
         self._group: TaskGroup | None = None
         self._runner: asyncio.Task[None] | None = None

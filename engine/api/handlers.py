@@ -7,7 +7,7 @@ operation, and shapes the answer with the list conventions (`filter`, `sort`, `R
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.api.qradar import Call, Handler
@@ -24,6 +24,7 @@ from engine.core.records import (
     backup_fields,
     initiator,
 )
+from engine.store.base import EncodedPage
 
 E = EndpointId
 
@@ -80,6 +81,54 @@ def listing(
     return Reply(200, page, {"Content-Range": content_range})
 
 
+#: Lists that may answer more records than this are built by the store as the JSON it sends
+#: (no Python object per field), on its own thread: no list holds the event loop for long.
+LARGE_PAGE = 500
+
+
+def list_request(
+    call: Call, filterable: Sequence[str], sortable: Sequence[str], sort_error: QRadarError
+) -> query.ListRequest:
+    """The list parameters of a call, parsed (422/12, /36, /37, 1018 on bad input)."""
+    range_spec = query.parse_range(call.headers.get("range"))
+    filter_text = call.query.get("filter")
+    condition = query.parse_filter(filter_text, filterable) if filter_text else None
+    sort_text = call.query.get("sort")
+    keys = query.parse_sort(sort_text, sortable, sort_error) if sort_text else ()
+    return query.ListRequest(condition, keys, range_spec)
+
+
+def large(request: query.ListRequest) -> bool:
+    spec = request.range
+    return spec is None or spec.end - spec.start + 1 > LARGE_PAGE
+
+
+def shown_keys(selection: query.FieldSelection, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The keys each listed record shows, in the record's own order (`fields` applied)."""
+    if selection.selects_all:
+        return tuple(allowed)
+    return tuple(k for k in allowed if k in selection.names)
+
+
+def page_reply(
+    records: Sequence[Any], total: int, request: query.ListRequest,
+    selection: query.FieldSelection, shape: Callable[[Any], dict[str, Any]],
+) -> Reply:  # fmt: skip
+    """The 200 of a (small) list page: each record shaped, `fields` applied, `Content-Range`
+    from the total."""
+    _, content_range = request.window(total)
+    if selection.selects_all:
+        items = [shape(r) for r in records]
+    else:
+        items = [selection.apply(shape(r)) for r in records]
+    return Reply(200, items, {"Content-Range": content_range})
+
+
+def encoded_reply(page: EncodedPage, request: query.ListRequest) -> Reply:
+    _, content_range = request.window(page.total)
+    return Reply(200, headers={"Content-Range": content_range}, parts=page.parts)
+
+
 def check_fields(call: Call, allowed: Sequence[str]) -> None:
     """Read `fields` before the operation: a bad selector (422/30, /31) must change nothing."""
     text = call.fields()
@@ -108,13 +157,19 @@ def _backup(call: Call, backup: Backup, status: int = 200, *, listing_shape: boo
 
 
 async def list_backups(call: Call) -> Reply:
-    sample = call.sample_keys
-    items = [
-        b.to_json(call.version, listing=True, sample_keys=sample)
-        for b in await call.console.list_backups()
-    ]
-    allowed = backup_fields(call.version, listing=True, sample_keys=sample)
-    return listing(call, items, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
+    sample, version = call.sample_keys, call.version
+    allowed = backup_fields(version, listing=True, sample_keys=sample)
+    selection = query.parse_fields(call.fields() or "", allowed)  # 422/30 before the filter's
+    request = list_request(call, allowed, BACKUP_SORTABLE, QRadarError.at(E.BACKUPS_LIST, 1018))
+    if large(request):
+        encoded = await call.console.encode_backups(request, shown_keys(selection, allowed))
+        return encoded_reply(encoded, request)
+    page = await call.console.page_backups(request)
+
+    def shape(b: Backup) -> dict[str, Any]:
+        return b.to_json(version, listing=True, sample_keys=sample)
+
+    return page_reply(page.records, page.total, request, selection, shape)
 
 
 async def create_backup(call: Call) -> Reply:
@@ -145,10 +200,26 @@ async def delete_backup(call: Call) -> Reply:
 
 
 async def list_restores(call: Call) -> Reply:
-    items = [r.to_json() for r in await call.console.list_restores()]
-    return listing(
-        call, items, RESTORE_FIELDS, RESTORE_SORTABLE, QRadarError.at(E.RESTORES_LIST, 1018)
-    )
+    selection = query.parse_fields(call.fields() or "", RESTORE_FIELDS)  # 422/30 first
+    sort_error = QRadarError.at(E.RESTORES_LIST, 1018)
+    request = list_request(call, RESTORE_FIELDS, RESTORE_SORTABLE, sort_error)
+    if large(request):
+        encoded = await call.console.encode_restores(request, shown_keys(selection, RESTORE_FIELDS))
+        return encoded_reply(encoded, request)
+    page = await call.console.page_restores(request)
+    return page_reply(page.records, page.total, request, selection, _to_json)
+
+
+def _to_json(restore: Restore) -> dict[str, Any]:
+    return restore.to_json()
+
+
+async def _latest_restore(call: Call) -> Restore | None:
+    """The console's newest restore record: one row, whatever the console holds."""
+    latest = query.ListRequest(sort=(query.SortKey("id", descending=True),),
+                               range=query.RangeSpec(0, 0))  # fmt: skip
+    page = await call.console.page_restores(latest)
+    return page.records[0] if page.records else None
 
 
 async def create_restore(call: Call) -> Reply:
@@ -184,10 +255,10 @@ async def delete_restore(call: Call) -> Reply:
 
 async def ha_action(call: Call) -> Reply:
     """Decision: answers with the console's latest restore (404/1001 when there is none)."""
-    restores = await call.console.list_restores()
-    if not restores:
+    latest = await _latest_restore(call)
+    if latest is None:
         raise QRadarError.at(E.HA_ACTION, 1001, id=call.params.get("flag", ""))
-    return _restore(call, restores[-1])
+    return _restore(call, latest)
 
 
 async def update_iptables(call: Call) -> Reply:
@@ -196,10 +267,10 @@ async def update_iptables(call: Call) -> Reply:
     if body is not None and not isinstance(body, dict):
         raise QRadarError.of(codes.UNREADABLE_PARAMETER, name="restore", placement="body",
                              content_type="APPLICATION_JSON")  # fmt: skip
-    restores = await call.console.list_restores()
-    if not restores:
+    latest = await _latest_restore(call)
+    if latest is None:
         raise QRadarError.at(E.IPTABLES_UPDATE, 1001, "The restore does not exist.")
-    return _restore(call, restores[-1])
+    return _restore(call, latest)
 
 
 HANDLERS: dict[EndpointId, Handler] = {

@@ -70,8 +70,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     empty: bool = False  # 204: no body at all
     media_type: str = JSON
+    #: the body already encoded, in parts sent one after the other (a large list, built off
+    #: the event loop: never joined into one buffer)
+    parts: tuple[bytes, ...] | None = None
 
     def encoded(self) -> bytes:
+        if self.parts is not None:
+            return b"".join(self.parts)
         return b"" if self.empty else dumps(self.body)
 
 
@@ -79,14 +84,25 @@ def error_reply(error: QRadarError, version: ApiVersion = LATEST) -> Reply:
     return Reply(error.code.http_status, error.body(version))
 
 
-async def send_reply(send: Send, reply: Reply) -> bytes:
-    payload = reply.encoded()
+async def send_reply(send: Send, reply: Reply, keep: int = 1 << 14) -> bytes:
+    """Send the reply; returns its body, or for a body in parts the first `keep` bytes or more
+    (what a journal keeps), never joining the parts of a large list."""
+    parts = reply.parts if reply.parts is not None else (reply.encoded(),)
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
     if not reply.empty:
-        headers.append((b"content-length", str(len(payload)).encode()))
+        headers.append((b"content-length", str(sum(map(len, parts))).encode()))
     headers.extend(
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
     )
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
-    return payload
+    for i, part in enumerate(parts):
+        await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
+    if len(parts) == 1:
+        return parts[0]
+    kept: list[bytes] = []
+    for part in parts:
+        kept.append(part)
+        keep -= len(part)
+        if keep <= 0:
+            break
+    return b"".join(kept)

@@ -7,6 +7,7 @@ keeps it (looked up by the digest of its secret, `engine.store.base.secret_diges
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import dataclass
 
 
@@ -24,3 +25,12 @@ def same_secret(known: str, presented: str) -> bool:
     return hmac.compare_digest(
         known.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
     )
+
+
+def new_secret() -> str:
+    """A random credential (256 bits, URL-safe) that never begins with `-`: it is pasted after
+    flags such as `--admin-token`, where argparse would take `-abc...` for another flag."""
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret

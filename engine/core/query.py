@@ -43,6 +43,9 @@ from engine.core.errors import QRadarError
 
 __all__ = [
     "FILTER_WORK_BUDGET",
+    "LIKE_LITERAL",
+    "LIKE_ONE",
+    "LIKE_RUN",
     "MAX_FILTER_DEPTH",
     "MAX_FILTER_LENGTH",
     "MAX_FILTER_TERMS",
@@ -50,8 +53,12 @@ __all__ = [
     "FieldSelection",
     "FieldSpec",
     "Filter",
+    "LikePattern",
+    "ListRequest",
+    "Node",
     "RangeSpec",
     "SortKey",
+    "Value",
     "full_window",
     "parse_fields",
     "parse_filter",
@@ -156,6 +163,10 @@ def _compare(record_value: Any, op: str, value: Value) -> bool | None:
 
 _LITERAL, _ONE, _RUN = 0, 1, 2
 _LikePattern: TypeAlias = tuple[tuple[int, str], ...]
+#: A parsed `like` pattern, for compilers to other languages: (kind, character) pairs, where
+#: kind is LIKE_LITERAL, LIKE_ONE (`_`) or LIKE_RUN (`%`, runs collapsed).
+LikePattern: TypeAlias = _LikePattern
+LIKE_LITERAL, LIKE_ONE, LIKE_RUN = _LITERAL, _ONE, _RUN
 
 
 def _like_matches(pattern: _LikePattern, text: str) -> bool:
@@ -1012,3 +1023,33 @@ def sort_records(
 
 def _record_key(field: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     return lambda record: _sort_value(record.get(field))
+
+
+# ============================================================================ a list request
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequest:
+    """What a list endpoint asks of its records, parsed: the store answers it (in its own query
+    language where it can), and `answer` is the reference it must agree with."""
+
+    filter: Filter | None = None
+    sort: tuple[SortKey, ...] = ()
+    range: RangeSpec | None = None
+
+    def window(self, total: int) -> tuple[slice, str]:
+        """The slice of the matching records and the `Content-Range` value."""
+        return self.range.window(total) if self.range else full_window(total)
+
+    def answer(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+        """The oracle: the page (filter, then sort, then Range) and the number of matches, by
+        evaluating everything in Python over `records` (in id order). The filter's work is
+        checked against the number of records first (422/12 when too costly)."""
+        items: Sequence[Mapping[str, Any]] = records
+        if self.filter is not None and self.filter.expr is not None:
+            self.filter.check_work(len(records))
+            items = self.filter.select(records)
+        if self.sort:
+            items = sort_records(items, self.sort)
+        window, _ = self.window(len(items))
+        return list(items[window]), len(items)

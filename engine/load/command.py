@@ -6,12 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.load.clients import MixError, parse_mix
-from engine.load.report import PlotUnavailable
-from engine.load.runner import LoadError, Options, run
-from engine.load.servers import ServerError
+if TYPE_CHECKING:  # imported when the command runs: `bre --help` stays fast
+    from engine.load.runner import Options
 
 DEFAULT_MIX = "poller=10,restore=3,backup=3,rebalance=1,lister=2"
 
@@ -136,6 +134,9 @@ def add_command(sub: Any) -> None:
 
 
 def options_from(args: argparse.Namespace) -> Options:
+    from engine.load.clients import parse_mix
+    from engine.load.runner import LoadError, Options
+
     mix = parse_mix(args.mix)
     worker = None
     if args.worker:
@@ -163,6 +164,11 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from engine.load.clients import MixError
+    from engine.load.report import PlotUnavailable
+    from engine.load.runner import LoadError, run
+    from engine.load.servers import ServerError
+
     try:
         options = options_from(args)
         return run(options).exit_status

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import signal
 import subprocess
 import threading
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import launch
+from engine.core.credentials import new_secret
 from engine.ready import read_ready
 
 
@@ -133,7 +133,7 @@ class Servers:
     port: int = 0  # 0: free ports; else the shared port, or the first of a port each
     servers: list[Server] = field(default_factory=list)
     #: one admin credential for all: a control request may reach any of them
-    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    admin_token: str = field(default_factory=new_secret)
 
     def start(self) -> list[Server]:
         one_port = self.shared_port and self.count > 1

@@ -8,7 +8,7 @@ and waiters (`wait_for`) are told that something changed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
@@ -20,13 +20,21 @@ from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.jobs import Job
 from engine.core.progression import PHASES, Mode, Outcome, Progression
+from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
 from engine.core.releases import DEFAULT, Release, read_release
 from engine.core.versions import LATEST, ApiVersion
 from engine.runtime import units
 from engine.runtime.clock import Clock, VirtualClock, Waker
 from engine.runtime.machines import Fired, Machines
-from engine.store.base import ConsoleState, Store, StoredRestore, Tx
+from engine.store.base import (
+    ConsoleState,
+    EncodedPage,
+    Page,
+    Store,
+    StoredRestore,
+    Tx,
+)
 
 T = TypeVar("T")
 log = structlog.get_logger("engine")
@@ -191,6 +199,19 @@ class Console:
             await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
 
+    async def page_restores(self, request: ListRequest) -> Page[Restore]:
+        """The restores a list request asks for (filter, sort, Range), answered by the store's
+        own query, and how many match."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
+        return await self.store.list_restores(self.id, request)
+
+    async def encode_restores(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_restores`, encoded as the API sends it with the fields `keys`."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE)
+        return await self.store.encode_restores(self.id, request, keys)
+
     # backups ------------------------------------------------------------------------------
     async def create_backup(
         self,
@@ -234,6 +255,18 @@ class Console:
         if self.polls:  # poll mode: a read moves jobs on
             await self._polled(JobKind.BACKUP)
         return await self.read(lambda tx: tx.backups(self.id))
+
+    async def page_backups(self, request: ListRequest) -> Page[Backup]:
+        """As `page_restores`, for backups."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
+        return await self.store.list_backups(self.id, request)
+
+    async def encode_backups(self, request: ListRequest, keys: Sequence[str]) -> EncodedPage:
+        """As `page_backups`, encoded as the API sends it with the fields `keys`."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.BACKUP)
+        return await self.store.encode_backups(self.id, request, keys)
 
     # the world ----------------------------------------------------------------------------
     async def hosts(self) -> list[Host]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
-
-import anyio
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import anyio
+
     from engine.scenarios.loader import find_files
     from engine.scenarios.report import junit, render
     from engine.scenarios.runner import Target, replay
@@ -42,11 +41,15 @@ def _replay(args: argparse.Namespace) -> int:
     sys.stdout.write(render(results, args.target))
     sys.stdout.flush()
     if args.junit:
+        from pathlib import Path
+
         Path(args.junit).write_bytes(junit(results))
     return 0 if results and all(r.status == "PASS" for r in results) else 1
 
 
 def _record(args: argparse.Namespace) -> int:
+    import anyio
+
     from engine.scenarios.record import RecordError, fetch_and_record
 
     try:
@@ -60,6 +63,8 @@ def _record(args: argparse.Namespace) -> int:
     if args.out == "-":
         sys.stdout.write(text)
     else:
+        from pathlib import Path
+
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"bre record: wrote {args.out}", file=sys.stderr)
     return 0

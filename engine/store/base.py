@@ -25,9 +25,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+import orjson
 
 from engine.core.credentials import Credential as Credential  # the port's vocabulary too
 from engine.core.credentials import same_secret as same_secret
@@ -35,9 +37,11 @@ from engine.core.enums import BackupStatus, JobKind
 from engine.core.gate import GateView
 from engine.core.jobs import Job as Job
 from engine.core.lifecycle import BACKUP, RESTORE
+from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 
 #: The statuses of jobs that hold the gate (`Tx.gate`).
 RUNNING_RESTORE_JOBS: tuple[str, ...] = tuple(str(s) for s in RESTORE.running)
@@ -87,6 +91,50 @@ def secret_digest(secret: str) -> str:
     on the digest, which tells an attacker nothing about the secret; the secret found is then
     compared in constant time (`same_secret`)."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[R]):
+    """One page of a list request: the records in the window, and how many records match the
+    filter (the total of `Content-Range`)."""
+
+    records: list[R]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPage:
+    """A list page as the API sends it (a JSON array, in parts sent one after the other) and
+    the total that matches."""
+
+    parts: tuple[bytes, ...]
+    total: int
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def encode_page(page: Page[R], keys: Sequence[str]) -> EncodedPage:
+    """A page encoded in Python: each record's `keys`, in that order, as the API shows them."""
+    bodies = [record_json(r) for r in page.records]
+    return EncodedPage((orjson.dumps([{k: b[k] for k in keys} for b in bodies]),), page.total)
+
+
+def record_json(record: Restore | Backup) -> dict[str, Any]:
+    """A record with every key a list may filter or sort on (whatever the API version)."""
+    if isinstance(record, Restore):
+        return record.to_json()
+    return record.to_json(None, listing=True, sample_keys=True)
+
+
+def answer_by_oracle(records: Sequence[R], request: ListRequest) -> Page[R]:
+    """A list request answered in Python over all visible `records` (in id order): the
+    reference every store's own query must agree with, and its fallback."""
+    bodies: list[Mapping[str, Any]] = [record_json(r) for r in records]
+    by_body = {id(b): r for b, r in zip(bodies, records, strict=True)}
+    page, total = request.answer(bodies)
+    return Page([by_body[id(b)] for b in page], total)
 
 
 class Tx(Protocol):
@@ -237,6 +285,29 @@ class Store(Protocol):
     async def close(self, grace_s: float = ...) -> bool:
         """Finish queued units (for `grace_s` at most) and close; False when a unit that did
         not return had to be left behind."""
+        ...
+
+    async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
+        """A console's visible restores, filtered, sorted and windowed as `request` asks, as
+        `answer_by_oracle` would answer it (422/12 for a filter too costly on the console);
+        large answers are built without holding the event loop."""
+        ...
+
+    async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
+        """As `list_restores`, for backups."""
+        ...
+
+    async def encode_restores(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        """As `list_restores`, the page encoded as the API sends it with the fields `keys` (in
+        that order): the path of large lists, which need no Python object per record."""
+        ...
+
+    async def encode_backups(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        """As `encode_restores`, for backups."""
         ...
 
     def stats(self) -> dict[str, int]: ...

@@ -19,12 +19,13 @@ import asyncio
 import functools
 import json
 import operator
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from engine.core.enums import JobKind
 from engine.core.gate import GateView
+from engine.core.query import ListRequest
 from engine.core.records import (
     BACKUP_UPDATABLE,
     RESTORE_UPDATABLE,
@@ -40,10 +41,14 @@ from engine.store.base import (
     UNFINISHED_RESTORES,
     ConsoleState,
     Credential,
+    EncodedPage,
     Job,
+    Page,
     StoredBackup,
     StoredRestore,
     StoreHealth,
+    answer_by_oracle,
+    encode_page,
     same_secret,
     secret_digest,
     settings_of,
@@ -542,6 +547,24 @@ class MemoryStore:
         if self._closed:
             raise RuntimeError("the store is closed")
         return work(MemoryTx(self._data, None))
+
+    # lists: the oracle over the console's visible records (the memory adapter is the
+    # reference, and it has no query language to compile to)
+    async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
+        return answer_by_oracle(await self.read(lambda tx: tx.restores(console)), request)
+
+    async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
+        return answer_by_oracle(await self.read(lambda tx: tx.backups(console)), request)
+
+    async def encode_restores(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        return encode_page(await self.list_restores(console, request), keys)
+
+    async def encode_backups(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        return encode_page(await self.list_backups(console, request), keys)
 
     async def close(self, grace_s: float = 3.0) -> bool:
         self._closed = True

@@ -101,6 +101,40 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE credentials_by_digest RENAME TO credentials;
     CREATE INDEX credentials_console ON credentials (console);
     """,
+    # 4: how many visible records each console has, kept by triggers (so in every process
+    # sharing the file): the total of an unfiltered list without counting rows. The triggers
+    # fire on inserts, deletes and changes of visibility only, not on every transition
+    """
+    CREATE TABLE list_counts (
+        console TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        visible INTEGER NOT NULL,
+        PRIMARY KEY (console, kind)
+    ) WITHOUT ROWID;
+    INSERT INTO list_counts (console, kind, visible)
+        SELECT console, 'restore', count(*) FROM restores WHERE visible = 1 GROUP BY console;
+    INSERT INTO list_counts (console, kind, visible)
+        SELECT console, 'backup', count(*) FROM backups WHERE visible = 1 GROUP BY console;
+    """
+    + "".join(
+        f"""
+    CREATE TRIGGER {table}_counted_insert AFTER INSERT ON {table} WHEN new.visible = 1 BEGIN
+        INSERT INTO list_counts (console, kind, visible) VALUES (new.console, '{kind}', 1)
+            ON CONFLICT (console, kind) DO UPDATE SET visible = visible + 1;
+    END;
+    CREATE TRIGGER {table}_counted_delete AFTER DELETE ON {table} WHEN old.visible = 1 BEGIN
+        UPDATE list_counts SET visible = visible - 1
+            WHERE console = old.console AND kind = '{kind}';
+    END;
+    CREATE TRIGGER {table}_counted_update AFTER UPDATE OF visible ON {table}
+    WHEN old.visible != new.visible BEGIN
+        INSERT INTO list_counts (console, kind, visible)
+            VALUES (new.console, '{kind}', new.visible - old.visible)
+            ON CONFLICT (console, kind) DO UPDATE SET visible = visible + excluded.visible;
+    END;
+    """
+        for table, kind in (("restores", "restore"), ("backups", "backup"))
+    ),
 )
 
 VERSION = len(MIGRATIONS)
@@ -108,6 +142,19 @@ VERSION = len(MIGRATIONS)
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer simulator."""
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script (a trigger's body holds semicolons of its own)."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    return statements
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -121,9 +168,8 @@ def migrate(conn: sqlite3.Connection) -> int:
                 f"the database has schema version {found}; this simulator knows up to {VERSION}"
             )
         for script in MIGRATIONS[found:]:
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(script):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {VERSION}")
         conn.execute("COMMIT")
     except BaseException:

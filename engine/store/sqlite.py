@@ -41,8 +41,11 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,6 +53,7 @@ import aiosqlite
 
 from engine.core.enums import JobKind
 from engine.core.gate import GateView
+from engine.core.query import ListRequest
 from engine.core.records import (
     Backup,
     BackupConfiguration,
@@ -57,7 +61,7 @@ from engine.core.records import (
     Host,
     Restore,
 )
-from engine.store import schema
+from engine.store import schema, sql_query
 from engine.store.base import (
     RUNNING_BACKUP_JOBS,
     RUNNING_BACKUPS,
@@ -65,13 +69,17 @@ from engine.store.base import (
     UNFINISHED_RESTORES,
     ConsoleState,
     Credential,
+    EncodedPage,
     Job,
+    Page,
     StorageCorrupt,
     StorageError,
     StorageUnavailable,
     StoredBackup,
     StoredRestore,
     StoreHealth,
+    answer_by_oracle,
+    encode_page,
     same_secret,
     secret_digest,
     settings_of,
@@ -79,6 +87,7 @@ from engine.store.base import (
 from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 MAX_BATCH = 128  # units per transaction: bounds how long one batch holds the event loop
 
 _IN = "','".join  # the status lists are the lifecycle tables' own constants, never input
@@ -108,6 +117,9 @@ def _select(table: Table[Any], columns: tuple[str, ...]) -> str:
 #: A record and its job by (console, id).
 SELECT_RESTORE = f"{_select(RESTORES, RESTORES.columns)} WHERE console = ? AND id = ?"
 SELECT_BACKUP = f"{_select(BACKUPS, BACKUPS.columns)} WHERE console = ? AND id = ?"
+#: The record columns a list reads, as SQL text.
+_RESTORE_RECORD = ", ".join(RESTORES.record_columns)
+_BACKUP_RECORD = ", ".join(BACKUPS.record_columns)
 #: A record as the API shows it: no job columns (the hot path of polling clients).
 _VISIBLE_RESTORE = (
     f"{_select(RESTORES, RESTORES.record_columns)} WHERE console = ? AND id = ? AND visible = 1"
@@ -504,6 +516,110 @@ def _journal_mode_wal(c: sqlite3.Connection, timeout_ms: int) -> str:
         pause = min(pause * 2, 0.05)
 
 
+#: Totals of filtered lists, by (console, kind, condition, parameters): (the connection's
+#: `PRAGMA data_version` when counted, total). Any commit by another connection (the writer,
+#: another process) moves the version: a total is reused only while nothing was written.
+_Totals = OrderedDict[tuple[Any, ...], tuple[int, int]]
+TOTALS_KEPT = 1024
+_SLICE = 500  # rows converted between two pauses (`time.sleep(0)`) that let the loop run
+
+
+def _encoded_page(
+    c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
+    kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str],
+    totals: _Totals | None = None,
+) -> EncodedPage:  # fmt: skip
+    """A list page as the JSON array the API sends: each row's object built by SQLite (no
+    Python object per field: a list of 100,000 records costs a tenth as much), or encoded
+    from the records where it cannot be."""
+    row_json = sql_query.row_json(table, keys, sql_query.SQLITE)
+    page = _list_page(c, console, request, table, kind, columns, convert, totals, row_json)
+    if isinstance(page, EncodedPage):
+        return page
+    return encode_page(page, keys)
+
+
+def _list_page(
+    c: sqlite3.Connection, console: str, request: ListRequest, table: sql_query.Table,
+    kind: JobKind, columns: str, convert: Callable[[tuple[Any, ...]], R],
+    totals: _Totals | None = None, row_json: str | None = None,
+) -> Any:  # fmt: skip
+    """A list request in one read transaction (one snapshot for the count and the page):
+    compiled to SQL, or answered by the oracle over every visible record when some part of it
+    cannot be said in SQL. A filtered total is counted once per version of the database
+    (`totals`, for the connection `c`); an unfiltered one is the kept count. Answers a
+    `Page[R]`, or with `row_json` (compiled SQL only) an `EncodedPage`."""
+    base = f"FROM {table.name} WHERE console = ? AND visible = 1"
+    c.execute("BEGIN")
+    try:
+        row = c.execute(
+            "SELECT visible FROM list_counts WHERE console = ? AND kind = ?",
+            (console, kind.value),
+        ).fetchone()
+        visible = int(row[0]) if row else 0
+        revision = int(c.execute("PRAGMA data_version").fetchone()[0])  # of this snapshot
+        if request.filter is not None and request.filter.expr is not None:
+            request.filter.check_work(visible)  # the same 422/12 as the oracle's
+        compiled: sql_query.Compiled | None = sql_query.compile_list(
+            request, table, sql_query.SQLITE, sql_query.sqlite_placeholder
+        )
+        if compiled is None:
+            rows = c.execute(f"SELECT {columns} {base} ORDER BY id", (console,)).fetchall()
+            return answer_by_oracle(_converted(rows, convert), request)
+        params: tuple[Any, ...] = compiled.params
+        where = f"{base} AND ({compiled.where})"
+        total = visible
+        if compiled.where != sql_query.TRUE:
+            key = (console, kind, compiled.where, params)
+            known = totals.get(key) if totals is not None else None
+            if known is not None and known[0] == revision:
+                total = known[1]
+            else:
+                total = c.execute(f"SELECT count(*) {where}", (console, *params)).fetchone()[0]
+                if totals is not None:
+                    totals[key] = (revision, total)
+                    totals.move_to_end(key)
+                    while len(totals) > TOTALS_KEPT:
+                        totals.popitem(last=False)
+        window, _ = request.window(total)
+        if window.stop <= window.start:
+            return EncodedPage((b"[]",), total) if row_json else Page([], total)
+        select = f"CAST({row_json} AS BLOB)" if row_json else columns  # UTF-8 bytes as sent
+        rows = c.execute(
+            f"SELECT {select} {where} ORDER BY {compiled.order_by} LIMIT ? OFFSET ?",
+            (console, *params, window.stop - window.start, window.start),
+        ).fetchall()
+        if row_json:
+            return EncodedPage(_array(rows), total)
+        return Page(_converted(rows, convert), total)
+    finally:
+        c.execute("COMMIT")
+
+
+def _array(rows: list[tuple[bytes]]) -> tuple[bytes, ...]:
+    """The JSON array of encoded rows, in parts of `_SLICE` rows (a pause between parts lets
+    the event loop's thread run): `[a,b`, `,c,d`, ..., `]`."""
+    parts = []
+    for i in range(0, len(rows), _SLICE):
+        parts.append(b"," + b",".join([r[0] for r in rows[i : i + _SLICE]]))
+        time.sleep(0)
+    parts[0] = b"[" + parts[0][1:]
+    parts.append(b"]")
+    return tuple(parts)
+
+
+def _converted(rows: list[tuple[Any, ...]], convert: Callable[[tuple[Any, ...]], R]) -> list[R]:
+    """Rows to records; on a large list, slice by slice with a pause between slices, so the
+    event loop's thread gets the interpreter at once rather than after a switch interval."""
+    if len(rows) <= _SLICE:
+        return [convert(r) for r in rows]
+    records: list[R] = []
+    for i in range(0, len(rows), _SLICE):
+        records.extend(convert(r) for r in rows[i : i + _SLICE])
+        time.sleep(0)
+    return records
+
+
 class _GaveUp(Exception):
     """A wait for another process's lock ended because nobody needs the batch any more (every
     caller gave up, or the store is closing): not a fault of the storage."""
@@ -566,6 +682,12 @@ class SqliteStore:
         self._health = StoreHealth()
         self._watcher: Callable[[StoreHealth], None] | None = None
         self._probe: asyncio.Task[None] | None = None
+        #: lists run on a thread of their own, on its own connection: a list of 100,000
+        #: records must not hold the event loop (and every other console's requests)
+        self._lister: ThreadPoolExecutor | None = None
+        self._list_conn = threading.local()
+        self._list_conns: list[sqlite3.Connection] = []
+        self._totals: _Totals = OrderedDict()  # used on the list thread only
 
     @classmethod
     async def open_url(cls, url: str) -> SqliteStore:
@@ -672,6 +794,78 @@ class SqliteStore:
                 raise
             self._note(fault)
             raise fault from error
+
+    async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
+        page: Page[Restore] = await self._list(
+            console, request, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, RESTORES.record
+        )
+        return page
+
+    async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
+        page: Page[Backup] = await self._list(
+            console, request, sql_query.BACKUPS, JobKind.BACKUP, _BACKUP_RECORD, BACKUPS.record
+        )
+        return page
+
+    async def encode_restores(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        page: EncodedPage = await self._list(
+            console, request, sql_query.RESTORES, JobKind.RESTORE, _RESTORE_RECORD, RESTORES.record,
+            keys,
+        )  # fmt: skip
+        return page
+
+    async def encode_backups(
+        self, console: str, request: ListRequest, keys: Sequence[str]
+    ) -> EncodedPage:
+        page: EncodedPage = await self._list(
+            console,
+            request,
+            sql_query.BACKUPS,
+            JobKind.BACKUP,
+            _BACKUP_RECORD,
+            BACKUPS.record,
+            keys,
+        )
+        return page
+
+    async def _list(
+        self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
+        columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        if self._lister is None:
+            self._lister = ThreadPoolExecutor(1, thread_name_prefix="sqlite-lists")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._lister, self._list_on_thread, console, request, table, kind, columns,
+                convert, keys,
+            )  # fmt: skip
+        except sqlite3.Error as error:
+            fault = _storage_fault(error, self.path)
+            if fault is None:
+                raise
+            self._note(fault)
+            raise fault from error
+
+    def _list_on_thread(
+        self, console: str, request: ListRequest, table: sql_query.Table, kind: JobKind,
+        columns: str, convert: Callable[[tuple[Any, ...]], R], keys: Sequence[str] | None,
+    ) -> Any:  # fmt: skip
+        conn: sqlite3.Connection | None = getattr(self._list_conn, "conn", None)
+        if conn is None:
+            conn = _open_reader(self.file)
+            sql_query.register_sqlite_functions(conn.create_function)
+            self._list_conn.conn = conn
+            self._list_conns.append(conn)
+        if keys is not None:
+            return _encoded_page(
+                conn, console, request, table, kind, columns, convert, keys, self._totals
+            )
+        return _list_page(conn, console, request, table, kind, columns, convert, self._totals)
 
     def bound_waits(self, seconds: float) -> None:
         """From now on, no write waits for another process's lock more than `seconds` (a
@@ -888,10 +1082,18 @@ class SqliteStore:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._lister is not None:
+            await asyncio.get_running_loop().run_in_executor(self._lister, self._close_lists)
+            self._lister.shutdown(wait=False)
         await self._conn.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
         return True
+
+    def _close_lists(self) -> None:
+        for conn in self._list_conns:
+            conn.close()
+        self._list_conns.clear()
 
     def stats(self) -> dict[str, int]:
         return {

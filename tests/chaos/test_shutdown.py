@@ -190,3 +190,35 @@ def test_a_unit_that_never_returns_is_ended_by_the_watchdog(
     assert served.stop() == 1
     (forced,) = served.events("shutdown_forced")
     assert forced["reason"] == "2 s passed"
+
+
+_BROKEN_LOG = """
+import os, signal, time
+from engine import server
+
+class BrokenPipe:  # the logs' pipe closed by its reader (`bre serve 2>&1 | head -3`)
+    def info(self, *args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+    error = warning = info
+
+server.log = BrokenPipe()
+shutdown = server.Shutdown(1.0)
+shutdown.start()
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(20)
+print("still running")
+"""
+
+
+def test_sigterm_ends_the_process_when_its_log_pipe_is_closed() -> None:
+    """Regression: a log line that cannot be written (the reader of the logs' pipe has gone)
+    killed the signal thread before it armed the watchdog, and SIGTERM was ignored for good."""
+    import subprocess
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _BROKEN_LOG], capture_output=True, text=True, timeout=GUARD_S
+    )
+    assert "still running" not in done.stdout
+    assert done.returncode != 0
+    assert time.monotonic() - started < GUARD_S
