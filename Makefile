@@ -7,10 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= bre.sqlite3
 
-.PHONY: help run test lint bench bench-quick clean
+.PHONY: help run test test-postgres lint bench bench-quick clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ run: $(STAMP) ## serve the simulator on 127.0.0.1:8000 with an SQLite file and t
 test: $(STAMP) ## run the whole test suite, then the engine and API suites on the memory store
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q tests/runtime tests/api --store memory:
+
+test-postgres: $(STAMP) ## the engine, API and scenario suites again on PostgreSQL (BRE_TEST_POSTGRES)
+	$(BIN)/python -m pytest -q -m "not slow" --store postgresql tests/runtime tests/api tests/control tests/scenarios
 
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check engine tests bench

@@ -3,7 +3,7 @@
     python -m bench            # full run (the memory run does BENCH_LIFECYCLES, 1,000,000)
     python -m bench --quick    # or BENCH_QUICK=1: small counts, one repeat
     python -m bench --profile  # also cProfile the engine runs and print the top functions
-    python -m bench --only engine,http   # a subset of: engine, http, load, served
+    python -m bench --only engine,http   # a subset of: engine, http, load, served, postgres
 
 Environment: BENCH_QUICK=1, BENCH_LIFECYCLES=<n> (the memory run, across the consoles),
 BENCH_CONSOLES=<n> (default 1000), BENCH_PIN=0|1 (default 1: pin the process to one CPU),
@@ -24,9 +24,10 @@ from bench import Row, markdown_table, text_table
 from bench import engine as engine_bench
 from bench import http as http_bench
 from bench import load as load_bench
+from bench import postgres as postgres_bench
 from bench import served as served_bench
 
-SUITES = ("engine", "http", "load", "served")
+SUITES = ("engine", "http", "load", "served", "postgres")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += load_bench.run(quick, say, all_notes)
     if "served" in suites:
         rows += served_bench.run(quick, say, all_notes)
+    if "postgres" in suites:
+        rows += postgres_bench.run(quick, say, all_notes)
     elapsed = time.perf_counter() - started
     context = (
         f"{time.strftime('%Y-%m-%d %H:%M:%S')}, Python {platform.python_version()}, "

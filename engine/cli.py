@@ -68,6 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.server import Listen, run
     from engine.simulator import Settings, SettingsError
     from engine.store.factory import parse as store_url
+    from engine.store.urls import is_postgres
 
     resolved = options.resolve(vars(args), args.config)
     logs.configure(resolved.serve_value("log_format"), resolved.serve_value("log_level"))
@@ -82,9 +83,10 @@ def _serve(args: argparse.Namespace) -> int:
     if workers > 1:
         from engine import workers as serving
 
-        if settings.clock == "virtual":
+        if settings.clock == "virtual" and not is_postgres(settings.db):
             raise SettingsError(
-                f"--workers {workers}: needs --clock real (a virtual clock is one process's)"
+                f"--workers {workers}: needs --clock real (a virtual clock is one process's, "
+                "except on PostgreSQL, where the processes share it)"
             )
         if not store_url(settings.db).shared:
             raise SettingsError(

@@ -416,7 +416,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "workers",
-        "processes serving one port on the shared database (needs --clock real and a file)",
+        "processes serving one port on the shared database (needs a file or "
+        "PostgreSQL; --clock real unless PostgreSQL)",
         integer(1, 64),
         "serve",
         metavar="N",

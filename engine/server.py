@@ -32,6 +32,7 @@ from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
+from engine.store.urls import redacted
 from engine.tls import TlsFiles
 
 log = structlog.get_logger("server")
@@ -227,7 +228,7 @@ async def serve(
             # the web page's URL with the admin credential, as Jupyter prints its own
             page = f"{url}/?token={quote(admin, safe='')}" if admin else f"{url}/"
             print(ready_line(url, token=token, admin=admin, ca=ca, page=page), flush=True)
-            log.info("server_ready", url=url, db=settings.db)
+            log.info("server_ready", url=url, db=redacted(settings.db))
         await _until_stopped(simulator, server, task, stop)
     sys.stdout.flush()
 

@@ -41,13 +41,14 @@ from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.options import SettingsError as SettingsError  # re-exported: raised here too
 from engine.runtime import units
-from engine.runtime.clock import Clock, RealClock, VirtualClock
+from engine.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, SharedClock, VirtualClock
 from engine.runtime.console import Console
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ConsoleState, Store, StoreHealth, Tx
+from engine.store.base import ClockStore, ConsoleState, StorageError, Store, StoreHealth, Tx
 from engine.store.factory import open_store
 from engine.store.factory import parse as parse_store_url
+from engine.store.urls import redacted
 
 log = structlog.get_logger("engine")
 
@@ -190,6 +191,11 @@ class Simulator:
         self.machines = Machines()
         self._consoles: dict[str, Console] = {}
         self._cancel: dict[str, anyio.CancelScope] = {}
+        self._following: set[str] = set()  # consoles being attached after a notification
+        #: the store that keeps virtual clocks for every process (PostgreSQL), else None
+        self._shared_clocks: ClockStore | None = None
+        #: the database as logs and readiness name it (a URL without its password)
+        self.shown_db = redacted(self.settings.db)
         #: the bearer token of the control surface (`Settings.admin_token`, or a random one)
         self.admin_token = self.settings.admin_token or new_secret()
         self._store: Store | None = None
@@ -233,10 +239,14 @@ class Simulator:
             raise
         self.store.watch(self._store_health)
         self._state = "running"
-        log.info("simulator_ready", db=self.settings.db, consoles=len(self._consoles))
+        log.info("simulator_ready", db=self.shown_db, consoles=len(self._consoles))
 
     async def _start(self) -> None:
-        self._store = await open_store(self.settings.db)
+        store = await open_store(self.settings.db)
+        store.follow(self._changed_elsewhere)
+        self._store = store
+        # a store that keeps virtual clocks for every process on it (PostgreSQL)
+        self._shared_clocks = store if isinstance(store, ClockStore) else None
         started = asyncio.Event()
         self._runner = asyncio.get_running_loop().create_task(
             self._run(started), name="simulator-task-group"
@@ -311,7 +321,7 @@ class Simulator:
             store.watch(None)
             if not await store.close(grace_s):
                 log.error(
-                    "store_not_closed", db=self.settings.db, reason="a unit of work did not return"
+                    "store_not_closed", db=self.shown_db, reason="a unit of work did not return"
                 )
 
     def health(self) -> Health:
@@ -324,14 +334,14 @@ class Simulator:
         if store.corrupt:
             return Health(
                 False,
-                f"the database {self.settings.db} is damaged ({store.cause}): "
+                f"the database {self.shown_db} is damaged ({store.cause}): "
                 "restore a copy or start on a new file",
             )
         if store.failing_since is not None:
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(store.failing_since))
             return Health(
                 False,
-                f"the database {self.settings.db} cannot be written since "
+                f"the database {self.shown_db} cannot be written since "
                 f"{since} ({store.cause}); retrying",
             )
         return Health(True)
@@ -347,11 +357,11 @@ class Simulator:
 
     def _store_health(self, health: StoreHealth) -> None:
         if health.corrupt:
-            log.error("store_corrupt", db=self.settings.db, cause=health.cause)
+            log.error("store_corrupt", db=self.shown_db, cause=health.cause)
         elif health.failing_since is not None:
-            log.warning("store_failing", db=self.settings.db, cause=health.cause)
+            log.warning("store_failing", db=self.shown_db, cause=health.cause)
         else:
-            log.info("store_recovered", db=self.settings.db)
+            log.info("store_recovered", db=self.shown_db)
 
     @property
     def store(self) -> Store:
@@ -395,6 +405,52 @@ class Simulator:
         for gone in set(self._consoles) - set(ids):
             self._forget(gone)
         return ids
+
+    def _changed_elsewhere(self, id: str | None) -> None:
+        """Another process wrote jobs or settings of console `id` (None: of any): its worker
+        looks again now, its waiters are told; a console this process has not attached yet
+        is attached, so that its jobs go on here too (another process may have died)."""
+        if self._state != "running" or self._group is None:
+            return
+        if id is None:
+            for console in self._consoles.values():
+                console.notify()
+            self._group.start_soon(self._attach_quietly, None)
+            return
+        attached = self._consoles.get(id)
+        if attached is not None:
+            attached.notify()
+            if isinstance(attached.clock, SharedClock):
+                self._group.start_soon(self._follow_clock, attached)
+        elif id not in self._following:
+            self._following.add(id)
+            self._group.start_soon(self._attach_quietly, id)
+
+    async def _follow_clock(self, console: Console) -> None:
+        """Move a shared clock to where another process moved it (a fault: logged)."""
+        clock, shared = console.clock, self._shared_clocks
+        assert isinstance(clock, SharedClock)
+        assert shared is not None
+        try:
+            stored = await shared.clock_of(console.id)
+        except StorageError as error:
+            log.warning("clock_not_followed", console=console.id, cause=repr(error))
+            return
+        if stored is not None and stored != clock.now_ms():
+            await clock.follow(stored)
+
+    async def _attach_quietly(self, id: str | None) -> None:
+        """Attach (or forget) what another process changed; a fault is logged, not raised
+        into the task group (the next notification or request tries again)."""
+        try:
+            if id is None:
+                await self.list_consoles()
+            else:
+                await self.find_console(id)
+        except (LookupError, StorageError) as error:
+            log.warning("console_not_followed", console=id, cause=repr(error))
+        finally:
+            self._following.discard(id or "")
 
     def _forget(self, id: str) -> None:
         """Drop a console deleted from the store: its worker stops, its object goes."""
@@ -519,8 +575,13 @@ class Simulator:
         state = await self.store.read(lambda tx: tx.console(id))
         if state is None:
             raise LookupError(f"no console {id!r}")
-        clock = clock if clock is not None else self._clock_for(state)
+        if clock is None:
+            shared = self._shared_clocks
+            start = await shared.clock_of(id) if shared is not None else None
+            clock = self._clock_for(state, start)
         console = Console(id, self.store, self.machines, clock)
+        if isinstance(clock, SharedClock):
+            clock.before_move = console.waker.notify
         await console.refresh()
         self._consoles[id] = console
         if recover:
@@ -568,14 +629,23 @@ class Simulator:
             if isinstance(clock, VirtualClock):
                 clock.unregister()
 
-    def _clock_for(self, state: ConsoleState) -> Clock:
+    def _clock_for(self, state: ConsoleState, start_ms: int | None = None) -> Clock:
         kind = state.settings.get("clock", self.settings.clock)
         if kind == "real":
             return RealClock()
-        return VirtualClock(autojump=self.settings.autojump)  # from VIRTUAL_EPOCH_MS
+        start = VIRTUAL_EPOCH_MS if start_ms is None else start_ms
+        shared = self._shared_clocks
+        if shared is not None:  # one clock for every process on the database
+            id = state.id
+
+            async def publish(now_ms: int) -> None:
+                await shared.publish_clock(id, now_ms)
+
+            return SharedClock(publish, start, autojump=self.settings.autojump)
+        return VirtualClock(start, autojump=self.settings.autojump)
 
     def __repr__(self) -> str:
         return (
-            f"Simulator(db={self.settings.db!r}, consoles={len(self._consoles)}, "
+            f"Simulator(db={self.shown_db!r}, consoles={len(self._consoles)}, "
             f"ready={self.ready}, pid={os.getpid()})"
         )

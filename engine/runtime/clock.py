@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import anyio
@@ -189,3 +190,43 @@ class VirtualClock:
             f"VirtualClock(now_ms={self._now}, sleepers={self._sleepers}, "
             f"parked={self._parked}, deadlines={len(self._heap)})"
         )
+
+
+class SharedClock(VirtualClock):
+    """A virtual clock that several processes share through their database: every move made
+    here is published (`publish(now_ms)`, written to the database, which tells the other
+    processes), and a move published elsewhere is followed (`follow`), running the due work
+    here as `advance` does. Processes agree on the time within a notification's delay."""
+
+    def __init__(
+        self, publish: Callable[[int], Awaitable[None]], start_ms: int = VIRTUAL_EPOCH_MS,
+        *, autojump: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__(start_ms, autojump=autojump)
+        self._publish = publish
+        #: called before a move made here: the console's worker looks at the database again,
+        #: so that a job another process started just before is among the deadlines stepped
+        #: through (its notification may not have arrived yet)
+        self.before_move: Callable[[], None] | None = None
+
+    async def advance_to(self, target_ms: int) -> None:
+        if self.before_move is not None:
+            self.before_move()  # the worker's pass runs in the settle that advance_to begins with
+        await super().advance_to(target_ms)
+        await self._publish(self.now_ms())
+
+    async def set(self, when_ms: int) -> None:
+        backward = when_ms < self.now_ms()
+        await super().set(when_ms)  # forward: through advance_to, which publishes
+        if backward:
+            await self._publish(self.now_ms())
+
+    async def follow(self, when_ms: int) -> None:
+        """Another process moved the clock to `when_ms`: move here too, unpublished."""
+        if when_ms > self.now_ms():
+            await super().advance_to(when_ms)
+        elif when_ms < self.now_ms():
+            await super().set(when_ms)
+
+    def __repr__(self) -> str:
+        return "Shared" + super().__repr__()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import anyio
 import structlog
@@ -98,14 +98,20 @@ class Console:
         """Every unit first reads the console's row (most read it anyway, for its rules): a
         console another process deleted raises `units.ConsoleMissing`, never a refusal such as
         1003."""
-        unit = units.Unit(self.id, self.clock.now_ms(), self.machines)
+        now = self.clock.now_ms()
+        ran: list[units.Unit] = []
 
         def run(tx: Tx) -> T:
+            # a fresh unit each run: a store may run a unit again after a rollback (a server
+            # database aborts a transaction on deadlock), and the unit must not keep the
+            # transitions of the run that was rolled back
+            unit = units.Unit(self.id, now, self.machines)
+            ran[:] = [unit]
             unit.state(tx)
             return work(tx, unit, *args, **kwargs)
 
         try:
-            result: T = await self.store.transact(run)
+            result: T = await self.store.transact(_OfConsole(self.id, run))
         except QRadarError as error:
             if error.code.http_status == 409:
                 log.info(
@@ -115,6 +121,7 @@ class Console:
                     endpoint=sorted(e.value for e in error.code.endpoints),
                 )
             raise
+        unit = ran[0]
         if unit.fired:
             self._report(unit.fired, wake and bool(unit.scheduled))
         elif wake and unit.scheduled:
@@ -501,3 +508,17 @@ class Console:
 
     def __repr__(self) -> str:
         return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self._history)})"
+
+
+class _OfConsole(Generic[T]):
+    """A unit of work that says which console it is for: a store may write units of different
+    consoles in parallel and keeps those of one console in order (`PostgresStore.transact`)."""
+
+    __slots__ = ("console", "work")
+
+    def __init__(self, console: str, work: Callable[[Tx], T]) -> None:
+        self.console = console
+        self.work = work
+
+    def __call__(self, tx: Tx) -> T:
+        return self.work(tx)

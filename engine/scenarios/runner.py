@@ -301,6 +301,7 @@ class Target:
     admin_token: str | None = None  # the served simulator's control surface credential
     #: httpx's `verify=` for an https:// URL (`--ca FILE`: a context; `--insecure`: False)
     verify: ssl.SSLContext | bool = True
+    db: str = ":memory:"  # in-process: the store the simulator runs on
     _simulator: bool | None = None
 
     @property
@@ -319,7 +320,7 @@ class Target:
     @asynccontextmanager
     async def driver(self, scenario: Scenario, notes: list[str]) -> AsyncIterator[Driver]:
         if self.url is None:
-            async with _in_process(scenario, self.token or IN_PROCESS_TOKEN) as driver:
+            async with _in_process(scenario, self.token or IN_PROCESS_TOKEN, self.db) as driver:
                 yield driver
             return
         async with httpx.AsyncClient(base_url=self.url, timeout=30.0, verify=self.verify) as client:
@@ -376,12 +377,12 @@ def _console_body(scenario: Scenario, token: str, builtins: Mapping[str, str]) -
 
 
 @asynccontextmanager
-async def _in_process(scenario: Scenario, token: str) -> AsyncIterator[Driver]:
+async def _in_process(scenario: Scenario, token: str, db: str) -> AsyncIterator[Driver]:
     from engine.api.app import create_app
     from engine.control.actions import Control
     from engine.simulator import Settings, Simulator
 
-    async with Simulator(Settings(seed=scenario.seed or 0)) as sim:
+    async with Simulator(Settings(seed=scenario.seed or 0, db=db)) as sim:
         console = await sim.create_console(
             CONSOLE_ID,
             tokens=(token,),

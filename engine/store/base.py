@@ -27,7 +27,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import orjson
 
@@ -327,6 +327,18 @@ class Store(Protocol):
         settings of that console (None: of any); None stops. An adapter that cannot tell
         never calls it: the workers' scans see other processes' writes."""
         ...
+
+
+@runtime_checkable
+class ClockStore(Protocol):
+    """A store that keeps each console's virtual clock for every process sharing it
+    (PostgreSQL): a move published through one process is told to the others (`follow`)."""
+
+    async def clock_of(self, console: str) -> int | None:
+        """The console's clock as stored (None: never moved, the virtual epoch)."""
+        ...
+
+    async def publish_clock(self, console: str, now_ms: int) -> None: ...
 
 
 class StaleState(RuntimeError):

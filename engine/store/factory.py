@@ -25,6 +25,7 @@ from engine.store.base import Store
 ADAPTERS: dict[str, str] = {
     "memory": "engine.store.memory:MemoryStore.open",
     "sqlite": "engine.store.sqlite:SqliteStore.open_url",
+    "postgresql": "engine.store.postgres:PostgresStore.open",
 }
 #: what `memory:` and `:memory:` have in common: the data lives in the process that opened it
 _PER_PROCESS = (":memory:", "memory:")

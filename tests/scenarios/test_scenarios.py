@@ -28,6 +28,7 @@ from engine.scenarios.loader import (
 from engine.scenarios.recording import dump, scenario_from_journal
 from engine.scenarios.report import junit, render
 from engine.scenarios.runner import Target, quiet_logs, replay, run_scenario
+from engine.simulator import Settings
 from tests.support.serving import serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,9 +54,12 @@ def _in_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("scenario", CATALOGUE_SCENARIOS, ids=lambda s: s.id)
-async def test_catalogue_scenario_passes_in_process(scenario: Scenario) -> None:
+async def test_catalogue_scenario_passes_in_process(
+    scenario: Scenario, bre_store: str | None
+) -> None:
+    target = Target(db=bre_store or ":memory:")  # on the store of `--store`
     with quiet_logs():
-        result = await run_scenario(scenario)
+        result = await run_scenario(scenario, target)
     assert result.status == "PASS", render([result])
     assert result.skipped == 0
 
@@ -267,7 +271,7 @@ async def test_a_failing_step_is_reported_with_request_expectation_and_answer(
 async def test_a_recorded_session_replays_green(tmp_path: Path) -> None:
     from engine.api.app import create_app
     from engine.control.actions import Control
-    from engine.simulator import Settings, Simulator
+    from engine.simulator import Simulator
 
     with quiet_logs():
         async with Simulator(Settings()) as sim:

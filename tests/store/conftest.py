@@ -1,7 +1,8 @@
 """The adapters the store contract runs on, one entry each (apscheduler v4's model).
 
 Each entry gives a fresh database for one test as a URL for `open_store`, and cleans it up
-afterwards. Adding an adapter to the contract is one line in `DATABASES`.
+afterwards. Adding an adapter to the contract is one line in `DATABASES` (or `SERVERS` for one
+that needs a server the tests find, as PostgreSQL).
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ DATABASES: dict[str, Callable[[Path], AbstractAsyncContextManager[str]]] = {
 }
 
 
-@pytest.fixture(params=list(DATABASES))
+#: PostgreSQL: an empty schema of the run's database on BRE_TEST_POSTGRES (fixture `pg_url`;
+#: skipped with the reason without a server, except in CI)
+SERVERS = ("postgresql",)
+
+
+@pytest.fixture(params=[*DATABASES, *SERVERS])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh database of each adapter in turn, as its URL."""
+    if request.param == "postgresql":
+        fresh: str = request.getfixturevalue("pg_url")
+        yield fresh
+        return
     async with DATABASES[request.param](tmp_path) as url:
         yield url
 

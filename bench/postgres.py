@@ -1,0 +1,184 @@
+"""PostgreSQL: persisted restore lifecycles per second across 1,000 consoles with 1, 2 and 4
+simulator processes on one database, beside `pgbench`'s simple-update throughput on the same
+server (the ceiling: what the server commits per second for small transactions), and beside
+the SQLite adapter's single-process figure measured in the same run.
+
+A lifecycle is the engine benchmark's (create, request, three transitions under the
+`immediate` rule, every step committed). Each process is a whole `Simulator` on the shared
+database (every console attached, as `bre serve` does) driving its share of the consoles; the
+aggregate rate is all lifecycles over the slowest process's time (the median of three runs,
+one with --quick). PostgreSQL shares the CPUs
+with the processes (nothing is pinned). The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES,
+else the local server); the benchmark runs in a database of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from bench import Row
+from bench import engine as engine_bench
+from engine.simulator import Settings, Simulator
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PROCESSES = (1, 2, 4)
+PGBENCH_CLIENTS = 4
+
+
+def _server() -> str:
+    return os.environ.get("BENCH_POSTGRES") or os.environ.get("BRE_TEST_POSTGRES") or DEFAULT_SERVER
+
+
+def _database(server: str, name: str) -> str:
+    return urlunsplit(urlsplit(server)._replace(path="/" + name))
+
+
+async def _create(url: str, count: int) -> None:
+    async with Simulator(Settings(db=url, clock="virtual")) as sim:
+        await engine_bench.create_consoles(sim, count)
+
+
+async def _share(
+    url: str, index: int, processes: int, per_console: int, ready: Callable[[], None]
+) -> tuple[int, float]:
+    async with Simulator(Settings(db=url, clock="virtual")) as sim:
+        ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
+        mine = [await sim.find_console(i) for i in ids[index::processes]]
+        consoles = [c for c in mine if c is not None]
+        for console in consoles:  # warm-up: one lifecycle each
+            await engine_bench.lifecycle(console)
+        ready()
+
+        async def driver(console: Any) -> None:
+            for _ in range(per_console):
+                await engine_bench.lifecycle(console)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(driver(c) for c in consoles))
+        return len(consoles) * per_console, time.perf_counter() - start
+
+
+def _process(url: str, index: int, processes: int, per_console: int, events: Any, go: Any) -> None:
+    engine_bench.configure_logging()
+
+    def ready() -> None:
+        events.put(("ready", index))
+        go.wait()
+
+    try:
+        done = engine_bench.run_loop(_share(url, index, processes, per_console, ready))
+    except BaseException as error:
+        events.put(("failed", f"process {index}: {error!r}"))
+        raise
+    events.put(("done", done))
+
+
+def scale(url: str, processes: int, per_console: int) -> float:
+    """Aggregate lifecycles/s of `processes` simulators on one database."""
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    go = context.Event()
+    workers = [
+        context.Process(target=_process, args=(url, i, processes, per_console, events, go))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        engine_bench._collect(events, "ready", processes)
+        go.set()
+        results = engine_bench._collect(events, "done", processes)
+    finally:
+        for worker in workers:
+            worker.join(60)
+            if worker.is_alive():
+                worker.kill()
+    return float(sum(n for n, _ in results) / max(seconds for _, seconds in results))
+
+
+def pgbench(url: str, seconds: int) -> float:
+    """`pgbench -N` (simple update: one UPDATE, one SELECT, one INSERT per transaction) with
+    PGBENCH_CLIENTS clients: transactions per second on this server."""
+    subprocess.run(["pgbench", "-i", "-q", "-s", "1", url], check=True, capture_output=True)
+    ran = subprocess.run(
+        ["pgbench", "-N", "-n", "-c", str(PGBENCH_CLIENTS), "-j", "2", "-T", str(seconds), url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    found = re.search(r"tps = ([0-9.]+)", ran.stdout)
+    if found is None:
+        raise RuntimeError(f"pgbench printed no tps: {ran.stdout[-500:]}")
+    return float(found.group(1))
+
+
+def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
+    server = _server()
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error as error:
+        notes.append(f"PostgreSQL: skipped, no server at {server} ({str(error).strip()})")
+        return []
+    if shutil.which("pgbench") is None:
+        notes.append("PostgreSQL: skipped, pgbench is not installed (its ceiling is required)")
+        return []
+    consoles = int(os.environ.get("BENCH_CONSOLES", 1000))
+    per_console = 2 if quick else 5
+    name = f"bre_bench_{secrets.token_hex(4)}"
+    url = _database(server, name)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    rows: list[Row] = []
+    try:
+        say(f"postgres: creating {consoles} consoles")
+        engine_bench.run_loop(_create(url, consoles))
+        rates: dict[int, float] = {}
+        repeats = 1 if quick else 3
+        for processes in PROCESSES:
+            say(f"postgres: {processes} process(es), {per_console} lifecycles per console")
+            rates[processes] = statistics.median(
+                scale(url, processes, per_console) for _ in range(repeats)
+            )
+        say("postgres: pgbench -N")
+        ceiling = pgbench(url, 5 if quick else 15)
+        say("postgres: SQLite beside it, one process")
+        engine_bench.configure_logging()
+        with tempfile.TemporaryDirectory(prefix="bre-bench-") as directory:
+            sqlite_run, _ = engine_bench.run_loop(
+                engine_bench.many_consoles(directory, consoles, per_console, name="pg-side")
+            )
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ceiling_label = f"pgbench -N, {PGBENCH_CLIENTS} clients, same server (tps)"
+    for processes, rate in rates.items():
+        rows.append(Row(
+            f"PostgreSQL lifecycles/s, {consoles:,} consoles, {processes} process(es)",
+            rate, "lifecycles/s", ceiling_label, ceiling,
+        ))  # fmt: skip
+    best = max(rates.values())
+    rows.append(Row(
+        f"PostgreSQL best vs SQLite, {consoles:,} consoles, one process", best, "lifecycles/s",
+        "SQLite adapter, same consoles, one process", sqlite_run.rate,
+    ))  # fmt: skip
+    curve = ", ".join(
+        f"{p}: {rates[p] / rates[PROCESSES[0]]:.2f}x" for p in PROCESSES if p in rates
+    )
+    notes.append(
+        f"PostgreSQL {version[0] if version else '?'}: scaling over processes relative to one "
+        f"({curve}); the processes and the server share {os.cpu_count()} CPUs, nothing pinned"
+    )
+    return rows
