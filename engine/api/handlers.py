@@ -225,7 +225,7 @@ async def _latest_restore(call: Call) -> Restore | None:
     latest = query.ListRequest(
         sort=(query.SortKey("id", descending=True),), range=query.RangeSpec(0, 0)
     )
-    page = await call.console.page_restores(latest)
+    page = await call.console.page_restores(latest, read=False)
     return page.records[0] if page.records else None
 
 

@@ -240,10 +240,11 @@ class Console:
             await self._polled(JobKind.RESTORE)
         return await self.read(lambda tx: tx.restores(self.id))
 
-    async def page_restores(self, request: ListRequest) -> Page[Restore]:
+    async def page_restores(self, request: ListRequest, *, read: bool = True) -> Page[Restore]:
         """The restores a list request asks for (filter, sort, Range), answered by the store's
-        own query, and how many match."""
-        if self.polls:  # poll mode: a read moves jobs on
+        own query, and how many match. `read=False`: the engine's own look (haAction's newest
+        restore), which in poll mode is not a client's read and moves nothing."""
+        if read and self.polls:  # poll mode: a read moves jobs on
             await self._polled(JobKind.RESTORE)
         return await self.store.list_restores(self.id, request)
 
@@ -378,9 +379,10 @@ class Console:
     async def set_job_rule(self, kind: JobKind | str, id: int, spec: Mapping[str, Any]) -> None:
         """Override the progression of one job (by its record id)."""
         kind = JobKind(kind)
-        if Progression.read(kind, spec).mode is Mode.POLL:
-            self._job_polls = self.polls = True
+        polls = Progression.read(kind, spec).mode is Mode.POLL
         await self.run_unit(units.set_job_rule, kind, id, dict(spec))
+        if polls:  # only once the rule is stored: a refused one (no such job) leaves reads alone
+            self._job_polls = self.polls = True
         self.notify()
         log.info("job_rule_set", console=self.id, kind=kind.value, id=id, rule=dict(spec))
 

@@ -105,9 +105,11 @@ async def sign_in(simulator: Simulator, secret: str, user: str = "") -> tuple[st
     return None
 
 
-def keep(response: Response, value: str) -> None:
-    """Put the credential in the HttpOnly cookie (for the browser session only)."""
-    response.set_cookie(COOKIE, value, httponly=True, samesite="strict", path="/")
+def keep(response: Response, value: str, request: Request) -> None:
+    """Put the credential in the HttpOnly cookie (for the browser session only; `Secure` when
+    the page is served over HTTPS, so that it never travels in clear text)."""
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, value, httponly=True, samesite="strict", path="/", secure=secure)
 
 
 def forget(response: Response) -> None:

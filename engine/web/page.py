@@ -141,11 +141,13 @@ class Page:
     async def home(self, request: Request) -> Response:
         token = request.query_params.get("token")
         if token is not None:  # the ready line's URL: keep the credential, drop it from the URL
+            if not access.same_origin(request):  # a link on another site must not sign a
+                return self._sign_in("Sign in from this server's own page.", 403)  # browser in
             signed = await access.sign_in(self.simulator, token)
             if signed is None:
                 return self._sign_in("That token is not a credential of this simulator.")
             response = RedirectResponse("/", status_code=303)
-            access.keep(response, signed[0])
+            access.keep(response, signed[0], request)
             return response
         viewer = await self._viewer(request)
         if viewer is None:
@@ -372,7 +374,7 @@ class Page:
         if not secret or signed is None:
             return self._sign_in("Not a credential of this simulator.")
         response = RedirectResponse("/", status_code=303)
-        access.keep(response, signed[0])
+        access.keep(response, signed[0], request)
         return response
 
     async def logout(self, request: Request) -> Response:

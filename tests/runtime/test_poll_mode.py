@@ -143,3 +143,29 @@ async def test_the_control_language_sets_poll_mode(console: Console, sim: Simula
     answer = await Control(sim).apply(console, {"engine": {"backup": {"mode": "poll"}}})
     assert console.polls
     assert "poll" in str(answer)
+
+
+async def test_a_refused_job_rule_leaves_reads_read_only(console: Console) -> None:
+    """Regression (review): a poll rule for a job that does not exist turned poll mode on
+    anyway, and every later read became a write."""
+    with pytest.raises(LookupError):
+        await console.set_job_rule("restore", 999, {"mode": "poll"})
+    assert not console.polls
+
+
+async def test_ha_action_is_not_a_read_of_the_restores(bre_simulator: Simulator) -> None:
+    """haAction answers with the newest restore; in poll mode it must not move the restores
+    on as a client's read would (only GET by id and lists are reads)."""
+    console = await bre_simulator.create_console(
+        "ha", tokens=("ha-token",), rules={"restore": {"mode": "poll"}}
+    )
+    id = await requested(console)
+    transport = httpx.ASGITransport(app=create_app(bre_simulator))
+    async with httpx.AsyncClient(transport=transport, base_url="http://qradar.test") as client:
+        for _ in range(3):
+            answer = await client.get(
+                "/api/backup_and_restore/haAction/failover", headers={"SEC": "ha-token"}
+            )
+            assert answer.status_code == 200
+            assert answer.json()["status"] == "REQUESTING"
+    assert (await console.get_restore(id)).status.value == "INITIALIZING"  # the first read

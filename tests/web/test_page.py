@@ -202,3 +202,23 @@ async def test_a_thousand_jobs_and_ten_thousand_entries_are_paged(
     seqs = [int(s) for s in re.findall(r'data-seq="(\d+)"', older.text)]
     assert seqs == sorted(seqs, reverse=True)
     assert max(seqs) < int(cursor[1])
+
+
+async def test_a_link_on_another_site_does_not_sign_a_browser_in(
+    client: httpx.AsyncClient,
+) -> None:
+    """Regression (review): `/?token=` signed in whatever the request's origin, so a link on
+    another site could sign a victim's browser into the linker's console (login CSRF)."""
+    response = await client.get(f"/?token={TOKEN}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+    typed = await client.get(f"/?token={ADMIN}", headers={"Sec-Fetch-Site": "none"})
+    assert typed.status_code == 303  # the ready line's URL, typed or pasted
+
+
+async def test_the_page_cookie_is_secure_over_https(bre_simulator: Simulator) -> None:
+    transport = httpx.ASGITransport(app=create_app(bre_simulator))
+    async with httpx.AsyncClient(transport=transport, base_url="https://qradar.test") as client:
+        response = await client.get(f"/?token={ADMIN}")
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
