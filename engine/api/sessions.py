@@ -60,19 +60,28 @@ class Sessions:
         self.limit = limit
         self.idle_ms = idle_ms
         self._open: OrderedDict[str, Session] = OrderedDict()
+        #: (console, secret) -> the id of that credential's newest open session
+        self._of_user: dict[tuple[str, str], str] = {}
 
     def __len__(self) -> int:
         return len(self._open)
 
     def open(self, console: str, secret: str, now_ms: int) -> Session | None:
-        """A new session for a Basic credential (None when sessions are off)."""
+        """The session of a Basic login without a session cookie: the credential's open one,
+        else a new one (None when sessions are off). Joining the open one keeps a client that
+        never sends the cookie (curl, scripts) from filling the table and closing other users'
+        sessions."""
         if self.limit <= 0:
             return None
+        known = self._open.get(self._of_user.get((console, secret), ""))
+        if known is not None and self.resume(known, now_ms):
+            return known
         while len(self._open) >= self.limit:
-            self._open.popitem(last=False)
+            self._forget(self._open.popitem(last=False)[1])
         session = Session(str(uuid.uuid4()), str(uuid.UUID(bytes=secrets.token_bytes(16))),
                           console, secret, now_ms)  # fmt: skip
         self._open[session.id] = session
+        self._of_user[(console, secret)] = session.id
         return session
 
     def find(self, id: str) -> Session | None:
@@ -89,7 +98,16 @@ class Sessions:
         return True
 
     def close(self, id: str) -> bool:
-        return self._open.pop(id, None) is not None
+        session = self._open.pop(id, None)
+        if session is None:
+            return False
+        self._forget(session)
+        return True
+
+    def _forget(self, session: Session) -> None:
+        key = (session.console, session.secret)
+        if self._of_user.get(key) == session.id:
+            del self._of_user[key]
 
 
 def cookies(headers: Mapping[str, str]) -> dict[str, str]:

@@ -36,10 +36,12 @@ def cookie_value(response: httpx.Response, name: str) -> str:
 
 
 @asynccontextmanager
-async def login(app: Starlette) -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
+async def login(
+    app: Starlette, basic: str = BASIC
+) -> AsyncIterator[tuple[httpx.AsyncClient, str, str]]:
     """A client that logged in with Basic once and keeps its cookies; the session and CSRF."""
     async with make_client(app, {}, admin=False) as client:
-        first = await client.get(BACKUPS, headers={"Authorization": BASIC})
+        first = await client.get(BACKUPS, headers={"Authorization": basic})
         assert first.status_code == 200
         yield client, cookie_value(first, "SEC"), cookie_value(first, "QRadarCSRF")
 
@@ -124,21 +126,40 @@ async def test_a_session_of_a_deleted_console_ends(app: Starlette, sim: Simulato
 
 @pytest.fixture
 async def small() -> AsyncIterator[Starlette]:
-    async with Simulator(Settings(world=make_world(), sessions=2)) as simulator:
+    users = (("admin", "admin"), ("bob", "b0b"), ("carol", "c4rol"))
+    async with Simulator(Settings(world=make_world(), sessions=2, basic=users)) as simulator:
         yield create_app(simulator)
 
 
 async def test_sessions_are_bounded_the_least_recently_used_goes_first(small: Starlette) -> None:
     async with (
         login(small) as (first, one, _),
-        login(small) as (second, _, _),
-        login(small) as (third, _, _),  # the table is full: the first one goes
+        login(small, basic("bob", "b0b")) as (second, _, _),
+        login(small, basic("carol", "c4rol")) as (third, _, _),  # full: the first one goes
     ):
         error(await first.get(BACKUPS), 401, 18)
         assert (await second.get(BACKUPS)).status_code == 200
         assert (await third.get(BACKUPS)).status_code == 200
     assert len(small.state.api.sessions) == 2
     assert small.state.api.sessions.find(one) is None
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+async def test_logins_without_the_cookie_join_the_users_session(small: Starlette) -> None:
+    """Regression (review): each Basic request without the session cookie (curl, scripts)
+    opened a session, so one such client closed every other user's session of the process."""
+    async with login(small, basic("bob", "b0b")) as (bob, bobs, _):
+        async with make_client(small, {}, admin=False) as script:
+            for _ in range(5):
+                answer = await script.get(BACKUPS, headers={"Authorization": BASIC})
+                assert answer.status_code == 200
+                script.cookies.clear()
+        assert (await bob.get(BACKUPS)).status_code == 200  # still open
+        assert small.state.api.sessions.find(bobs) is not None
+    assert len(small.state.api.sessions) == 2
 
 
 async def test_basic_with_its_session_cookie_goes_on_in_that_session(app: Starlette) -> None:
