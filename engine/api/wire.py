@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,8 +41,33 @@ def read_json(raw: bytes) -> Any:
 
     Stricter than the standard library, for what a store or a console cannot hold: no NaN or
     Infinity, integers within a Long, and no lone surrogate (`"\\ud800"` is valid JSON syntax,
-    but no valid text: written to the store it failed as a 500). Surrogates can only come from
-    `\\u` escapes (the bytes were valid UTF-8), so only such bodies pay for the check."""
+    but no valid text: written to the store it failed as a 500).
+
+    orjson reads a body that cannot differ from the standard library's reading (a third of a
+    write's parsing cost): no run of 19 digits (orjson turns an integer past 2**64 into a float,
+    and a Long has at most 19 digits) and fewer than 512 brackets (orjson nests deeper than the
+    standard library's recursion allows). Anything orjson refuses (`1e400`, which the standard
+    library reads as infinity, lone surrogates, bad UTF-8) is read by the standard library, so
+    that what is accepted and what it means stay as they were."""
+    if (
+        len(raw) <= _FAST_BYTES
+        and raw.count(b"[") + raw.count(b"{") < 512
+        and _LONG_DIGITS.search(raw) is None
+    ):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return read_json_strictly(raw)
+
+
+#: Bodies orjson may read (the checks above scan the body twice: cheap on small ones)
+_FAST_BYTES = 65_536
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def read_json_strictly(raw: bytes) -> Any:
+    """`read_json` by the standard library alone: the reference of what a body means."""
     text = raw.decode("utf-8")
     value = json.loads(text, parse_constant=_reject_constant, parse_int=_long)
     if "\\u" in text:
