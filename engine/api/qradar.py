@@ -50,6 +50,10 @@ log = structlog.get_logger("api")
 MAX_BODY = 1_048_576  # bytes; larger bodies answer 413
 
 
+#: The endpoints that read `fields` from a header (asked twice per request: computed once)
+_FIELDS_IN_HEADER = frozenset(e.id for e in ENDPOINTS if e.fields_placement is Placement.HEADER)
+
+
 @dataclass(slots=True)
 class Call:
     """One request to `/api`, as the handlers see it."""
@@ -69,7 +73,7 @@ class Call:
 
     def fields(self) -> str | None:
         """`fields` where the endpoint documents it (query or header); the other place too."""
-        if self.endpoint is not None and self.endpoint.fields_placement is Placement.HEADER:
+        if self.endpoint is not None and self.endpoint.id in _FIELDS_IN_HEADER:
             return self.headers.get("fields", self.query.get("fields"))
         return self.query.get("fields", self.headers.get("fields"))
 
@@ -161,6 +165,7 @@ class QRadarApi:
         self.journals = journals
         self.max_body = max_body
         self._versions: dict[tuple[str, str | None], ApiVersion] = {}
+        self._deprecations: dict[tuple[str, ApiVersion], bool] = {}
         self.requests = 0
         settings = simulator.settings
         self.sessions = Sessions(settings.sessions, settings.session_idle_s * 1000)
@@ -227,7 +232,7 @@ class QRadarApi:
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
             reply = self._internal_failure(call, method, path, version)
-        deprecated = call is not None and call.console.release.deprecated(version)
+        deprecated = call is not None and self._deprecated(call.console.release, version)
         if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         if call is not None:
@@ -398,6 +403,16 @@ class QRadarApi:
         if console.outage_mode and await console.restore_running():
             raise QRadarError.of(codes.SERVICES_STOPPED)
 
+    def _deprecated(self, release: Release, version: ApiVersion) -> bool:
+        """`release.deprecated(version)`, remembered: asked on every request."""
+        key = (release.name, version)
+        known = self._deprecations.get(key)
+        if known is None:
+            known = release.deprecated(version)
+            if len(self._deprecations) < 256:
+                self._deprecations[key] = known
+        return known
+
     def _version(self, release: Release, header: str | None) -> ApiVersion:
         """The version the console's release serves for the header (422/13, 422/14)."""
         key = (release.name, header)
@@ -455,7 +470,11 @@ class QRadarApi:
                 continue  # cheaper than the regex for most routes
             match = route.pattern.fullmatch(path)
             if match is not None:
-                return route, {k: unquote(v) for k, v in match.groupdict().items()}
+                params = match.groupdict()
+                for k, v in params.items():
+                    if "%" in v:
+                        params[k] = unquote(v)
+                return route, params
         return None, {}
 
     @staticmethod
