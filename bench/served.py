@@ -373,6 +373,28 @@ def _lifecycles(
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc): the load-robust figure of
+    a run on a machine shared with other work."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _lifecycles_costed(pid: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """`_lifecycles`, with the serving process's CPU microseconds per lifecycle (`cpu_us`),
+    less what it spends idle (measured for a second before: the workers' scans of the bench's
+    consoles, which cost the same whether or not anybody writes)."""
+    idle_from, idle_started = cpu_seconds(pid), time.monotonic()
+    time.sleep(1.0)
+    idle = (cpu_seconds(pid) - idle_from) / (time.monotonic() - idle_started)
+    before, started = cpu_seconds(pid), time.monotonic()
+    result = _lifecycles(*args, **kwargs)
+    used = cpu_seconds(pid) - before - idle * (time.monotonic() - started)
+    result["cpu_us"] = used / result["lifecycles"] * 1e6 if result["lifecycles"] else 0.0
+    return result
+
+
 WRITE_ROUNDS = {True: 1, False: 3}
 #: consoles the write path uses: fresh ones for each run of each round
 WRITE_CONSOLES = {quick: n * 65 for quick, n in WRITE_ROUNDS.items()}
@@ -381,6 +403,7 @@ WRITE_CONSOLES = {quick: n * 65 for quick, n in WRITE_ROUNDS.items()}
 def write_path(
     server: Server,
     ping_url: str,
+    ping_pid: int,
     wrk: str,
     wrk_cpu: int | None,
     quick: bool,
@@ -397,11 +420,14 @@ def write_path(
         for _ in range(WRITE_ROUNDS[quick]):
             say(f"served: restore lifecycles, {clients} client(s), trivial route (ceiling)")
             ceiling.append(
-                _lifecycles(wrk, ping_url, "/ping", clients, clients, seconds, wrk_cpu, tmp)
+                _lifecycles_costed(
+                    ping_pid, wrk, ping_url, "/ping", clients, clients, seconds, wrk_cpu, tmp
+                )
             )
             say(f"served: restore lifecycles, {clients} client(s), bre serve")
             mine.append(
-                _lifecycles(
+                _lifecycles_costed(
+                    server.pid,
                     wrk,
                     server.url,
                     f"{API}/restores",
@@ -432,6 +458,18 @@ def write_path(
                 "ms",
                 "p99, trivial route",
                 top["p99_ms"],
+            )
+        )
+        # CPU per lifecycle, the figure other work on the machine disturbs least: the best run
+        cheapest = min(r["cpu_us"] for r in mine if r["lifecycles"]) if best["lifecycles"] else 0.0
+        floor = min(r["cpu_us"] for r in ceiling if r["lifecycles"]) if top["lifecycles"] else 0.0
+        rows.append(
+            Row(
+                f"  server CPU per lifecycle ({clients} client(s))",
+                cheapest,
+                "us",
+                "same, trivial route",
+                floor or None,
             )
         )
         mix = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(best["statuses"].items()))
@@ -646,7 +684,9 @@ def run(
                     if "lists" in only:
                         rows += lists(server, wrk, wrk_cpu, quick, say, notes)
                     if "write" in only and wrk is not None:
-                        rows += write_path(server, ping_url, wrk, wrk_cpu, quick, tmp, say, notes)
+                        rows += write_path(
+                            server, ping_url, ping.pid, wrk, wrk_cpu, quick, tmp, say, notes
+                        )
                     rss = rss_kib(server.pid)
                     notes.append(f"served: bre serve RSS after lists and writes {rss} KiB")
             finally:

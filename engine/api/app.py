@@ -7,7 +7,6 @@ httpx's ASGI transport does not run lifespan.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,25 +26,6 @@ from engine.simulator import Simulator
 from engine.web import Page
 
 OPENAPI_PATH = "/openapi.json"
-
-#: Allocations between two collections of the youngest generation, once serving (700 by
-#: default): a request allocates a few hundred objects and most die young, so the default
-#: collects several times per lifecycle and promotes the requests in flight to older
-#: generations, whose collections then walk them again.
-SERVING_YOUNG_GENERATION = 50_000
-
-
-def tune_collector_for_serving() -> None:
-    """Call once a served process is up (the simulator started, the app built): what start-up
-    allocated (modules, tables, the consoles) moves out of the collector's sight for good
-    (`gc.freeze`), and the youngest generation is collected less often. Measured on the
-    write path (restore lifecycles over HTTP, SQLite, 64 clients): the collector took 6.6% of
-    the server's CPU with pauses up to 100 ms in older generations; after, about 1%, pauses
-    of a few ms. Not for embedded use: a test suite that makes many simulators would keep
-    each one's start-up objects forever."""
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(SERVING_YOUNG_GENERATION, older, oldest)
 
 
 class SimulatorApp(Starlette):

@@ -60,61 +60,6 @@ class ConnectionLimits:
         return {"http": bounded_protocol(self), "timeout_keep_alive": self.keep_alive_s}
 
 
-#: A body part up to this size goes out in the same write as the head before it
-_JOINED_BODY = 65_536
-
-
-class HeadWithBody(asyncio.Transport):
-    """The transport as one `/api` answer's cycle sees it: the status line and headers wait
-    for the first part of the body and go out with it in one write, one system call less per
-    answer (uvicorn writes them apart; a write was 6% of a served write's CPU). Only for
-    `/api`, whose answers send their body right after their head: a stream (the web page's
-    events) must not hold its head back, nor may a HEAD answer (uvicorn writes no body for
-    it). A `100 Continue` goes out at once (the client waits for it before it sends the
-    body), and closing sends a held head first."""
-
-    __slots__ = ("_head", "_held", "_transport")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        super().__init__()
-        self._transport = transport
-        self._head: bytes | None = None
-        self._held = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        head = self._head
-        if head is not None:
-            self._head = None
-            if len(data) <= _JOINED_BODY:
-                self._transport.write(head + bytes(data))
-                return
-            self._transport.write(head)
-        elif not self._held and bytes(data[:13]) != b"HTTP/1.1 100 ":
-            self._held = True  # the head: held once, until the body's first part
-            self._head = bytes(data)
-            return
-        self._transport.write(data)
-
-    def _flush(self) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def abort(self) -> None:
-        self._head = None
-        self._transport.abort()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._transport.get_extra_info(name, default)
-
-
 def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     """A uvicorn HTTP protocol class that applies `limits` to each connection."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -164,12 +109,7 @@ def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def on_headers_complete(self) -> None:
             self._in_headers = False
             self._arm(limits.body_timeout_s)
-            before = self.cycle
             super().on_headers_complete()
-            cycle = self.cycle
-            scope = cycle.scope
-            if cycle is not before and scope["method"] != "HEAD" and scope["path"][:5] == "/api/":
-                cycle.transport = HeadWithBody(cycle.transport)  # (uvicorn writes no HEAD body)
 
         def on_message_complete(self) -> None:
             self._deadline_at = None

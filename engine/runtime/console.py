@@ -7,7 +7,6 @@ and waiters (`wait_for`) are told that something changed.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
@@ -139,18 +138,14 @@ class Console:
             self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
-        # asked once per unit: a lifecycle fires several transitions, and each call through
-        # structlog's lazy logger costs more than the rest of this report when INFO is off
-        if log.is_enabled_for(logging.INFO):
-            for f in fired:
-                fields = {"from": f.source or None, "to": f.dest, "trigger": f.event,
-                          "at_ms": f.at_ms}  # fmt: skip
-                log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
-        history, record = self._history.append, self.phases.record
         for f in fired:
-            kind = f.kind.value
-            history((kind, f.id, f.source, f.dest, f.event, f.at_ms))
-            record(kind, f.id, f.dest, f.at_ms, external=f.event == "external")
+            fields = {"from": f.source or None, "to": f.dest, "trigger": f.event, "at_ms": f.at_ms}
+            log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
+        self._history.extend(
+            (f.kind.value, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
+        )
+        for f in fired:
+            self.phases.record(f.kind.value, f.id, f.dest, f.at_ms, external=f.event == "external")
         if wake:
             self.waker.notify()
         self._tell_waiters()

@@ -1,6 +1,7 @@
-"""`/api` answers as bytes on a socket of a real `bre serve`: the head of an answer goes out
-with its body in one write (engine/api/connections.py, `HeadWithBody`), which must never hold
-back a `100 Continue`, lose a head, or merge two answers of one connection."""
+"""`/api` answers as bytes on a socket of a real `bre serve`, whose transport may hold an
+answer's head to send it with the body in one write: that must never hold back a
+`100 Continue` for long, lose the head of a HEAD answer, or merge two answers of one
+connection."""
 
 from __future__ import annotations
 
