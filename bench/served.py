@@ -8,9 +8,7 @@
   100,000 backups back to back, against the same wrk run with nobody listing.
 - write: restore lifecycles over HTTP (POST create, POST REQUESTING, `immediate` mode, a console
   per client), wrk with one thread per client (a Lua state machine each), at 64 clients and 1,
-  against the same client and script on a trivial Starlette route on the same uvicorn; and
-  each server's CPU per lifecycle (`/proc`, less its idle CPU), which other work on a shared
-  machine disturbs least.
+  against the same client and script on a trivial Starlette route on the same uvicorn.
 - memory: the served process's RSS while wrk drives lifecycles for BENCH_MEMORY_SECONDS
   (default 120, `--quick` 10; 200,000 lifecycles need about 600 on a busy 2-CPU machine) over
   64 and over 1,000 consoles: growth after the warm-up (the first half of the run).
