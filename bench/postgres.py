@@ -20,11 +20,11 @@ import os
 import re
 import secrets
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,7 +54,7 @@ async def _create(url: str, count: int) -> None:
 
 async def _share(
     url: str, index: int, processes: int, per_console: int, ready: Callable[[], None]
-) -> tuple[int, float]:
+) -> tuple[int, float, float, int]:
     async with Simulator(Settings(db=url, clock="virtual")) as sim:
         ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
         mine = [await sim.find_console(i) for i in ids[index::processes]]
@@ -67,9 +67,12 @@ async def _share(
             for _ in range(per_console):
                 await engine_bench.lifecycle(console)
 
-        start = time.perf_counter()
+        batches = sim.store.stats()["batches"]
+        cpu, start = time.process_time(), time.perf_counter()
         await asyncio.gather(*(driver(c) for c in consoles))
-        return len(consoles) * per_console, time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        commits = sim.store.stats()["batches"] - batches
+        return len(consoles) * per_console, seconds, cpu, commits
 
 
 def _process(url: str, index: int, processes: int, per_console: int, events: Any, go: Any) -> None:
@@ -87,7 +90,40 @@ def _process(url: str, index: int, processes: int, per_console: int, events: Any
     events.put(("done", done))
 
 
-def scale(url: str, processes: int, per_console: int) -> float:
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """One run of `scale`: the aggregate rate, and per lifecycle the CPU seconds of the
+    simulator processes and of the server's processes (None: the server is not local) and the
+    writers' commits."""
+
+    rate: float
+    client_cpu: float
+    server_cpu: float | None
+    commits: float
+
+
+def server_cpu_s() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL server: every `postgres` process, plus
+    what the postmaster counted of its children that ended (None: no server process seen)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, seen = 0, False
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                stat = file.read()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
+            continue
+        seen = True
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick if seen else None
+
+
+def scale(url: str, processes: int, per_console: int) -> Scaled:
     """Aggregate lifecycles/s of `processes` simulators on one database."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
@@ -100,6 +136,8 @@ def scale(url: str, processes: int, per_console: int) -> float:
         worker.start()
     try:
         engine_bench._collect(events, "ready", processes)
+        local = urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+        server = server_cpu_s() if local else None
         go.set()
         results = engine_bench._collect(events, "done", processes)
     finally:
@@ -107,7 +145,17 @@ def scale(url: str, processes: int, per_console: int) -> float:
             worker.join(60)
             if worker.is_alive():
                 worker.kill()
-    return float(sum(n for n, _ in results) / max(seconds for _, seconds in results))
+    # after the processes ended, their backends too (the postmaster counts their CPU once it
+    # has reaped them): the server's figure includes closing, a few statements per process
+    time.sleep(0.5)
+    after = server_cpu_s() if server is not None else None
+    lifecycles = sum(r[0] for r in results)
+    return Scaled(
+        lifecycles / max(r[1] for r in results),
+        sum(r[2] for r in results) / lifecycles,
+        None if server is None or after is None else (after - server) / lifecycles,
+        sum(r[3] for r in results) / lifecycles,
+    )
 
 
 def pgbench(url: str, seconds: int) -> float:
@@ -145,13 +193,15 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
     try:
         say(f"postgres: creating {consoles} consoles")
         engine_bench.run_loop(_create(url, consoles))
-        rates: dict[int, float] = {}
+        runs: dict[int, Scaled] = {}
         repeats = 1 if quick else 3
         for processes in PROCESSES:
             say(f"postgres: {processes} process(es), {per_console} lifecycles per console")
-            rates[processes] = statistics.median(
-                scale(url, processes, per_console) for _ in range(repeats)
+            tries = sorted(
+                (scale(url, processes, per_console) for _ in range(repeats)), key=lambda r: r.rate
             )
+            runs[processes] = tries[len(tries) // 2]  # the median run
+        rates = {p: r.rate for p, r in runs.items()}
         say("postgres: pgbench -N")
         ceiling = pgbench(url, 5 if quick else 15)
         say("postgres: SQLite beside it, one process")
@@ -177,8 +227,19 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
     curve = ", ".join(
         f"{p}: {rates[p] / rates[PROCESSES[0]]:.2f}x" for p in PROCESSES if p in rates
     )
+    cpu = "; ".join(
+        f"{p}: {r.client_cpu * 1e6:.0f} µs in the simulators, "
+        + (
+            "server not local"
+            if r.server_cpu is None
+            else f"{r.server_cpu * 1e6:.0f} µs in the server"
+        )
+        + f", {r.commits:.3f} commits"
+        for p, r in runs.items()
+    )
     notes.append(
         f"PostgreSQL {version[0] if version else '?'}: scaling over processes relative to one "
         f"({curve}); the processes and the server share {os.cpu_count()} CPUs, nothing pinned"
     )
+    notes.append(f"PostgreSQL, CPU and commits per lifecycle by processes ({cpu})")
     return rows

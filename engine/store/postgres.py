@@ -82,9 +82,12 @@ from engine.store.urls import redacted
 
 T = TypeVar("T")
 Conn = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 MAX_BATCH = 128  # units per transaction
-WRITERS = 4  # writer connections; a console's units always go to the same one
+WRITERS = int(
+    __import__("os").environ.get("BRE_PG_WRITERS", "4")
+)  # writer connections; a console's units always go to the same one
 CHANNEL = "bre_jobs"  # NOTIFY channel: "<store token> <console>" when jobs of a console changed
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
 PROBE_MAX_S = 2.0
@@ -156,15 +159,79 @@ class PostgresTx:
     the unit that moved it (immediate mode) is nobody else's work: no NOTIFY, which would wake
     every other process's worker for nothing."""
 
-    __slots__ = ("_c", "touched", "write", "writes")
+    __slots__ = ("_c", "_counted", "_held", "touched", "write", "writes")
 
-    def __init__(self, conn: Conn, write: bool) -> None:
-        self._c = conn
+    def __init__(self, cursor: Cursor, write: bool) -> None:
+        self._c = cursor
         self.write = write
         self.touched: set[str] = set()
         self.writes = 0  # statements that changed (or may have changed) rows
+        #: consoles whose row this transaction locked up front (`hold`): their state, and their
+        #: ids and ordinals as counted so far ([next restore id, next backup id, restore
+        #: ordinal, backup ordinal]); `_counted` are those whose counters are not written yet
+        self._held: dict[str, tuple[ConsoleState, list[int]]] = {}
+        self._counted: set[str] = set()
 
-    def _x(self, sql: str, params: Any = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+    def hold(self, consoles: Sequence[str]) -> None:
+        """Lock the rows of `consoles` that no other transaction holds, and keep them.
+
+        One statement instead of one per unit: while the lock is held nobody else can change
+        those rows, so `console` answers from what was read, `gate` needs no lock of its own,
+        and `next_id`/`next_ordinal` count in memory, written once by `write_counters` before
+        COMMIT. A console another transaction holds is skipped (its units take the slow
+        path, waiting for it where they must); rows are locked in one order, by id."""
+        rows = self._all(
+            "SELECT id, rebalancing, settings, revision, next_restore_id, next_backup_id, "
+            "restore_ordinal, backup_ordinal FROM consoles WHERE id = ANY(%s) "
+            'ORDER BY id COLLATE "C" FOR NO KEY UPDATE SKIP LOCKED',
+            (list(consoles),),
+        )
+        for r in rows:
+            state = ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2])
+            self._held[r[0]] = (state, [r[4], r[5], r[6], r[7]])
+
+    def write_counters(self, console: str | None = None) -> None:
+        """Write the ids and ordinals counted in memory (of one console, or of all)."""
+        counted = (
+            sorted(self._counted)
+            if console is None
+            else [console]
+            if console in self._counted
+            else []
+        )
+        if not counted:
+            return
+        values = [self._held[c][1] for c in counted]
+        self._x(
+            "UPDATE consoles AS c SET next_restore_id = v.r, next_backup_id = v.b, "
+            "restore_ordinal = v.ro, backup_ordinal = v.bo FROM unnest(%s::text[], "
+            "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, r, b, ro, bo) "
+            "WHERE c.id = v.id",
+            (counted, *([v[i] for v in values] for i in range(4))),
+        )
+        self._counted.difference_update(counted)
+
+    def _release(self, console: str) -> None:
+        """Before a statement that writes the console's row: its counters written, its state
+        read again from then on (the lock stays until COMMIT, but `gate` need not know)."""
+        if console in self._held:
+            self.write_counters(console)
+            del self._held[console]
+
+    def _count(self, console: str, index: int, at_least: int | None = None) -> int | None:
+        """Move a counter of a held console on (by one, or to `at_least`); its value before,
+        None when the console is not held."""
+        held = self._held.get(console)
+        if held is None:
+            return None
+        counters = held[1]
+        before = counters[index]
+        counters[index] = before + 1 if at_least is None else max(before, at_least)
+        self._counted.add(console)
+        self.writes += 1  # a write, as far as undoing a failed unit goes
+        return before
+
+    def _x(self, sql: str, params: Any = ()) -> Cursor:
         if sql.startswith(_WRITES):
             self.writes += 1
         return self._c.execute(sql, params)
@@ -177,6 +244,9 @@ class PostgresTx:
 
     # consoles and credentials ------------------------------------------------------------
     def console(self, console: str) -> ConsoleState | None:
+        held = self._held.get(console)
+        if held is not None:
+            return held[0]
         query = "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = %s"
         row = self._one(query, (console,))
         if row is None and self.write:
@@ -196,6 +266,7 @@ class PostgresTx:
         return [ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
+        self._release(state.id)
         self._x(
             "INSERT INTO consoles (id, rebalancing, settings, revision) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET rebalancing = excluded.rebalancing, "
@@ -206,6 +277,7 @@ class PostgresTx:
         self.touched.add(state.id)
 
     def delete_console(self, console: str) -> bool:
+        self._release(console)
         for table in ("credentials", "hosts", "configurations", "restores", "backups"):
             self._x(f"DELETE FROM {table} WHERE console = %s", (console,))
         self.touched.add(console)
@@ -240,6 +312,9 @@ class PostgresTx:
         return written > 0
 
     def next_id(self, console: str, kind: JobKind) -> int:
+        counted = self._count(console, 0 if kind is JobKind.RESTORE else 1)
+        if counted is not None:
+            return counted
         column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
         row = self._one(
             f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column} - 1",
@@ -249,6 +324,8 @@ class PostgresTx:
         return int(row[0])
 
     def reserve_id(self, console: str, kind: JobKind, id: int) -> None:
+        if self._count(console, 0 if kind is JobKind.RESTORE else 1, id + 1) is not None:
+            return
         column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
         self._x(
             f"UPDATE consoles SET {column} = greatest({column}, %s) WHERE id = %s",
@@ -256,6 +333,9 @@ class PostgresTx:
         )
 
     def next_ordinal(self, console: str, kind: JobKind) -> int:
+        counted = self._count(console, 2 if kind is JobKind.RESTORE else 3)
+        if counted is not None:
+            return counted + 1
         column = "restore_ordinal" if kind is JobKind.RESTORE else "backup_ordinal"
         row = self._one(
             f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column}",
@@ -311,6 +391,7 @@ class PostgresTx:
         )
 
     def clear_world(self, console: str) -> None:
+        self._release(console)
         for table in ("hosts", "configurations", "restores", "backups"):
             self._x(f"DELETE FROM {table} WHERE console = %s", (console,))
         self._x(
@@ -408,7 +489,7 @@ class PostgresTx:
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
-        if self.write:
+        if self.write and console not in self._held:
             # the gate row: whoever records a start holds it until COMMIT; the next statement
             # has a new snapshot, which sees every start committed before the lock was granted
             self._x("SELECT 1 FROM consoles WHERE id = %s FOR UPDATE", (console,))
@@ -559,6 +640,7 @@ def _reader(url: str) -> Conn:
 class _Unit:
     work: Callable[[PostgresTx], Any]
     future: asyncio.Future[Any]
+    console: str | None  # the console it writes (the engine's units say), held up front
 
 
 @dataclass(slots=True)
@@ -589,6 +671,7 @@ class _Lane:
     index: int
     queue: queue.SimpleQueue[_Unit | None] = field(default_factory=queue.SimpleQueue)
     conn: Conn | None = None
+    cursor: Cursor | None = None  # of `conn`
     thread: threading.Thread | None = None
 
 
@@ -674,7 +757,7 @@ class PostgresStore:
         console = getattr(work, "console", None)
         lanes = self._lanes
         lane = lanes[hash(console) % len(lanes)] if console is not None else lanes[0]
-        lane.queue.put(_Unit(work, future))
+        lane.queue.put(_Unit(work, future, console))
         return future
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
@@ -832,17 +915,20 @@ class PostgresStore:
                 time.sleep(random.uniform(0.001, 0.005 * (attempt + 1)))
         raise AssertionError("unreachable")
 
-    def _writer_connection(self, lane: _Lane) -> Conn:
+    def _writer_cursor(self, lane: _Lane) -> Cursor:
         if self._closing.is_set() and self._abandoned():
             raise _Closed
         conn = lane.conn
         if conn is None or conn.closed or conn.broken:
             lane.conn = conn = self._connect()  # a fault: the batch fails, the next retries
+            lane.cursor = None
+        if lane.cursor is None:  # one per connection: a new one per statement costs ~5 µs
+            lane.cursor = conn.cursor()
         ends = self._waits_end
         if ends is not None:  # a stopping server: no lock wait beyond its grace
             left = max(int((ends - time.monotonic()) * 1000), 1)
             conn.execute(f"SET lock_timeout = {min(left, self._lock_timeout_ms)}")
-        return conn
+        return lane.cursor
 
     def _abandoned(self) -> bool:
         ends = self._waits_end
@@ -868,11 +954,14 @@ class PostgresStore:
         self, lane: _Lane, batch: list[_Unit], failed: dict[int, Exception]
     ) -> list[tuple[bool, Any]] | None:
         """One attempt; None when a unit had to be taken out (it is added to `failed`)."""
-        c = self._writer_connection(lane)
+        c = self._writer_cursor(lane)
         tx = PostgresTx(c, write=True)
         results: list[tuple[bool, Any]] = []
         c.execute("BEGIN")
         try:
+            tx.hold(
+                sorted({u.console for i, u in enumerate(batch) if u.console and i not in failed})
+            )
             for index, unit in enumerate(batch):
                 if index in failed:
                     results.append((False, failed[index]))
@@ -893,6 +982,7 @@ class PostgresStore:
             if len(failed) == len(batch):
                 c.execute("ROLLBACK")
                 return results
+            tx.write_counters()
             if tx.touched:
                 c.execute(
                     "SELECT pg_notify(%s, %s || ' ' || t) FROM unnest(%s::text[]) AS t",
@@ -901,7 +991,11 @@ class PostgresStore:
             c.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # the error that ended it is the one
-                if not c.broken and c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn = c.connection
+                if (
+                    not conn.broken
+                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                ):
                     c.execute("ROLLBACK")
             raise
         return results
@@ -955,6 +1049,7 @@ class PostgresStore:
 
     # the reader thread --------------------------------------------------------------------
     def _read_loop(self) -> None:
+        cursor: Cursor | None = None
         while True:
             item = self._reads.get()
             if item is None:
@@ -966,7 +1061,10 @@ class PostgresStore:
                 conn = self._reader_conn
                 if conn is None or conn.closed or conn.broken:
                     self._reader_conn = conn = _reader(self.url)
-                done.set_result(work(PostgresTx(conn, write=False)))
+                    cursor = None
+                if cursor is None or cursor.connection is not conn:
+                    cursor = conn.cursor()
+                done.set_result(work(PostgresTx(cursor, write=False)))
             except BaseException as error:
                 conn = self._reader_conn
                 if conn is not None and conn.broken:
