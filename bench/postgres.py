@@ -53,8 +53,16 @@ async def _create(url: str, count: int) -> None:
 
 
 async def _share(
-    url: str, index: int, processes: int, per_console: int, ready: Callable[[], None]
-) -> tuple[int, float, float, int]:
+    url: str,
+    index: int,
+    processes: int,
+    per_console: int,
+    ready: Callable[[], None],
+    done: Callable[[tuple[int, float, float, int, int]], None],
+) -> None:
+    """Drive this process's share of the consoles; `done` is told the lifecycles, seconds, CPU
+    seconds, commits and statements before the simulator closes (its connections are measured
+    open)."""
     async with Simulator(Settings(db=url, clock="virtual")) as sim:
         ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
         mine = [await sim.find_console(i) for i in ids[index::processes]]
@@ -67,94 +75,104 @@ async def _share(
             for _ in range(per_console):
                 await engine_bench.lifecycle(console)
 
-        batches = sim.store.stats()["batches"]
+        before = sim.store.stats()
         cpu, start = time.process_time(), time.perf_counter()
         await asyncio.gather(*(driver(c) for c in consoles))
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        commits = sim.store.stats()["batches"] - batches
-        return len(consoles) * per_console, seconds, cpu, commits
+        after = sim.store.stats()
+        commits, statements = (after[k] - before[k] for k in ("batches", "statements"))
+        done((len(consoles) * per_console, seconds, cpu, commits, statements))
 
 
-def _process(url: str, index: int, processes: int, per_console: int, events: Any, go: Any) -> None:
+def _process(
+    url: str, index: int, processes: int, per_console: int, events: Any, go: Any, measured: Any
+) -> None:
     engine_bench.configure_logging()
 
     def ready() -> None:
         events.put(("ready", index))
         go.wait()
 
+    def done(result: tuple[int, float, float, int, int]) -> None:
+        events.put(("done", result))
+        measured.wait(60)  # the server's CPU is read while every connection is open
+
     try:
-        done = engine_bench.run_loop(_share(url, index, processes, per_console, ready))
+        engine_bench.run_loop(_share(url, index, processes, per_console, ready, done))
     except BaseException as error:
         events.put(("failed", f"process {index}: {error!r}"))
         raise
-    events.put(("done", done))
 
 
 @dataclass(frozen=True, slots=True)
 class Scaled:
     """One run of `scale`: the aggregate rate, and per lifecycle the CPU seconds of the
-    simulator processes and of the server's processes (None: the server is not local) and the
-    writers' commits."""
+    simulator processes and of their server backends (None: the server is not local), the
+    writers' commits and the statements sent (round trips)."""
 
     rate: float
     client_cpu: float
     server_cpu: float | None
     commits: float
+    statements: float
 
 
-def server_cpu_s() -> float | None:
-    """CPU seconds used so far by the local PostgreSQL server: every `postgres` process, plus
-    what the postmaster counted of its children that ended (None: no server process seen)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, seen = 0, False
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+def backends_cpu_s(url: str) -> dict[int, float] | None:
+    """CPU seconds used so far by each server backend connected to the database of `url`
+    (read in /proc: None when the server is not on this machine or not readable)."""
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )]  # fmt: skip
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as file:
                 stat = file.read()
         except OSError:
-            continue
-        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-            continue
-        seen = True
+            return None
         fields = stat[stat.rindex(")") + 2 :].split()
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / tick if seen else None
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
 
 
 def scale(url: str, processes: int, per_console: int) -> Scaled:
     """Aggregate lifecycles/s of `processes` simulators on one database."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    go = context.Event()
+    go, measured = context.Event(), context.Event()
     workers = [
-        context.Process(target=_process, args=(url, i, processes, per_console, events, go))
+        context.Process(
+            target=_process, args=(url, i, processes, per_console, events, go, measured)
+        )
         for i in range(processes)
     ]
     for worker in workers:
         worker.start()
     try:
         engine_bench._collect(events, "ready", processes)
-        local = urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
-        server = server_cpu_s() if local else None
+        server = backends_cpu_s(url)
         go.set()
         results = engine_bench._collect(events, "done", processes)
+        after = backends_cpu_s(url) if server is not None else None
     finally:
+        measured.set()
         for worker in workers:
             worker.join(60)
             if worker.is_alive():
                 worker.kill()
-    # after the processes ended, their backends too (the postmaster counts their CPU once it
-    # has reaped them): the server's figure includes closing, a few statements per process
-    time.sleep(0.5)
-    after = server_cpu_s() if server is not None else None
     lifecycles = sum(r[0] for r in results)
     return Scaled(
         lifecycles / max(r[1] for r in results),
         sum(r[2] for r in results) / lifecycles,
-        None if server is None or after is None else (after - server) / lifecycles,
+        None
+        if server is None or after is None
+        else sum(s - server.get(pid, 0.0) for pid, s in after.items()) / lifecycles,
         sum(r[3] for r in results) / lifecycles,
+        sum(r[4] for r in results) / lifecycles,
     )
 
 
@@ -234,7 +252,7 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
             if r.server_cpu is None
             else f"{r.server_cpu * 1e6:.0f} µs in the server"
         )
-        + f", {r.commits:.3f} commits"
+        + f", {r.statements:.1f} statements, {r.commits:.3f} commits"
         for p, r in runs.items()
     )
     notes.append(

@@ -159,13 +159,14 @@ class PostgresTx:
     the unit that moved it (immediate mode) is nobody else's work: no NOTIFY, which would wake
     every other process's worker for nothing."""
 
-    __slots__ = ("_c", "_counted", "_held", "touched", "write", "writes")
+    __slots__ = ("_c", "_counted", "_held", "statements", "touched", "write", "writes")
 
     def __init__(self, cursor: Cursor, write: bool) -> None:
         self._c = cursor
         self.write = write
         self.touched: set[str] = set()
         self.writes = 0  # statements that changed (or may have changed) rows
+        self.statements = 0  # round trips to the server (the store's `stats`)
         #: consoles whose row this transaction locked up front (`hold`): their state, and their
         #: ids and ordinals as counted so far ([next restore id, next backup id, restore
         #: ordinal, backup ordinal]); `_counted` are those whose counters are not written yet
@@ -231,9 +232,14 @@ class PostgresTx:
         self.writes += 1  # a write, as far as undoing a failed unit goes
         return before
 
+    @property
+    def cursor(self) -> Cursor:
+        return self._c
+
     def _x(self, sql: str, params: Any = ()) -> Cursor:
         if sql.startswith(_WRITES):
             self.writes += 1
+        self.statements += 1
         return self._c.execute(sql, params)
 
     def _one(self, sql: str, params: Any = ()) -> tuple[Any, ...] | None:
@@ -673,6 +679,7 @@ class _Lane:
     conn: Conn | None = None
     cursor: Cursor | None = None  # of `conn`
     thread: threading.Thread | None = None
+    statements: int = 0  # sent by this writer (written by its thread alone)
 
 
 class _Closed(Exception):
@@ -690,6 +697,7 @@ class PostgresStore:
         self._token = secrets.token_hex(8)  # this store's NOTIFY payloads, ignored by itself
         self._lanes = [_Lane(i) for i in range(WRITERS)]
         self._reader_conn: Conn | None = None
+        self._read_statements = 0  # written by the reader thread alone
         self._reader: threading.Thread | None = None
         self._reads: queue.SimpleQueue[tuple[Callable[[PostgresTx], Any], ThreadFuture[Any]] | None]
         self._reads = queue.SimpleQueue()
@@ -956,8 +964,17 @@ class PostgresStore:
         """One attempt; None when a unit had to be taken out (it is added to `failed`)."""
         c = self._writer_cursor(lane)
         tx = PostgresTx(c, write=True)
+        try:
+            return self._attempt(tx, batch, failed)
+        finally:
+            lane.statements += tx.statements
+
+    def _attempt(
+        self, tx: PostgresTx, batch: list[_Unit], failed: dict[int, Exception]
+    ) -> list[tuple[bool, Any]] | None:
+        c = tx.cursor
         results: list[tuple[bool, Any]] = []
-        c.execute("BEGIN")
+        tx._x("BEGIN")
         try:
             tx.hold(
                 sorted({u.console for i, u in enumerate(batch) if u.console and i not in failed})
@@ -974,21 +991,21 @@ class PostgresStore:
                         raise  # the storage failed (or PostgreSQL aborted us), not the unit
                     failed[index] = error
                     if tx.writes != writes or isinstance(error, psycopg.Error):
-                        c.execute("ROLLBACK")  # undo it: run the batch again without it
+                        tx._x("ROLLBACK")  # undo it: run the batch again without it
                         return None
                     results.append((False, error))
                     continue
                 results.append((True, value))
             if len(failed) == len(batch):
-                c.execute("ROLLBACK")
+                tx._x("ROLLBACK")
                 return results
             tx.write_counters()
             if tx.touched:
-                c.execute(
+                tx._x(
                     "SELECT pg_notify(%s, %s || ' ' || t) FROM unnest(%s::text[]) AS t",
                     (CHANNEL, self._token, sorted(tx.touched)),
                 )
-            c.execute("COMMIT")
+            tx._x("COMMIT")
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # the error that ended it is the one
                 conn = c.connection
@@ -1064,7 +1081,11 @@ class PostgresStore:
                     cursor = None
                 if cursor is None or cursor.connection is not conn:
                     cursor = conn.cursor()
-                done.set_result(work(PostgresTx(cursor, write=False)))
+                tx = PostgresTx(cursor, write=False)
+                try:
+                    done.set_result(work(tx))
+                finally:
+                    self._read_statements += tx.statements
             except BaseException as error:
                 conn = self._reader_conn
                 if conn is not None and conn.broken:
@@ -1170,6 +1191,7 @@ class PostgresStore:
             "largest_batch": self._stats.largest_batch,
             "queued": sum(lane.queue.qsize() for lane in self._lanes),
             "storage_faults": self._stats.faults,
+            "statements": sum(lane.statements for lane in self._lanes) + self._read_statements,
         }
 
     def __repr__(self) -> str:
