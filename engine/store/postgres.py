@@ -54,6 +54,7 @@ from engine.core.gate import GateView
 from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
 from engine.store import postgres_schema as schema
+from engine.store import sql_query
 from engine.store.base import (
     RUNNING_BACKUP_JOBS,
     RUNNING_BACKUPS,
@@ -81,6 +82,7 @@ from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 from engine.store.urls import redacted
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 Conn = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
@@ -629,6 +631,49 @@ def _open_fault(error: psycopg.Error, where: str) -> StorageError:
     return fault
 
 
+def list_page(
+    cursor: Cursor,
+    console: str,
+    request: ListRequest,
+    table: sql_query.Table,
+    convert: Callable[[tuple[Any, ...]], R],
+) -> Page[R] | None:
+    """A list request in one statement (one snapshot): the console's visible records, how many
+    match, and the page; None when `sql_query` cannot say the request exactly in PostgreSQL's
+    dialect (the caller answers with the oracle). The page does not depend on the total (a
+    Range's LIMIT and OFFSET clip as `RangeSpec.window` does), so nothing waits for the count;
+    a filter too costly for the console's records is refused (422/12) on that same count."""
+    compiled = sql_query.compile_list(
+        request, table, sql_query.POSTGRES, sql_query.postgres_placeholder
+    )
+    if compiled is None:
+        return None
+    base = f"FROM {table.name} WHERE console = %s AND visible = 1"
+    where: str = compiled.where
+    params: tuple[Any, ...] = compiled.params
+    limit: int | None = None
+    offset = 0
+    if request.range is not None:
+        limit, offset = request.range.end - request.range.start + 1, request.range.start
+    columns = ", ".join(_RECORD_COLUMNS[table.name])
+    order = compiled.order_by  # again outside: a join keeps no order by itself
+    rows = cursor.execute(
+        f"WITH m AS (SELECT count(*) AS visible, count(*) FILTER (WHERE {where}) AS total "
+        f"{base}) SELECT m.visible, m.total, p.* FROM m LEFT JOIN LATERAL (SELECT {columns} "
+        f"{base} AND ({where}) ORDER BY {order} LIMIT %s OFFSET %s) AS p ON true ORDER BY {order}",
+        (*params, console, console, *params, limit, offset),
+    ).fetchall()
+    visible, total = int(rows[0][0]), int(rows[0][1])
+    if request.filter is not None and request.filter.expr is not None:
+        request.filter.check_work(visible)  # the same 422/12 as the oracle's
+    if rows[0][2] is None:  # no row in the window (the record's id is never null)
+        return Page([], total)
+    return Page([convert(r[2:]) for r in rows], total)
+
+
+_RECORD_COLUMNS = {RESTORES.name: RESTORES.record_columns, BACKUPS.name: BACKUPS.record_columns}
+
+
 def connect(url: str) -> Conn:
     """A connection in autocommit: the store says BEGIN and COMMIT itself."""
     conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
@@ -799,14 +844,21 @@ class PostgresStore:
             )
             self._listener.start()
 
-    # lists: answered by the port's oracle over the console's visible records (the SQL
-    # compiler of the SQLite adapter, `engine.store.sql_query`, has a dialect seam for this
-    # adapter: not used yet)
+    # lists: compiled to SQL by `sql_query` in its PostgreSQL dialect, one statement on the
+    # reader; what that dialect cannot say exactly (ilike) is answered by the port's oracle
     async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
-        return answer_by_oracle(await self.read(lambda tx: tx.restores(console)), request)
+        def work(tx: PostgresTx) -> Page[Restore]:
+            page = list_page(tx.cursor, console, request, sql_query.RESTORES, RESTORES.record)
+            return answer_by_oracle(tx.restores(console), request) if page is None else page
+
+        return await self.read(work)
 
     async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
-        return answer_by_oracle(await self.read(lambda tx: tx.backups(console)), request)
+        def work(tx: PostgresTx) -> Page[Backup]:
+            page = list_page(tx.cursor, console, request, sql_query.BACKUPS, BACKUPS.record)
+            return answer_by_oracle(tx.backups(console), request) if page is None else page
+
+        return await self.read(work)
 
     async def encode_restores(
         self, console: str, request: ListRequest, keys: Sequence[str]
