@@ -90,7 +90,8 @@ MAX_BATCH = 128  # units per transaction
 WRITERS = int(
     __import__("os").environ.get("BRE_PG_WRITERS", "4")
 )  # writer connections; a console's units always go to the same one
-CHANNEL = "bre_jobs"  # NOTIFY channel: "<store token> <console>" when jobs of a console changed
+CHANNEL = "bre_jobs"  # NOTIFY channel: the payloads of `notices`
+NOTICE_BYTES = 7000  # at most per payload (PostgreSQL refuses 8,000 bytes or more)
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
 PROBE_MAX_S = 2.0
 LISTEN_POLL_S = 0.5  # how often the listener checks whether the store is closing
@@ -155,18 +156,21 @@ class PostgresTx:
     """The `Tx` of the PostgreSQL store: domain reads and writes on one connection.
 
     `write` is True inside the writer's transaction: only there does `gate` lock the console's
-    row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`); `touched` collects the consoles
-    that other processes should look at again, for the NOTIFY of the batch: a job written
-    with a phase to end (`due_at`), and settings changed or deleted. A job that finished in
-    the unit that moved it (immediate mode) is nobody else's work: no NOTIFY, which would wake
-    every other process's worker for nothing."""
+    row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`). For the NOTIFY of the batch,
+    `touched` collects the consoles whose workers in other processes should look again (a
+    job written with a phase to end, `due_at`; settings changed or deleted) and `changed`
+    those whose records changed with no work left for anyone (a job that finished, or waits
+    for a step): there only waiters look again, no worker is woken for nothing."""
 
-    __slots__ = ("_c", "_counted", "_held", "statements", "touched", "write", "writes")
+    __slots__ = (
+        "_c", "_counted", "_held", "changed", "statements", "touched", "write", "writes",
+    )  # fmt: skip
 
     def __init__(self, cursor: Cursor, write: bool) -> None:
         self._c = cursor
         self.write = write
         self.touched: set[str] = set()
+        self.changed: set[str] = set()
         self.writes = 0  # statements that changed (or may have changed) rows
         self.statements = 0  # round trips to the server (the store's `stats`)
         #: consoles whose row this transaction locked up front (`hold`): their state, and their
@@ -431,8 +435,7 @@ class PostgresTx:
 
     def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
         self._x(_INSERT_RESTORE, (console, *RESTORES.values(restore), *job_values(job)))
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
 
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
@@ -440,15 +443,16 @@ class PostgresTx:
         cursor = self._x(
             _UPDATE_RESTORE, (*RESTORES.updates(record), *job_values(job), console, id, expected)
         )
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
         return cursor.rowcount == 1
 
     def hide_restore(self, console: str, id: int) -> None:
         self._x("UPDATE restores SET visible = 0 WHERE console = %s AND id = %s", (console, id))
+        self.changed.add(console)
 
     def purge_restore(self, console: str, id: int) -> None:
         self._x("DELETE FROM restores WHERE console = %s AND id = %s", (console, id))
+        self.changed.add(console)
 
     def unfinished_restore_record(self, console: str) -> bool:
         row = self._one(
@@ -481,19 +485,22 @@ class PostgresTx:
 
     def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
         self._x(_INSERT_BACKUP, (console, *BACKUPS.values(backup), *job_values(job)))
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         cursor = self._x(
             _UPDATE_BACKUP, (*BACKUPS.updates(record), *job_values(job), console, id, expected)
         )
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
         return cursor.rowcount == 1
 
     def remove_backup(self, console: str, id: int) -> None:
         self._x("DELETE FROM backups WHERE console = %s AND id = %s", (console, id))
+        self.changed.add(console)
+
+    def _job_written(self, console: str, job: Job) -> None:
+        """Work for the workers of other processes (a phase to end), or news for waiters."""
+        (self.touched if job.due_at is not None else self.changed).add(console)
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
@@ -674,6 +681,37 @@ def list_page(
 _RECORD_COLUMNS = {RESTORES.name: RESTORES.record_columns, BACKUPS.name: BACKUPS.record_columns}
 
 
+def notices(token: str, work: set[str], changed: set[str]) -> list[str]:
+    """The NOTIFY payloads of one commit: JSON objects `{"t": token, "w": [consoles with work
+    for other processes' workers], "c": [consoles whose records changed]}`, as few as fit in
+    NOTICE_BYTES each (one for a usual batch), so that a listener wakes once per commit."""
+    notes: list[str] = []
+    items = [("w", c) for c in sorted(work)] + [("c", c) for c in sorted(changed)]
+    empty = len(json.dumps({"t": token, "w": [], "c": []}, separators=(",", ":")))
+    note: dict[str, Any] = {"t": token, "w": [], "c": []}
+    size = empty
+    for key, console in items:
+        cost = len(json.dumps(console)) + 1  # UTF-8 may take more bytes: ensure_ascii is on
+        if size + cost > NOTICE_BYTES and (note["w"] or note["c"]):
+            notes.append(json.dumps(note, separators=(",", ":")))
+            note, size = {"t": token, "w": [], "c": []}, empty
+        note[key].append(console)
+        size += cost
+    if note["w"] or note["c"]:
+        notes.append(json.dumps(note, separators=(",", ":")))
+    return notes
+
+
+def read_notice(payload: str) -> tuple[str, list[str], list[str]]:
+    """A payload of `notices`: the sending store's token, the consoles with work, those whose
+    records changed. Anything else is read as the token alone (a closing store's nudge)."""
+    try:
+        note = json.loads(payload)
+        return str(note["t"]), list(note.get("w", ())), list(note.get("c", ()))
+    except (ValueError, KeyError, TypeError):
+        return payload, [], []
+
+
 def connect(url: str) -> Conn:
     """A connection in autocommit: the store says BEGIN and COMMIT itself."""
     conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
@@ -748,6 +786,7 @@ class PostgresStore:
         self._reads = queue.SimpleQueue()
         self._listener: threading.Thread | None = None
         self._follower: Callable[[str | None], None] | None = None
+        self._records_follower: Callable[[str], None] | None = None
         self._closed = False
         self._closing = threading.Event()
         self._lock_timeout_ms = 10_000
@@ -832,6 +871,12 @@ class PostgresStore:
     def bound_waits(self, seconds: float) -> None:
         """From now on, no write waits for another process's lock more than `seconds`."""
         self._waits_end = time.monotonic() + seconds
+
+    def follow_records(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback(console)` on the event loop whenever another process changed records
+        of a console and left no work for this one (a job that finished, or waits for a step),
+        so that waiters look again at once; None stops. The listener starts with `follow`."""
+        self._records_follower = callback
 
     def follow(self, callback: Callable[[str | None], None] | None) -> None:
         """Call `callback(console)` on the event loop whenever another process wrote jobs or
@@ -1052,11 +1097,9 @@ class PostgresStore:
                 tx._x("ROLLBACK")
                 return results
             tx.write_counters()
-            if tx.touched:
-                tx._x(
-                    "SELECT pg_notify(%s, %s || ' ' || t) FROM unnest(%s::text[]) AS t",
-                    (CHANNEL, self._token, sorted(tx.touched)),
-                )
+            notes = notices(self._token, tx.touched, tx.changed - tx.touched)
+            if notes:
+                tx._x("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n", (CHANNEL, notes))
             tx._x("COMMIT")
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # the error that ended it is the one
@@ -1162,9 +1205,9 @@ class PostgresStore:
                     pause = 0.05
                     while not self._closing.is_set():
                         for note in conn.notifies(timeout=LISTEN_POLL_S, stop_after=1):
-                            token, _, console = note.payload.partition(" ")
-                            if token != self._token:
-                                self._tell(console)
+                            token, work, changed = read_notice(note.payload)
+                            if token != self._token and (work or changed):
+                                self._tell_some(work, changed)
             except psycopg.Error:
                 lost = True
                 if self._closing.wait(pause):
@@ -1176,6 +1219,21 @@ class PostgresStore:
         if follower is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 self._loop.call_soon_threadsafe(follower, console)
+
+    def _tell_some(self, work: list[str], changed: list[str]) -> None:
+        """One commit of another process: one call onto the event loop, whatever its size."""
+        if not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._told, work, changed)
+
+    def _told(self, work: list[str], changed: list[str]) -> None:
+        follower, records = self._follower, self._records_follower
+        if follower is not None:
+            for console in work:
+                follower(console)
+        if records is not None:
+            for console in changed:
+                records(console)
 
     # closing ------------------------------------------------------------------------------
     async def close(self, grace_s: float = 3.0) -> bool:
@@ -1223,7 +1281,7 @@ class PostgresStore:
 
     def _wake_listener(self) -> None:
         with contextlib.suppress(psycopg.Error), connect(self.url) as conn:
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{self._token} "))
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._token))
 
     def _close_connections(self) -> None:
         for conn in (*(lane.conn for lane in self._lanes), self._reader_conn):
