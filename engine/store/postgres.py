@@ -125,6 +125,15 @@ def _update(table: Table[Any]) -> str:
     return f"UPDATE {table.name} SET {sets} WHERE console = %s AND id = %s AND status = %s"
 
 
+def _gate_view(rebalancing: bool, restore_running: Any, hosts: str | None) -> GateView:
+    """The gate from its columns: the hosts of running backups come comma-joined."""
+    return GateView(
+        rebalancing=rebalancing,
+        restore_running=bool(restore_running),
+        backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
+    )
+
+
 def _stored_restore(row: tuple[Any, ...]) -> StoredRestore:
     return StoredRestore(RESTORES.record(row), RESTORES.job(row))
 
@@ -163,7 +172,8 @@ class PostgresTx:
     for a step): there only waiters look again, no worker is woken for nothing."""
 
     __slots__ = (
-        "_c", "_counted", "_held", "changed", "statements", "touched", "write", "writes",
+        "_c", "_counted", "_held", "_views", "changed", "statements", "touched", "write",
+        "writes",
     )  # fmt: skip
 
     def __init__(self, cursor: Cursor, write: bool) -> None:
@@ -178,24 +188,46 @@ class PostgresTx:
         #: ordinal, backup ordinal]); `_counted` are those whose counters are not written yet
         self._held: dict[str, tuple[ConsoleState, list[int]]] = {}
         self._counted: set[str] = set()
+        #: of held consoles: the gate and whether an unfinished restore record exists, as
+        #: `hold` read them (dropped when this transaction writes a job of the console)
+        self._views: dict[str, tuple[GateView, bool]] = {}
 
     def hold(self, consoles: Sequence[str]) -> None:
         """Lock the rows of `consoles` that no other transaction holds, and keep them.
 
-        One statement instead of one per unit: while the lock is held nobody else can change
-        those rows, so `console` answers from what was read, `gate` needs no lock of its own,
-        and `next_id`/`next_ordinal` count in memory, written once by `write_counters` before
-        COMMIT. A console another transaction holds is skipped (its units take the slow
-        path, waiting for it where they must); rows are locked in one order, by id."""
+        One statement instead of several per unit: while the lock is held nobody else can
+        change those rows, so `console` answers from what was read, `gate` needs no lock of
+        its own, and `next_id`/`next_ordinal` count in memory, written once by
+        `write_counters` before COMMIT. A console another transaction holds is skipped (its
+        units take the slow path, waiting for it where they must); rows are locked in one
+        order, by id.
+
+        The same statement reads each console's gate and whether it has an unfinished restore
+        record, kept until this transaction writes a job of that console. Its snapshot is
+        taken before the locks: it is trusted only where the locked row is the version that
+        snapshot sees (equal `xmin`), since every start of a job (and every new restore) writes
+        the console's row (its ids and ordinals) under the lock. What the snapshot may miss
+        is then only a job that ended meanwhile, which can refuse a start that raced with
+        that end (a refusal as of the snapshot), never admit a second one."""
         rows = self._all(
-            "SELECT id, rebalancing, settings, revision, next_restore_id, next_backup_id, "
-            "restore_ordinal, backup_ordinal FROM consoles WHERE id = ANY(%s) "
-            'ORDER BY id COLLATE "C" FOR NO KEY UPDATE SKIP LOCKED',
-            (list(consoles),),
-        )
+            "SELECT c.id, c.rebalancing, c.settings, c.revision, c.next_restore_id, "
+            "c.next_backup_id, c.restore_ordinal, c.backup_ordinal, "
+            "c.xmin = (SELECT s.xmin FROM consoles s WHERE s.id = c.id), "
+            "EXISTS (SELECT 1 FROM restores WHERE console = c.id AND status = ANY(%(r)s)), "
+            "(SELECT string_agg(DISTINCT host_id::text, ',') FROM backups "
+            "WHERE console = c.id AND status = ANY(%(b)s)), "
+            "EXISTS (SELECT 1 FROM restores WHERE console = c.id AND visible = 1 "
+            "AND status = ANY(%(u)s)) "
+            'FROM consoles c WHERE c.id = ANY(%(ids)s) ORDER BY c.id COLLATE "C" '
+            "FOR NO KEY UPDATE OF c SKIP LOCKED",
+            {"ids": list(consoles), "r": _RUNNING_RESTORE, "b": _RUNNING_BACKUP,
+             "u": _UNFINISHED_RESTORE},
+        )  # fmt: skip
         for r in rows:
             state = ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2])
             self._held[r[0]] = (state, [r[4], r[5], r[6], r[7]])
+            if r[8]:  # the snapshot saw the row as locked: its jobs are as of the lock
+                self._views[r[0]] = (_gate_view(bool(r[1]), r[9], r[10]), bool(r[11]))
 
     def write_counters(self, console: str | None = None) -> None:
         """Write the ids and ordinals counted in memory (of one console, or of all)."""
@@ -221,6 +253,7 @@ class PostgresTx:
     def _release(self, console: str) -> None:
         """Before a statement that writes the console's row: its counters written, its state
         read again from then on (the lock stays until COMMIT, but `gate` need not know)."""
+        self._views.pop(console, None)
         if console in self._held:
             self.write_counters(console)
             del self._held[console]
@@ -448,13 +481,16 @@ class PostgresTx:
 
     def hide_restore(self, console: str, id: int) -> None:
         self._x("UPDATE restores SET visible = 0 WHERE console = %s AND id = %s", (console, id))
-        self.changed.add(console)
+        self._job_written(console)
 
     def purge_restore(self, console: str, id: int) -> None:
         self._x("DELETE FROM restores WHERE console = %s AND id = %s", (console, id))
-        self.changed.add(console)
+        self._job_written(console)
 
     def unfinished_restore_record(self, console: str) -> bool:
+        view = self._views.get(console)
+        if view is not None:
+            return view[1]
         row = self._one(
             "SELECT 1 FROM restores WHERE console = %s AND visible = 1 "
             "AND status = ANY(%s) LIMIT 1",
@@ -496,26 +532,26 @@ class PostgresTx:
 
     def remove_backup(self, console: str, id: int) -> None:
         self._x("DELETE FROM backups WHERE console = %s AND id = %s", (console, id))
-        self.changed.add(console)
+        self._job_written(console)
 
-    def _job_written(self, console: str, job: Job) -> None:
-        """Work for the workers of other processes (a phase to end), or news for waiters."""
-        (self.touched if job.due_at is not None else self.changed).add(console)
+    def _job_written(self, console: str, job: Job | None = None) -> None:
+        """Work for the workers of other processes (a phase to end), or news for waiters; the
+        gate as `hold` read it no longer holds."""
+        self._views.pop(console, None)
+        (self.touched if job is not None and job.due_at is not None else self.changed).add(console)
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
+        view = self._views.get(console)
+        if view is not None:
+            return view[0]
         if self.write and console not in self._held:
             # the gate row: whoever records a start holds it until COMMIT; the next statement
             # has a new snapshot, which sees every start committed before the lock was granted
             self._x("SELECT 1 FROM consoles WHERE id = %s FOR UPDATE", (console,))
         row = self._one(_GATE, {"c": console, "r": _RUNNING_RESTORE, "b": _RUNNING_BACKUP})
         assert row is not None
-        hosts = row[2]
-        return GateView(
-            rebalancing=bool(row[0]),
-            restore_running=bool(row[1]),
-            backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
-        )
+        return _gate_view(bool(row[0]), row[1], row[2])
 
     def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
         # in a write transaction the rows are claimed: another process's pass skips them
