@@ -7,9 +7,13 @@ A lifecycle is the engine benchmark's (create, request, three transitions under 
 `immediate` rule, every step committed). Each process is a whole `Simulator` on the shared
 database (every console attached, as `bre serve` does) driving its share of the consoles; the
 aggregate rate is all lifecycles over the slowest process's time (the median of three runs,
-one with --quick). PostgreSQL shares the CPUs
-with the processes (nothing is pinned). The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES,
-else the local server); the benchmark runs in a database of its own, dropped at the end.
+one with --quick; 5 lifecycles per console with --quick, 10 without). PostgreSQL shares the
+CPUs with the processes (nothing is pinned). Per lifecycle the notes give the CPU time of the
+simulator processes (`process_time`) and of their server backends (read in /proc when the
+server is local), the statements sent and the commits: on a machine where the server shares
+the CPUs, CPU per lifecycle is what bounds the curve. The server is BENCH_POSTGRES (else
+BRE_TEST_POSTGRES, else the local server); the benchmark runs in a database of its own,
+dropped at the end.
 """
 
 from __future__ import annotations
@@ -202,7 +206,7 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
         notes.append("PostgreSQL: skipped, pgbench is not installed (its ceiling is required)")
         return []
     consoles = int(os.environ.get("BENCH_CONSOLES", 1000))
-    per_console = 2 if quick else 5
+    per_console = 5 if quick else 10  # quick: 5,000 lifecycles a point, a few seconds each
     name = f"bre_bench_{secrets.token_hex(4)}"
     url = _database(server, name)
     with psycopg.connect(server, autocommit=True) as conn:

@@ -87,9 +87,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 MAX_BATCH = 128  # units per transaction
-WRITERS = int(
-    __import__("os").environ.get("BRE_PG_WRITERS", "4")
-)  # writer connections; a console's units always go to the same one
+WRITERS = 4  # writer connections; a console's units always go to the same one
 CHANNEL = "bre_jobs"  # NOTIFY channel: the payloads of `notices`
 NOTICE_BYTES = 7000  # at most per payload (PostgreSQL refuses 8,000 bytes or more)
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
