@@ -207,6 +207,8 @@ class PostgresTx:
         the console's row (its ids and ordinals) under the lock. What the snapshot may miss
         is then only a job that ended meanwhile, which can refuse a start that raced with
         that end (a refusal as of the snapshot), never admit a second one."""
+        if not consoles:  # a batch of units that name no console (creating one, the probe)
+            return
         rows = self._all(
             "SELECT c.id, c.rebalancing, c.settings, c.revision, c.next_restore_id, "
             "c.next_backup_id, c.restore_ordinal, c.backup_ordinal, "
