@@ -7,9 +7,13 @@ A lifecycle is the engine benchmark's (create, request, three transitions under 
 `immediate` rule, every step committed). Each process is a whole `Simulator` on the shared
 database (every console attached, as `bre serve` does) driving its share of the consoles; the
 aggregate rate is all lifecycles over the slowest process's time (the median of three runs,
-one with --quick). PostgreSQL shares the CPUs
-with the processes (nothing is pinned). The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES,
-else the local server); the benchmark runs in a database of its own, dropped at the end.
+one with --quick; 5 lifecycles per console with --quick, 10 without). PostgreSQL shares the
+CPUs with the processes (nothing is pinned). Per lifecycle the notes give the CPU time of the
+simulator processes (`process_time`) and of their server backends (read in /proc when the
+server is local), the statements sent and the commits: on a machine where the server shares
+the CPUs, CPU per lifecycle is what bounds the curve. The server is BENCH_POSTGRES (else
+BRE_TEST_POSTGRES, else the local server); the benchmark runs in a database of its own,
+dropped at the end.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ import os
 import re
 import secrets
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,8 +57,16 @@ async def _create(url: str, count: int) -> None:
 
 
 async def _share(
-    url: str, index: int, processes: int, per_console: int, ready: Callable[[], None]
-) -> tuple[int, float]:
+    url: str,
+    index: int,
+    processes: int,
+    per_console: int,
+    ready: Callable[[], None],
+    done: Callable[[tuple[int, float, float, int, int]], None],
+) -> None:
+    """Drive this process's share of the consoles; `done` is told the lifecycles, seconds, CPU
+    seconds, commits and statements before the simulator closes (its connections are measured
+    open)."""
     async with Simulator(Settings(db=url, clock="virtual")) as sim:
         ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
         mine = [await sim.find_console(i) for i in ids[index::processes]]
@@ -67,47 +79,105 @@ async def _share(
             for _ in range(per_console):
                 await engine_bench.lifecycle(console)
 
-        start = time.perf_counter()
+        before = sim.store.stats()
+        cpu, start = time.process_time(), time.perf_counter()
         await asyncio.gather(*(driver(c) for c in consoles))
-        return len(consoles) * per_console, time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        after = sim.store.stats()
+        commits, statements = (after[k] - before[k] for k in ("batches", "statements"))
+        done((len(consoles) * per_console, seconds, cpu, commits, statements))
 
 
-def _process(url: str, index: int, processes: int, per_console: int, events: Any, go: Any) -> None:
+def _process(
+    url: str, index: int, processes: int, per_console: int, events: Any, go: Any, measured: Any
+) -> None:
     engine_bench.configure_logging()
 
     def ready() -> None:
         events.put(("ready", index))
         go.wait()
 
+    def done(result: tuple[int, float, float, int, int]) -> None:
+        events.put(("done", result))
+        measured.wait(60)  # the server's CPU is read while every connection is open
+
     try:
-        done = engine_bench.run_loop(_share(url, index, processes, per_console, ready))
+        engine_bench.run_loop(_share(url, index, processes, per_console, ready, done))
     except BaseException as error:
         events.put(("failed", f"process {index}: {error!r}"))
         raise
-    events.put(("done", done))
 
 
-def scale(url: str, processes: int, per_console: int) -> float:
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    """One run of `scale`: the aggregate rate, and per lifecycle the CPU seconds of the
+    simulator processes and of their server backends (None: the server is not local), the
+    writers' commits and the statements sent (round trips)."""
+
+    rate: float
+    client_cpu: float
+    server_cpu: float | None
+    commits: float
+    statements: float
+
+
+def backends_cpu_s(url: str) -> dict[int, float] | None:
+    """CPU seconds used so far by each server backend connected to the database of `url`
+    (read in /proc: None when the server is not on this machine or not readable)."""
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )]  # fmt: skip
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                stat = file.read()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
+
+
+def scale(url: str, processes: int, per_console: int) -> Scaled:
     """Aggregate lifecycles/s of `processes` simulators on one database."""
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
-    go = context.Event()
+    go, measured = context.Event(), context.Event()
     workers = [
-        context.Process(target=_process, args=(url, i, processes, per_console, events, go))
+        context.Process(
+            target=_process, args=(url, i, processes, per_console, events, go, measured)
+        )
         for i in range(processes)
     ]
     for worker in workers:
         worker.start()
     try:
         engine_bench._collect(events, "ready", processes)
+        server = backends_cpu_s(url)
         go.set()
         results = engine_bench._collect(events, "done", processes)
+        after = backends_cpu_s(url) if server is not None else None
     finally:
+        measured.set()
         for worker in workers:
             worker.join(60)
             if worker.is_alive():
                 worker.kill()
-    return float(sum(n for n, _ in results) / max(seconds for _, seconds in results))
+    lifecycles = sum(r[0] for r in results)
+    return Scaled(
+        lifecycles / max(r[1] for r in results),
+        sum(r[2] for r in results) / lifecycles,
+        None
+        if server is None or after is None
+        else sum(s - server.get(pid, 0.0) for pid, s in after.items()) / lifecycles,
+        sum(r[3] for r in results) / lifecycles,
+        sum(r[4] for r in results) / lifecycles,
+    )
 
 
 def pgbench(url: str, seconds: int) -> float:
@@ -136,7 +206,7 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
         notes.append("PostgreSQL: skipped, pgbench is not installed (its ceiling is required)")
         return []
     consoles = int(os.environ.get("BENCH_CONSOLES", 1000))
-    per_console = 2 if quick else 5
+    per_console = 5 if quick else 10  # quick: 5,000 lifecycles a point, a few seconds each
     name = f"bre_bench_{secrets.token_hex(4)}"
     url = _database(server, name)
     with psycopg.connect(server, autocommit=True) as conn:
@@ -145,13 +215,15 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
     try:
         say(f"postgres: creating {consoles} consoles")
         engine_bench.run_loop(_create(url, consoles))
-        rates: dict[int, float] = {}
+        runs: dict[int, Scaled] = {}
         repeats = 1 if quick else 3
         for processes in PROCESSES:
             say(f"postgres: {processes} process(es), {per_console} lifecycles per console")
-            rates[processes] = statistics.median(
-                scale(url, processes, per_console) for _ in range(repeats)
+            tries = sorted(
+                (scale(url, processes, per_console) for _ in range(repeats)), key=lambda r: r.rate
             )
+            runs[processes] = tries[len(tries) // 2]  # the median run
+        rates = {p: r.rate for p, r in runs.items()}
         say("postgres: pgbench -N")
         ceiling = pgbench(url, 5 if quick else 15)
         say("postgres: SQLite beside it, one process")
@@ -177,8 +249,19 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
     curve = ", ".join(
         f"{p}: {rates[p] / rates[PROCESSES[0]]:.2f}x" for p in PROCESSES if p in rates
     )
+    cpu = "; ".join(
+        f"{p}: {r.client_cpu * 1e6:.0f} µs in the simulators, "
+        + (
+            "server not local"
+            if r.server_cpu is None
+            else f"{r.server_cpu * 1e6:.0f} µs in the server"
+        )
+        + f", {r.statements:.1f} statements, {r.commits:.3f} commits"
+        for p, r in runs.items()
+    )
     notes.append(
         f"PostgreSQL {version[0] if version else '?'}: scaling over processes relative to one "
         f"({curve}); the processes and the server share {os.cpu_count()} CPUs, nothing pinned"
     )
+    notes.append(f"PostgreSQL, CPU and commits per lifecycle by processes ({cpu})")
     return rows

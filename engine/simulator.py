@@ -45,7 +45,15 @@ from engine.runtime.clock import VIRTUAL_EPOCH_MS, Clock, RealClock, SharedClock
 from engine.runtime.console import Console
 from engine.runtime.machines import Machines
 from engine.runtime.worker import Worker
-from engine.store.base import ClockStore, ConsoleState, StorageError, Store, StoreHealth, Tx
+from engine.store.base import (
+    ClockStore,
+    ConsoleState,
+    RecordsStore,
+    StorageError,
+    Store,
+    StoreHealth,
+    Tx,
+)
 from engine.store.factory import open_store
 from engine.store.factory import parse as parse_store_url
 from engine.store.urls import redacted
@@ -244,6 +252,8 @@ class Simulator:
     async def _start(self) -> None:
         store = await open_store(self.settings.db)
         store.follow(self._changed_elsewhere)
+        if isinstance(store, RecordsStore):  # a job another process finished: waiters look
+            store.follow_records(self._records_changed_elsewhere)
         self._store = store
         # a store that keeps virtual clocks for every process on it (PostgreSQL)
         self._shared_clocks = store if isinstance(store, ClockStore) else None
@@ -425,6 +435,13 @@ class Simulator:
         elif id not in self._following:
             self._following.add(id)
             self._group.start_soon(self._attach_quietly, id)
+
+    def _records_changed_elsewhere(self, id: str) -> None:
+        """Another process changed records of console `id` and left no work here (a job that
+        finished): its waiters look again now; its worker sleeps on."""
+        attached = self._consoles.get(id)
+        if attached is not None and self._state == "running":
+            attached.tell_waiters()
 
     async def _follow_clock(self, console: Console) -> None:
         """Move a shared clock to where another process moved it (a fault: logged)."""

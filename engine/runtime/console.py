@@ -175,6 +175,11 @@ class Console:
         self.waker.notify()
         self._tell_waiters()
 
+    def tell_waiters(self) -> None:
+        """Records changed outside this process with no work for this one (a job another
+        process finished): `wait_for` looks again, the worker is not woken."""
+        self._tell_waiters()
+
     def _tell_waiters(self) -> None:
         changed, self._changed = self._changed, None
         if changed is not None:

@@ -341,5 +341,16 @@ class ClockStore(Protocol):
     async def publish_clock(self, console: str, now_ms: int) -> None: ...
 
 
+@runtime_checkable
+class RecordsStore(Protocol):
+    """A store shared with other processes that also tells when one of them changed a
+    console's records and left no work for the others (a job that finished, or waits for a
+    step): waiters look again at once, and no worker is woken for nothing (PostgreSQL)."""
+
+    def follow_records(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback(console)` on the event loop for each such change; None stops."""
+        ...
+
+
 class StaleState(RuntimeError):
     """A compare-and-set found the record in another state: another writer got there first."""

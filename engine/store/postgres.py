@@ -54,6 +54,7 @@ from engine.core.gate import GateView
 from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
 from engine.store import postgres_schema as schema
+from engine.store import sql_query
 from engine.store.base import (
     RUNNING_BACKUP_JOBS,
     RUNNING_BACKUPS,
@@ -81,11 +82,14 @@ from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 from engine.store.urls import redacted
 
 T = TypeVar("T")
+R = TypeVar("R", Restore, Backup)
 Conn = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 MAX_BATCH = 128  # units per transaction
 WRITERS = 4  # writer connections; a console's units always go to the same one
-CHANNEL = "bre_jobs"  # NOTIFY channel: "<store token> <console>" when jobs of a console changed
+CHANNEL = "bre_jobs"  # NOTIFY channel: the payloads of `notices`
+NOTICE_BYTES = 7000  # at most per payload (PostgreSQL refuses 8,000 bytes or more)
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
 PROBE_MAX_S = 2.0
 LISTEN_POLL_S = 0.5  # how often the listener checks whether the store is closing
@@ -119,6 +123,15 @@ def _update(table: Table[Any]) -> str:
     return f"UPDATE {table.name} SET {sets} WHERE console = %s AND id = %s AND status = %s"
 
 
+def _gate_view(rebalancing: bool, restore_running: Any, hosts: str | None) -> GateView:
+    """The gate from its columns: the hosts of running backups come comma-joined."""
+    return GateView(
+        rebalancing=rebalancing,
+        restore_running=bool(restore_running),
+        backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
+    )
+
+
 def _stored_restore(row: tuple[Any, ...]) -> StoredRestore:
     return StoredRestore(RESTORES.record(row), RESTORES.job(row))
 
@@ -150,23 +163,122 @@ class PostgresTx:
     """The `Tx` of the PostgreSQL store: domain reads and writes on one connection.
 
     `write` is True inside the writer's transaction: only there does `gate` lock the console's
-    row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`); `touched` collects the consoles
-    that other processes should look at again, for the NOTIFY of the batch: a job written
-    with a phase to end (`due_at`), and settings changed or deleted. A job that finished in
-    the unit that moved it (immediate mode) is nobody else's work: no NOTIFY, which would wake
-    every other process's worker for nothing."""
+    row and `due_jobs` claim rows (`FOR UPDATE SKIP LOCKED`). For the NOTIFY of the batch,
+    `touched` collects the consoles whose workers in other processes should look again (a
+    job written with a phase to end, `due_at`; settings changed or deleted) and `changed`
+    those whose records changed with no work left for anyone (a job that finished, or waits
+    for a step): there only waiters look again, no worker is woken for nothing."""
 
-    __slots__ = ("_c", "touched", "write", "writes")
+    __slots__ = (
+        "_c", "_counted", "_held", "_views", "changed", "statements", "touched", "write",
+        "writes",
+    )  # fmt: skip
 
-    def __init__(self, conn: Conn, write: bool) -> None:
-        self._c = conn
+    def __init__(self, cursor: Cursor, write: bool) -> None:
+        self._c = cursor
         self.write = write
         self.touched: set[str] = set()
+        self.changed: set[str] = set()
         self.writes = 0  # statements that changed (or may have changed) rows
+        self.statements = 0  # round trips to the server (the store's `stats`)
+        #: consoles whose row this transaction locked up front (`hold`): their state, and their
+        #: ids and ordinals as counted so far ([next restore id, next backup id, restore
+        #: ordinal, backup ordinal]); `_counted` are those whose counters are not written yet
+        self._held: dict[str, tuple[ConsoleState, list[int]]] = {}
+        self._counted: set[str] = set()
+        #: of held consoles: the gate and whether an unfinished restore record exists, as
+        #: `hold` read them (dropped when this transaction writes a job of the console)
+        self._views: dict[str, tuple[GateView, bool]] = {}
 
-    def _x(self, sql: str, params: Any = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+    def hold(self, consoles: Sequence[str]) -> None:
+        """Lock the rows of `consoles` that no other transaction holds, and keep them.
+
+        One statement instead of several per unit: while the lock is held nobody else can
+        change those rows, so `console` answers from what was read, `gate` needs no lock of
+        its own, and `next_id`/`next_ordinal` count in memory, written once by
+        `write_counters` before COMMIT. A console another transaction holds is skipped (its
+        units take the slow path, waiting for it where they must); rows are locked in one
+        order, by id.
+
+        The same statement reads each console's gate and whether it has an unfinished restore
+        record, kept until this transaction writes a job of that console. Its snapshot is
+        taken before the locks: it is trusted only where the locked row is the version that
+        snapshot sees (equal `xmin`), since every start of a job (and every new restore) writes
+        the console's row (its ids and ordinals) under the lock. What the snapshot may miss
+        is then only a job that ended meanwhile, which can refuse a start that raced with
+        that end (a refusal as of the snapshot), never admit a second one."""
+        if not consoles:  # a batch of units that name no console (creating one, the probe)
+            return
+        rows = self._all(
+            "SELECT c.id, c.rebalancing, c.settings, c.revision, c.next_restore_id, "
+            "c.next_backup_id, c.restore_ordinal, c.backup_ordinal, "
+            "c.xmin = (SELECT s.xmin FROM consoles s WHERE s.id = c.id), "
+            "EXISTS (SELECT 1 FROM restores WHERE console = c.id AND status = ANY(%(r)s)), "
+            "(SELECT string_agg(DISTINCT host_id::text, ',') FROM backups "
+            "WHERE console = c.id AND status = ANY(%(b)s)), "
+            "EXISTS (SELECT 1 FROM restores WHERE console = c.id AND visible = 1 "
+            "AND status = ANY(%(u)s)) "
+            'FROM consoles c WHERE c.id = ANY(%(ids)s) ORDER BY c.id COLLATE "C" '
+            "FOR NO KEY UPDATE OF c SKIP LOCKED",
+            {"ids": list(consoles), "r": _RUNNING_RESTORE, "b": _RUNNING_BACKUP,
+             "u": _UNFINISHED_RESTORE},
+        )  # fmt: skip
+        for r in rows:
+            state = ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2])
+            self._held[r[0]] = (state, [r[4], r[5], r[6], r[7]])
+            if r[8]:  # the snapshot saw the row as locked: its jobs are as of the lock
+                self._views[r[0]] = (_gate_view(bool(r[1]), r[9], r[10]), bool(r[11]))
+
+    def write_counters(self, console: str | None = None) -> None:
+        """Write the ids and ordinals counted in memory (of one console, or of all)."""
+        counted = (
+            sorted(self._counted)
+            if console is None
+            else [console]
+            if console in self._counted
+            else []
+        )
+        if not counted:
+            return
+        values = [self._held[c][1] for c in counted]
+        self._x(
+            "UPDATE consoles AS c SET next_restore_id = v.r, next_backup_id = v.b, "
+            "restore_ordinal = v.ro, backup_ordinal = v.bo FROM unnest(%s::text[], "
+            "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, r, b, ro, bo) "
+            "WHERE c.id = v.id",
+            (counted, *([v[i] for v in values] for i in range(4))),
+        )
+        self._counted.difference_update(counted)
+
+    def _release(self, console: str) -> None:
+        """Before a statement that writes the console's row: its counters written, its state
+        read again from then on (the lock stays until COMMIT, but `gate` need not know)."""
+        self._views.pop(console, None)
+        if console in self._held:
+            self.write_counters(console)
+            del self._held[console]
+
+    def _count(self, console: str, index: int, at_least: int | None = None) -> int | None:
+        """Move a counter of a held console on (by one, or to `at_least`); its value before,
+        None when the console is not held."""
+        held = self._held.get(console)
+        if held is None:
+            return None
+        counters = held[1]
+        before = counters[index]
+        counters[index] = before + 1 if at_least is None else max(before, at_least)
+        self._counted.add(console)
+        self.writes += 1  # a write, as far as undoing a failed unit goes
+        return before
+
+    @property
+    def cursor(self) -> Cursor:
+        return self._c
+
+    def _x(self, sql: str, params: Any = ()) -> Cursor:
         if sql.startswith(_WRITES):
             self.writes += 1
+        self.statements += 1
         return self._c.execute(sql, params)
 
     def _one(self, sql: str, params: Any = ()) -> tuple[Any, ...] | None:
@@ -177,6 +289,9 @@ class PostgresTx:
 
     # consoles and credentials ------------------------------------------------------------
     def console(self, console: str) -> ConsoleState | None:
+        held = self._held.get(console)
+        if held is not None:
+            return held[0]
         query = "SELECT id, rebalancing, settings, revision FROM consoles WHERE id = %s"
         row = self._one(query, (console,))
         if row is None and self.write:
@@ -196,6 +311,7 @@ class PostgresTx:
         return [ConsoleState(r[0], bool(r[1]), settings_of(r[2]), r[3], r[2]) for r in rows]
 
     def put_console(self, state: ConsoleState) -> None:
+        self._release(state.id)
         self._x(
             "INSERT INTO consoles (id, rebalancing, settings, revision) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET rebalancing = excluded.rebalancing, "
@@ -206,6 +322,7 @@ class PostgresTx:
         self.touched.add(state.id)
 
     def delete_console(self, console: str) -> bool:
+        self._release(console)
         for table in ("credentials", "hosts", "configurations", "restores", "backups"):
             self._x(f"DELETE FROM {table} WHERE console = %s", (console,))
         self.touched.add(console)
@@ -240,6 +357,9 @@ class PostgresTx:
         return written > 0
 
     def next_id(self, console: str, kind: JobKind) -> int:
+        counted = self._count(console, 0 if kind is JobKind.RESTORE else 1)
+        if counted is not None:
+            return counted
         column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
         row = self._one(
             f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column} - 1",
@@ -249,6 +369,8 @@ class PostgresTx:
         return int(row[0])
 
     def reserve_id(self, console: str, kind: JobKind, id: int) -> None:
+        if self._count(console, 0 if kind is JobKind.RESTORE else 1, id + 1) is not None:
+            return
         column = "next_restore_id" if kind is JobKind.RESTORE else "next_backup_id"
         self._x(
             f"UPDATE consoles SET {column} = greatest({column}, %s) WHERE id = %s",
@@ -256,6 +378,9 @@ class PostgresTx:
         )
 
     def next_ordinal(self, console: str, kind: JobKind) -> int:
+        counted = self._count(console, 2 if kind is JobKind.RESTORE else 3)
+        if counted is not None:
+            return counted + 1
         column = "restore_ordinal" if kind is JobKind.RESTORE else "backup_ordinal"
         row = self._one(
             f"UPDATE consoles SET {column} = {column} + 1 WHERE id = %s RETURNING {column}",
@@ -311,6 +436,7 @@ class PostgresTx:
         )
 
     def clear_world(self, console: str) -> None:
+        self._release(console)
         for table in ("hosts", "configurations", "restores", "backups"):
             self._x(f"DELETE FROM {table} WHERE console = %s", (console,))
         self._x(
@@ -342,8 +468,7 @@ class PostgresTx:
 
     def insert_restore(self, console: str, restore: Restore, job: Job) -> None:
         self._x(_INSERT_RESTORE, (console, *RESTORES.values(restore), *job_values(job)))
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
 
     def update_restore(
         self, console: str, id: int, expected: str, record: Restore, job: Job
@@ -351,17 +476,21 @@ class PostgresTx:
         cursor = self._x(
             _UPDATE_RESTORE, (*RESTORES.updates(record), *job_values(job), console, id, expected)
         )
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
         return cursor.rowcount == 1
 
     def hide_restore(self, console: str, id: int) -> None:
         self._x("UPDATE restores SET visible = 0 WHERE console = %s AND id = %s", (console, id))
+        self._job_written(console)
 
     def purge_restore(self, console: str, id: int) -> None:
         self._x("DELETE FROM restores WHERE console = %s AND id = %s", (console, id))
+        self._job_written(console)
 
     def unfinished_restore_record(self, console: str) -> bool:
+        view = self._views.get(console)
+        if view is not None:
+            return view[1]
         row = self._one(
             "SELECT 1 FROM restores WHERE console = %s AND visible = 1 "
             "AND status = ANY(%s) LIMIT 1",
@@ -392,34 +521,37 @@ class PostgresTx:
 
     def insert_backup(self, console: str, backup: Backup, job: Job) -> None:
         self._x(_INSERT_BACKUP, (console, *BACKUPS.values(backup), *job_values(job)))
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
 
     def update_backup(self, console: str, id: int, expected: str, record: Backup, job: Job) -> bool:
         cursor = self._x(
             _UPDATE_BACKUP, (*BACKUPS.updates(record), *job_values(job), console, id, expected)
         )
-        if job.due_at is not None:  # work for the workers of other processes
-            self.touched.add(console)
+        self._job_written(console, job)
         return cursor.rowcount == 1
 
     def remove_backup(self, console: str, id: int) -> None:
         self._x("DELETE FROM backups WHERE console = %s AND id = %s", (console, id))
+        self._job_written(console)
+
+    def _job_written(self, console: str, job: Job | None = None) -> None:
+        """Work for the workers of other processes (a phase to end), or news for waiters; the
+        gate as `hold` read it no longer holds."""
+        self._views.pop(console, None)
+        (self.touched if job is not None and job.due_at is not None else self.changed).add(console)
 
     # the engine --------------------------------------------------------------------------
     def gate(self, console: str) -> GateView:
-        if self.write:
+        view = self._views.get(console)
+        if view is not None:
+            return view[0]
+        if self.write and console not in self._held:
             # the gate row: whoever records a start holds it until COMMIT; the next statement
             # has a new snapshot, which sees every start committed before the lock was granted
             self._x("SELECT 1 FROM consoles WHERE id = %s FOR UPDATE", (console,))
         row = self._one(_GATE, {"c": console, "r": _RUNNING_RESTORE, "b": _RUNNING_BACKUP})
         assert row is not None
-        hosts = row[2]
-        return GateView(
-            rebalancing=bool(row[0]),
-            restore_running=bool(row[1]),
-            backup_hosts=frozenset(int(h) for h in hosts.split(",")) if hosts else frozenset(),
-        )
+        return _gate_view(bool(row[0]), row[1], row[2])
 
     def due_jobs(self, console: str, now_ms: int, limit: int) -> list[StoredRestore | StoredBackup]:
         # in a write transaction the rows are claimed: another process's pass skips them
@@ -542,6 +674,80 @@ def _open_fault(error: psycopg.Error, where: str) -> StorageError:
     return fault
 
 
+def list_page(
+    cursor: Cursor,
+    console: str,
+    request: ListRequest,
+    table: sql_query.Table,
+    convert: Callable[[tuple[Any, ...]], R],
+) -> Page[R] | None:
+    """A list request in one statement (one snapshot): the console's visible records, how many
+    match, and the page; None when `sql_query` cannot say the request exactly in PostgreSQL's
+    dialect (the caller answers with the oracle). The page does not depend on the total (a
+    Range's LIMIT and OFFSET clip as `RangeSpec.window` does), so nothing waits for the count;
+    a filter too costly for the console's records is refused (422/12) on that same count."""
+    compiled = sql_query.compile_list(
+        request, table, sql_query.POSTGRES, sql_query.postgres_placeholder
+    )
+    if compiled is None:
+        return None
+    base = f"FROM {table.name} WHERE console = %s AND visible = 1"
+    where: str = compiled.where
+    params: tuple[Any, ...] = compiled.params
+    limit: int | None = None
+    offset = 0
+    if request.range is not None:
+        limit, offset = request.range.end - request.range.start + 1, request.range.start
+    columns = ", ".join(_RECORD_COLUMNS[table.name])
+    order = compiled.order_by  # again outside: a join keeps no order by itself
+    rows = cursor.execute(
+        f"WITH m AS (SELECT count(*) AS visible, count(*) FILTER (WHERE {where}) AS total "
+        f"{base}) SELECT m.visible, m.total, p.* FROM m LEFT JOIN LATERAL (SELECT {columns} "
+        f"{base} AND ({where}) ORDER BY {order} LIMIT %s OFFSET %s) AS p ON true ORDER BY {order}",
+        (*params, console, console, *params, limit, offset),
+    ).fetchall()
+    visible, total = int(rows[0][0]), int(rows[0][1])
+    if request.filter is not None and request.filter.expr is not None:
+        request.filter.check_work(visible)  # the same 422/12 as the oracle's
+    if rows[0][2] is None:  # no row in the window (the record's id is never null)
+        return Page([], total)
+    return Page([convert(r[2:]) for r in rows], total)
+
+
+_RECORD_COLUMNS = {RESTORES.name: RESTORES.record_columns, BACKUPS.name: BACKUPS.record_columns}
+
+
+def notices(token: str, work: set[str], changed: set[str]) -> list[str]:
+    """The NOTIFY payloads of one commit: JSON objects `{"t": token, "w": [consoles with work
+    for other processes' workers], "c": [consoles whose records changed]}`, as few as fit in
+    NOTICE_BYTES each (one for a usual batch), so that a listener wakes once per commit."""
+    notes: list[str] = []
+    items = [("w", c) for c in sorted(work)] + [("c", c) for c in sorted(changed)]
+    empty = len(json.dumps({"t": token, "w": [], "c": []}, separators=(",", ":")))
+    note: dict[str, Any] = {"t": token, "w": [], "c": []}
+    size = empty
+    for key, console in items:
+        cost = len(json.dumps(console)) + 1  # UTF-8 may take more bytes: ensure_ascii is on
+        if size + cost > NOTICE_BYTES and (note["w"] or note["c"]):
+            notes.append(json.dumps(note, separators=(",", ":")))
+            note, size = {"t": token, "w": [], "c": []}, empty
+        note[key].append(console)
+        size += cost
+    if note["w"] or note["c"]:
+        notes.append(json.dumps(note, separators=(",", ":")))
+    return notes
+
+
+def read_notice(payload: str) -> tuple[str, list[str], list[str]]:
+    """A payload of `notices`: the sending store's token, the consoles with work, those whose
+    records changed. Anything else is read as the token alone (a closing store's nudge)."""
+    try:
+        note = json.loads(payload)
+        return str(note["t"]), list(note.get("w", ())), list(note.get("c", ()))
+    except (ValueError, KeyError, TypeError):
+        return payload, [], []
+
+
 def connect(url: str) -> Conn:
     """A connection in autocommit: the store says BEGIN and COMMIT itself."""
     conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
@@ -559,6 +765,7 @@ def _reader(url: str) -> Conn:
 class _Unit:
     work: Callable[[PostgresTx], Any]
     future: asyncio.Future[Any]
+    console: str | None  # the console it writes (the engine's units say), held up front
 
 
 @dataclass(slots=True)
@@ -589,7 +796,9 @@ class _Lane:
     index: int
     queue: queue.SimpleQueue[_Unit | None] = field(default_factory=queue.SimpleQueue)
     conn: Conn | None = None
+    cursor: Cursor | None = None  # of `conn`
     thread: threading.Thread | None = None
+    statements: int = 0  # sent by this writer (written by its thread alone)
 
 
 class _Closed(Exception):
@@ -607,11 +816,13 @@ class PostgresStore:
         self._token = secrets.token_hex(8)  # this store's NOTIFY payloads, ignored by itself
         self._lanes = [_Lane(i) for i in range(WRITERS)]
         self._reader_conn: Conn | None = None
+        self._read_statements = 0  # written by the reader thread alone
         self._reader: threading.Thread | None = None
         self._reads: queue.SimpleQueue[tuple[Callable[[PostgresTx], Any], ThreadFuture[Any]] | None]
         self._reads = queue.SimpleQueue()
         self._listener: threading.Thread | None = None
         self._follower: Callable[[str | None], None] | None = None
+        self._records_follower: Callable[[str], None] | None = None
         self._closed = False
         self._closing = threading.Event()
         self._lock_timeout_ms = 10_000
@@ -674,7 +885,7 @@ class PostgresStore:
         console = getattr(work, "console", None)
         lanes = self._lanes
         lane = lanes[hash(console) % len(lanes)] if console is not None else lanes[0]
-        lane.queue.put(_Unit(work, future))
+        lane.queue.put(_Unit(work, future, console))
         return future
 
     async def read(self, work: Callable[[PostgresTx], T]) -> T:
@@ -697,6 +908,12 @@ class PostgresStore:
         """From now on, no write waits for another process's lock more than `seconds`."""
         self._waits_end = time.monotonic() + seconds
 
+    def follow_records(self, callback: Callable[[str], None] | None) -> None:
+        """Call `callback(console)` on the event loop whenever another process changed records
+        of a console and left no work for this one (a job that finished, or waits for a step),
+        so that waiters look again at once; None stops. The listener starts with `follow`."""
+        self._records_follower = callback
+
     def follow(self, callback: Callable[[str | None], None] | None) -> None:
         """Call `callback(console)` on the event loop whenever another process wrote jobs or
         settings of a console (None: every console, after the listener lost its connection
@@ -708,14 +925,21 @@ class PostgresStore:
             )
             self._listener.start()
 
-    # lists: answered by the port's oracle over the console's visible records (the SQL
-    # compiler of the SQLite adapter, `engine.store.sql_query`, has a dialect seam for this
-    # adapter: not used yet)
+    # lists: compiled to SQL by `sql_query` in its PostgreSQL dialect, one statement on the
+    # reader; what that dialect cannot say exactly (ilike) is answered by the port's oracle
     async def list_restores(self, console: str, request: ListRequest) -> Page[Restore]:
-        return answer_by_oracle(await self.read(lambda tx: tx.restores(console)), request)
+        def work(tx: PostgresTx) -> Page[Restore]:
+            page = list_page(tx.cursor, console, request, sql_query.RESTORES, RESTORES.record)
+            return answer_by_oracle(tx.restores(console), request) if page is None else page
+
+        return await self.read(work)
 
     async def list_backups(self, console: str, request: ListRequest) -> Page[Backup]:
-        return answer_by_oracle(await self.read(lambda tx: tx.backups(console)), request)
+        def work(tx: PostgresTx) -> Page[Backup]:
+            page = list_page(tx.cursor, console, request, sql_query.BACKUPS, BACKUPS.record)
+            return answer_by_oracle(tx.backups(console), request) if page is None else page
+
+        return await self.read(work)
 
     async def encode_restores(
         self, console: str, request: ListRequest, keys: Sequence[str]
@@ -832,17 +1056,20 @@ class PostgresStore:
                 time.sleep(random.uniform(0.001, 0.005 * (attempt + 1)))
         raise AssertionError("unreachable")
 
-    def _writer_connection(self, lane: _Lane) -> Conn:
+    def _writer_cursor(self, lane: _Lane) -> Cursor:
         if self._closing.is_set() and self._abandoned():
             raise _Closed
         conn = lane.conn
         if conn is None or conn.closed or conn.broken:
             lane.conn = conn = self._connect()  # a fault: the batch fails, the next retries
+            lane.cursor = None
+        if lane.cursor is None:  # one per connection: a new one per statement costs ~5 µs
+            lane.cursor = conn.cursor()
         ends = self._waits_end
         if ends is not None:  # a stopping server: no lock wait beyond its grace
             left = max(int((ends - time.monotonic()) * 1000), 1)
             conn.execute(f"SET lock_timeout = {min(left, self._lock_timeout_ms)}")
-        return conn
+        return lane.cursor
 
     def _abandoned(self) -> bool:
         ends = self._waits_end
@@ -868,11 +1095,23 @@ class PostgresStore:
         self, lane: _Lane, batch: list[_Unit], failed: dict[int, Exception]
     ) -> list[tuple[bool, Any]] | None:
         """One attempt; None when a unit had to be taken out (it is added to `failed`)."""
-        c = self._writer_connection(lane)
+        c = self._writer_cursor(lane)
         tx = PostgresTx(c, write=True)
-        results: list[tuple[bool, Any]] = []
-        c.execute("BEGIN")
         try:
+            return self._attempt(tx, batch, failed)
+        finally:
+            lane.statements += tx.statements
+
+    def _attempt(
+        self, tx: PostgresTx, batch: list[_Unit], failed: dict[int, Exception]
+    ) -> list[tuple[bool, Any]] | None:
+        c = tx.cursor
+        results: list[tuple[bool, Any]] = []
+        tx._x("BEGIN")
+        try:
+            tx.hold(
+                sorted({u.console for i, u in enumerate(batch) if u.console and i not in failed})
+            )
             for index, unit in enumerate(batch):
                 if index in failed:
                     results.append((False, failed[index]))
@@ -885,23 +1124,26 @@ class PostgresStore:
                         raise  # the storage failed (or PostgreSQL aborted us), not the unit
                     failed[index] = error
                     if tx.writes != writes or isinstance(error, psycopg.Error):
-                        c.execute("ROLLBACK")  # undo it: run the batch again without it
+                        tx._x("ROLLBACK")  # undo it: run the batch again without it
                         return None
                     results.append((False, error))
                     continue
                 results.append((True, value))
             if len(failed) == len(batch):
-                c.execute("ROLLBACK")
+                tx._x("ROLLBACK")
                 return results
-            if tx.touched:
-                c.execute(
-                    "SELECT pg_notify(%s, %s || ' ' || t) FROM unnest(%s::text[]) AS t",
-                    (CHANNEL, self._token, sorted(tx.touched)),
-                )
-            c.execute("COMMIT")
+            tx.write_counters()
+            notes = notices(self._token, tx.touched, tx.changed - tx.touched)
+            if notes:
+                tx._x("SELECT pg_notify(%s, n) FROM unnest(%s::text[]) AS n", (CHANNEL, notes))
+            tx._x("COMMIT")
         except BaseException:
             with contextlib.suppress(psycopg.Error):  # the error that ended it is the one
-                if not c.broken and c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn = c.connection
+                if (
+                    not conn.broken
+                    and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+                ):
                     c.execute("ROLLBACK")
             raise
         return results
@@ -955,6 +1197,7 @@ class PostgresStore:
 
     # the reader thread --------------------------------------------------------------------
     def _read_loop(self) -> None:
+        cursor: Cursor | None = None
         while True:
             item = self._reads.get()
             if item is None:
@@ -966,7 +1209,14 @@ class PostgresStore:
                 conn = self._reader_conn
                 if conn is None or conn.closed or conn.broken:
                     self._reader_conn = conn = _reader(self.url)
-                done.set_result(work(PostgresTx(conn, write=False)))
+                    cursor = None
+                if cursor is None or cursor.connection is not conn:
+                    cursor = conn.cursor()
+                tx = PostgresTx(cursor, write=False)
+                try:
+                    done.set_result(work(tx))
+                finally:
+                    self._read_statements += tx.statements
             except BaseException as error:
                 conn = self._reader_conn
                 if conn is not None and conn.broken:
@@ -991,9 +1241,9 @@ class PostgresStore:
                     pause = 0.05
                     while not self._closing.is_set():
                         for note in conn.notifies(timeout=LISTEN_POLL_S, stop_after=1):
-                            token, _, console = note.payload.partition(" ")
-                            if token != self._token:
-                                self._tell(console)
+                            token, work, changed = read_notice(note.payload)
+                            if token != self._token and (work or changed):
+                                self._tell_some(work, changed)
             except psycopg.Error:
                 lost = True
                 if self._closing.wait(pause):
@@ -1005,6 +1255,21 @@ class PostgresStore:
         if follower is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 self._loop.call_soon_threadsafe(follower, console)
+
+    def _tell_some(self, work: list[str], changed: list[str]) -> None:
+        """One commit of another process: one call onto the event loop, whatever its size."""
+        if not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._told, work, changed)
+
+    def _told(self, work: list[str], changed: list[str]) -> None:
+        follower, records = self._follower, self._records_follower
+        if follower is not None:
+            for console in work:
+                follower(console)
+        if records is not None:
+            for console in changed:
+                records(console)
 
     # closing ------------------------------------------------------------------------------
     async def close(self, grace_s: float = 3.0) -> bool:
@@ -1052,7 +1317,7 @@ class PostgresStore:
 
     def _wake_listener(self) -> None:
         with contextlib.suppress(psycopg.Error), connect(self.url) as conn:
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{self._token} "))
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._token))
 
     def _close_connections(self) -> None:
         for conn in (*(lane.conn for lane in self._lanes), self._reader_conn):
@@ -1072,6 +1337,7 @@ class PostgresStore:
             "largest_batch": self._stats.largest_batch,
             "queued": sum(lane.queue.qsize() for lane in self._lanes),
             "storage_faults": self._stats.faults,
+            "statements": sum(lane.statements for lane in self._lanes) + self._read_statements,
         }
 
     def __repr__(self) -> str:

@@ -40,7 +40,13 @@ from engine.store.base import (
     StoredBackup,
     StoredRestore,
 )
-from engine.store.postgres import PostgresStore, PostgresTx
+from engine.store.postgres import (
+    NOTICE_BYTES,
+    PostgresStore,
+    PostgresTx,
+    notices,
+    read_notice,
+)
 from engine.store.urls import redacted
 from tests.support.postgres import Database, server_url, with_database
 
@@ -292,6 +298,62 @@ async def test_another_store_is_notified_of_job_writes(
     await asyncio.wait_for(changed.wait(), 5)
     await asyncio.sleep(0.1)
     assert told == ["c"]  # the writer's own store is not told
+
+
+async def test_a_finished_job_tells_another_stores_waiters_but_not_its_workers(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """A job written with no phase to end (finished, or waiting for a step) is news for
+    waiters only: `follow_records` is told, `follow` (which wakes the worker) is not."""
+    work: list[str | None] = []
+    records: list[str] = []
+    told = asyncio.Event()
+
+    def changed(console: str) -> None:
+        records.append(console)
+        told.set()
+
+    other.follow(work.append)
+    other.follow_records(changed)
+    await asyncio.sleep(0.2)  # the listeners are listening
+    await store.transact(lambda tx: insert_restore(tx, restore(1, RestoreStatus.SUCCESS)))
+    await asyncio.wait_for(told.wait(), 5)
+    await asyncio.sleep(0.1)
+    assert (records, work) == (["c"], [])
+
+
+def test_one_commit_is_one_notice_unless_it_is_too_large() -> None:
+    notes = notices("t", {"b", "a"}, {"c"})
+    assert [read_notice(n) for n in notes] == [("t", ["a", "b"], ["c"])]
+    many = {f"console-{i:04d}" for i in range(2000)}
+    notes = notices("t", many, set())
+    assert len(notes) > 1
+    assert all(len(n.encode()) <= NOTICE_BYTES for n in notes)
+    assert sorted(c for n in notes for c in read_notice(n)[1]) == sorted(many)
+
+
+async def test_a_waiter_in_another_process_wakes_when_the_job_finishes(pg_url: str) -> None:
+    """A restore finished through one simulator: the other's waiters are told by the NOTIFY
+    of that commit (its `changed` event), with no poll and no unit of its own."""
+    immediate = {"restore": {"mode": "immediate"}}
+    first = Simulator(Settings(db=pg_url, clock="real", rules=immediate))
+    second = Simulator(Settings(db=pg_url, clock="real"))
+    await first.start()
+    await second.start()
+    try:
+        a, b = first.console(), second.console()
+        created = await a.create_restore(1, ["CUSTOM_RULES_CONFIG"])
+        finished = asyncio.create_task(a.request_restore(created.id))
+        with anyio.fail_after(10):  # a bound on failure only: it is told within milliseconds
+            while True:
+                changed = b.changed()  # set only by a notification from the first
+                if (await b.get_restore(created.id)).status is RestoreStatus.SUCCESS:
+                    break
+                await changed.wait()
+        await finished
+    finally:
+        await second.stop()
+        await first.stop()
 
 
 async def test_a_deadlock_between_two_stores_is_retried(
