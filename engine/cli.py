@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
+    logs.load_structlog("auto")  # before the error classes' modules import it
     from engine.control.schema import ControlError
     from engine.simulator import SettingsError
     from engine.store.base import StorageError

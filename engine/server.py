@@ -108,12 +108,22 @@ class _Server(uvicorn.Server):
     connection is only counted against the cap once its handshake is done)."""
 
     handshake_timeout_s: float | None = None
+    #: set once uvicorn has started (it has no event of its own: polling it cost up to 10 ms
+    #: of the start-up)
+    up: asyncio.Event | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await self._startup(sockets)
+        finally:
+            if self.up is not None:
+                self.up.set()  # started, or failed to: `serve` looks at `started`
+
+    async def _startup(self, sockets: list[socket.socket] | None) -> None:
         if self.handshake_timeout_s is None:
             await super().startup(sockets)
             return
@@ -209,16 +219,17 @@ async def serve(
             log_level="warning",
             lifespan="off",
             access_log=False,
+            ws="none",  # no WebSocket route: an upgrade is an HTTP request (nor its imports)
             timeout_graceful_shutdown=5,
             **listen.limits.uvicorn_options(),
             **_tls_options(listen.tls),
         )
         server = _Server(config)
+        server.up = asyncio.Event()
         if listen.tls is not None:
             server.handshake_timeout_s = listen.limits.header_timeout_s
         task = loop.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)  # uvicorn has no event for it
+        await _first(task, server.up, stop)
         if server.started and announce and not stop.is_set():
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
@@ -233,6 +244,16 @@ async def serve(
     sys.stdout.flush()
 
 
+async def _first(task: asyncio.Task[None], *events: asyncio.Event) -> None:
+    """Until `task` ends or one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait({task, *waits}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 def _tls_options(tls: TlsFiles | None) -> dict[str, Any]:
     """uvicorn's keywords for HTTPS: the same protocol, limits and shutdown, over TLS."""
     if tls is None:
@@ -245,11 +266,7 @@ async def _until_stopped(
 ) -> None:
     """Serve until a signal (or uvicorn ends), then stop in bounded steps: readiness false,
     uvicorn's graceful stop (then its tasks are cancelled); the simulator stops on leaving."""
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
+    await _first(task, stop)
     simulator.begin_stop()
     server.should_exit = True
     await asyncio.wait({task}, timeout=SERVER_STOP_S)
