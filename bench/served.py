@@ -1,6 +1,6 @@
 """Served figures of issue 12, each beside a ceiling measured in the same run, interleaved.
 
-    python -m bench.served [--quick] [--only lists,write,memory,startup]
+    python -m bench.served [--quick] [--only lists,write,memory,startup,get]
 
 - lists: `GET /backups` with `Range: items=0-49` (plain, and filtered) on a console of 100,000
   backups against the same request on a console of 100 (ratio of median latencies, rounds
@@ -14,6 +14,8 @@
   64 and over 1,000 consoles: growth after the warm-up (the first half of the run).
 - startup: spawn to first answer of `bre serve` against uvicorn with a trivial route, and
   `bre --help`, interleaved rounds, medians.
+- get: `GET /restores/{id}` on `bre serve` beside WireMock answering the same JSON, the trivial
+  route on the same uvicorn and the same application on granian (`bench.http.peers`).
 
 Servers are pinned to one CPU and wrk to the other (when there are two); the machine may be
 shared, which is why every figure is a ratio against a ceiling run in the same rounds.
@@ -37,7 +39,7 @@ from typing import Any
 import httpx
 
 from bench import Row, text_table
-from bench.http import _cpus, _wrk, ensure_wrk, parse_wrk
+from bench.http import _cpus, _wrk, ensure_wrk, parse_wrk, peers
 from engine.load.servers import Server, rss_kib, start_server, stop
 
 API = "/api/backup_and_restore"
@@ -615,7 +617,7 @@ def startup(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[R
 # ============================================================================ all
 
 
-SUITES = ("lists", "write", "memory", "startup")
+SUITES = ("lists", "write", "memory", "startup", "get")
 
 
 def run(
@@ -655,6 +657,8 @@ def run(
             rows += memory(tmp, wrk, server_cpu, wrk_cpu, quick, say, notes)
         if "startup" in only:
             rows += startup(quick, say, notes)
+        if "get" in only:
+            rows += peers(quick, say, notes)
     if wrk is None:
         notes.append("wrk is not installed (apt-get install wrk): wrk figures skipped")
     return rows

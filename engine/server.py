@@ -141,6 +141,60 @@ class _Server(uvicorn.Server):
             delattr(loop, "create_server")  # the loop's own method again
 
 
+class _Corked:
+    """A connection's transport that holds a response's head until its body is written, so
+    that a response goes out in one send, not two (a system call and a TCP segment fewer per
+    request). Held bytes never wait past the current turn of the event loop (a streamed
+    response's head goes out then), and closing sends them first; everything else is the
+    transport's own."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif data.startswith(b"HTTP/"):  # a head (the ASGI response's start): hold it
+            self._held = data
+            self._loop.call_soon(self._send_held)
+        else:
+            self._transport.write(data)
+
+    def _send_held(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._send_held()
+        self._transport.write_eof()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _corked(protocol: type[Any]) -> type[Any]:
+    """uvicorn's HTTP protocol `protocol`, writing through `_Corked`."""
+
+    class CorkedProtocol(protocol):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(_Corked(transport, self.loop))
+
+    return CorkedProtocol
+
+
 class Shutdown:
     """SIGTERM and SIGINT, taken by `sigwait` on a thread of their own (they are blocked in
     every other thread): the first asks `serve` to stop and arms the watchdog; a second one
@@ -221,7 +275,7 @@ async def serve(
             access_log=False,
             ws="none",  # no WebSocket route: an upgrade is an HTTP request (nor its imports)
             timeout_graceful_shutdown=5,
-            **listen.limits.uvicorn_options(),
+            **_uvicorn_options(listen.limits),
             **_tls_options(listen.tls),
         )
         server = _Server(config)
@@ -252,6 +306,13 @@ async def _first(task: asyncio.Task[None], *events: asyncio.Event) -> None:
     finally:
         for wait in waits:
             wait.cancel()
+
+
+def _uvicorn_options(limits: ConnectionLimits) -> dict[str, Any]:
+    """The connection limits' uvicorn keywords, their protocol corked (`_Corked`)."""
+    options = limits.uvicorn_options()
+    options["http"] = _corked(options["http"])
+    return options
 
 
 def _tls_options(tls: TlsFiles | None) -> dict[str, Any]:
