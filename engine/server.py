@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import os
 import signal
 import socket
@@ -284,6 +285,9 @@ async def serve(
             server.handshake_timeout_s = listen.limits.header_timeout_s
         task = loop.create_task(server.serve(sockets=[sock]))
         await _first(task, server.up, stop)
+        if not gc.isenabled():  # `bre serve` started without collections (`engine.cli.main`)
+            gc.freeze()  # what start-up made stays: no collection needs to look at it again
+            gc.enable()
         if server.started and announce and not stop.is_set():
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""

@@ -45,33 +45,60 @@ def test_a_port_out_of_range_is_one_line(port: str, says: str) -> None:
 
 #: What `bre serve` must not import before it answers: the web page and the OpenAPI document
 #: (made at their first request), YAML (only for a config file or a structure given as text),
-#: rich (structlog's terminal tracebacks), WebSocket support (no route takes an upgrade).
-NOT_AT_START = ("engine.web.page", "engine.api.openapi", "yaml", "rich", "websockets")
+#: rich and greenlet (structlog's, for a terminal and for its deprecated thread-locals),
+#: WebSocket support (no route takes an upgrade), uvicorn's own command line and reloaders.
+NOT_AT_START = (
+    "engine.web.page",
+    "engine.api.openapi",
+    "yaml",
+    "rich",
+    "greenlet",
+    "websockets",
+    "uvicorn.main",
+    "click",
+    "watchfiles",
+    "multiprocessing",
+)
 
-_MODULES_AT_READY = """
-import builtins, os, sys
+_STATE_AT_READY = """
+import builtins, gc, os, sys
 def ready(*args, **kwargs):
     if args and str(args[0]).startswith("ready: "):
         sys.stdout.write(" ".join(sorted(sys.modules)) + "\\n")
+        sys.stdout.write(f"gc {gc.isenabled()} {gc.get_freeze_count() > 0}\\n")
         sys.stdout.flush()
         os._exit(0)
 builtins.print = ready
-from engine.cli import main
-main(["serve", "--port", "0", "--db", ":memory:", "--log-format", "json"])
+import runpy
+sys.argv = ["engine", "serve", "--port", "0", "--db", ":memory:", "--log-format", "json"]
+runpy.run_module("engine", run_name="__main__")
 """
 
 
-def test_serve_is_ready_without_the_modules_its_first_answer_does_not_need() -> None:
-    """Start-up cost (issue 12, point 4): each of these was tens of milliseconds of it."""
+def _state_at_ready() -> tuple[set[str], str]:
+    """The modules `python -m engine serve` has loaded when it prints its ready line, and
+    whether cyclic collections are on (and start-up's objects frozen) by then."""
     result = subprocess.run(
-        [bre()[0], "-c", _MODULES_AT_READY], capture_output=True, text=True, timeout=60
+        [bre()[0], "-c", _STATE_AT_READY], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.split())
+    modules, gc_state = result.stdout.splitlines()
+    return set(modules.split()), gc_state
+
+
+def test_serve_is_ready_without_the_modules_its_first_answer_does_not_need() -> None:
+    """Start-up cost (issue 12, point 4): each of these was milliseconds of it."""
+    loaded, _ = _state_at_ready()
     assert "engine.server" in loaded  # the line came from a server that started
     assert [
         m for m in NOT_AT_START if m in loaded or any(n.startswith(m + ".") for n in loaded)
     ] == []
+
+
+def test_serve_collects_cycles_again_once_it_serves() -> None:
+    """Start-up runs without cyclic collections; serving must not (memory would grow)."""
+    _, gc_state = _state_at_ready()
+    assert gc_state == "gc True True"
 
 
 class _Recorded(asyncio.Transport):
