@@ -673,9 +673,10 @@ def peers(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row
                 name: url + ("/ping" if name.startswith("trivial") else path)
                 for name, (_, url) in started.items()
             }
-            for name, url in urls.items():  # warm-up (the JVM's JIT above all)
+            for name, url in urls.items():  # warm-up; the JVM's JIT needs longer
                 say(f"peers: warming up {name}")
-                _wrk(wrk, url, 2 if quick else 4, wrk_cpu, headers=headers)
+                warm = (8 if quick else 20) if name == "WireMock" else (2 if quick else 4)
+                _wrk(wrk, url, warm, wrk_cpu, headers=headers)
             found: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
             for _ in range(rounds):
                 for name, url in urls.items():
