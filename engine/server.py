@@ -174,6 +174,9 @@ class _Corked:
             if not self._transport.is_closing():
                 self._transport.write(held)
 
+    def is_closing(self) -> bool:  # asked after every response: not through __getattr__
+        return self._transport.is_closing()
+
     def close(self) -> None:
         self._send_held()
         self._transport.close()
