@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import ipaddress
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine import logs, options
 from engine.load import command as load_command
@@ -238,12 +239,23 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def parser(command: str | None = None) -> argparse.ArgumentParser:
-    """`bre`'s parser; with `command`, only that subcommand's (what parsing its arguments
-    needs: `bre serve` starts without building the others)."""
-    p = argparse.ArgumentParser(
-        prog="bre", description="QRadar Backup and Restore Engine simulator"
-    )
+class _Reparse(Exception):
+    """`_ServeOnly` found an error: the whole parser parses again, and says it as always."""
+
+
+class _ServeOnly(argparse.ArgumentParser):
+    """The parser of `bre serve` alone: what starting a server needs (the others cost time).
+    It never reports an error itself, since its usage line would name `serve` alone."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _Reparse(message)
+
+
+def parser(
+    command: str | None = None, *, kind: type[argparse.ArgumentParser] = argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """`bre`'s parser; with `command`, only that subcommand's."""
+    p = kind(prog="bre", description="QRadar Backup and Restore Engine simulator")
     p.add_argument("--version", action=_Version, help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     if command in (None, "serve"):
@@ -252,6 +264,13 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         scenario_command.add_command(sub)
         load_command.add_command(sub)
     return p
+
+
+def _parsed(argv: list[str], serving: bool) -> argparse.Namespace:
+    if serving:
+        with contextlib.suppress(_Reparse):
+            return parser("serve", kind=_ServeOnly).parse_args(argv)
+    return parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str], serving: bool) -> int:
-    args = parser("serve" if serving else None).parse_args(argv)
+    args = _parsed(argv, serving)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
     logs.load_structlog("auto")  # before the error classes' modules import it
