@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine import logs, options
-from engine.load import command as load_command
-from engine.scenarios import command as scenario_command
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
     from engine.server import Listen
@@ -143,13 +141,14 @@ def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | Non
     """One's own certificate (`--certfile [--keyfile]`), checked now; None otherwise (a made
     one comes later, once every other setting is known to be good)."""
     from engine.simulator import SettingsError
-    from engine.tls import TlsFiles
 
     certfile, keyfile = resolved.serve_value("certfile"), resolved.serve_value("keyfile")
     if keyfile and not certfile:
         raise SettingsError("--keyfile: needs --certfile (the certificate it goes with)")
     if not certfile:
         return None
+    from engine.tls import TlsFiles
+
     files = TlsFiles(certfile, keyfile, ca=args.tls_ca)
     files.check()
     return files
@@ -157,12 +156,12 @@ def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | Non
 
 def _made_certificate(resolved: options.Resolved, listen: Listen) -> Listen:
     """`--tls` without `--certfile`: a test CA and a certificate for the served names."""
+    if not resolved.serve_value("tls") or listen.tls is not None:
+        return listen
     from dataclasses import replace
 
     from engine.tls import make_certificate
 
-    if not resolved.serve_value("tls") or listen.tls is not None:
-        return listen
     return replace(listen, tls=make_certificate(listen.host))
 
 
@@ -261,6 +260,9 @@ def parser(
     if command in (None, "serve"):
         _add_serve(sub)
     if command != "serve":
+        from engine.load import command as load_command
+        from engine.scenarios import command as scenario_command
+
         scenario_command.add_command(sub)
         load_command.add_command(sub)
     return p

@@ -23,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import structlog
@@ -34,7 +34,9 @@ from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
 from engine.store.urls import redacted
-from engine.tls import TlsFiles
+
+if TYPE_CHECKING:  # a certificate's files: imported only when one is given (`engine.cli`)
+    from engine.tls import TlsFiles
 
 log = structlog.get_logger("server")
 
