@@ -25,9 +25,12 @@ Goals: GET >= 0.6 of the ceiling, GET p99 <= 20 ms, in-process >= 2,000 req/s.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -199,7 +202,10 @@ def parse_wrk(text: str) -> dict[str, Any]:
         "non2xx": 0,
         "statuses": {},
         "errors": "",
+        "requests": 0,
     }
+    if m := re.search(r"(\d+) requests in", text):
+        result["requests"] = int(m[1])
     if m := re.search(r"Requests/sec:\s+([\d.]+)", text):
         result["rps"] = float(m[1])
     for q in ("50", "99"):
@@ -466,3 +472,279 @@ if __name__ == "__main__":  # python -m bench.http [--quick]
     from bench import standalone
 
     standalone(run)
+
+
+# ================================================================ peers (issue 12, point 6)
+
+#: Installed on demand, outside the repository (as wrk is): WireMock's standalone jar from npm's
+#: `wiremock` package, granian from PyPI (not a dependency of the simulator: measured only).
+CACHE = Path(os.environ.get("BENCH_CACHE", Path.home() / ".cache" / "bre-bench"))
+WIREMOCK_NPM = "wiremock@3.13.2"
+
+#: `bre serve`'s application on granian (embedded in this event loop, ASGI without lifespan),
+#: the simulator started first as `bre serve` does. argv: cpu, port, db, token.
+GRANIAN_SERVER = r"""
+import asyncio, os, socket, sys
+cpu, port, db, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+if cpu >= 0:
+    os.sched_setaffinity(0, {cpu})
+from engine import logs
+logs.load_structlog("json")
+logs.configure("json", "WARNING")
+import uvloop
+from granian.constants import HTTPModes, Interfaces
+from granian.server.embed import Server
+from engine.api.app import create_app
+from engine.simulator import Settings, Simulator
+
+async def main():
+    async with Simulator(Settings(db=db, tokens=(token,), clock="real")) as simulator:
+        server = Server(create_app(simulator), address="127.0.0.1", port=port,
+                        interface=Interfaces.ASGINL, http=HTTPModes.http1, websockets=False,
+                        log_enabled=False, backlog=2048)
+        task = asyncio.get_running_loop().create_task(server.serve())
+        while not task.done():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                await asyncio.sleep(0.01)
+        print(f"ready: http://127.0.0.1:{port}", flush=True)
+        await task
+
+uvloop.run(main())
+"""
+
+
+def ensure_wiremock() -> str | None:
+    """WireMock's standalone jar (`npm install wiremock` into CACHE on first use), or None
+    when java or npm is missing or the install fails."""
+    if not shutil.which("java"):
+        return None
+    folder = CACHE / "wiremock"
+    jars = sorted(folder.glob("node_modules/wiremock/build/wiremock-standalone-*.jar"))
+    if not jars and shutil.which("npm"):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), WIREMOCK_NPM],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        jars = sorted(folder.glob("node_modules/wiremock/build/wiremock-standalone-*.jar"))
+    return str(jars[-1]) if jars else None
+
+
+def ensure_granian() -> str | None:
+    """A folder to put on PYTHONPATH that has granian (this environment's, or `pip install
+    --target` into CACHE on first use); None when it cannot be had."""
+    probe = [sys.executable, "-c", "import granian.server.embed"]
+    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+        return ""
+    folder = CACHE / "granian"
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    if subprocess.run(probe, capture_output=True, env=env, check=False).returncode != 0:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--target", str(folder), "granian"],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+    if subprocess.run(probe, capture_output=True, env=env, check=False).returncode != 0:
+        return None
+    return str(folder)
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used, in ms."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _ready_url(process: subprocess.Popen[bytes], what: str, log: Path) -> str:
+    assert process.stdout is not None
+    line = process.stdout.readline().decode().strip()
+    if not line.startswith("ready: "):
+        stop(process)
+        raise RuntimeError(f"{what} did not start: {log.read_text()[-2000:]}")
+    return line.split()[1]
+
+
+def _start_wiremock(
+    jar: str, cpu: int | None, tmp: Path, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """WireMock answering GET `path` with `body` and `headers` (a stateless stub; no request
+    journal, so that it does not grow with the requests)."""
+    root = tmp / "wiremock"
+    (root / "mappings").mkdir(parents=True, exist_ok=True)
+    stub = {
+        "request": {"method": "GET", "url": path},
+        "response": {"status": 200, "body": body.decode(), "headers": headers},
+    }
+    (root / "mappings" / "restore.json").write_text(json.dumps(stub))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = ["java", "-jar", jar, "--port", str(port), "--bind-address", "127.0.0.1"]
+    command += ["--root-dir", str(root), "--no-request-journal", "--disable-banner"]
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    with (tmp / "wiremock.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url + path, timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    stop(process)
+    raise RuntimeError(f"WireMock did not start: {(tmp / 'wiremock.log').read_text()[-2000:]}")
+
+
+def _start_granian(
+    path: str, cpu: int | None, tmp: Path, db: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if path:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
+    args = [str(-1 if cpu is None else cpu), str(port), db, TOKEN]
+    log = tmp / "granian.log"
+    with log.open("wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-c", GRANIAN_SERVER, *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+    return process, _ready_url(process, "bre's app on granian", log)
+
+
+def peers(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
+    """GET /restores/{id}: `bre serve` (uvicorn) beside WireMock answering the same JSON, the
+    trivial route on the same uvicorn, and the same application on granian; interleaved
+    rounds, servers on one CPU and wrk on the other; medians, and server CPU per request."""
+    wrk = ensure_wrk()
+    if wrk is None:
+        notes.append("peers: wrk is not installed (apt-get install wrk): skipped")
+        return []
+    say("peers: installing WireMock and granian if needed (outside the repository)")
+    jar, granian = ensure_wiremock(), ensure_granian()
+    server_cpu, wrk_cpu = _cpus()
+    seconds, rounds = (3.0, 1) if quick else (6.0, 3)
+    headers = {"SEC": TOKEN, "Version": "26.0"}
+    with tempfile.TemporaryDirectory(prefix="bre-bench-peers-") as scratch:
+        tmp = Path(scratch)
+        started: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+        try:
+            bre = start_server(
+                db=str(tmp / "bre.sqlite3"), token=TOKEN, cpu=server_cpu, log=tmp / "bre.log"
+            )
+            started["bre serve (uvicorn)"] = (bre.process, bre.url)
+            with httpx.Client(base_url=bre.url, headers=headers) as http:
+                created = http.post(
+                    f"{API}/restores", json={"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]}
+                )
+                created.raise_for_status()
+                path = f"{API}/restores/{created.json()['id']}"
+                answer = http.get(path)
+                answer.raise_for_status()
+            started["trivial route (uvicorn)"] = _start_ping(server_cpu, tmp / "ping.log")
+            if jar is not None:
+                kept = {"Content-Type": answer.headers["content-type"]}
+                started["WireMock"] = _start_wiremock(
+                    jar, server_cpu, tmp, path, answer.content, kept
+                )
+            if granian is not None:
+                db = str(tmp / "granian.sqlite3")
+                started["bre app (granian)"] = _start_granian(granian, server_cpu, tmp, db)
+                with httpx.Client(base_url=started["bre app (granian)"][1], headers=headers) as h:
+                    h.post(
+                        f"{API}/restores",
+                        json={"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]},
+                    ).raise_for_status()
+            urls = {
+                name: url + ("/ping" if name.startswith("trivial") else path)
+                for name, (_, url) in started.items()
+            }
+            for name, url in urls.items():  # warm-up; the JVM's JIT needs longer
+                say(f"peers: warming up {name}")
+                warm = (8 if quick else 20) if name == "WireMock" else (2 if quick else 4)
+                _wrk(wrk, url, warm, wrk_cpu, headers=headers)
+            found: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    say(f"peers: wrk GET on {name}")
+                    pid = started[name][0].pid
+                    before = cpu_ms(pid)
+                    result = _wrk(wrk, url, seconds, wrk_cpu, headers=headers)
+                    spent = cpu_ms(pid) - before
+                    result["cpu_us"] = spent * 1000 / max(result["requests"], 1)
+                    found[name].append(result)
+        finally:
+            for process, _ in started.values():
+                stop(process)
+    med = {
+        name: {k: statistics.median(r[k] or 0.0 for r in runs) for k in ("rps", "p99_ms", "cpu_us")}
+        for name, runs in found.items()
+    }
+    return _peer_rows(med, jar is not None, granian is not None, seconds, rounds, notes)
+
+
+def _peer_rows(
+    med: dict[str, dict[str, float]],
+    wiremock: bool,
+    granian: bool,
+    seconds: float,
+    rounds: int,
+    notes: list[str],
+) -> list[Row]:
+    bre, trivial = med["bre serve (uvicorn)"], med["trivial route (uvicorn)"]
+    get = "GET /restores/{id}"
+    rows = [
+        Row(
+            f"{get}, bre serve", bre["rps"], "req/s", "trivial route, same uvicorn", trivial["rps"]
+        ),
+        Row("  its p99", bre["p99_ms"], "ms", "p99, trivial route", trivial["p99_ms"]),
+        Row("  its server CPU", bre["cpu_us"], "us/req", "trivial route", trivial["cpu_us"]),
+    ]
+    if wiremock:
+        peer = med["WireMock"]
+        rows += [
+            Row(f"{get}, bre serve", bre["rps"], "req/s", "WireMock, same JSON", peer["rps"]),
+            Row("  its p99", bre["p99_ms"], "ms", "p99, WireMock", peer["p99_ms"]),
+            Row("  its server CPU", bre["cpu_us"], "us/req", "WireMock", peer["cpu_us"]),
+        ]
+        rate, p99 = bre["rps"] / peer["rps"], bre["p99_ms"] / (peer["p99_ms"] or 1)
+        notes.append(
+            f"peers: GET {bre['rps']:,.0f} req/s, p99 {bre['p99_ms']:.1f} ms; WireMock "
+            f"{peer['rps']:,.0f} req/s, p99 {peer['p99_ms']:.1f} ms: {rate:.2f}x its throughput "
+            f"(goal >= 1.0: {'met' if rate >= 1 else 'NOT met'}), {p99:.2f}x its p99 (goal <= "
+            f"0.3: {'met' if p99 <= 0.3 else 'NOT met'})"
+        )
+    else:
+        notes.append("peers: WireMock skipped (needs java and npm's `wiremock` package)")
+    if granian:
+        other = med["bre app (granian)"]
+        rows += [
+            Row(f"{get}, bre app on uvicorn", bre["rps"], "req/s", "on granian", other["rps"]),
+            Row("  its p99", bre["p99_ms"], "ms", "p99, on granian", other["p99_ms"]),
+            Row("  its server CPU", bre["cpu_us"], "us/req", "on granian", other["cpu_us"]),
+        ]
+    else:
+        notes.append("peers: granian skipped (pip install granian failed)")
+    figures = "; ".join(
+        f"{name} {m['rps']:,.0f} req/s p99 {m['p99_ms']:.1f} ms {m['cpu_us']:.0f} us/req"
+        for name, m in med.items()
+    )
+    notes.append(
+        f"peers: wrk -t1 -c{CONNECTIONS} -d{int(seconds)}s, medians of {rounds} interleaved "
+        f"round(s) after a warm-up, servers on one CPU, wrk on the other: {figures}"
+    )
+    return rows

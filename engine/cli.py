@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import ipaddress
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from engine import logs, options
-from engine.load import command as load_command
-from engine.scenarios import command as scenario_command
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `bre --help` stays fast
     from engine.server import Listen
@@ -62,8 +62,30 @@ def exposure(host: str, settings: Settings) -> str | None:
     )
 
 
+def load_uvicorn() -> None:
+    """Import uvicorn's server and its settings without the package's `__init__`, which
+    imports uvicorn's own command line (`uvicorn.main`: its click command, the reloaders and
+    process supervisors, multiprocessing, watchfiles): about a tenth of the start-up of `bre
+    serve`, for nothing it uses. For a process that serves only: its `uvicorn` package has
+    `Config` and `Server`, not `run` nor `main`."""
+    if "uvicorn" in sys.modules:
+        return
+    import importlib.util
+
+    spec = importlib.util.find_spec("uvicorn")
+    if spec is None:  # pragma: no cover - a dependency
+        return
+    package = importlib.util.module_from_spec(spec)  # not executed: a namespace for its modules
+    sys.modules["uvicorn"] = package
+    from uvicorn.config import Config
+    from uvicorn.server import Server
+
+    package.Config, package.Server = Config, Server  # type: ignore[attr-defined]
+
+
 def _serve(args: argparse.Namespace) -> int:
     logs.load_structlog("auto")  # before the simulator's modules import it
+    load_uvicorn()
     from engine.api.connections import ConnectionLimits
     from engine.server import Listen, run
     from engine.simulator import Settings, SettingsError
@@ -97,6 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
         from engine.core.credentials import new_secret
 
         os.environ["BRE_ADMIN_TOKEN"] = settings.admin_token or new_secret()
+        gc.enable()  # the parent supervises its processes: it does not serve
         listen = _made_certificate(resolved, listen)
         try:  # one certificate for every process: the parent makes it and hands its files down
             argv = _without_workers(args.argv) + _tls_argv(listen.tls)
@@ -118,13 +141,14 @@ def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | Non
     """One's own certificate (`--certfile [--keyfile]`), checked now; None otherwise (a made
     one comes later, once every other setting is known to be good)."""
     from engine.simulator import SettingsError
-    from engine.tls import TlsFiles
 
     certfile, keyfile = resolved.serve_value("certfile"), resolved.serve_value("keyfile")
     if keyfile and not certfile:
         raise SettingsError("--keyfile: needs --certfile (the certificate it goes with)")
     if not certfile:
         return None
+    from engine.tls import TlsFiles
+
     files = TlsFiles(certfile, keyfile, ca=args.tls_ca)
     files.check()
     return files
@@ -132,12 +156,12 @@ def _tls(resolved: options.Resolved, args: argparse.Namespace) -> TlsFiles | Non
 
 def _made_certificate(resolved: options.Resolved, listen: Listen) -> Listen:
     """`--tls` without `--certfile`: a test CA and a certificate for the served names."""
+    if not resolved.serve_value("tls") or listen.tls is not None:
+        return listen
     from dataclasses import replace
 
     from engine.tls import make_certificate
 
-    if not resolved.serve_value("tls") or listen.tls is not None:
-        return listen
     return replace(listen, tls=make_certificate(listen.host))
 
 
@@ -214,23 +238,65 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="bre", description="QRadar Backup and Restore Engine simulator"
-    )
+class _Reparse(Exception):
+    """`_ServeOnly` found an error: the whole parser parses again, and says it as always."""
+
+
+class _ServeOnly(argparse.ArgumentParser):
+    """The parser of `bre serve` alone: what starting a server needs (the others cost time).
+    It never reports an error itself, since its usage line would name `serve` alone."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _Reparse(message)
+
+
+def parser(
+    command: str | None = None, *, kind: type[argparse.ArgumentParser] = argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """`bre`'s parser; with `command`, only that subcommand's."""
+    p = kind(prog="bre", description="QRadar Backup and Restore Engine simulator")
     p.add_argument("--version", action=_Version, help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True)
-    _add_serve(sub)
-    scenario_command.add_command(sub)
-    load_command.add_command(sub)
+    if command in (None, "serve"):
+        _add_serve(sub)
+    if command != "serve":
+        from engine.load import command as load_command
+        from engine.scenarios import command as scenario_command
+
+        scenario_command.add_command(sub)
+        load_command.add_command(sub)
     return p
+
+
+def _parsed(argv: list[str], serving: bool) -> argparse.Namespace:
+    if serving:
+        with contextlib.suppress(_Reparse):
+            return parser("serve", kind=_ServeOnly).parse_args(argv)
+    return parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser().parse_args(argv)
+    # `bre serve` starts by loading hundreds of modules that stay: a cyclic collection then
+    # finds nothing to free and costs about a tenth of the start-up. The server turns
+    # collections back on once it serves (and freezes what start-up made, `engine.server`);
+    # other commands have them at once (`python -m engine` starts without: `engine.__main__`).
+    serving = bool(argv) and argv[0] == "serve"
+    if not serving:
+        gc.enable()
+    elif gc.isenabled():
+        gc.disable()
+    try:
+        return _main(argv, serving)
+    finally:
+        gc.enable()
+
+
+def _main(argv: list[str], serving: bool) -> int:
+    args = _parsed(argv, serving)
     args.argv = argv[1:]  # after the subcommand: what `serve --workers` hands its processes
     run: Command = args.run
+    logs.load_structlog("auto")  # before the error classes' modules import it
     from engine.control.schema import ControlError
     from engine.simulator import SettingsError
     from engine.store.base import StorageError

@@ -16,20 +16,25 @@ def resolved(format: Format) -> Literal["json", "console"]:
     return format
 
 
+#: What structlog imports eagerly if it can, but the JSON lines of a server never use: rich
+#: (renders tracebacks in a terminal; a third of the start-up of `bre serve`) and greenlet
+#: (for its deprecated `threadlocal` module).
+_UNUSED_WHEN_JSON = ("rich", "greenlet")
+
+
 def load_structlog(format: Format) -> None:
-    """Import structlog first thing, without rich when the logs are JSON lines: rich only
-    renders tracebacks in a terminal, and structlog imports it eagerly (a third of the start-up
-    of `bre serve`). Later imports of rich are not affected."""
+    """Import structlog first thing, without `_UNUSED_WHEN_JSON` when the logs are JSON lines.
+    Later imports of those modules are not affected."""
     if "structlog" in sys.modules or resolved(format) == "console":
         return
-    blocked = "rich" not in sys.modules
-    if blocked:
-        sys.modules["rich"] = None  # type: ignore[assignment]  # "import rich" fails: absent
+    blocked = [name for name in _UNUSED_WHEN_JSON if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import rich" fails: absent
     try:
         import structlog  # noqa: F401
     finally:
-        if blocked:
-            del sys.modules["rich"]
+        for name in blocked:
+            del sys.modules[name]
 
 
 def configure(format: Format = "auto", level: str = "INFO") -> None:

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import yaml
-
 #: Which object a setting fills: the simulator's `Settings`, where `bre serve` listens, its
 #: connection limits, or the command itself.
 Owner = Literal["settings", "listen", "limits", "serve"]
@@ -110,6 +108,8 @@ def _mapping(value: Any, where: str) -> Any:
     """A structure as in scenario files: YAML (or JSON) text on the command line or in a
     variable, a mapping in a config file."""
     if isinstance(value, str):
+        import yaml  # here: only a setting given as text needs it (start-up cost otherwise)
+
         try:
             value = yaml.safe_load(value)
         except yaml.YAMLError:
@@ -521,6 +521,8 @@ def from_env(environ: Mapping[str, str], owners: Iterable[Owner]) -> dict[str, A
 
 def from_config(path: str) -> dict[str, Any]:
     """The keys of a YAML config file, each read through its option, by field name."""
+    import yaml  # here: only a config file needs it (start-up cost otherwise)
+
     try:
         with open(path, encoding="utf-8") as file:
             data = yaml.safe_load(file) or {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import os
 import signal
 import socket
@@ -22,7 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import structlog
@@ -33,7 +34,9 @@ from engine.api.connections import ConnectionLimits
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
 from engine.store.urls import redacted
-from engine.tls import TlsFiles
+
+if TYPE_CHECKING:  # a certificate's files: imported only when one is given (`engine.cli`)
+    from engine.tls import TlsFiles
 
 log = structlog.get_logger("server")
 
@@ -108,12 +111,22 @@ class _Server(uvicorn.Server):
     connection is only counted against the cap once its handshake is done)."""
 
     handshake_timeout_s: float | None = None
+    #: set once uvicorn has started (it has no event of its own: polling it cost up to 10 ms
+    #: of the start-up)
+    up: asyncio.Event | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await self._startup(sockets)
+        finally:
+            if self.up is not None:
+                self.up.set()  # started, or failed to: `serve` looks at `started`
+
+    async def _startup(self, sockets: list[socket.socket] | None) -> None:
         if self.handshake_timeout_s is None:
             await super().startup(sockets)
             return
@@ -129,6 +142,63 @@ class _Server(uvicorn.Server):
             await super().startup(sockets)
         finally:
             delattr(loop, "create_server")  # the loop's own method again
+
+
+class _Corked:
+    """A connection's transport that holds a response's head until its body is written, so
+    that a response goes out in one send, not two (a system call and a TCP segment fewer per
+    request). Held bytes never wait past the current turn of the event loop (a streamed
+    response's head goes out then), and closing sends them first; everything else is the
+    transport's own."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif data.startswith(b"HTTP/"):  # a head (the ASGI response's start): hold it
+            self._held = data
+            self._loop.call_soon(self._send_held)
+        else:
+            self._transport.write(data)
+
+    def _send_held(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def is_closing(self) -> bool:  # asked after every response: not through __getattr__
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._send_held()
+        self._transport.write_eof()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+def _corked(protocol: type[Any]) -> type[Any]:
+    """uvicorn's HTTP protocol `protocol`, writing through `_Corked`."""
+
+    class CorkedProtocol(protocol):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(_Corked(transport, self.loop))
+
+    return CorkedProtocol
 
 
 class Shutdown:
@@ -209,16 +279,20 @@ async def serve(
             log_level="warning",
             lifespan="off",
             access_log=False,
+            ws="none",  # no WebSocket route: an upgrade is an HTTP request (nor its imports)
             timeout_graceful_shutdown=5,
-            **listen.limits.uvicorn_options(),
+            **_uvicorn_options(listen.limits),
             **_tls_options(listen.tls),
         )
         server = _Server(config)
+        server.up = asyncio.Event()
         if listen.tls is not None:
             server.handshake_timeout_s = listen.limits.header_timeout_s
         task = loop.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done() and not stop.is_set():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)  # uvicorn has no event for it
+        await _first(task, server.up, stop)
+        if not gc.isenabled():  # `bre serve` started without collections (`engine.cli.main`)
+            gc.freeze()  # what start-up made stays: no collection needs to look at it again
+            gc.enable()
         if server.started and announce and not stop.is_set():
             shown = f"[{host}]" if ":" in host else host
             token = settings.tokens[0] if settings.tokens else ""
@@ -233,6 +307,23 @@ async def serve(
     sys.stdout.flush()
 
 
+async def _first(task: asyncio.Task[None], *events: asyncio.Event) -> None:
+    """Until `task` ends or one of `events` is set."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait({task, *waits}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
+def _uvicorn_options(limits: ConnectionLimits) -> dict[str, Any]:
+    """The connection limits' uvicorn keywords, their protocol corked (`_Corked`)."""
+    options = limits.uvicorn_options()
+    options["http"] = _corked(options["http"])
+    return options
+
+
 def _tls_options(tls: TlsFiles | None) -> dict[str, Any]:
     """uvicorn's keywords for HTTPS: the same protocol, limits and shutdown, over TLS."""
     if tls is None:
@@ -245,11 +336,7 @@ async def _until_stopped(
 ) -> None:
     """Serve until a signal (or uvicorn ends), then stop in bounded steps: readiness false,
     uvicorn's graceful stop (then its tasks are cancelled); the simulator stops on leaving."""
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
+    await _first(task, stop)
     simulator.begin_stop()
     server.should_exit = True
     await asyncio.wait({task}, timeout=SERVER_STOP_S)

@@ -358,3 +358,18 @@ def test_tls_makes_a_certificate_for_the_run_and_removes_it(served: Served) -> N
     assert listen.scheme == "https"
     assert listen.tls.ca is not None
     assert not Path(listen.tls.ca).exists()  # removed when the server stopped
+
+
+@pytest.mark.parametrize("argv", [["serve", "--bogus"], ["serve", "--workers"], ["serve", "-x"]])
+def test_a_serve_usage_error_is_the_whole_parser_s(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bre serve` parses with its own parser alone (start-up), but an error reads as the
+    whole parser's (whose usage line names every command)."""
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(argv)
+    expected = capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == expected

@@ -1,4 +1,4 @@
-"""The routes of the web page: `/`, `/ui/...` and `/api_doc`, one Starlette route table.
+"""The web page's endpoints: `/`, `/ui/...`, `/api_doc` (route table: `engine.web.ROUTES`).
 
 Every route first finds the viewer (`access`); a console the viewer may not see answers the
 same 404 as a console that does not exist. Reads go through the simulator's own read APIs
@@ -24,7 +24,6 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route
 
 from engine.api.control import invalid
 from engine.api.journal import Journal
@@ -70,32 +69,17 @@ class Page:
         #: the last snapshot per console, reused for SNAPSHOT_TTL_S while nothing it counts moved
         #: (one change makes the page fetch its card, timeline and journal: one read, not three)
         self._snapshots: dict[str, tuple[float, Hashable, views.Snapshot]] = {}
+        self._endpoints: dict[str, Endpoint] = {}
         self._assets = {
             name: (files("engine.web") / "assets" / name).read_bytes() for name in ASSETS
         }
 
-    def routes(self) -> list[Route]:
-        c = "/ui/consoles/{console}"
-        table: list[tuple[str, Endpoint, str]] = [
-            ("/", self.home, "GET"),
-            ("/ui/login", self.login, "POST"),
-            ("/ui/logout", self.logout, "POST"),
-            ("/ui/assets/{name}", self.asset, "GET"),
-            ("/ui/consoles", self.consoles_fragment, "GET"),
-            (c, self.console_page, "GET"),
-            (c + "/card", self.card, "GET"),
-            (c + "/jobs", self.jobs, "GET"),
-            (c + "/journal", self.journal, "GET"),
-            (c + "/journal/{seq:int}", self.entry, "GET"),
-            (c + "/control", self.apply, "POST"),
-            ("/ui/events", self.events, "GET"),
-            ("/api_doc", self.api_doc, "GET"),
-        ]
-        # pages for people, not operations of the API: left out of the OpenAPI document
-        return [
-            Route(path, self._guarded(f), methods=[m], include_in_schema=False)
-            for path, f, m in table
-        ]
+    def endpoint(self, name: str) -> Endpoint:
+        """The guarded endpoint of a route of `engine.web.ROUTES` (made once per name)."""
+        guarded = self._endpoints.get(name)
+        if guarded is None:
+            guarded = self._endpoints[name] = self._guarded(getattr(self, name))
+        return guarded
 
     def _guarded(self, endpoint: Endpoint) -> Endpoint:
         async def guarded(request: Request) -> Response:

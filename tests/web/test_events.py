@@ -67,7 +67,8 @@ async def test_more_streams_than_the_bound_are_refused_with_retry_after(
     bre_simulator: Simulator,
 ) -> None:
     page = Page(bre_simulator, Control(bre_simulator), {})
-    page.streams.open = page.streams.limit
+    streams = page.page.streams  # the page behind the routes, made at once here
+    streams.open = streams.limit
     app = Starlette(routes=page.routes())
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {bre_simulator.admin_token}"}
