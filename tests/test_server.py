@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from engine.server import _Corked
+from engine.server import YOUNG_COLLECTION_THRESHOLD, _Corked
 from tests.support.serving import bre, serve
 
 
@@ -65,7 +65,8 @@ import builtins, gc, os, sys
 def ready(*args, **kwargs):
     if args and str(args[0]).startswith("ready: "):
         sys.stdout.write(" ".join(sorted(sys.modules)) + "\\n")
-        sys.stdout.write(f"gc {gc.isenabled()} {gc.get_freeze_count() > 0}\\n")
+        frozen, young = gc.get_freeze_count() > 0, gc.get_threshold()[0]
+        sys.stdout.write(f"gc {gc.isenabled()} {frozen} {young}\\n")
         sys.stdout.flush()
         os._exit(0)
 builtins.print = ready
@@ -98,7 +99,7 @@ def test_serve_is_ready_without_the_modules_its_first_answer_does_not_need() -> 
 def test_serve_collects_cycles_again_once_it_serves() -> None:
     """Start-up runs without cyclic collections; serving must not (memory would grow)."""
     _, gc_state = _state_at_ready()
-    assert gc_state == "gc True True"
+    assert gc_state == f"gc True True {YOUNG_COLLECTION_THRESHOLD}"
 
 
 class _Recorded(asyncio.Transport):
