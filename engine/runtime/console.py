@@ -7,6 +7,7 @@ and waiters (`wait_for`) are told that something changed.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
@@ -138,9 +139,15 @@ class Console:
             self._read_counted = True
 
     def _report(self, fired: list[Fired], wake: bool = True) -> None:
-        for f in fired:
-            fields = {"from": f.source or None, "to": f.dest, "trigger": f.event, "at_ms": f.at_ms}
-            log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
+        if log.is_enabled_for(logging.INFO):  # else each call would build its fields for nothing
+            for f in fired:
+                fields = {
+                    "from": f.source or None,
+                    "to": f.dest,
+                    "trigger": f.event,
+                    "at_ms": f.at_ms,
+                }
+                log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
         self._history.extend(
             (f.kind.value, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
         )
