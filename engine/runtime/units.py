@@ -151,16 +151,21 @@ class _RestoreMoves:
     job once at the end of a chain (`_run_job`): the unit holds the write lock throughout, so
     one compare-and-set against the status the store had covers every transition of it."""
 
-    __slots__ = ("rule", "stored", "tx", "unit", "write")
+    __slots__ = ("job", "record", "rule", "tx", "unit", "write")
 
     def __init__(self, tx: Tx, unit: Unit, stored: StoredRestore, *, write: bool) -> None:
-        self.tx, self.unit, self.stored, self.write = tx, unit, stored, write
+        self.tx, self.unit, self.write = tx, unit, write
+        self.record, self.job = stored.record, stored.job  # where the restore is now
         self.rule: Progression | None = None  # the job's rule: the same for every transition
+
+    @property
+    def stored(self) -> StoredRestore:
+        return StoredRestore(self.record, self.job)
 
     def model(self) -> JobModel:
         """The model to fire: it holds this callback, this holds nothing of it (no cycle left
         for the garbage collector, on every transition)."""
-        record, unit = self.stored.record, self.unit
+        record, unit = self.record, self.unit
         return JobModel(
             JobKind.RESTORE, unit.console, record.id, record.status.value, unit.now_ms,
             self._persist, unit.fired,
@@ -168,7 +173,7 @@ class _RestoreMoves:
 
     def _persist(self, source: str, dest: str) -> None:
         tx, unit = self.tx, self.unit
-        record, job = self.stored.record, self.stored.job
+        record, job = self.record, self.job
         now = unit.now_ms
         rule = self.rule
         if rule is None:
@@ -187,10 +192,10 @@ class _RestoreMoves:
             ordinal, now,
         )  # fmt: skip
         unit.schedule(JobKind.RESTORE, job.id, due)
-        moved = StoredRestore(record.reached(status, now), jb)
+        moved = record.reached(status, now)
         if self.write:
-            _write_restore(tx, unit, source, moved)
-        self.stored = moved
+            _write_restore(tx, unit, source, StoredRestore(moved, jb))
+        self.record, self.job = moved, jb
 
 
 def _move_restore(
@@ -215,8 +220,7 @@ def _write_restore(tx: Tx, unit: Unit, expected: str, stored: StoredRestore) -> 
 def create_restore(
     tx: Tx, unit: Unit, request: validation.RestoreRequest, version: ApiVersion, initiated_by: str
 ) -> Restore:
-    stored = tx.backup(unit.console, request.backup_id)
-    backup = stored.record if stored and stored.job.visible else None
+    backup = tx.visible_backup(unit.console, request.backup_id)
     groups = validation.check_restorable(request, backup, version)
     assert backup is not None
     gate.check_restore_create(tx.unfinished_restore_record(unit.console))
@@ -543,18 +547,29 @@ def _run_job(
         return 0
     written = stored.job.status if written is None else written
     moved = 0
-    while stored is not None and stored.job.due_at is not None and stored.job.due_at <= unit.now_ms:
-        event = _next_event(stored.job)
-        if event is None:
-            break
-        if isinstance(stored, StoredRestore):
+    now = unit.now_ms
+    if isinstance(stored, StoredRestore):
+        job = stored.job
+        while job.due_at is not None and job.due_at <= now:
+            event = _next_event(job)
+            if event is None:
+                break
             if chain is None:
                 moves = _RestoreMoves(tx, unit, stored, write=False)
                 chain = moves, moves.model()
             unit.machines.fire(chain[1], event)
+            job = chain[0].job
+            moved += 1
+        if moved:
+            assert chain is not None
             stored = chain[0].stored
-        else:
-            stored = _move_backup(tx, unit, stored, event, write=False)
+    while isinstance(stored, StoredBackup) and stored.job.due_at is not None:
+        if stored.job.due_at > now:
+            break
+        event = _next_event(stored.job)
+        if event is None:
+            break
+        stored = _move_backup(tx, unit, stored, event, write=False)
         moved += 1
     if isinstance(stored, StoredRestore):
         if moved or stored.job.status != written:
