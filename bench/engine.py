@@ -37,14 +37,16 @@ import aiosqlite
 from bench import Row, all_cpus, rss_kib, set_cpus
 from engine import logs
 from engine.core.enums import JobKind, RestoreStatus
+from engine.core.jobs import Job
 from engine.core.lifecycle import Event
+from engine.core.records import demo_world
 from engine.runtime.console import Console
 from engine.runtime.machines import Fired, JobModel, Machines
 from engine.simulator import Settings, Simulator
 from engine.store import schema
 from engine.store import sqlite as sqlite_store
 from engine.store.base import UNFINISHED_RESTORES
-from engine.store.rows import RESTORES
+from engine.store.rows import BACKUPS, RESTORES, job_values
 
 #: The event loop of the runs: uvloop (as `bre serve` runs) unless BENCH_LOOP=asyncio.
 LOOP = os.environ.get("BENCH_LOOP", "uvloop")
@@ -449,7 +451,7 @@ _FLOOR_EVENTS = (Event.REQUEST, Event.RECEIVE, Event.BEGIN, Event.SUCCEED)
 
 def _floor_statements() -> dict[str, str]:
     return {
-        "backup": sqlite_store.SELECT_BACKUP,
+        "backup": sqlite_store.SELECT_VISIBLE_BACKUP,
         "unfinished": sqlite_store.UNFINISHED_SQL,
         "next_id": (
             "UPDATE consoles SET next_restore_id = next_restore_id + 1 WHERE id = ? "
@@ -465,12 +467,13 @@ def _floor_statements() -> dict[str, str]:
     }
 
 
-async def floor(directory: str, count: int, per_console: int) -> float:
+async def floor(directory: str, count: int, per_console: int) -> Run:
     """Lifecycles/s of the work an engine on this stack cannot skip, with nothing around it.
 
-    Per lifecycle: the statements the units must run (create: the backup, the unfinished-restore
-    check, the next id, the INSERT; request: the restore, the gate, the console, the ordinal,
-    one compare-and-set UPDATE; then a read of the result), the four transitions fired on the
+    Per lifecycle: the statements the units must run (create: the backup, a row of the demo
+    world's backups that each console holds as the engine's do, the unfinished-restore check,
+    the next id, the INSERT; request: the restore, the gate, the console, the ordinal, one
+    compare-and-set UPDATE; then a read of the result), the four transitions fired on the
     engine's own `transitions` machine, and two units through a group-committing writer shared
     by `count` asyncio tasks on one event loop (a savepoint per unit, a commit per batch). No
     records, rules, validation, logs or API: an engine built on SQLite, `transitions` and
@@ -482,6 +485,16 @@ async def floor(directory: str, count: int, per_console: int) -> float:
     schema.migrate(conn)
     names = [f"bench-{i:05d}" for i in range(count)]
     conn.executemany("INSERT INTO consoles (id) VALUES (?)", [(c,) for c in names])
+    # the demo world's backups, as the engine's consoles hold them: the create reads a real row
+    backups = demo_world().backups
+    conn.executemany(
+        sqlite_store.insert_sql(BACKUPS),
+        [
+            (c, *BACKUPS.values(b), *job_values(Job(JobKind.BACKUP, b.id, b.status)))
+            for c in names
+            for b in backups
+        ],
+    )
     machines = Machines()
     loop = asyncio.get_running_loop()
     queue: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
@@ -512,7 +525,7 @@ async def floor(directory: str, count: int, per_console: int) -> float:
         return await future
 
     def create(console: str) -> int:
-        conn.execute(sql["backup"], (console, 1)).fetchone()
+        assert conn.execute(sql["backup"], (console, 1)).fetchone() is not None
         conn.execute(sql["unfinished"], (console, *UNFINISHED_RESTORES)).fetchone()
         id: int = conn.execute(sql["next_id"], (console,)).fetchone()[0]
         conn.execute(
@@ -563,9 +576,10 @@ async def floor(directory: str, count: int, per_console: int) -> float:
     try:
         await asyncio.gather(*(driver(c, 1) for c in names))  # warm-up, as the engine's
         gc.collect()
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         await asyncio.gather(*(driver(c, per_console) for c in names))
-        return count * per_console / (time.perf_counter() - start)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return Run(count * per_console, seconds, cpu, 0, 0, 0)
     finally:
         task.cancel()
         conn.close()
@@ -727,9 +741,11 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
         )
         with affinity(headline):
             progress("floor: the essential statements and transitions, no engine ...")
-            lowest = statistics.median(
-                run_loop(floor(directory, config.consoles, per)) for _ in range(config.repeats)
+            floors = sorted(
+                (run_loop(floor(directory, config.consoles, per)) for _ in range(config.repeats)),
+                key=lambda r: r.rate,
             )
+            lowest = floors[len(floors) // 2].rate
         report.rows.append(
             Row(
                 f"{config.consoles:,} consoles (as above), against the floor of the stack",
@@ -738,6 +754,14 @@ def run(config: Config, progress: Callable[[str], None] = print) -> Report:
                 "floor: the same statements, 4 transitions and group commit, no engine (one CPU)",
                 lowest,
             )
+        )
+        # CPU per lifecycle: what a loaded machine disturbs least
+        engine_us = many.cpu_seconds / many.lifecycles * 1e6
+        floor_us = statistics.median(r.cpu_seconds / r.lifecycles * 1e6 for r in floors)
+        report.notes.append(
+            f"CPU per lifecycle across {config.consoles:,} consoles: the engine {engine_us:.0f} "
+            f"us, the floor {floor_us:.0f} us (median of {len(floors)}): "
+            f"{floor_us / engine_us:.3f} of the floor by CPU time"
         )
         shards = sorted(all_cpus())
         if len(shards) > 1:

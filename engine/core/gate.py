@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from engine.core.endpoints import EndpointId
 from engine.core.errors import QRadarError
+from engine.core.frozen import quick_init
 
 E = EndpointId
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GateView:
     """What the gate needs to know about a console at one instant."""

@@ -24,6 +24,7 @@ from engine.core.enums import (
     RestoreGroup,
     RestoreStatus,
 )
+from engine.core.frozen import quick_init
 from engine.core.lifecycle import RESTORE
 from engine.core.versions import V26, ApiVersion
 
@@ -113,6 +114,7 @@ def initiator(name: str, *, service: bool) -> str:
     return f"API_user: {name}" if service else name
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Restore:
     """A restore record (section 3.1)."""
@@ -163,6 +165,7 @@ RESTORE_SORTABLE: tuple[str, ...] = (
 _RESTORE_JSON = json_encoder(Restore, RESTORE_FIELDS)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Backup:
     """A backup record (section 2.1); `build_version` exists only in IBM's samples."""

@@ -119,27 +119,28 @@ def check_restorable(
         raise QRadarError.at(E.RESTORE_CREATE, 1007)
     if not request.groups:
         raise QRadarError.at(E.RESTORE_CREATE, 1008)
-    chosen: list[RestoreGroup] = []
+    chosen: dict[RestoreGroup, None] = {}  # in the order sent, once each
     for raw in request.groups:
-        try:
-            group = RestoreGroup(raw)
-        except ValueError:
-            raise QRadarError.at(E.RESTORE_CREATE, 1010, group=raw) from None
-        if group not in chosen:
-            chosen.append(group)
-    groups = set(chosen)
-    has_deployment = RestoreGroup.DEPLOYMENT_CONFIG in groups
-    needs_deployment = {RestoreGroup.INSTALLED_APPS_CONFIG}
-    if version >= V18:
-        needs_deployment.add(RestoreGroup.OFFENSES_DATA)
-    if groups & needs_deployment and not has_deployment:
-        raise QRadarError.at(E.RESTORE_CREATE, 1009)
-    # [inference] 1019 names a DOMAINS group that the enum lacks; DEPLOYMENT_CONFIG is the
-    # group documented to carry domains, so that is the group required here.
-    needs_domains = {RestoreGroup.ASSETS_DATA, RestoreGroup.USERS_CONFIG}
-    if version >= V15 and groups & needs_domains and not has_deployment:
-        raise QRadarError.at(E.RESTORE_CREATE, 1019)
+        group = _RESTORE_GROUPS.get(raw)
+        if group is None:
+            raise QRadarError.at(E.RESTORE_CREATE, 1010, group=raw)
+        chosen[group] = None
+    if RestoreGroup.DEPLOYMENT_CONFIG not in chosen:
+        needs_deployment = _NEEDS_DEPLOYMENT_V18 if version >= V18 else _NEEDS_DEPLOYMENT
+        if not needs_deployment.isdisjoint(chosen):
+            raise QRadarError.at(E.RESTORE_CREATE, 1009)
+        if version >= V15 and not _NEEDS_DOMAINS.isdisjoint(chosen):
+            raise QRadarError.at(E.RESTORE_CREATE, 1019)
     return tuple(chosen)
+
+
+_RESTORE_GROUPS: dict[str, RestoreGroup] = {g.value: g for g in RestoreGroup}
+#: groups that need DEPLOYMENT_CONFIG beside them (1009): before 18.0, and from 18.0
+_NEEDS_DEPLOYMENT = frozenset({RestoreGroup.INSTALLED_APPS_CONFIG})
+_NEEDS_DEPLOYMENT_V18 = _NEEDS_DEPLOYMENT | {RestoreGroup.OFFENSES_DATA}
+# [inference] 1019 names a DOMAINS group that the enum lacks; DEPLOYMENT_CONFIG is the group
+# documented to carry domains, so that is the group required here (from 15.0).
+_NEEDS_DOMAINS = frozenset({RestoreGroup.ASSETS_DATA, RestoreGroup.USERS_CONFIG})
 
 
 @dataclass(frozen=True, slots=True)

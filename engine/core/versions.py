@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
 
 
-@total_ordering
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class ApiVersion:
-    """A `major.minor` API version; orders numerically."""
+    """A `major.minor` API version; orders numerically (as the tuple of its fields: each
+    comparison is one method, where `functools.total_ordering` made three calls of some)."""
 
     major: int
     minor: int
@@ -42,11 +41,6 @@ class ApiVersion:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, ApiVersion):
-            return NotImplemented
-        return (self.major, self.minor) < (other.major, other.minor)
 
 
 _VERSION_TEXT = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})")

@@ -23,6 +23,7 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from engine.core.enums import JobKind
+from engine.core.frozen import quick_init
 from engine.core.lifecycle import LIFECYCLES, Event, Lifecycle
 
 # transitions logs every trigger at DEBUG; with the level set, each call is one cheap check.
@@ -37,6 +38,7 @@ class IllegalTransition(RuntimeError):
         self.kind, self.state, self.event = kind, state, event
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A transition that happened, for logs, journals and waiters."""

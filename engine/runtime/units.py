@@ -144,19 +144,40 @@ def _fire(
 # --- restores --------------------------------------------------------------------------------
 
 
-def _move_restore(
-    tx: Tx, unit: Unit, stored: StoredRestore, event: Event, *, write: bool = True
-) -> StoredRestore:
-    """Fire one restore transition. With `write`, its persist callback writes it at once with a
-    compare-and-set; without, the caller writes the job once at the end of a chain (`_run_job`):
-    the unit holds the write lock throughout, so one compare-and-set against the status the
-    store had covers every transition of the chain."""
-    record, job = stored.record, stored.job
-    result: list[StoredRestore] = [stored]
-    now = unit.now_ms
+class _RestoreMoves:
+    """The transitions of one restore in a unit (a chain of `immediate` phases fires four): the
+    persist callback of its transient model, which builds the moved record and job. With
+    `write`, each is written at once with a compare-and-set; without, the caller writes the
+    job once at the end of a chain (`_run_job`): the unit holds the write lock throughout, so
+    one compare-and-set against the status the store had covers every transition of it."""
 
-    def persist(source: str, dest: str) -> None:
-        rule = unit.rule(tx, JobKind.RESTORE, job)
+    __slots__ = ("job", "record", "rule", "tx", "unit", "write")
+
+    def __init__(self, tx: Tx, unit: Unit, stored: StoredRestore, *, write: bool) -> None:
+        self.tx, self.unit, self.write = tx, unit, write
+        self.record, self.job = stored.record, stored.job  # where the restore is now
+        self.rule: Progression | None = None  # the job's rule: the same for every transition
+
+    @property
+    def stored(self) -> StoredRestore:
+        return StoredRestore(self.record, self.job)
+
+    def model(self) -> JobModel:
+        """The model to fire: it holds this callback, this holds nothing of it (no cycle left
+        for the garbage collector, on every transition)."""
+        record, unit = self.record, self.unit
+        return JobModel(
+            JobKind.RESTORE, unit.console, record.id, record.status.value, unit.now_ms,
+            self._persist, unit.fired,
+        )  # fmt: skip
+
+    def _persist(self, source: str, dest: str) -> None:
+        tx, unit = self.tx, self.unit
+        record, job = self.record, self.job
+        now = unit.now_ms
+        rule = self.rule
+        if rule is None:
+            rule = self.rule = unit.rule(tx, JobKind.RESTORE, job)
         status = _RESTORE_STATUS[dest]
         ordinal, outcome = job.ordinal, job.outcome
         if status is RestoreStatus.REQUESTING:
@@ -167,25 +188,23 @@ def _move_restore(
         if job.origin is not Origin.EXTERNAL:
             due = _phase_end(rule, JobKind.RESTORE, dest, outcome, now)
         jb = Job(
-            JobKind.RESTORE,
-            job.id,
-            dest,
-            job.visible,
-            job.origin,
-            due,
-            outcome,
-            job.rule,
-            ordinal,
-            now,
-        )
+            JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
+            ordinal, now,
+        )  # fmt: skip
         unit.schedule(JobKind.RESTORE, job.id, due)
-        moved = StoredRestore(record.reached(status, now), jb)
-        if write:
-            _write_restore(tx, unit, source, moved)
-        result[0] = moved
+        moved = record.reached(status, now)
+        if self.write:
+            _write_restore(tx, unit, source, StoredRestore(moved, jb))
+        self.record, self.job = moved, jb
 
-    _fire(unit, JobKind.RESTORE, record.id, record.status.value, persist, event)
-    return result[0]
+
+def _move_restore(
+    tx: Tx, unit: Unit, stored: StoredRestore, event: Event, *, write: bool = True
+) -> StoredRestore:
+    """Fire one restore transition; `write` as for `_RestoreMoves`."""
+    moves = _RestoreMoves(tx, unit, stored, write=write)
+    unit.machines.fire(moves.model(), event)
+    return moves.stored
 
 
 def _write_restore(tx: Tx, unit: Unit, expected: str, stored: StoredRestore) -> None:
@@ -201,8 +220,7 @@ def _write_restore(tx: Tx, unit: Unit, expected: str, stored: StoredRestore) -> 
 def create_restore(
     tx: Tx, unit: Unit, request: validation.RestoreRequest, version: ApiVersion, initiated_by: str
 ) -> Restore:
-    stored = tx.backup(unit.console, request.backup_id)
-    backup = stored.record if stored and stored.job.visible else None
+    backup = tx.visible_backup(unit.console, request.backup_id)
     groups = validation.check_restorable(request, backup, version)
     assert backup is not None
     gate.check_restore_create(tx.unfinished_restore_record(unit.console))
@@ -240,8 +258,11 @@ def request_restore(tx: Tx, unit: Unit, id: int, site: validation.RestoreSite) -
     gate.check_restore_start(tx.gate(unit.console))
     if site.elsewhere:
         stored = replace(stored, record=replace(stored.record, is_cross_deployment_restore=True))
-    requested = _move_restore(tx, unit, stored, Event.REQUEST, write=False)
-    _run_job(tx, unit, requested, written=stored.job.status)
+    moves = _RestoreMoves(tx, unit, stored, write=False)
+    model = moves.model()
+    unit.machines.fire(model, Event.REQUEST)
+    requested = moves.stored
+    _run_job(tx, unit, requested, written=stored.job.status, chain=(moves, model))
     return requested.record  # the answer shows REQUESTING, as the client caused it
 
 
@@ -512,20 +533,43 @@ def fault_job(tx: Tx, unit: Unit, kind: JobKind, id: int) -> str | None:
 
 
 def _run_job(
-    tx: Tx, unit: Unit, stored: StoredRestore | StoredBackup | None, written: str | None = None
+    tx: Tx,
+    unit: Unit,
+    stored: StoredRestore | StoredBackup | None,
+    written: str | None = None,
+    chain: tuple[_RestoreMoves, JobModel] | None = None,
 ) -> int:
     """Move one job through every phase that is already over (zero-length ones included), so
     that `immediate` jobs finish in the unit that started them. The chain is written once, at
-    its end, over the row whose status is `written` (the job's own when the caller wrote it)."""
+    its end, over the row whose status is `written` (the job's own when the caller wrote it).
+    `chain`: the moves (and model) of the restore that brought it to `stored`, if any."""
     if stored is None:
         return 0
     written = stored.job.status if written is None else written
     moved = 0
-    while stored is not None and stored.job.due_at is not None and stored.job.due_at <= unit.now_ms:
+    now = unit.now_ms
+    if isinstance(stored, StoredRestore):
+        job = stored.job
+        while job.due_at is not None and job.due_at <= now:
+            event = _next_event(job)
+            if event is None:
+                break
+            if chain is None:
+                moves = _RestoreMoves(tx, unit, stored, write=False)
+                chain = moves, moves.model()
+            unit.machines.fire(chain[1], event)
+            job = chain[0].job
+            moved += 1
+        if moved:
+            assert chain is not None
+            stored = chain[0].stored
+    while isinstance(stored, StoredBackup) and stored.job.due_at is not None:
+        if stored.job.due_at > now:
+            break
         event = _next_event(stored.job)
         if event is None:
             break
-        stored = _advance(tx, unit, stored, event, write=False)
+        stored = _move_backup(tx, unit, stored, event, write=False)
         moved += 1
     if isinstance(stored, StoredRestore):
         if moved or stored.job.status != written:

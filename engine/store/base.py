@@ -34,6 +34,7 @@ import orjson
 from engine.core.credentials import Credential as Credential  # the port's vocabulary too
 from engine.core.credentials import same_secret as same_secret
 from engine.core.enums import JobKind
+from engine.core.frozen import quick_init
 from engine.core.gate import GateView
 from engine.core.jobs import Job as Job
 from engine.core.lifecycle import BACKUP, RESTORE
@@ -61,18 +62,21 @@ def settings_of(text: str) -> dict[str, Any]:
     return parsed
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StoredRestore:
     record: Restore
     job: Job
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StoredBackup:
     record: Backup
     job: Job
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ConsoleState:
     """A console's settings as stored; `settings` is the JSON the control surface writes."""

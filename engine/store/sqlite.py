@@ -120,11 +120,12 @@ SELECT_BACKUP = f"{_select(BACKUPS, BACKUPS.columns)} WHERE console = ? AND id =
 #: The record columns a list reads, as SQL text.
 _RESTORE_RECORD = ", ".join(RESTORES.record_columns)
 _BACKUP_RECORD = ", ".join(BACKUPS.record_columns)
-#: A record as the API shows it: no job columns (the hot path of polling clients).
+#: A record as the API shows it: no job columns (the hot path of polling clients; a restore's
+#: create reads its backup so).
 _VISIBLE_RESTORE = (
     f"{_select(RESTORES, RESTORES.record_columns)} WHERE console = ? AND id = ? AND visible = 1"
 )
-_VISIBLE_BACKUP = (
+SELECT_VISIBLE_BACKUP = (
     f"{_select(BACKUPS, BACKUPS.record_columns)} WHERE console = ? AND id = ? AND visible = 1"
 )
 #: Whether a visible restore record of the console is unfinished (parameters: the console,
@@ -354,7 +355,7 @@ class SqliteTx:
         return None if row is None else _stored_backup(row)
 
     def visible_backup(self, console: str, id: int) -> Backup | None:
-        row = self._c.execute(_VISIBLE_BACKUP, (console, id)).fetchone()
+        row = self._c.execute(SELECT_VISIBLE_BACKUP, (console, id)).fetchone()
         return None if row is None else _backup(row)
 
     def backups(self, console: str) -> list[Backup]:
