@@ -50,8 +50,9 @@ class Clock(Protocol):
 
     def now_ms(self) -> int: ...
 
-    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> None:
-        """Return at the deadline (None: never) or when the waker is notified, whichever first."""
+    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> bool:
+        """Return at the deadline (None: never) or when the waker is notified, whichever first;
+        True when the waker was (a virtual clock's deadlines notify it too)."""
         ...
 
     async def settle(self) -> None:
@@ -67,13 +68,15 @@ class RealClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
-    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> None:
+    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> bool:
         if deadline_ms is None:
             await waker.wait()
-            return
+            return True
         delay = max(0.0, (deadline_ms - self.now_ms()) / 1000)
         with anyio.move_on_after(delay):
             await waker.wait()
+            return True
+        return False
 
     async def settle(self) -> None:
         await anyio.lowlevel.checkpoint()
@@ -115,10 +118,10 @@ class VirtualClock:
             if self.autojump:
                 self._changed.set()
 
-    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> None:
+    async def sleep_until(self, deadline_ms: int | None, waker: Waker) -> bool:
         if deadline_ms is not None and deadline_ms <= self._now:
             await anyio.lowlevel.checkpoint()
-            return
+            return False
         if deadline_ms is not None:
             heapq.heappush(self._heap, (deadline_ms, next(self._seq), waker))
         self._parked += 1
@@ -132,6 +135,7 @@ class VirtualClock:
             # a woken waker leaves a stale heap entry; drop ours if still queued
             self._heap = [e for e in self._heap if e[2] is not waker]
             heapq.heapify(self._heap)
+        return True  # a virtual deadline wakes through the waker too
 
     async def settle(self) -> None:
         """Let every sleeper run until it parks again."""

@@ -18,6 +18,7 @@ Faults stay where they belong (docs/decisions.md, "a job the engine cannot advan
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import anyio
@@ -26,7 +27,7 @@ from anyio.abc import TaskStatus
 
 from engine.runtime import units
 from engine.runtime.clock import VirtualClock, Waker
-from engine.store.base import StorageError
+from engine.store.base import StorageError, Tx
 
 if TYPE_CHECKING:
     from engine.runtime.console import Console
@@ -84,15 +85,35 @@ class Worker:
                 self.moved += moved
                 if moved >= BATCH:
                     continue
-                if not virtual:
-                    scan = clock.now_ms() + self.scan_interval_ms
-                    next_due = scan if next_due is None else min(next_due, scan)
-                await clock.sleep_until(next_due, console.waker)
+                if virtual:
+                    await clock.sleep_until(next_due, console.waker)
+                else:
+                    await self._sleep_scanning(next_due)
         except units.ConsoleMissing:
             return  # the console was deleted, here or by another process
         finally:
             if isinstance(clock, VirtualClock):
                 clock.unregister()
+
+    async def _sleep_scanning(self, next_due: int | None) -> None:
+        """A real clock: sleep until the next deadline or a wake-up, and each scan interval
+        look (a read, not a unit of work) for work that no wake-up announced: what another
+        process sharing the database wrote. An idle console costs a read per scan, never a
+        write transaction taken from every other writer."""
+        console, clock = self.console, self.console.clock
+        while True:
+            scan = clock.now_ms() + self.scan_interval_ms
+            if next_due is not None and next_due <= scan:
+                await clock.sleep_until(next_due, console.waker)
+                return
+            if await clock.sleep_until(scan, console.waker):
+                return
+            try:
+                next_due = await console.read(partial(_scan, console.id, frozenset(self.held)))
+            except StorageError:
+                return  # the pass meets it too, and waits for the storage as it does
+            if next_due is not None and next_due <= clock.now_ms():
+                return
 
     async def _pass(self) -> tuple[int, int | None]:
         """One pass as one unit; when it raises for another reason than the storage, each due
@@ -183,3 +204,11 @@ class Worker:
 
 def _cause(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _scan(console: str, held: frozenset[JobKey], tx: Tx) -> int | None:
+    """A scan's read: the next deadline; a console deleted elsewhere ends its worker here, as
+    its units do (each reads the console's row first)."""
+    if tx.console(console) is None:
+        raise units.ConsoleMissing(console)
+    return units.next_due(tx, console, held)
