@@ -11,14 +11,10 @@ from engine.core.enums import RestoreStatus
 from engine.runtime.clock import VIRTUAL_EPOCH_MS, RealClock, VirtualClock, Waker
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
+from tests.support.clocks import vclock
 from tests.support.worlds import GROUPS, make_world
 
 R = RestoreStatus
-
-
-def vclock(console: Console) -> VirtualClock:
-    assert isinstance(console.clock, VirtualClock)
-    return console.clock
 
 
 # --- the clock alone ----------------------------------------------------------------------------
