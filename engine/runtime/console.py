@@ -447,18 +447,19 @@ class Console:
             within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
+            late = f"condition not met within {within_s} s of virtual time"
             while not await self._checked(check):
                 if self._read_counted:  # poll mode: the check itself moves the job on,
                     if clock.now_ms() <= deadline:  # while the console's time allows
                         continue
-                    raise TimeoutError(f"condition not met within {within_s} s of virtual time")
+                    raise TimeoutError(late)
                 if not await clock.jump_to_next(deadline):
                     if await check():  # the settle inside jump_to_next may have done it
                         return
                     await clock.advance_to(deadline)
                     if await check():
                         return
-                    raise TimeoutError(f"condition not met within {within_s} s of virtual time")
+                    raise TimeoutError(late)
             return
         with anyio.fail_after(within_s):
             while not await check():
