@@ -470,7 +470,7 @@ def write_path(
 
 #: Lifecycles per console that fill every bound a console keeps in the serving process: the
 #: phases of its last PHASE_JOBS jobs, its last HISTORY transitions, its journal (`journal_bytes`
-#: holds about 120 requests, 60 lifecycles). "After warm-up" is after these (docs/decisions.md).
+#: holds about 180 requests, 90 lifecycles). "After warm-up" is after these (docs/decisions.md).
 WARM_UP = max(PHASE_JOBS, HISTORY)
 
 
