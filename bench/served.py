@@ -9,9 +9,9 @@
 - write: restore lifecycles over HTTP (POST create, POST REQUESTING, `immediate` mode, a console
   per client), wrk with one thread per client (a Lua state machine each), at 64 clients and 1,
   against the same client and script on a trivial Starlette route on the same uvicorn.
-- memory: the served process's RSS while wrk drives lifecycles for BENCH_MEMORY_SECONDS
-  (default 120, `--quick` 10; 200,000 lifecycles need about 600 on a busy 2-CPU machine) over
-  64 and over 1,000 consoles: growth after the warm-up (the first half of the run).
+- memory: the served process's RSS over 64 and over 1,000 consoles: a warm-up that fills every
+  console's bounded caches (WARM_UP lifecycles each), then BENCH_MEMORY_LIFECYCLES more
+  (200,000; `--quick` 20,000); the growth over the second run.
 - startup: spawn to first answer of `bre serve` against uvicorn with a trivial route, and
   `bre --help`, interleaved rounds, medians.
 - get: `GET /restores/{id}` on `bre serve` beside WireMock answering the same JSON, the trivial
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,8 @@ import httpx
 from bench import Row, text_table
 from bench.http import _cpus, _wrk, ensure_wrk, parse_wrk, peers
 from engine.load.servers import Server, rss_kib, start_server, stop
+from engine.runtime.console import HISTORY
+from engine.runtime.phases import PHASE_JOBS
 
 API = "/api/backup_and_restore"
 TOKEN = "bench-token"
@@ -90,6 +93,8 @@ uvloop.run(main())
 
 #: One state machine per wrk thread (one connection each): create, then REQUESTING, then the
 #: next console of the thread's list. Counts lifecycles (a 200 to REQUESTING) and statuses.
+#: With LIMIT > 0 a thread stops after LIMIT lifecycles, between two (no PENDING restore left
+#: behind, so a later run may drive the same consoles), and appends a line to DONE_FILE.
 LIFECYCLE_LUA = r"""
 local threads = {}
 local next_thread = 0
@@ -125,6 +130,12 @@ function response(status, headers, body)
     if status == 200 then lifecycles = lifecycles + 1 end
     state = "create"
     at = at % #list + 1
+    if LIMIT > 0 and lifecycles >= LIMIT then
+      local done = io.open(DONE_FILE, "a")
+      done:write("1\n")
+      done:close()
+      wrk.thread:stop()
+    end
   end
 end
 function done(summary, latency, requests)
@@ -335,13 +346,18 @@ def _lifecycles(
     tmp: Path,
     base: int = 0,
     sample: Callable[[], None] | None = None,
+    limit: int = 0,
 ) -> dict[str, Any]:
-    """wrk driving lifecycles on consoles `w{base+1}`..`w{base+tokens}` (fresh ones: a run
-    that stops leaves a PENDING restore behind, and the console refuses the next create)."""
+    """wrk driving lifecycles on consoles `w{base+1}`..`w{base+tokens}` for `seconds`: fresh
+    ones, since a run that stops on time leaves a PENDING restore behind, and the console
+    refuses the next create. With `limit`, each client stops after `limit` lifecycles (then
+    the consoles may be driven again) and `seconds` is only a bound."""
     script = tmp / f"lifecycle-{clients}-{tokens}-{base}.lua"
+    done_file = tmp / f"lifecycle-{clients}-{tokens}-{base}.done"
+    done_file.unlink(missing_ok=True)
     script.write_text(
         f"THREADS = {clients}\nTOKEN_COUNT = {tokens}\nBASE = {base}\nCREATE = {create!r}\n"
-        + LIFECYCLE_LUA
+        f"LIMIT = {limit}\nDONE_FILE = {str(done_file)!r}\n" + LIFECYCLE_LUA
     )
     command = [
         wrk,
@@ -357,13 +373,19 @@ def _lifecycles(
     ]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
+    started = time.perf_counter()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
-    while sample is not None and process.poll() is None:
-        sample()
+    while (sample is not None or limit) and process.poll() is None:
+        if sample is not None:
+            sample()
+        if limit and done_file.exists() and len(done_file.read_bytes()) >= 2 * clients:
+            process.send_signal(signal.SIGINT)  # every client is done: wrk reports and ends
+            break
         time.sleep(0.5)
     stdout, _ = process.communicate(timeout=seconds + 120)
+    seconds = min(seconds, time.perf_counter() - started)
     out = subprocess.CompletedProcess(command, process.returncode, stdout)
     result = parse_wrk(out.stdout)
     lifecycles = 0
@@ -372,6 +394,7 @@ def _lifecycles(
             lifecycles = int(line.split()[1])
     result["lifecycles"] = lifecycles
     result["per_s"] = lifecycles / seconds
+    result["seconds"] = seconds
     return result
 
 
@@ -485,6 +508,12 @@ def write_path(
 # ============================================================================ memory
 
 
+#: Lifecycles per console that fill every bound a console keeps in the serving process: the
+#: phases of its last PHASE_JOBS jobs, its last HISTORY transitions, its journal (`journal_bytes`
+#: holds about 180 requests, 90 lifecycles). "After warm-up" is after these (docs/decisions.md).
+WARM_UP = max(PHASE_JOBS, HISTORY)
+
+
 def memory(
     db_dir: Path,
     wrk: str,
@@ -494,47 +523,41 @@ def memory(
     say: Callable[[str], None],
     notes: list[str],
 ) -> list[Row]:
-    """One wrk run per console count, RSS sampled throughout; growth from the middle of the
-    run (the warm-up: journals fill, caches settle) to its end."""
+    """Per console count: WARM_UP lifecycles on every console, then BENCH_MEMORY_LIFECYCLES
+    more (200,000; `--quick` 20,000) on the same consoles; the server's RSS growth over the
+    second run. BENCH_MEMORY_WARM_UP sets the warm-up per console, BENCH_MEMORY_SECONDS bounds
+    each run (default an hour)."""
     rows: list[Row] = []
-    seconds = int(os.environ.get("BENCH_MEMORY_SECONDS", 10 if quick else 120))
+    measured = int(os.environ.get("BENCH_MEMORY_LIFECYCLES", 20_000 if quick else 200_000))
+    bound_s = int(os.environ.get("BENCH_MEMORY_SECONDS", 3600))
+    warm_up = int(os.environ.get("BENCH_MEMORY_WARM_UP", WARM_UP))
     for consoles, threads in ((64, 64), (1000, 125)):
         db = str(db_dir / f"memory-{consoles}.sqlite3")
-        say(f"served memory: {consoles} consoles, {seconds} s of lifecycles")
+        warm = warm_up * consoles
+        say(f"served memory: {consoles} consoles, {warm:,} + {measured:,} lifecycles")
         asyncio.run(_seed_consoles(db, consoles))
         with _served(db, server_cpu, db_dir / f"memory-{consoles}.log") as server:
-            samples: list[tuple[float, int]] = []
-            started = time.perf_counter()
+            first = server.rss_kib() or 0
 
-            def sample(
-                server: Server = server,
-                samples: list[tuple[float, int]] = samples,
-                started: float = started,
-            ) -> None:
-                samples.append((time.perf_counter() - started, server.rss_kib() or 0))
+            def drive(
+                lifecycles: int, server: Server = server, threads: int = threads,
+                consoles: int = consoles,
+            ) -> dict[str, Any]:  # fmt: skip
+                per_client = -(-lifecycles // threads)
+                return _lifecycles(
+                    wrk, server.url, f"{API}/restores", threads, consoles, bound_s, wrk_cpu,
+                    db_dir, limit=per_client,
+                )  # fmt: skip
 
-            sample()
-            result = _lifecycles(
-                wrk,
-                server.url,
-                f"{API}/restores",
-                threads,
-                consoles,
-                seconds,
-                wrk_cpu,
-                db_dir,
-                0,
-                sample,
-            )
-            sample()
-        first, end = samples[0][1], samples[-1][1]
-        middle = next(kib for t, kib in samples if t >= seconds / 2)
+            warmed = drive(warm)
+            middle, kept = server.rss_kib() or 0, _journal_length(server, "w1")
+            result = drive(measured)
+            end, kept_end = server.rss_kib() or 0, _journal_length(server, "w1")
         done = result["lifecycles"]
-        growth = (end - middle) / 1024
         rows.append(
             Row(
                 f"RSS growth after warm-up, {consoles} consoles, {done:,} lifecycles",
-                growth,
+                (end - middle) / 1024,
                 "MiB",
                 "goal",
                 50.0,
@@ -542,10 +565,23 @@ def memory(
         )
         notes.append(
             f"memory, {consoles} consoles: RSS {first / 1024:.0f} MiB at start, "
-            f"{middle / 1024:.0f} at mid-run, {end / 1024:.0f} after {done:,} "
-            f"lifecycles in {seconds} s"
+            f"{middle / 1024:.0f} after the warm-up ({warmed['lifecycles']:,} lifecycles, "
+            f"{warm_up} a console), {end / 1024:.0f} after {done:,} more in "
+            f"{result['seconds']:.0f} s; console w1's journal kept "
+            f"{kept} entries after the warm-up, {kept_end} at the end"
         )
     return rows
+
+
+def _journal_length(server: Server, console: str) -> int:
+    """How many requests the console's journal keeps (the control surface's description)."""
+    answer = httpx.get(
+        f"{server.url}/simulator/consoles/{console}",
+        headers={"Authorization": f"Bearer {server.admin_token}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return int(answer.json()["journal"])
 
 
 async def _seed_consoles(db: str, consoles: int) -> None:

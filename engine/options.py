@@ -304,7 +304,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "journal_bytes",
-        "journal bytes per console; the oldest entries go first",
+        "journal bytes per console (what Python holds); the oldest entries go first. "
+        "The largest part of a console's memory when served: docs/decisions.md",
         integer(0, 2**40),
         metavar="N",
     ),

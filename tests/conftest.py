@@ -23,18 +23,7 @@ from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
 from tests.support import postgres
 from tests.support.postgres import Database
-from tests.support.worlds import (
-    GROUPS,
-    INACTIVE_HOST,
-    NO_ARIEL_HOST,
-    UNCONFIGURED_HOST,
-    backup_record,
-    make_world,
-)
-
-#: Re-exported for the branches written before tests/support (`from conftest import ...`);
-#: remove once no test imports them from here.
-__all__ = ["GROUPS", "INACTIVE_HOST", "NO_ARIEL_HOST", "UNCONFIGURED_HOST", "backup_record"]
+from tests.support.worlds import make_world
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -24,6 +24,7 @@ from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import ENDPOINTS, SUCCESS_MESSAGES, Endpoint
 from engine.core.errors import QRadarError
 from engine.core.pages import NULL_TEXT
+from engine.core.records import Host
 from engine.core.releases import DEFAULT, Release
 from engine.core.versions import ApiVersion
 
@@ -72,35 +73,15 @@ ENDPOINT_FIELDS: dict[str, Any] = {
         "response_code_description": None,
     },
 }
-#: IBM's documented host fields (26.0--config-deployment-hosts-GET), in its order.
-HOST_FIELDS: dict[str, Any] = {
-    "id": None,
-    "hostname": None,
-    "private_ip": None,
-    "public_ip": None,
-    "appliance": {"id": None, "type": None},
-    "version": None,
-    "status": None,
-    "email_server_id": None,
-    "eps_rate_hardware_limit": None,
-    "eps_allocation": None,
-    "average_eps": None,
-    "peak_eps": None,
-    "proxy_server_id": None,
-    "fpm_rate_hardware_limit": None,
-    "fpm_allocation": None,
-    "average_fpm": None,
-    "peak_fpm": None,
-    "primary_server_id": None,
-    "secondary_server_id": None,
-    "license_serial_number": None,
-    "components": None,
-    "compression_enabled": None,
-    "encryption_enabled": None,
-    "cpus": None,
-    "total_memory": None,
-    "app_memory": None,
-}
+
+
+def _field_tree(document: dict[str, Any]) -> dict[str, Any]:
+    """What `fields` may select in a document: each key, with the sub-fields of an object."""
+    return {k: _field_tree(v) if isinstance(v, dict) else None for k, v in document.items()}
+
+
+#: IBM's documented host fields, in its order: the keys `Host.to_json` writes (the one list).
+HOST_FIELDS: dict[str, Any] = _field_tree(Host(0, "").to_json())
 CONFIGURATION_FIELDS: dict[str, Any] = {
     "configuration_id": None,
     "backup_directory_path": None,

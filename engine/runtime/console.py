@@ -20,7 +20,7 @@ from engine.core.endpoints import EndpointId
 from engine.core.enums import JobKind, RestoreStatus
 from engine.core.errors import QRadarError
 from engine.core.jobs import Job
-from engine.core.lifecycle import BACKUP, RESTORE
+from engine.core.lifecycle import BACKUP, LIFECYCLES, RESTORE
 from engine.core.progression import Mode, Outcome, Progression
 from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, Host, Restore, World, demo_world
@@ -115,7 +115,10 @@ class Console:
 
     async def _polled(self, kind: JobKind, id: int | None = None) -> None:
         """A read of a job (or of the list of its kind) in poll mode: it moves jobs on (the
-        callers test `self.polls` first, so that other reads stay read-only and cheap)."""
+        callers test `self.polls` first, so that other reads stay read-only and cheap). A read
+        of one job that cannot move (unknown, deleted, finished) stays a read: no unit."""
+        if id is not None and not await self.read(lambda tx: _unfinished(tx, self.id, kind, id)):
+            return
         if await self.run_unit(units.poll_job, kind, id, self._reads):
             self._read_counted = True
 
@@ -437,16 +440,19 @@ class Console:
             within_s = 86_400.0 if isinstance(clock, VirtualClock) else 60.0
         deadline = clock.now_ms() + round(within_s * 1000)
         if isinstance(clock, VirtualClock):
+            late = f"condition not met within {within_s} s of virtual time"
             while not await self._checked(check):
-                if self._read_counted:  # poll mode: the check itself moves the job on
-                    continue
+                if self._read_counted:  # poll mode: the check itself moves the job on,
+                    if clock.now_ms() <= deadline:  # while the console's time allows
+                        continue
+                    raise TimeoutError(late)
                 if not await clock.jump_to_next(deadline):
                     if await check():  # the settle inside jump_to_next may have done it
                         return
                     await clock.advance_to(deadline)
                     if await check():
                         return
-                    raise TimeoutError(f"condition not met within {within_s} s of virtual time")
+                    raise TimeoutError(late)
             return
         with anyio.fail_after(within_s):
             while not await check():
@@ -542,3 +548,13 @@ class _OfConsole(Generic[T]):
         unit = self.unit = units.Unit(self.console, self.now, self.machines)
         unit.state(tx)
         return self.work(tx, unit, *self.args, **self.kwargs)
+
+
+def _unfinished(tx: Tx, console: str, kind: JobKind, id: int) -> bool:
+    """Whether the job of a visible record is in a phase (one a poll read might end)."""
+    stored = tx.restore(console, id) if kind is JobKind.RESTORE else tx.backup(console, id)
+    return (
+        stored is not None
+        and stored.job.visible
+        and LIFECYCLES[kind].phase(stored.job.status) is not None
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 #: one job's statuses, oldest first: (status, since_ms)
 Steps = tuple[tuple[str, int], ...]
 
-PHASE_JOBS = 2000  # jobs remembered per console
+PHASE_JOBS = 200  # jobs remembered per console (two pages of the timeline: docs/decisions.md)
 
 
 class Phases:

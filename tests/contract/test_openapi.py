@@ -9,6 +9,7 @@ simulator's loop, and the response messages are replayed back.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -290,16 +291,23 @@ class Bridge:
         return replies
 
 
-@pytest.fixture(scope="module")
-def contract_app() -> Iterator[Bridge]:
-    """A fresh in-memory simulator for this module, on its own loop, behind the bridge."""
+@contextlib.contextmanager
+def _bridged(settings: Settings) -> Iterator[Bridge]:
+    """A fresh in-memory simulator on its own loop, behind the bridge."""
     with start_blocking_portal() as portal:
-        simulator = Simulator(Settings(world=make_world()))
+        simulator = Simulator(settings)
         portal.call(simulator.start)
         try:
             yield Bridge(create_app(simulator), portal)
         finally:
             portal.call(simulator.stop)
+
+
+@pytest.fixture(scope="module")
+def contract_app() -> Iterator[Bridge]:
+    """A simulator for this module."""
+    with _bridged(Settings(world=make_world())) as bridge:
+        yield bridge
 
 
 @pytest.fixture(scope="module")
@@ -408,14 +416,9 @@ def test_control_request_bodies_are_the_declared_inputs() -> None:
 
 @pytest.fixture(scope="module")
 def control_app() -> Iterator[Bridge]:
-    """A simulator of its own (the run changes consoles, clocks and faults), behind the bridge."""
-    with start_blocking_portal() as portal:
-        simulator = Simulator(Settings(world=make_world(), admin_token=ADMIN))
-        portal.call(simulator.start)
-        try:
-            yield Bridge(create_app(simulator), portal)
-        finally:
-            portal.call(simulator.stop)
+    """A simulator of its own (the run changes consoles, clocks and faults)."""
+    with _bridged(Settings(world=make_world(), admin_token=ADMIN)) as bridge:
+        yield bridge
 
 
 @pytest.fixture(scope="module")

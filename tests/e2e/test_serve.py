@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from engine.ready import read_ready
+from tests.support.serving import serve
 
 CONFIG = """
 tokens: [e2e-token]
@@ -33,43 +31,9 @@ class Served(NamedTuple):
 def server(tmp_path: Path) -> Iterator[Served]:
     config = tmp_path / "bre.yaml"
     config.write_text(CONFIG)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "e2e.db"),
-            "--config",
-            str(config),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("ready: http://"), (
-        line,
-        process.stderr.read() if process.stderr else "",
-    )
-    ready = read_ready(line)
-    assert ready is not None
-    assert ready.token == "e2e-token"
-    assert ready.admin is not None
-    url = ready.url
-    try:
-        yield Served(url, process, ready.admin)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=15)  # also closes the pipes
+    with serve("--db", str(tmp_path / "e2e.db"), "--config", str(config)) as served:
+        assert served.fields["token"] == "e2e-token"
+        yield Served(served.url, served.process, served.fields["admin"])
 
 
 def test_the_ready_line_names_the_admin_credential_of_the_control_surface(

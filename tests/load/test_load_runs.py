@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.cli import main
-from engine.ready import read_ready
+from tests.support.serving import serve
 
 CONFLICTS = {"409/1011", "409/1014", "409/1015", "409/1016"}
 MIX = "poller=8,restore=4,backup=3,rebalance=1,lister=2"
@@ -24,36 +20,8 @@ MIX = "poller=8,restore=4,backup=3,rebalance=1,lister=2"
 def served(tmp_path: Path) -> Iterator[list[str]]:
     """`bre serve` as a subprocess on a free port, an SQLite file; the `bre load` arguments
     that target it (its URL and the admin credential of its ready line)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "served.sqlite3"),
-            "--log-level",
-            "WARNING",
-            "--log-format",
-            "json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    ready = read_ready(line)
-    assert ready is not None, line
-    assert ready.admin, line
-    try:
-        yield ["--target", ready.url, "--admin-token", ready.admin]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=15)
+    with serve("--db", str(tmp_path / "served.sqlite3")) as server:
+        yield ["--target", server.url, "--admin-token", server.fields["admin"]]
 
 
 def load(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:

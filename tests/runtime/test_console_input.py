@@ -99,34 +99,24 @@ BACKUP_INPUT: list[tuple[str, Call, type[QRadarError], int]] = [
 ]
 
 
-def _ids(cases: list[tuple[str, Call, type[QRadarError], int]]) -> list[Any]:
-    return [pytest.param(*case[1:], id=case[0]) for case in cases]
+def _ids(kind: str, cases: list[tuple[str, Call, type[QRadarError], int]]) -> list[Any]:
+    return [pytest.param(*case[1:], id=f"{kind}: {case[0]}") for case in cases]
 
 
-@pytest.mark.parametrize(("call", "error", "code"), _ids(RESTORE_INPUT))
-async def test_bad_restore_input_changes_nothing(
+@pytest.mark.parametrize(
+    ("call", "error", "code"), _ids("restore", RESTORE_INPUT) + _ids("backup", BACKUP_INPUT)
+)
+async def test_bad_input_changes_nothing(
     console: Console, call: Call, error: type[QRadarError], code: int
 ) -> None:
+    """Refused, with nothing stored and no id used up."""
     before = (await console.list_restores(), await console.list_backups())
     with pytest.raises(error) as caught:
         await call(console)
     assert caught.value.code.unique == code
     assert (await console.list_restores(), await console.list_backups()) == before
-    created = await console.create_restore(1, GROUPS)
-    assert created.id == 1
-
-
-@pytest.mark.parametrize(("call", "error", "code"), _ids(BACKUP_INPUT))
-async def test_bad_backup_input_changes_nothing(
-    console: Console, call: Call, error: type[QRadarError], code: int
-) -> None:
-    before = (await console.list_restores(), await console.list_backups())
-    with pytest.raises(error) as caught:
-        await call(console)
-    assert caught.value.code.unique == code
-    assert (await console.list_restores(), await console.list_backups()) == before
-    created = await console.create_backup("CONFIG", "next_one")
-    assert created.id == 4
+    assert (await console.create_restore(1, GROUPS)).id == 1
+    assert (await console.create_backup("CONFIG", "next_one")).id == 4
 
 
 async def test_refused_conflicts_consume_no_id(console: Console) -> None:

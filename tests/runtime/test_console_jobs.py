@@ -8,18 +8,13 @@ import pytest
 
 from engine.core.enums import BackupStatus, JobKind, RestoreStatus
 from engine.core.errors import Conflict, NotFound, QRadarError, Unprocessable
-from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.simulator import Settings, Simulator
+from tests.support.clocks import vclock
 from tests.support.worlds import GROUPS, backup_record
 
 R = RestoreStatus
 B = BackupStatus
-
-
-def vclock(console: Console) -> VirtualClock:
-    assert isinstance(console.clock, VirtualClock)
-    return console.clock
 
 
 async def test_restore_lifecycle_timestamps_and_backup_id(console: Console) -> None:

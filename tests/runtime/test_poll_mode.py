@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
+
 import httpx
 import pytest
 
@@ -169,3 +172,53 @@ async def test_ha_action_is_not_a_read_of_the_restores(bre_simulator: Simulator)
             assert answer.status_code == 200
             assert answer.json()["status"] == "REQUESTING"
     assert (await console.get_restore(id)).status.value == "INITIALIZING"  # the first read
+
+
+async def _units_of(console: Console, read: Callable[[], Awaitable[object]]) -> int:
+    """How many units of work (write transactions) `read` ran on the console's store."""
+    before = console.store.stats()["units"]
+    with contextlib.suppress(NotFound):
+        await read()
+    return console.store.stats()["units"] - before
+
+
+async def test_a_read_that_moves_nothing_writes_nothing(console: Console) -> None:
+    """Poll mode: a GET of a finished job, or of an id that does not exist, reads and runs no
+    unit of work (each was a write transaction); a read of an unfinished job still moves it."""
+    await console.set_rule("restore", {"mode": "poll"})
+    await console.set_rule("backup", {"mode": "poll"})
+    id = await requested(console)
+    assert await _units_of(console, lambda: console.get_restore(id)) == 1  # REQUESTING: moves
+    assert (await console.wait_for_restore(id)).status.value == "SUCCESS"
+    backup = await console.create_backup(name="polled")
+    done = await console.wait_for_backup(backup.id)
+    assert done is not None
+    assert done.status.value == "SUCCESS"
+    reads: list[Callable[[], Awaitable[object]]] = [
+        lambda: console.get_restore(id),
+        lambda: console.get_restore_json(id),
+        lambda: console.get_restore(10_000),
+        lambda: console.get_restore_json(10_000),
+        lambda: console.get_backup(backup.id),
+        lambda: console.get_backup(10_000),
+    ]
+    assert [await _units_of(console, read) for read in reads] == [0] * len(reads)
+
+
+async def test_a_polling_wait_gives_up_once_its_time_is_over(console: Console) -> None:
+    """`wait_for` in poll mode: reads that move the job on went on past `within_s` of the
+    console's time (the deadline was only looked at when nothing was polled)."""
+    await console.set_rule("restore", {"mode": "poll", "reads_per_phase": 50})
+    id = await requested(console)
+    assert isinstance(console.clock, VirtualClock)
+    clock = console.clock
+    started = clock.now_ms()
+
+    async def check() -> bool:
+        await clock.advance(1)  # a second of the console's time between two reads
+        return (await console.get_restore(id)).status.value == "SUCCESS"
+
+    with pytest.raises(TimeoutError):
+        await console.wait_for(check, within_s=10)
+    assert clock.now_ms() - started == 11_000  # the read after the deadline is the last
+    assert (await console.get_restore(id)).status.value != "SUCCESS"

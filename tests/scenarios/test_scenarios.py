@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pytest
 from engine import cli
 from engine.core.codes import CATALOGUE, FRAMEWORK
 from engine.core.endpoints import ENDPOINTS
-from engine.ready import read_ready
 from engine.scenarios.loader import (
     ConcurrentlyAction,
     RequestAction,
@@ -320,37 +317,13 @@ async def test_a_recorded_session_replays_green(tmp_path: Path) -> None:
 def test_the_catalogue_replays_green_against_a_served_simulator(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "serve",
-            "--port",
-            "0",
-            "--clock",
-            "virtual",
-            "--db",
-            ":memory:",
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        ready = read_ready(line)
-        assert ready is not None, f"no ready line: {line!r}"
-        assert ready.admin
-        without = cli.main(["replay", "scenarios/faults.yaml", "--target", ready.url])
+    with serve("--clock", "virtual", "--db", ":memory:") as served:
+        url, token, admin = served.url, served.fields["token"], served.fields["admin"]
+        without = cli.main(["replay", "scenarios/faults.yaml", "--target", url])
         assert without == 1
         assert "needs its admin credential" in capsys.readouterr().out
         started = time.perf_counter()
-        target = ["--target", ready.url, "--admin-token", ready.admin]
+        target = ["--target", url, "--admin-token", admin]
         code = cli.main(["replay", "scenarios", *target])
         elapsed = time.perf_counter() - started
         out = capsys.readouterr().out
@@ -362,18 +335,13 @@ def test_the_catalogue_replays_green_against_a_served_simulator(
         with capsys.disabled():
             print(f"\ncatalogue: {len(CATALOGUE_SCENARIOS)} scenarios served in {elapsed:.2f} s")
         # `bre record` reads the journal through the control surface: it needs the credential
-        httpx.get(f"{ready.url}/api/backup_and_restore/backups", headers={"SEC": ready.token})
-        record = ["record", "--target", ready.url, "--console", "default", "--out", "-"]
+        httpx.get(f"{url}/api/backup_and_restore/backups", headers={"SEC": token})
+        record = ["record", "--target", url, "--console", "default", "--out", "-"]
         assert cli.main(record) == 1
         assert "401" in capsys.readouterr().err
-        assert cli.main([*record, "--admin-token", ready.admin]) == 0
+        assert cli.main([*record, "--admin-token", admin]) == 0
         recorded = capsys.readouterr().out
         assert load_text(recorded, "recorded")[0].steps[0].kind == "request"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def test_replay_against_a_target_without_control_skips_those_steps(
@@ -431,41 +399,15 @@ def test_a_wait_for_that_never_holds_fails_at_its_real_deadline(tmp_path: Path) 
     path = tmp_path / "never.yaml"
     path.write_text(NEVER.replace("{within}", "1s"))
     scenario = load_file(path)[0]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            ":memory:",
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        match = re.search(r"ready: (http://\S+)", server.stdout.readline())
-        assert match
+    with serve("--db", ":memory:") as served:
 
         class Plain(Target):  # seen as a plain QRadar: no control surface, no clock
             async def is_simulator(self, client: httpx.AsyncClient) -> bool:
                 return False
 
         started = time.perf_counter()
-        result = anyio.run(run_scenario, scenario, Plain(url=match[1]))
+        result = anyio.run(run_scenario, scenario, Plain(url=served.url))
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout is not None:
-            server.stdout.close()
     report = render([result])
     assert result.status == "FAIL", report
     assert "not reached within 1 s of real time (no virtual clock)" in report

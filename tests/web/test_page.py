@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from engine.api.app import create_app
+from engine.runtime.phases import PHASE_JOBS
 from engine.simulator import Settings, Simulator
 from engine.web.access import COOKIE, csrf_token
 
@@ -190,8 +191,11 @@ async def test_a_thousand_jobs_and_ten_thousand_entries_are_paged(
     assert page.text.count('<li class="job') == 50
     assert page.text.count('<tr class="entry') == 100
     assert "older entries" in page.text
-    oldest = await client.get("/ui/consoles/default/jobs?page=20")
-    assert 'id="job-restore-1"' in oldest.text  # then the world's seeded backups on page 21
+    # the last PHASE_JOBS jobs first (with their phases), then the rest by their record's time:
+    # the world's seeded backups, then the older restores down to the first, on page 21
+    assert len(bre_simulator.console().phases) == PHASE_JOBS < 1000
+    oldest = await client.get("/ui/consoles/default/jobs?page=21")
+    assert 'id="job-restore-1"' in oldest.text
     focused = await client.get("/ui/consoles/default/jobs?focus=restore-7")
     assert 'class="job selected" id="job-restore-7"' in focused.text
     refused = await client.get("/ui/consoles/default/journal?status=4xx&path=/backups")
