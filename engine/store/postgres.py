@@ -87,7 +87,13 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 MAX_BATCH = 128  # units per transaction
-WRITERS = 4  # writer connections; a console's units always go to the same one
+# Writer connections; a console's units always go to the same one. Two, measured on 2 CPUs with
+# the server beside them (`python -m bench --quick --only postgres`, alternating, 2026-12-01):
+# 1, 2 and 4 simulator processes did 1,817 / 4,146 / 3,163 lifecycles/s with one writer,
+# 2,346 / 3,885 / 2,786 and 2,180 / 4,086 / 2,592 with two, 2,449 / 2,885 / 2,426 with four:
+# more writer threads cost every process GIL and thread hand-offs, and one writer serialises
+# a lone process.
+WRITERS = 2
 CHANNEL = "bre_jobs"  # NOTIFY channel: the payloads of `notices`
 NOTICE_BYTES = 7000  # at most per payload (PostgreSQL refuses 8,000 bytes or more)
 RETRIES = 8  # attempts of a unit alone after its batch hit a deadlock or serialisation failure
