@@ -705,22 +705,22 @@ def _peer_rows(
     rounds: int,
     notes: list[str],
 ) -> list[Row]:
-    bre, trivial = med["bre serve (uvicorn)"], med["trivial route (uvicorn)"]
+    bre = med["bre serve (uvicorn)"]
     get = "GET /restores/{id}"
-    rows = [
-        Row(
-            f"{get}, bre serve", bre["rps"], "req/s", "trivial route, same uvicorn", trivial["rps"]
-        ),
-        Row("  its p99", bre["p99_ms"], "ms", "p99, trivial route", trivial["p99_ms"]),
-        Row("  its server CPU", bre["cpu_us"], "us/req", "trivial route", trivial["cpu_us"]),
-    ]
+
+    def beside(label: str, ceiling: str, peer: dict[str, float], named: str) -> list[Row]:
+        """bre serve's rate, p99 and CPU per request beside `peer`'s, in three rows."""
+        return [
+            Row(f"{get}, {label}", bre["rps"], "req/s", ceiling, peer["rps"]),
+            Row("  its p99", bre["p99_ms"], "ms", f"p99, {named}", peer["p99_ms"]),
+            Row("  its server CPU", bre["cpu_us"], "us/req", named, peer["cpu_us"]),
+        ]
+
+    trivial = "trivial route"
+    rows = beside("bre serve", f"{trivial}, same uvicorn", med[f"{trivial} (uvicorn)"], trivial)
     if wiremock:
         peer = med["WireMock"]
-        rows += [
-            Row(f"{get}, bre serve", bre["rps"], "req/s", "WireMock, same JSON", peer["rps"]),
-            Row("  its p99", bre["p99_ms"], "ms", "p99, WireMock", peer["p99_ms"]),
-            Row("  its server CPU", bre["cpu_us"], "us/req", "WireMock", peer["cpu_us"]),
-        ]
+        rows += beside("bre serve", "WireMock, same JSON", peer, "WireMock")
         rate, p99 = bre["rps"] / peer["rps"], bre["p99_ms"] / (peer["p99_ms"] or 1)
         notes.append(
             f"peers: GET {bre['rps']:,.0f} req/s, p99 {bre['p99_ms']:.1f} ms; WireMock "
@@ -731,12 +731,7 @@ def _peer_rows(
     else:
         notes.append("peers: WireMock skipped (needs java and npm's `wiremock` package)")
     if granian:
-        other = med["bre app (granian)"]
-        rows += [
-            Row(f"{get}, bre app on uvicorn", bre["rps"], "req/s", "on granian", other["rps"]),
-            Row("  its p99", bre["p99_ms"], "ms", "p99, on granian", other["p99_ms"]),
-            Row("  its server CPU", bre["cpu_us"], "us/req", "on granian", other["cpu_us"]),
-        ]
+        rows += beside("bre app on uvicorn", "on granian", med["bre app (granian)"], "on granian")
     else:
         notes.append("peers: granian skipped (pip install granian failed)")
     figures = "; ".join(
