@@ -471,12 +471,6 @@ class Console:
         within_s: float | None = None,
     ) -> Restore:
         wanted = {status} if isinstance(status, str) else set(status)
-        if not self.polls:  # the first check, without the machinery of waiting
-            stored = await self.read(lambda tx: tx.restore(self.id, id))
-            if stored is None:
-                raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
-            if stored.record.status.value in wanted:
-                return stored.record
         found: list[Restore] = []
 
         async def check() -> bool:
@@ -488,7 +482,8 @@ class Console:
             found[:] = [stored.record]
             return stored.record.status.value in wanted
 
-        await self.wait_for(check, within_s)
+        if self.polls or not await check():  # a first check without the machinery of waiting
+            await self.wait_for(check, within_s)
         return found[0]
 
     async def wait_for_backup(
