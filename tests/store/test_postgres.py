@@ -336,11 +336,10 @@ async def test_a_waiter_in_another_process_wakes_when_the_job_finishes(pg_url: s
     """A restore finished through one simulator: the other's waiters are told by the NOTIFY
     of that commit (its `changed` event), with no poll and no unit of its own."""
     immediate = {"restore": {"mode": "immediate"}}
-    first = Simulator(Settings(db=pg_url, clock="real", rules=immediate))
-    second = Simulator(Settings(db=pg_url, clock="real"))
-    await first.start()
-    await second.start()
-    try:
+    async with (
+        Simulator(Settings(db=pg_url, clock="real", rules=immediate)) as first,
+        Simulator(Settings(db=pg_url, clock="real")) as second,
+    ):
         a, b = first.console(), second.console()
         created = await a.create_restore(1, ["CUSTOM_RULES_CONFIG"])
         finished = asyncio.create_task(a.request_restore(created.id))
@@ -351,9 +350,6 @@ async def test_a_waiter_in_another_process_wakes_when_the_job_finishes(pg_url: s
                     break
                 await changed.wait()
         await finished
-    finally:
-        await second.stop()
-        await first.stop()
 
 
 async def test_a_deadlock_between_two_stores_is_retried(
@@ -522,11 +518,10 @@ async def test_processes_on_one_database_share_a_virtual_clock(pg_url: str) -> N
     """The clock moved through one simulator moves in the others, a job created through one
     is advanced by that move, and a simulator started later starts at the shared time."""
     rules = {"restore": {"requesting": "1s", "initializing": "2s", "in_progress": "5s"}}
-    first = Simulator(Settings(db=pg_url, clock="virtual", rules=rules))
-    second = Simulator(Settings(db=pg_url, clock="virtual"))
-    await first.start()
-    await second.start()
-    try:
+    async with (
+        Simulator(Settings(db=pg_url, clock="virtual", rules=rules)) as first,
+        Simulator(Settings(db=pg_url, clock="virtual")) as second,
+    ):
         a, b = first.console(), second.console()
         created = await b.create_restore(1, ["CUSTOM_RULES_CONFIG"])
         await b.request_restore(created.id)
@@ -538,6 +533,3 @@ async def test_processes_on_one_database_share_a_virtual_clock(pg_url: str) -> N
         assert done.time_completed == VIRTUAL_EPOCH_MS + 8_000
         async with Simulator(Settings(db=pg_url, clock="virtual")) as third:
             assert third.console().clock.now_ms() == VIRTUAL_EPOCH_MS + 10_000
-    finally:
-        await second.stop()
-        await first.stop()
