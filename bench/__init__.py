@@ -97,6 +97,14 @@ def rss_kib() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used, every thread (Linux /proc, in clock
+    ticks): the load-robust figure of a run on a machine shared with other work."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # after the command, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def all_cpus() -> set[int]:
     """The CPUs this process may run on when started (before any pinning)."""
     return set(_STARTING_CPUS)

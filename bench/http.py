@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from bench import Row
+from bench import Row, process_cpu_s
 from engine.load.servers import Server, start_server, stop
 
 TOKEN = "bench-token"
@@ -555,13 +555,6 @@ def ensure_granian() -> str | None:
     return str(folder)
 
 
-def cpu_ms(pid: int) -> float:
-    """CPU time (user + system, every thread) a process has used, in ms."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 def _ready_url(process: subprocess.Popen[bytes], what: str, log: Path) -> str:
     assert process.stdout is not None
     line = process.stdout.readline().decode().strip()
@@ -682,10 +675,10 @@ def peers(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row
                 for name, url in urls.items():
                     say(f"peers: wrk GET on {name}")
                     pid = started[name][0].pid
-                    before = cpu_ms(pid)
+                    before = process_cpu_s(pid)
                     result = _wrk(wrk, url, seconds, wrk_cpu, headers=headers)
-                    spent = cpu_ms(pid) - before
-                    result["cpu_us"] = spent * 1000 / max(result["requests"], 1)
+                    spent_s = process_cpu_s(pid) - before
+                    result["cpu_us"] = spent_s * 1e6 / max(result["requests"], 1)
                     found[name].append(result)
         finally:
             for process, _ in started.values():

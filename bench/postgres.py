@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from bench import Row
+from bench import Row, process_cpu_s
 from bench import engine as engine_bench
 from engine.simulator import Settings, Simulator
 
@@ -131,15 +131,12 @@ def backends_cpu_s(url: str) -> dict[int, float] | None:
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()"
         )]  # fmt: skip
-    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    used = {}
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat") as file:
-                stat = file.read()
+            used[pid] = process_cpu_s(pid)
         except OSError:
             return None
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return used
 
 

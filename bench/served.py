@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bench import Row, text_table
+from bench import Row, process_cpu_s, text_table
 from bench.http import _cpus, _wrk, ensure_wrk, parse_wrk, peers
 from engine.load.servers import Server, rss_kib, start_server, stop
 from engine.runtime.console import HISTORY
@@ -398,24 +398,16 @@ def _lifecycles(
     return result
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (Linux /proc): the load-robust figure of
-    a run on a machine shared with other work."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _lifecycles_costed(pid: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """`_lifecycles`, with the serving process's CPU microseconds per lifecycle (`cpu_us`),
     less what it spends idle (measured for a second before: the workers' scans of the bench's
     consoles, which cost the same whether or not anybody writes)."""
-    idle_from, idle_started = cpu_seconds(pid), time.monotonic()
+    idle_from, idle_started = process_cpu_s(pid), time.monotonic()
     time.sleep(1.0)
-    idle = (cpu_seconds(pid) - idle_from) / (time.monotonic() - idle_started)
-    before, started = cpu_seconds(pid), time.monotonic()
+    idle = (process_cpu_s(pid) - idle_from) / (time.monotonic() - idle_started)
+    before, started = process_cpu_s(pid), time.monotonic()
     result = _lifecycles(*args, **kwargs)
-    used = cpu_seconds(pid) - before - idle * (time.monotonic() - started)
+    used = process_cpu_s(pid) - before - idle * (time.monotonic() - started)
     result["cpu_us"] = used / result["lifecycles"] * 1e6 if result["lifecycles"] else 0.0
     return result
 
