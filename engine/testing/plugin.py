@@ -439,13 +439,7 @@ def bre_server(request: pytest.FixtureRequest) -> Iterator[SimulatorServer]:
     port = request.config.getoption("bre_port")
     if port is None:
         port = int(request.config.getini("bre_port") or 0)
-    server = start_server(port=port)
-    try:
-        yield server
-    finally:
-        server.stop()
-        with contextlib.suppress(OSError):
-            os.unlink(server.log_path)
+    yield from _served(start_server(port=port))
 
 
 def server_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -508,7 +502,11 @@ def bre_tls_server() -> Iterator[SimulatorServer]:
     """A real simulator serving HTTPS (`bre serve --tls`) on a free loopback port for the whole
     session, with a test CA made at start: `.url` is `https://...`, `.verify` the CA's file
     (`requests`), `.ssl_context` a context trusting it (`httpx`)."""
-    server = start_server("--tls")
+    yield from _served(start_server("--tls"))
+
+
+def _served(server: SimulatorServer) -> Iterator[SimulatorServer]:
+    """A session's server until the session ends: then stopped, its log removed."""
     try:
         yield server
     finally:
