@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.serving import Served, children, serve
+from tests.support.serving import Served, children, create_backups, serve
 
 API = "/api/backup_and_restore"
 SEC = {"SEC": "bre-sim-token"}
@@ -182,16 +182,7 @@ def test_workers_share_a_postgresql_database(pg_url: str, tmp_path: Path) -> Non
         "--workers", "2", "--clock", "real", "--db", pg_url, "--config", str(config)
     ) as served:
         assert len(children(served.process.pid)) == 2
-        created = [
-            httpx.post(
-                f"{served.url}{API}/backups",
-                headers={**SEC, "backup_type": "CONFIG"},
-                json={"name": f"b{i}", "configuration_id": 1},
-            )
-            for i in range(6)
-        ]
-        assert [c.status_code for c in created] == [201] * 6
-        assert sorted(c.json()["id"] for c in created) == list(range(4, 10))  # one sequence
+        assert create_backups(served, 6) == list(range(4, 10))  # one sequence
 
 
 def test_workers_share_one_virtual_clock_on_postgresql(pg_url: str) -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.support.http import API, TOKEN
-from tests.support.serving import bre, children, serve
+from tests.support.serving import bre, children, create_backups, serve
 
 SEC = {"SEC": TOKEN}
 
@@ -34,19 +34,8 @@ def test_workers_share_one_port_and_one_database(tmp_path: Path) -> None:
         assert served.fields["token"] == TOKEN
         workers = children(served.process.pid)
         assert len(workers) == 2
+        assert create_backups(served, 6) == list(range(4, 10))  # one id sequence: one database
         with httpx.Client(base_url=served.url, headers=SEC) as client:
-            # new connections each time: the kernel spreads them over both processes
-            created = [
-                httpx.post(
-                    f"{served.url}{API}/backups",
-                    headers={**SEC, "backup_type": "CONFIG"},
-                    json={"name": f"b{i}", "configuration_id": 1},
-                )
-                for i in range(6)
-            ]
-            assert [c.status_code for c in created] == [201] * 6
-            ids = sorted(c.json()["id"] for c in created)
-            assert ids == list(range(4, 10))  # one id sequence: one database
             names = {b["name"] for b in client.get(f"{API}/backups").json()}
             assert {f"b{i}" for i in range(6)} <= names
 

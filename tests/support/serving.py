@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import httpx
+
 from engine.load.servers import children
 from engine.ready import read_ready
+from tests.support.http import API, TOKEN
 
 __all__ = ["Served", "bre", "children", "serve"]
 
@@ -63,3 +66,18 @@ def serve(*args: str, timeout_s: float = 30.0) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 process.kill()
         process.communicate(timeout=timeout_s)
+
+
+def create_backups(served: Served, count: int) -> list[int]:
+    """`count` CONFIG backups, each on a new connection (the kernel spreads those over the
+    processes of `--workers N`), each answered 201: their ids, sorted."""
+    created = [
+        httpx.post(
+            f"{served.url}{API}/backups",
+            headers={"SEC": TOKEN, "backup_type": "CONFIG"},
+            json={"name": f"b{i}", "configuration_id": 1},
+        )
+        for i in range(count)
+    ]
+    assert [c.status_code for c in created] == [201] * count
+    return sorted(c.json()["id"] for c in created)
