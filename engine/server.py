@@ -23,14 +23,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import structlog
 import uvicorn
 
 from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
+from engine.api.qradar import QRadarApi
+from engine.api.wire import Reply, body_parts, head, kept
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
 from engine.store.urls import redacted
@@ -182,6 +185,14 @@ class _Corked:
             if not self._transport.is_closing():
                 self._transport.write(held)
 
+    def write_whole(self, data: bytes) -> None:
+        """A whole response (head and body) at once: nothing to hold."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            data = held + data
+        self._transport.write(data)
+
     def is_closing(self) -> bool:  # asked after every response: not through __getattr__
         return self._transport.is_closing()
 
@@ -205,6 +216,185 @@ def _corked(protocol: type[Any]) -> type[Any]:
             super().connection_made(_Corked(transport, self.loop))
 
     return CorkedProtocol
+
+
+#: Request headers that keep a request on the ASGI path: a body, or what uvicorn's proxy
+#: headers middleware reads (it may change the scheme, hence the cookies' `Secure`).
+_ASGI_ONLY = frozenset(
+    {b"content-length", b"transfer-encoding", b"x-forwarded-proto", b"x-forwarded-for"}
+)
+
+
+class _DirectCycle:
+    """The request/response state uvicorn's protocol reads from its current cycle
+    (`shutdown`, `connection_lost`, pipelining), for a request answered directly."""
+
+    __slots__ = ("disconnected", "keep_alive", "more_body", "response_complete", "started")
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.keep_alive = keep_alive  # `shutdown` turns it off: the answer then closes
+        self.disconnected = False  # set by `connection_lost`
+        self.more_body = False
+        self.response_complete = False
+        self.started = False
+
+    @property
+    def message_event(self) -> _DirectCycle:
+        return self  # `connection_lost` sets it: no one waits on a request without a body
+
+    def set(self) -> None:
+        pass
+
+
+async def _no_body() -> dict[str, Any]:  # never read: a direct request announces no body
+    return {"type": "http.disconnect"}
+
+
+def _direct(api: QRadarApi) -> type[Any]:
+    """uvicorn's httptools protocol, handing a complete `/api` request without a body (GET,
+    HEAD) to `api.answer` and writing its reply itself: the bytes uvicorn's ASGI cycle would
+    write (its status line, its `server` and `date` headers, the same checks), without the
+    scope, the message dicts, the middleware and the application's routing in between (a
+    third of a GET's server CPU). Any other request, or one uvicorn treats specially
+    (pipelined behind an unfinished answer, `Expect`, upgrade, proxy headers, a malformed
+    URL), takes uvicorn's ASGI path unchanged."""
+    import httptools
+    from uvicorn.protocols.http.httptools_impl import (
+        HEADER_RE,
+        HEADER_VALUE_RE,
+        STATUS_LINE,
+        HttpToolsProtocol,
+    )
+
+    class DirectProtocol(HttpToolsProtocol):
+        def on_headers_complete(self) -> None:
+            if not self._answer_directly():
+                super().on_headers_complete()
+
+        def _answer_directly(self) -> bool:
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                return False  # pipelined: uvicorn queues it behind the answer in progress
+            parser = self.parser
+            method = parser.get_method()
+            if method != b"GET" and method != b"HEAD":
+                return False
+            if (
+                self.expect_100_continue
+                or self.limit_concurrency is not None
+                or self.access_log
+                or self.config.reset_contextvars
+                or parser.should_upgrade()
+            ):
+                return False
+            for name, _ in self.headers:
+                if name in _ASGI_ONLY:
+                    return False
+            try:  # as uvicorn reads it; what it refuses, it refuses on its own path
+                url = httptools.parse_url(self.url)
+                path = url.path.decode("ascii")
+            except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+                return False
+            if "%" in path:
+                path = unquote(path)
+            path = self.root_path + path
+            if not path.startswith("/api/") and path != "/api":
+                return False
+            version = parser.get_http_version()
+            direct = _DirectCycle(version != "1.0" and parser.should_keep_alive())
+            self.cycle = direct  # type: ignore[assignment]
+            request = self._answer(direct, method.decode(), path[4:], url.query or b"")
+            task = self.loop.create_task(request)
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
+            return True
+
+        async def _answer(self, cycle: _DirectCycle, method: str, path: str, query: bytes) -> None:
+            """uvicorn's `run_asgi` for a direct request: a failure is logged, and answered
+            500 if nothing was sent yet."""
+            deliver = partial(self._deliver, cycle, method)
+            secure = self.scheme == "https"
+            try:
+                await api.answer(method, path, self.headers, query, secure, _no_body, deliver)
+            except BaseException as exc:
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                if not cycle.started:
+                    await self._write(cycle, method, 500, _FAILED_HEAD, (_FAILED,))
+                else:
+                    self.transport.close()
+            else:
+                if not cycle.started and not cycle.disconnected:
+                    self.logger.error("ASGI callable returned without starting response.")
+                    await self._write(cycle, method, 500, _FAILED_HEAD, (_FAILED,))
+
+        async def _deliver(self, cycle: _DirectCycle, method: str, reply: Reply) -> bytes:
+            parts = body_parts(reply)
+            await self._write(cycle, method, reply.status, head(reply, parts), parts)
+            return kept(parts)
+
+        async def _write(
+            self,
+            cycle: _DirectCycle,
+            method: str,
+            status: int,
+            headers: list[tuple[bytes, bytes]],
+            parts: tuple[bytes, ...],
+        ) -> None:
+            """What uvicorn's `send` writes for a start message and `parts` as body messages
+            (a reply always names its length, or has no body)."""
+            flow = self.flow
+            if flow.write_paused and not cycle.disconnected:
+                await flow.drain()
+            if cycle.disconnected:
+                return
+            cycle.started = True
+            content = [STATUS_LINE[status]]
+            closing = False
+            chunked = True
+            for name, value in (*self.server_state.default_headers, *headers):
+                if HEADER_RE.search(name):
+                    raise RuntimeError("Invalid HTTP header name.")
+                if HEADER_VALUE_RE.search(value):
+                    raise RuntimeError("Invalid HTTP header value.")
+                name = name.lower()
+                if name == b"content-length":
+                    chunked = False
+                elif name == b"connection" and b"close" in (
+                    t.lower().strip() for t in value.split(b",")
+                ):
+                    cycle.keep_alive, closing = False, True
+                content.append(b"%s: %s\r\n" % (name, value))
+            if not cycle.keep_alive and not closing:
+                content.append(b"connection: close\r\n")
+            head_only = method == "HEAD"
+            if chunked and not head_only and status not in (204, 304):
+                raise RuntimeError("a direct reply names its length")  # `head` always does
+            content.append(b"\r\n")
+            if not head_only:
+                content.append(parts[0])
+            self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]  # _Corked
+            for part in parts[1:]:
+                if flow.write_paused and not cycle.disconnected:
+                    await flow.drain()
+                if cycle.disconnected:
+                    return
+                if not head_only:
+                    self.transport.write(part)
+            cycle.response_complete = True
+            if not cycle.keep_alive:
+                self.transport.close()
+            self.on_response_complete()
+
+    return DirectProtocol
+
+
+_FAILED = b"Internal Server Error"
+#: uvicorn's own answer to an application's failure
+_FAILED_HEAD = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"%d" % len(_FAILED)),
+    (b"connection", b"close"),
+]
 
 
 class Shutdown:
@@ -287,7 +477,7 @@ async def serve(
             access_log=False,
             ws="none",  # no WebSocket route: an upgrade is an HTTP request (nor its imports)
             timeout_graceful_shutdown=5,
-            **_uvicorn_options(listen.limits),
+            **_uvicorn_options(listen.limits, app.state.api),
             **_tls_options(listen.tls),
         )
         server = _Server(config)
@@ -324,9 +514,10 @@ async def _first(task: asyncio.Task[None], *events: asyncio.Event) -> None:
             wait.cancel()
 
 
-def _uvicorn_options(limits: ConnectionLimits) -> dict[str, Any]:
-    """The connection limits' uvicorn keywords, their protocol corked (`_Corked`)."""
-    options = limits.uvicorn_options()
+def _uvicorn_options(limits: ConnectionLimits, api: QRadarApi) -> dict[str, Any]:
+    """The connection limits' uvicorn keywords, their protocol answering `/api` requests
+    without a body directly (`_direct`) and corked (`_Corked`)."""
+    options = limits.uvicorn_options(_direct(api))
     options["http"] = _corked(options["http"])
     return options
 

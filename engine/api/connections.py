@@ -55,18 +55,24 @@ class ConnectionLimits:
     max_header_bytes: int = 65_536
     max_connections: int = 0  # 0: from the process's descriptor limit
 
-    def uvicorn_options(self) -> dict[str, Any]:
-        """The uvicorn `Config` keywords that apply these limits."""
-        return {"http": bounded_protocol(self), "timeout_keep_alive": self.keep_alive_s}
+    def uvicorn_options(self, base: type[HttpToolsProtocol] | None = None) -> dict[str, Any]:
+        """The uvicorn `Config` keywords that apply these limits (to `base`, a subclass of
+        uvicorn's httptools protocol, or to that protocol)."""
+        return {"http": bounded_protocol(self, base), "timeout_keep_alive": self.keep_alive_s}
 
 
-def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
-    """A uvicorn HTTP protocol class that applies `limits` to each connection."""
+def bounded_protocol(
+    limits: ConnectionLimits, base: type[HttpToolsProtocol] | None = None
+) -> type[HttpToolsProtocol]:
+    """A uvicorn HTTP protocol class (`base`, else uvicorn's httptools protocol) that applies
+    `limits` to each connection."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     cap = limits.max_connections or default_max_connections()
 
-    class BoundedProtocol(HttpToolsProtocol):
+    parent: type[HttpToolsProtocol] = base or HttpToolsProtocol
+
+    class BoundedProtocol(parent):  # type: ignore[valid-type,misc]
         #: when the connection's current deadline passes (the loop's clock), None: no deadline
         _deadline_at: float | None = None
         #: the one timer that checks it, and when it fires: re-armed only when it fires, so
@@ -77,7 +83,7 @@ def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         _header_bytes: int = 0
         _in_headers: bool = True
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             if len(self.connections) > cap:
                 transport.abort()  # over the cap: shed at once, before any work

@@ -21,8 +21,9 @@ import base64
 import binascii
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -173,21 +174,44 @@ class QRadarApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
-        self.requests += 1
-        method = scope["method"].upper()
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         if root and path.startswith(root):
             path = path[len(root) :]  # mounted: Starlette keeps the full path and sets root_path
         elif path.startswith("/api/") or path == "/api":
             path = path[4:]
+        await self.answer(
+            scope["method"],
+            path,
+            scope.get("headers", ()),
+            scope.get("query_string", b""),
+            scope.get("scheme") == "https",
+            receive,
+            partial(send_reply, send),
+        )
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        raw_query: bytes,
+        secure: bool,
+        receive: Receive,
+        deliver: Callable[[Reply], Awaitable[bytes]],
+    ) -> None:
+        """One request, `path` relative to `/api`, `raw_headers` with lower-case names (as
+        servers hand them); `deliver` sends the reply and returns the body a journal keeps
+        (`send_reply` on ASGI; `bre serve` writes its connection directly: engine/server.py)."""
+        started = time.perf_counter()
+        self.requests += 1
+        method = method.upper()
         headers: dict[str, str] = {}
-        for raw_name, raw_value in scope.get("headers", ()):
+        for raw_name, raw_value in raw_headers:
             name = raw_name.decode("latin-1").lower()
             if name not in headers:
                 headers[name] = raw_value.decode("latin-1")
-        query_string = scope.get("query_string", b"").decode("latin-1")
+        query_string = raw_query.decode("latin-1")
         query: dict[str, str] = {}
         if query_string:
             for k, v in parse_qsl(query_string, keep_blank_values=True):
@@ -236,8 +260,8 @@ class QRadarApi:
         if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         if call is not None:
-            self._session_and_origin(call, reply, scope.get("scheme") == "https")
-        payload = await send_reply(send, reply)
+            self._session_and_origin(call, reply, secure)
+        payload = await deliver(reply)
         if call is not None:
             self._journal(call, query_string, reply, payload, started)
 

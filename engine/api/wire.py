@@ -111,10 +111,8 @@ def error_reply(error: QRadarError, version: ApiVersion = LATEST) -> Reply:
     return Reply(error.code.http_status, error.body(version))
 
 
-async def send_reply(send: Send, reply: Reply, keep: int = 1 << 14) -> bytes:
-    """Send the reply; returns its body, or for a body in parts the first `keep` bytes or more
-    (what a journal keeps), never joining the parts of a large list."""
-    parts = reply.parts if reply.parts is not None else (reply.encoded(),)
+def head(reply: Reply, parts: tuple[bytes, ...]) -> list[tuple[bytes, bytes]]:
+    """The reply's response headers, in the order they are sent."""
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
     if not reply.empty or reply.status != 204:
         headers.append((b"content-length", str(sum(map(len, parts))).encode()))
@@ -122,15 +120,33 @@ async def send_reply(send: Send, reply: Reply, keep: int = 1 << 14) -> bytes:
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
     )
     headers.extend((b"set-cookie", c.encode("latin-1")) for c in reply.cookies)
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    for i, part in enumerate(parts):
-        await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
+    return headers
+
+
+def body_parts(reply: Reply) -> tuple[bytes, ...]:
+    return reply.parts if reply.parts is not None else (reply.encoded(),)
+
+
+def kept(parts: tuple[bytes, ...], keep: int = 1 << 14) -> bytes:
+    """What a journal keeps of a body in parts: the first `keep` bytes or more, never joining
+    the parts of a large list."""
     if len(parts) == 1:
         return parts[0]
-    kept: list[bytes] = []
+    taken: list[bytes] = []
     for part in parts:
-        kept.append(part)
+        taken.append(part)
         keep -= len(part)
         if keep <= 0:
             break
-    return b"".join(kept)
+    return b"".join(taken)
+
+
+async def send_reply(send: Send, reply: Reply) -> bytes:
+    """Send the reply as ASGI messages; returns what a journal keeps of its body (`kept`)."""
+    parts = body_parts(reply)
+    await send(
+        {"type": "http.response.start", "status": reply.status, "headers": head(reply, parts)}
+    )
+    for i, part in enumerate(parts):
+        await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
+    return kept(parts)
