@@ -21,7 +21,8 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -250,6 +251,27 @@ async def _no_body() -> dict[str, Any]:  # never read: a direct request announce
     return {"type": "http.disconnect"}
 
 
+async def _resumed(request: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """The rest of a coroutine that was started outside a task and yielded `waiting` (what
+    it waits for, as a task sees it): as if the task had run it from the start."""
+    await _from(request, waiting)
+
+
+@types.coroutine
+def _from(request: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
+    while True:
+        try:
+            yield waiting
+        except BaseException as error:  # the task's cancellation: the coroutine's to handle
+            step = partial(request.throw, error)
+        else:
+            step = partial(request.send, None)
+        try:
+            waiting = step()
+        except StopIteration:
+            return
+
+
 def _direct(api: QRadarApi) -> type[Any]:
     """uvicorn's httptools protocol, handing a complete `/api` request without a body (GET,
     HEAD) to `api.answer` and writing its reply itself: the bytes uvicorn's ASGI cycle would
@@ -266,9 +288,37 @@ def _direct(api: QRadarApi) -> type[Any]:
         HttpToolsProtocol,
     )
 
+    #: uvicorn's default headers (`server`, `date`) and their lines, checked as uvicorn does
+    served_defaults: list[Any] = [None, None]
+
+    def _default_block(defaults: list[tuple[bytes, bytes]]) -> bytes | None:
+        lines = []
+        for name, value in defaults:
+            if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+                return None  # checked (and refused) with the reply's headers
+            if name.lower() in (b"content-length", b"connection", b"transfer-encoding"):
+                return None
+            lines.append(b"%s: %s\r\n" % (name.lower(), value))
+        return b"".join(lines)
+
     class DirectProtocol(HttpToolsProtocol):
+        #: the answer to the request whose headers just completed, run once the data read
+        #: is parsed (so that a parser error in the rest of it is answered first, as on the
+        #: ASGI path, where the answer runs in a task after this call)
+        _direct: Coroutine[Any, Any, None] | None = None
+
+        def on_message_begin(self) -> None:
+            """uvicorn's, but the ASGI scope is made only for a request that needs it."""
+            self.url = b""
+            self.expect_100_continue = False
+            self.headers = []
+
         def on_headers_complete(self) -> None:
             if not self._answer_directly():
+                url, headers, expect = self.url, self.headers, self.expect_100_continue
+                super().on_message_begin()  # the scope, as uvicorn makes it
+                self.url, self.headers, self.expect_100_continue = url, headers, expect
+                self.scope["headers"] = headers
                 super().on_headers_complete()
 
         def _answer_directly(self) -> bool:
@@ -303,11 +353,31 @@ def _direct(api: QRadarApi) -> type[Any]:
             version = parser.get_http_version()
             direct = _DirectCycle(version != "1.0" and parser.should_keep_alive())
             self.cycle = direct  # type: ignore[assignment]
-            request = self._answer(direct, method.decode(), path[4:], url.query or b"")
-            task = self.loop.create_task(request)
+            self._direct = self._answer(direct, method.decode(), path[4:], url.query or b"")
+            return True
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            request = self._direct
+            if request is not None:  # whole (no body): answered once the parser is done
+                self._direct = None
+                self._run(request)
+
+        def _run(self, request: Coroutine[Any, Any, None]) -> None:
+            """Run the answer here and now, without a task: it rarely waits (SQLite reads
+            are made on this thread). If it does wait (PostgreSQL, a fault's latency), a task
+            goes on with it, one uvicorn's shutdown waits for as for its own."""
+            try:
+                waiting = request.send(None)
+            except StopIteration:
+                return
+            except BaseException as exc:  # `_answer` lets nothing out: a bug of this class
+                self.logger.error("Exception in ASGI application\n", exc_info=exc)
+                self.transport.close()
+                return
+            task = self.loop.create_task(_resumed(request, waiting))
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
-            return True
 
         async def _answer(self, cycle: _DirectCycle, method: str, path: str, query: bytes) -> None:
             """uvicorn's `run_asgi` for a direct request: a failure is logged, and answered
@@ -348,10 +418,18 @@ def _direct(api: QRadarApi) -> type[Any]:
             if cycle.disconnected:
                 return
             cycle.started = True
+            defaults = self.server_state.default_headers  # a new list each second (`date`)
+            if defaults is not served_defaults[0]:
+                served_defaults[:] = defaults, _default_block(defaults)
+            block = served_defaults[1]
             content = [STATUS_LINE[status]]
+            if block is None:  # a default header uvicorn reads (none by default): as it does
+                headers = [*defaults, *headers]
+            else:
+                content.append(block)
             closing = False
             chunked = True
-            for name, value in (*self.server_state.default_headers, *headers):
+            for name, value in headers:
                 if HEADER_RE.search(name):
                     raise RuntimeError("Invalid HTTP header name.")
                 if HEADER_VALUE_RE.search(value):

@@ -7,7 +7,9 @@ answers compared byte for byte, all but the `date` line."""
 from __future__ import annotations
 
 import base64
+import signal
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -167,3 +169,62 @@ def test_a_kept_alive_connection_answers_alike(server: tuple[Served, int]) -> No
         assert len(direct) == len(cases)
         for case, one, other in zip(cases, direct, asgi, strict=True):
             assert one == other, case
+
+
+def test_an_answer_that_waits_answers_alike(server: tuple[Served, int]) -> None:
+    """A fault's latency: the direct answer waits in a task of its own."""
+    served, _ = server
+    admin = {"Authorization": f"Bearer {served.fields['admin']}"}
+    faults = [
+        {"method": "GET", "path": f"{API}/backups/{{id}}", "latency": "30ms", "times": None},
+        {"method": "GET", "path": f"{API}/backups", "latency": "10ms", "status": 500,
+         "code": 1021, "times": None},
+    ]  # fmt: skip
+    control = f"{served.url}/simulator/consoles/default"
+    for fault in faults:
+        httpx.post(f"{control}/control", json={"fault": fault}, headers=admin).raise_for_status()
+    try:
+        for target in ("/backup_and_restore/backups/1", "/backup_and_restore/backups"):
+            case = _request("GET", target, f"SEC: {TOKEN}\r\nVersion: 26.0\r\n")
+            direct = _until_closed(served.port, f"{case}Connection: close\r\n\r\n".encode())
+            asgi = _until_closed(served.port, f"{case}{ASGI}Connection: close\r\n\r\n".encode())
+            assert direct.split(b"\r\n", 1)[0] in (
+                b"HTTP/1.1 200 OK",
+                b"HTTP/1.1 500 Internal Server Error",
+            )
+            assert _without_date(direct) == _without_date(asgi), target
+    finally:
+        httpx.delete(f"{control}/faults", headers=admin).raise_for_status()
+
+
+def test_an_answer_in_flight_at_sigterm_is_whole_and_closes() -> None:
+    """Graceful shutdown: an answer still waiting when the signal comes is sent, with
+    `connection: close`, on both paths, and the process ends."""
+    with serve("--db", ":memory:", "--token", TOKEN) as served:
+        admin = {"Authorization": f"Bearer {served.fields['admin']}"}
+        fault = {"method": "GET", "path": f"{API}/backups/{{id}}", "latency": "1s", "times": None}
+        httpx.post(
+            f"{served.url}/simulator/consoles/default/control",
+            json={"fault": fault},
+            headers=admin,
+        ).raise_for_status()
+        case = _request("GET", "/backup_and_restore/backups/1", f"SEC: {TOKEN}\r\n")
+        socks = [socket.create_connection(("127.0.0.1", served.port), timeout=10) for _ in "ab"]
+        try:
+            socks[0].sendall(f"{case}\r\n".encode())
+            socks[1].sendall(f"{case}{ASGI}\r\n".encode())
+            time.sleep(0.3)
+            served.process.send_signal(signal.SIGTERM)
+            answers = []
+            for sock in socks:
+                received = bytearray()
+                while chunk := sock.recv(65536):
+                    received += chunk
+                answers.append(_without_date(bytes(received)))
+        finally:
+            for sock in socks:
+                sock.close()
+        assert served.process.wait(10) == 0
+    assert answers[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nconnection: close\r\n" in answers[0]
+    assert answers[0] == answers[1]
