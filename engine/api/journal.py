@@ -65,11 +65,9 @@ class Entry:
         }
 
 
+_EMPTY_DICT = sys.getsizeof({})
+
 _Raw = tuple[int, int, str, str, str, dict[str, str], bytes, int, bytes, dict[str, str], float, int]
-
-
-def _size(headers: dict[str, str]) -> int:
-    return sum(len(k) + len(v) for k, v in headers.items())
 
 
 def _held(headers: dict[str, str]) -> int:
@@ -123,20 +121,26 @@ class Journal:
     ) -> None:
         self.total += 1
         seq = next(self._seq)
-        if _size(headers) > self.header_bytes:
-            headers = clip_headers(headers, self.header_bytes)
-        body = bytes(memoryview(body)[:BODY_LIMIT])  # exact-size copies (module docstring)
-        payload = bytes(memoryview(payload)[:BODY_LIMIT])
         getsize = sys.getsizeof
+        text, held = 0, getsize(headers)  # one pass for the clip check and `_held`
+        for name, value in headers.items():
+            text += len(name) + len(value)
+            held += getsize(name) + getsize(value)
+        if text > self.header_bytes:
+            headers = clip_headers(headers, self.header_bytes)
+            held = _held(headers)
+        if body:  # exact-size copies (module docstring); b"" is one object already
+            body = bytes(memoryview(body)[:BODY_LIMIT])
+        payload = bytes(memoryview(payload)[:BODY_LIMIT])
         size = (
             ENTRY_OVERHEAD
             + getsize(method)
             + getsize(path)
             + getsize(query)
-            + _held(headers)
+            + held
             + getsize(body)
             + getsize(payload)
-            + _held(response_headers)
+            + (_held(response_headers) if response_headers else _EMPTY_DICT)
         )
         entries = self._entries
         entries.append(

@@ -141,6 +141,31 @@ class Route:
         object.__setattr__(self, "prefix", self.template.split("{", 1)[0])
 
 
+#: routes by literal template, and by the text before a template's one, final placeholder:
+#: (position in the list, route, placeholder name)
+_RouteIndex = tuple[dict[str, tuple[int, "Route"]], dict[str, tuple[int, "Route", str]]]
+
+
+def _route_index(routes: list[Route]) -> _RouteIndex | None:
+    """The routes by template, for `QRadarApi._match`; None when a template has another
+    shape (a placeholder before the end, or two)."""
+    exact: dict[str, tuple[int, Route]] = {}
+    last: dict[str, tuple[int, Route, str]] = {}
+    for i, route in enumerate(routes):
+        template = route.template
+        if "{" not in template:
+            exact.setdefault(template, (i, route))
+            continue
+        head, _, name = template.rpartition("{")
+        if not (name.endswith("}") and head.endswith("/")) or "{" in head or "}" in head:
+            return None
+        name = name[:-1]
+        if not re.fullmatch(r"\w+", name):
+            return None
+        last.setdefault(head, (i, route, name))
+    return exact, last
+
+
 def compile_template(template: str) -> re.Pattern[str]:
     regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return re.compile(regex + "/?")
@@ -163,6 +188,7 @@ class QRadarApi:
         logout = Route(compile_template(LOGOUT_PATH), LOGOUT_PATH, {"POST": (self._logout, None)},
                        admin=False, produces="text/plain")  # fmt: skip
         self.routes = [*routes, logout]
+        self._index = _route_index(self.routes)
         self.journals = journals
         self.max_body = max_body
         self._versions: dict[tuple[str, str | None], ApiVersion] = {}
@@ -489,6 +515,26 @@ class QRadarApi:
         return await handler(call)
 
     def _match(self, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The first route whose template matches `path` (a trailing `/` allowed), and its
+        parameters, found by dict when every template is literal or ends in its one
+        placeholder (`_index`), else by trying each route in order."""
+        index = self._index
+        if index is None:
+            return self._scan(path)
+        exact, last = index
+        cut = path[:-1] if path.endswith("/") else path
+        found = exact.get(cut)
+        slash = cut.rfind("/")
+        value = cut[slash + 1 :]
+        entry = last.get(cut[: slash + 1]) if value and slash >= 0 else None
+        if entry is not None and (found is None or entry[0] < found[0]):
+            _, route, name = entry
+            return route, {name: unquote(value) if "%" in value else value}
+        if found is not None:
+            return found[1], {}
+        return None, {}
+
+    def _scan(self, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
             if not path.startswith(route.prefix):
                 continue  # cheaper than the regex for most routes
