@@ -301,6 +301,9 @@ def _direct(api: QRadarApi) -> type[Any]:
             lines.append(b"%s: %s\r\n" % (name.lower(), value))
         return b"".join(lines)
 
+    #: header names already found valid (lower-case, as sent): the reply's, from the code
+    checked_names: set[bytes] = set()
+
     class DirectProtocol(HttpToolsProtocol):
         #: the answer to the request whose headers just completed, run once the data read
         #: is parsed (so that a parser error in the rest of it is answered first, as on the
@@ -399,7 +402,11 @@ def _direct(api: QRadarApi) -> type[Any]:
 
         async def _deliver(self, cycle: _DirectCycle, method: str, reply: Reply) -> bytes:
             parts = body_parts(reply)
-            await self._write(cycle, method, reply.status, head(reply, parts), parts)
+            if self.flow.write_paused or len(parts) > 1:
+                await self._write(cycle, method, reply.status, head(reply, parts), parts)
+            elif not cycle.disconnected:  # `_write`, without a coroutine of its own
+                self._start(cycle, method, reply.status, head(reply, parts), parts[0])
+                self._complete(cycle)
             return kept(parts)
 
         async def _write(
@@ -410,13 +417,33 @@ def _direct(api: QRadarApi) -> type[Any]:
             headers: list[tuple[bytes, bytes]],
             parts: tuple[bytes, ...],
         ) -> None:
-            """What uvicorn's `send` writes for a start message and `parts` as body messages
-            (a reply always names its length, or has no body)."""
+            """What uvicorn's `send` writes for a start message and `parts` as body messages,
+            waiting as it does while the transport's buffer is full."""
             flow = self.flow
             if flow.write_paused and not cycle.disconnected:
                 await flow.drain()
             if cycle.disconnected:
                 return
+            self._start(cycle, method, status, headers, parts[0])
+            for part in parts[1:]:
+                if flow.write_paused and not cycle.disconnected:
+                    await flow.drain()
+                if cycle.disconnected:
+                    return
+                if method != "HEAD":
+                    self.transport.write(part)
+            self._complete(cycle)
+
+        def _start(
+            self,
+            cycle: _DirectCycle,
+            method: str,
+            status: int,
+            headers: list[tuple[bytes, bytes]],
+            first: bytes,
+        ) -> None:
+            """The head (uvicorn's lines, in its order, with its checks) and the first part of
+            the body, in one write (a reply always names its length, or has no body)."""
             cycle.started = True
             defaults = self.server_state.default_headers  # a new list each second (`date`)
             if defaults is not served_defaults[0]:
@@ -430,8 +457,11 @@ def _direct(api: QRadarApi) -> type[Any]:
             closing = False
             chunked = True
             for name, value in headers:
-                if HEADER_RE.search(name):
-                    raise RuntimeError("Invalid HTTP header name.")
+                if name not in checked_names:
+                    if HEADER_RE.search(name):
+                        raise RuntimeError("Invalid HTTP header name.")
+                    if name == name.lower() and len(checked_names) < 64:
+                        checked_names.add(name)
                 if HEADER_VALUE_RE.search(value):
                     raise RuntimeError("Invalid HTTP header value.")
                 name = name.lower()
@@ -449,15 +479,10 @@ def _direct(api: QRadarApi) -> type[Any]:
                 raise RuntimeError("a direct reply names its length")  # `head` always does
             content.append(b"\r\n")
             if not head_only:
-                content.append(parts[0])
+                content.append(first)
             self.transport.write_whole(b"".join(content))  # type: ignore[attr-defined]  # _Corked
-            for part in parts[1:]:
-                if flow.write_paused and not cycle.disconnected:
-                    await flow.drain()
-                if cycle.disconnected:
-                    return
-                if not head_only:
-                    self.transport.write(part)
+
+        def _complete(self, cycle: _DirectCycle) -> None:
             cycle.response_complete = True
             if not cycle.keep_alive:
                 self.transport.close()

@@ -115,11 +115,14 @@ def head(reply: Reply, parts: tuple[bytes, ...]) -> list[tuple[bytes, bytes]]:
     """The reply's response headers, in the order they are sent."""
     headers = [(b"content-type", reply.media_type.encode() if not reply.empty else b"text/plain")]
     if not reply.empty or reply.status != 204:
-        headers.append((b"content-length", str(sum(map(len, parts))).encode()))
-    headers.extend(
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
-    )
-    headers.extend((b"set-cookie", c.encode("latin-1")) for c in reply.cookies)
+        length = len(parts[0]) if len(parts) == 1 else sum(map(len, parts))
+        headers.append((b"content-length", b"%d" % length))
+    if reply.headers:
+        headers += [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()
+        ]
+    if reply.cookies:
+        headers += [(b"set-cookie", c.encode("latin-1")) for c in reply.cookies]
     return headers
 
 
