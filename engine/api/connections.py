@@ -80,6 +80,8 @@ def bounded_protocol(
         #: timers per request were 3% of a write's server CPU)
         _timer: asyncio.TimerHandle | None = None
         _timer_at: float = 0.0
+        #: when an idle kept-alive connection closes (uvicorn's `timeout_keep_alive`)
+        _idle_at: float | None = None
         _header_bytes: int = 0
         _in_headers: bool = True
 
@@ -91,7 +93,7 @@ def bounded_protocol(
             self._arm(limits.header_timeout_s)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._deadline_at = None
+            self._deadline_at = self._idle_at = None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
@@ -121,9 +123,30 @@ def bounded_protocol(
             self._deadline_at = None
             super().on_message_complete()
 
+        def _unset_keepalive_if_required(self) -> None:
+            self._idle_at = None  # data came: uvicorn cancels its keep-alive timer
+
+        def on_response_complete(self) -> None:
+            """uvicorn's, its keep-alive timer (one per answer: 4% of a GET's server CPU) a
+            deadline of the connection's one timer."""
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self._idle_at = None
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self._idle_at = at = self.loop.time() + self.timeout_keep_alive
+                self._wake_at(at)
+
         def _arm(self, seconds: float) -> None:
             at = self.loop.time() + seconds
             self._deadline_at = at
+            self._wake_at(at)
+
+        def _wake_at(self, at: float) -> None:
             timer = self._timer
             if timer is None or at < self._timer_at:  # a timer that fires later is too late
                 if timer is not None:
@@ -131,16 +154,17 @@ def bounded_protocol(
                 self._timer, self._timer_at = self.loop.call_at(at, self._check), at
 
         def _check(self) -> None:
-            """The timer fired: close the connection if its deadline has passed, else wait
-            again until it does (it moved since the timer was set)."""
+            """The timer fired: close the connection if a deadline has passed, else wait
+            again until the first one does (they moved since the timer was set)."""
             self._timer = None
-            at = self._deadline_at
-            if at is None:
+            due = [at for at in (self._deadline_at, self._idle_at) if at is not None]
+            if not due:
                 return
-            if self.loop.time() < at:
-                self._timer, self._timer_at = self.loop.call_at(at, self._check), at
+            first = min(due)
+            if self.loop.time() < first:
+                self._timer, self._timer_at = self.loop.call_at(first, self._check), first
                 return
-            self._deadline_at = None
+            self._deadline_at = self._idle_at = None
             if not self.transport.is_closing():
                 self.transport.close()
 
