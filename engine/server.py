@@ -272,6 +272,27 @@ def _from(request: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, No
             return
 
 
+_METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
+
+
+def _target(target: bytes, root_path: str) -> tuple[str | None, bytes] | None:
+    """A request target's path under `/api` (None: elsewhere) and its query, as uvicorn reads
+    them; None when it cannot (uvicorn answers that on its own path)."""
+    import httptools
+
+    try:
+        url = httptools.parse_url(target)
+        path = url.path.decode("ascii")
+    except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+        return None
+    if "%" in path:
+        path = unquote(path)
+    path = root_path + path
+    if not path.startswith("/api/") and path != "/api":
+        return None, b""
+    return path[4:], url.query or b""
+
+
 def _direct(api: QRadarApi) -> type[Any]:
     """uvicorn's httptools protocol, handing a complete `/api` request without a body (GET,
     HEAD) to `api.answer` and writing its reply itself: the bytes uvicorn's ASGI cycle would
@@ -280,7 +301,6 @@ def _direct(api: QRadarApi) -> type[Any]:
     third of a GET's server CPU). Any other request, or one uvicorn treats specially
     (pipelined behind an unfinished answer, `Expect`, upgrade, proxy headers, a malformed
     URL), takes uvicorn's ASGI path unchanged."""
-    import httptools
     from uvicorn.protocols.http.httptools_impl import (
         HEADER_RE,
         HEADER_VALUE_RE,
@@ -303,6 +323,9 @@ def _direct(api: QRadarApi) -> type[Any]:
 
     #: header names already found valid (lower-case, as sent): the reply's, from the code
     checked_names: set[bytes] = set()
+
+    #: request targets already read (`_target`): most clients ask for a few again and again
+    targets: dict[bytes, tuple[str | None, bytes]] = {}
 
     class DirectProtocol(HttpToolsProtocol):
         #: the answer to the request whose headers just completed, run once the data read
@@ -340,23 +363,31 @@ def _direct(api: QRadarApi) -> type[Any]:
                 or parser.should_upgrade()
             ):
                 return False
+            connection = False
             for name, _ in self.headers:
                 if name in _ASGI_ONLY:
                     return False
-            try:  # as uvicorn reads it; what it refuses, it refuses on its own path
-                url = httptools.parse_url(self.url)
-                path = url.path.decode("ascii")
-            except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+                if name == b"connection" or name == b"proxy-connection":  # as llhttp reads
+                    connection = True
+            target = self.url
+            known = targets.get(target)
+            if known is None:
+                known = _target(target, self.root_path)
+                if known is None:
+                    return False
+                if len(targets) < 256 and len(target) <= 256:
+                    targets[target] = known
+            path, query = known
+            if path is None:
                 return False
-            if "%" in path:
-                path = unquote(path)
-            path = self.root_path + path
-            if not path.startswith("/api/") and path != "/api":
-                return False
-            version = parser.get_http_version()
-            direct = _DirectCycle(version != "1.0" and parser.should_keep_alive())
+            # HTTP/1.0 is kept alive only with `Connection: keep-alive` (by llhttp; by uvicorn
+            # never): without that header, `should_keep_alive` tells the version apart
+            keep = parser.should_keep_alive() and (
+                not connection or parser.get_http_version() != "1.0"
+            )
+            direct = _DirectCycle(keep)
             self.cycle = direct  # type: ignore[assignment]
-            self._direct = self._answer(direct, method.decode(), path[4:], url.query or b"")
+            self._direct = self._answer(direct, _METHODS[method], path, query)
             return True
 
         def data_received(self, data: bytes) -> None:

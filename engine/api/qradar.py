@@ -51,6 +51,9 @@ log = structlog.get_logger("api")
 MAX_BODY = 1_048_576  # bytes; larger bodies answer 413
 
 
+#: Header names as received -> as read (lower-case text): a client sends the same few
+_HEADER_NAMES: dict[bytes, str] = {}
+
 #: The endpoints that read `fields` from a header (asked twice per request: computed once)
 _FIELDS_IN_HEADER = frozenset(e.id for e in ENDPOINTS if e.fields_placement is Placement.HEADER)
 
@@ -233,8 +236,13 @@ class QRadarApi:
         self.requests += 1
         method = method.upper()
         headers: dict[str, str] = {}
+        names = _HEADER_NAMES
         for raw_name, raw_value in raw_headers:
-            name = raw_name.decode("latin-1").lower()
+            name = names.get(raw_name)
+            if name is None:
+                name = raw_name.decode("latin-1").lower()
+                if len(names) < 512 and len(raw_name) <= 64:
+                    names[raw_name] = name
             if name not in headers:
                 headers[name] = raw_value.decode("latin-1")
         query_string = raw_query.decode("latin-1")

@@ -112,6 +112,12 @@ def _cases(restore: int) -> list[str]:
         _request("GET", one, f"{sec}{v}Origin: {ORIGIN}\r\n"),  # CORS headers
         _request("GET", one, f"{sec}{v}Origin: https://other.example\r\n"),
         _request("GET", one, sec + v, version="1.0"),
+        _request("GET", one, sec + v + "Connection: keep-alive\r\n", version="1.0"),
+        _request("GET", one, sec + v + "Proxy-Connection: keep-alive\r\n", version="1.0"),
+        _request("HEAD", one, sec + v + "Connection: keep-alive\r\n", version="1.0"),
+        f"GET http://x/api{one}?fields=id HTTP/1.1\r\nHost: x\r\n{sec}{v}",  # absolute form
+        f"GET /api{one}#part HTTP/1.1\r\nHost: x\r\n{sec}{v}",
+        f"GET /%61pi{one} HTTP/1.1\r\nHost: x\r\n{sec}{v}",
         _request("GET", "", sec + v),
     ]
 
@@ -119,8 +125,9 @@ def _cases(restore: int) -> list[str]:
 def test_each_answer_is_the_asgi_paths(server: tuple[Served, int]) -> None:
     served, restore = server
     for case in _cases(restore):
-        direct = _until_closed(served.port, f"{case}Connection: close\r\n\r\n".encode())
-        asgi = _until_closed(served.port, f"{case}{ASGI}Connection: close\r\n\r\n".encode())
+        close = "" if " HTTP/1.0\r\n" in case else "Connection: close\r\n"
+        direct = _until_closed(served.port, f"{case}{close}\r\n".encode())
+        asgi = _until_closed(served.port, f"{case}{ASGI}{close}\r\n".encode())
         assert direct.startswith(b"HTTP/1.1 "), case
         assert _without_date(direct) == _without_date(asgi), case
 
