@@ -194,8 +194,7 @@ class QRadarApi:
         self._index = _route_index(self.routes)
         self.journals = journals
         self.max_body = max_body
-        self._versions: dict[tuple[str, str | None], ApiVersion] = {}
-        self._deprecations: dict[tuple[str, ApiVersion], bool] = {}
+        self._versions: dict[tuple[str, str | None], tuple[ApiVersion, bool]] = {}
         self.requests = 0
         settings = simulator.settings
         self.sessions = Sessions(settings.sessions, settings.session_idle_s * 1000)
@@ -253,11 +252,13 @@ class QRadarApi:
         call: Call | None = None
         version = versions.LATEST
         body = b""
+        deprecated = False  # the chosen version's, once chosen
         try:
             if cors.is_preflight(method, headers):  # a browser's, without credentials
                 reply = await self._preflight(path, headers)
             else:
-                body = await self._read_body(receive, headers)
+                if "content-length" in headers or "transfer-encoding" in headers:
+                    body = await self._read_body(receive, headers)
                 credential, console, session = await self._authenticate(method, headers)
                 call = Call(
                     method,
@@ -271,8 +272,9 @@ class QRadarApi:
                     sample_keys=self.simulator.settings.sample_keys,
                     session=session,
                 )
-                await self._check_outage(console)
-                version = self._version(console.release, headers.get("version"))
+                if console.outage_mode:
+                    await self._check_outage(console)
+                version, deprecated = self._version(console.release, headers.get("version"))
                 call.version = version
                 reply = await self._dispatch(call)
         except Disconnected:
@@ -290,7 +292,6 @@ class QRadarApi:
         except Exception as error:  # a bug must still answer as QRadar would: 500/1000
             log.exception("request_failed", path=path, error=repr(error))
             reply = self._internal_failure(call, method, path, version)
-        deprecated = call is not None and self._deprecated(call.console.release, version)
         if deprecated and call is not None and call.endpoint is not None:
             reply.headers.setdefault("Deprecated", "true")  # errors of a deprecated version too
         if call is not None:
@@ -461,30 +462,22 @@ class QRadarApi:
         if console.outage_mode and await console.restore_running():
             raise QRadarError.of(codes.SERVICES_STOPPED)
 
-    def _deprecated(self, release: Release, version: ApiVersion) -> bool:
-        """`release.deprecated(version)`, remembered: asked on every request."""
-        key = (release.name, version)
-        known = self._deprecations.get(key)
-        if known is None:
-            known = release.deprecated(version)
-            if len(self._deprecations) < 256:
-                self._deprecations[key] = known
-        return known
-
-    def _version(self, release: Release, header: str | None) -> ApiVersion:
-        """The version the console's release serves for the header (422/13, 422/14)."""
+    def _version(self, release: Release, header: str | None) -> tuple[ApiVersion, bool]:
+        """The version the console's release serves for the header (422/13, 422/14), and
+        whether the release deprecates it; remembered: asked on every request."""
         key = (release.name, header)
-        version = self._versions.get(key)
-        if version is None:
+        known = self._versions.get(key)
+        if known is None:
             try:
                 version = release.choose(header)
             except versions.VersionRemoved:
                 raise QRadarError.of(codes.VERSION_REMOVED, value=header) from None
             except versions.VersionNotValid:
                 raise QRadarError.of(codes.VERSION_NOT_VALID, value=header) from None
+            known = version, release.deprecated(version)
             if len(self._versions) < 256:
-                self._versions[key] = version
-        return version
+                self._versions[key] = known
+        return known
 
     async def _dispatch(self, call: Call) -> Reply:
         route, params = self._match(call.path)
