@@ -387,7 +387,8 @@ def _direct(api: QRadarApi) -> type[Any]:
             )
             direct = _DirectCycle(keep)
             self.cycle = direct  # type: ignore[assignment]
-            self._direct = self._answer(direct, _METHODS[method], path, query)
+            # its headers now: a request after it in the same read starts a list of its own
+            self._direct = self._answer(direct, _METHODS[method], path, self.headers, query)
             return True
 
         def data_received(self, data: bytes) -> None:
@@ -413,13 +414,20 @@ def _direct(api: QRadarApi) -> type[Any]:
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
 
-        async def _answer(self, cycle: _DirectCycle, method: str, path: str, query: bytes) -> None:
+        async def _answer(
+            self,
+            cycle: _DirectCycle,
+            method: str,
+            path: str,
+            headers: list[tuple[bytes, bytes]],
+            query: bytes,
+        ) -> None:
             """uvicorn's `run_asgi` for a direct request: a failure is logged, and answered
             500 if nothing was sent yet."""
             deliver = partial(self._deliver, cycle, method)
             secure = self.scheme == "https"
             try:
-                await api.answer(method, path, self.headers, query, secure, _no_body, deliver)
+                await api.answer(method, path, headers, query, secure, _no_body, deliver)
             except BaseException as exc:
                 self.logger.error("Exception in ASGI application\n", exc_info=exc)
                 if not cycle.started:

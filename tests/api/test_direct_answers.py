@@ -235,3 +235,28 @@ def test_an_answer_in_flight_at_sigterm_is_whole_and_closes() -> None:
     assert answers[0].startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"\r\nconnection: close\r\n" in answers[0]
     assert answers[0] == answers[1]
+
+
+def test_pipelined_requests_are_each_answered_with_their_own_headers(
+    server: tuple[Served, int],
+) -> None:
+    """Requests read at once: each answer is its own request's (a later request's headers
+    must not stand in for an earlier one's)."""
+    served, restore = server
+    one = f"/backup_and_restore/restores/{restore}"
+    cases = [
+        _request("GET", one, f"SEC: {TOKEN}\r\n"),
+        _request("GET", one, ""),  # 401
+        _request("GET", one, f"SEC: {TOKEN}\r\nAccept: text/html\r\n"),  # 406
+        _request("GET", one, "SEC: wrong\r\n"),  # 401
+    ]
+    buffer = bytearray()
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"".join(f"{c}\r\n".encode() for c in cases))
+        statuses = [_one_answer(sock, buffer, False).split(b"\r\n", 1)[0] for _ in cases]
+    assert statuses == [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 401 Unauthorized",
+        b"HTTP/1.1 406 Not Acceptable",
+        b"HTTP/1.1 401 Unauthorized",
+    ]
