@@ -11,6 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -25,7 +26,14 @@ ASGI = "X-Forwarded-For: 127.0.0.1\r\n"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Served, int]]:
-    with serve("--db", ":memory:", "--token", TOKEN) as served:
+    with _server("--db", ":memory:") as found:
+        yield found
+
+
+@contextmanager
+def _server(*args: str) -> Iterator[tuple[Served, int]]:
+    """A server with a restore (its id) and an origin allowed."""
+    with serve(*args, "--token", TOKEN) as served:
         admin = {"Authorization": f"Bearer {served.fields['admin']}"}
         with httpx.Client(base_url=served.url, headers={"SEC": TOKEN, "Version": "26.0"}) as http:
             created = http.post(
@@ -123,7 +131,16 @@ def _cases(restore: int) -> list[str]:
 
 
 def test_each_answer_is_the_asgi_paths(server: tuple[Served, int]) -> None:
-    served, restore = server
+    _compare_each(*server)
+
+
+def test_each_answer_is_the_asgi_paths_on_postgresql(pg_url: str) -> None:
+    """PostgreSQL reads wait: a direct answer goes on in a task."""
+    with _server("--db", pg_url) as (served, restore):
+        _compare_each(served, restore)
+
+
+def _compare_each(served: Served, restore: int) -> None:
     for case in _cases(restore):
         close = "" if " HTTP/1.0\r\n" in case else "Connection: close\r\n"
         direct = _until_closed(served.port, f"{case}{close}\r\n".encode())
