@@ -109,15 +109,16 @@ class LifecycleMachine:
 
     def fire(self, model: JobModel, event: Event) -> None:
         source = model.status
+        name = event._value_  # a plain str (`.value` is a property: a Python call each time)
         moves = self._moves
         if moves is not None:
-            dest = moves.get((event.value, source))
+            dest = moves.get((name, source))
             if dest is None:
                 raise IllegalTransition(model.kind, source, event)
             model.persist(source, dest)  # raises: nothing changes, as in `trigger`
             model.status = dest
         else:
-            trigger = self._machine.events.get(event.value)
+            trigger = self._machine.events.get(name)
             if trigger is None:
                 raise IllegalTransition(model.kind, model.status, event)
             try:
@@ -125,9 +126,7 @@ class LifecycleMachine:
             except MachineError:
                 raise IllegalTransition(model.kind, model.status, event) from None
         model.fired.append(
-            Fired(
-                model.console, model.kind, model.id, source, model.status, event.value, model.now_ms
-            )
+            Fired(model.console, model.kind, model.id, source, model.status, name, model.now_ms)
         )
 
 
