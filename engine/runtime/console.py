@@ -133,10 +133,12 @@ class Console:
                 }
                 log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
         self._history.extend(
-            (f.kind.value, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
+            (f.kind._value_, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
         )
         for f in fired:
-            self.phases.record(f.kind.value, f.id, f.dest, f.at_ms, external=f.event == "external")
+            self.phases.record(
+                f.kind._value_, f.id, f.dest, f.at_ms, external=f.event == "external"
+            )
         if wake:
             self.waker.notify()
         self._tell_waiters()
@@ -158,7 +160,7 @@ class Console:
 
     def _created(self, kind: JobKind, id: int, status: str, at_ms: int) -> None:
         """A restore's creation fires no transition: its first status is recorded here."""
-        self.phases.record(kind.value, id, status, at_ms, first=True)
+        self.phases.record(kind._value_, id, status, at_ms, first=True)
         self._tell_waiters()
 
     def notify(self) -> None:
@@ -195,7 +197,7 @@ class Console:
         request = validation.read_restore_create(validation.require_object(body, "restore"))
         at_ms = self.clock.now_ms()
         restore = await self.run_unit(units.create_restore, request, version, initiated_by)
-        self._created(JobKind.RESTORE, restore.id, restore.status.value, at_ms)
+        self._created(JobKind.RESTORE, restore.id, restore.status._value_, at_ms)
         log.info("restore_created", console=self.id, id=restore.id, backup_id=restore.backup_id)
         return restore
 

@@ -167,7 +167,7 @@ class _RestoreMoves:
         for the garbage collector, on every transition)."""
         record, unit = self.record, self.unit
         return JobModel(
-            JobKind.RESTORE, unit.console, record.id, record.status.value, unit.now_ms,
+            JobKind.RESTORE, unit.console, record.id, record.status._value_, unit.now_ms,
             self._persist, unit.fired,
         )  # fmt: skip
 

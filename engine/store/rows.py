@@ -55,15 +55,19 @@ def _read(column: Column, value: str, names: dict[str, Any]) -> str:
 
 
 def _write(column: Column, value: str) -> str:
-    """The expression that writes a field's SQL value from the field `value`."""
+    """The expression that writes a field's SQL value from the field `value`. An enum's value
+    is read as `_value_`, the member's plain attribute: `.value` is a property, a Python call
+    per field of every write."""
     if column.kind is Kind.BOOL:
         return f"int({value})"
     if column.kind is Kind.ENUM:
         return (
-            f"(None if {value} is None else {value}.value)" if column.nullable else f"{value}.value"
+            f"(None if {value} is None else {value}._value_)"
+            if column.nullable
+            else f"{value}._value_"
         )
     if column.kind is Kind.ENUMS:
-        return f"','.join(g.value for g in {value})"
+        return f"','.join(g._value_ for g in {value})"
     return value
 
 
@@ -84,9 +88,9 @@ def job_values(job: Job) -> tuple[Any, ...]:
     """The job's columns (`JOB_COLUMNS`) as SQL keeps them."""
     return (
         int(job.visible),
-        job.origin.value,
+        job.origin._value_,
         job.due_at,
-        job.outcome.value if job.outcome else None,
+        job.outcome._value_ if job.outcome else None,
         json.dumps(job.rule, sort_keys=True) if job.rule is not None else None,
         job.ordinal,
         job.phase_since,

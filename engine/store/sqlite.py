@@ -1,16 +1,19 @@
 """The SQLite adapter of the store port, on aiosqlite's connection, with group commit.
 
-Write path: units of work queue up; one writer task drains the queue and runs each batch in one
+Write path: units of work queue up; the writer drains the queue and runs each batch in one
 `BEGIN IMMEDIATE` transaction, each unit in its own savepoint (a unit that raises is rolled back
-alone), then one COMMIT: a batch is as large as the work that arrived while the previous one
-ran, so commits are shared under load. Where the batch runs is the point of the design
-(notes/performance-baselines.md: the cost of aiosqlite is the thread hop, not the SQL):
+alone), then one COMMIT: a batch is as large as the work that arrived in the loop's turn (or
+while the previous batch ran), so commits are shared under load. Where the batch runs is the
+point of the design (notes/performance-baselines.md: the cost of aiosqlite is the thread hop,
+not the SQL):
 - when the write lock is free at once, on the event loop's thread: no hop at all (measured: one
-  console went from 2,870 to 3,290 persisted lifecycles/s, and 1,000 consoles did not slow);
+  console went from 2,870 to 3,290 persisted lifecycles/s, and 1,000 consoles did not slow),
+  in a plain callback scheduled once per turn (`_drain`), not a task woken by an event;
 - when another process holds the lock, on aiosqlite's thread (`Connection._execute`, the hook
   its own methods use; pinned below 0.23 for that reason), which waits for the lock
-  (`busy_timeout`) without stalling the event loop.
-Either way the connection has one user at a time, the writer task.
+  (`busy_timeout`) without stalling the event loop: the writer task's part (`_write_loop`),
+  which also writes what is left when the store closes.
+Either way the connection has one user at a time: a batch runs whole before the next starts.
 
 Read path: reads run on the event loop's thread, on a second (stdlib) connection in query-only
 mode. In WAL mode a reader never waits for the writer, and a point read costs a few microseconds
@@ -669,7 +672,9 @@ class SqliteStore:
         self._reader: sqlite3.Connection | None = None
         self._scratch: str | None = None
         self._queue: list[_Unit] = []
-        self._pending = asyncio.Event()
+        self._pending = asyncio.Event()  # wakes the writer task (`_write_loop`)
+        self._drain_soon = False  # a `_drain` is scheduled
+        self._hopping = False  # the writer task waits for another process's lock on the thread
         self._closed = False
         self._closing = False
         #: set by close() when its grace is over: a wait for another process's lock gives up
@@ -774,9 +779,12 @@ class SqliteStore:
             raise RuntimeError("the store is closed")
         if self._writer is not None and self._writer.done():  # never left waiting forever
             raise StorageUnavailable(self.path, "the store's writer stopped")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         self._queue.append(_Unit(work, future))
-        self._pending.set()
+        if not self._drain_soon:  # once per turn of the loop: what queues meanwhile joins in
+            self._drain_soon = True
+            loop.call_soon(self._drain)
         return future
 
     async def read(self, work: Callable[[SqliteTx], T]) -> T:
@@ -924,7 +932,36 @@ class SqliteStore:
                 continue
 
     # the writer ---------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """The writer's usual turn, a plain callback (`transact` schedules it when the queue
+        fills): every queued batch runs here, on the event loop's thread, while the write lock
+        is free at once. A batch that finds another process writing, and anything queued while
+        the writer task waits on the thread or the store closes, is the writer task's."""
+        self._drain_soon = False
+        if self._hopping or self._closing:
+            self._pending.set()
+            return
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch = [u for u in batch if not u.future.done()]  # callers that gave up
+            if not batch:
+                continue
+            try:
+                ran = self._run_batch(batch, wait=False)
+            except BaseException as error:  # the batch failed as a whole
+                self._fail(batch, error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            if ran is None:  # another process writes: the writer task waits for it
+                self._queue[:0] = batch
+                self._pending.set()
+                return
+            self._deliver(batch, ran)
+
     async def _write_loop(self) -> None:
+        """The writer task: batches that must wait for another process's lock (on aiosqlite's
+        thread, not stalling the loop), and the queue's last units when the store closes."""
         while True:
             await self._pending.wait()
             self._pending.clear()
@@ -938,7 +975,11 @@ class SqliteStore:
                     if ran is None:  # another process writes: wait for it off the loop
                         self._stats.hops += 1
                         # not cancelled mid-batch: close() lets the writer finish instead
-                        ran = await _on_thread(self._conn, self._run_batch, batch, True)
+                        self._hopping = True
+                        try:
+                            ran = await _on_thread(self._conn, self._run_batch, batch, True)
+                        finally:
+                            self._hopping = False
                         assert ran is not None
                 except _GaveUp:
                     closed = StorageUnavailable(self.path, "the store closed before it could write")
@@ -947,29 +988,39 @@ class SqliteStore:
                             unit.future.set_exception(closed)
                     continue
                 except BaseException as error:  # the batch failed as a whole
-                    failure = self._failure(error)
-                    for unit in batch:
-                        if not unit.future.done():
-                            unit.future.set_exception(failure)
+                    self._fail(batch, error)
                     if not isinstance(error, Exception):
                         raise
                     continue
-                results, wrote = ran
-                if wrote:
-                    self._wrote()
-                self._stats.batches += 1
-                self._stats.units += len(batch)
-                self._stats.largest_batch = max(self._stats.largest_batch, len(batch))
-                for unit, (ok, value) in zip(batch, results, strict=True):
-                    if unit.future.done():
-                        continue
-                    if ok:
-                        unit.future.set_result(value)
-                    else:
-                        self._stats.failures += 1
-                        unit.future.set_exception(value)
+                self._deliver(batch, ran)
             if self._closing and not self._queue:
                 return
+
+    def _deliver(self, batch: list[_Unit], ran: tuple[list[tuple[bool, Any]], bool]) -> None:
+        """Hand each unit of a committed batch its result."""
+        results, wrote = ran
+        if wrote:
+            self._wrote()
+        stats = self._stats
+        stats.batches += 1
+        stats.units += len(batch)
+        if len(batch) > stats.largest_batch:
+            stats.largest_batch = len(batch)
+        for unit, (ok, value) in zip(batch, results, strict=True):
+            if unit.future.done():
+                continue
+            if ok:
+                unit.future.set_result(value)
+            else:
+                stats.failures += 1
+                unit.future.set_exception(value)
+
+    def _fail(self, batch: list[_Unit], error: BaseException) -> None:
+        """Tell the units of a batch that failed as a whole."""
+        failure = self._failure(error)
+        for unit in batch:
+            if not unit.future.done():
+                unit.future.set_exception(failure)
 
     def _failure(self, error: BaseException) -> Exception:
         """What the units of a failed batch are told: the storage fault it stands for (noted in

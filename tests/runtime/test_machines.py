@@ -86,3 +86,36 @@ def test_a_failed_persist_changes_nothing(machines: Machines, kind, state, event
 
 def test_case_count_covers_every_pair() -> None:
     assert len(CASES) == sum(len(t.states) for t in LIFECYCLES.values()) * len(Event)
+
+
+@pytest.mark.parametrize(("kind", "state", "event"), CASES)
+def test_the_table_fires_as_the_library_does(kind, state, event) -> None:
+    """A fire through the table read from the machine has exactly the effects of the
+    library's own `trigger` (the path a machine with more than the persist callback takes)."""
+    results = []
+    for plain in (True, False):
+        machine = Machines().by_kind[kind]
+        if not plain:
+            machine._moves = None  # the library's path
+        recorder = Recorder()
+        fired: list[Fired] = []
+        model = JobModel(kind, "c1", 7, state, NOW, recorder, fired)
+        recorder.model = model
+        try:
+            machine.fire(model, event)
+            outcome: object = model.status
+        except IllegalTransition as refused:
+            outcome = (refused.kind, refused.state, refused.event)
+        results.append((outcome, model.status, recorder.calls, fired))
+    assert results[0] == results[1]
+
+
+def test_a_machine_given_more_than_persist_fires_through_the_library() -> None:
+    from engine.runtime.machines import _plain_moves
+
+    for machine in Machines().by_kind.values():
+        inner = machine._machine
+        persist = inner.before_state_change[0]
+        assert _plain_moves(inner, persist) is not None
+        inner.after_state_change = [lambda event: None]
+        assert _plain_moves(inner, persist) is None
