@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+
+from engine.core.frozen import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credential:
     secret: str  # a SEC token, or "user:password" for Basic
     console: str
