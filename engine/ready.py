@@ -18,6 +18,8 @@ PREFIX = "ready: "
 
 @record
 class Ready:
+    """The ready line of `bre serve`, read back: its URL and its `key=value` pairs."""
+
     url: str
     pairs: dict[str, str] = field(default_factory=dict)
 

@@ -104,6 +104,8 @@ class Field:
 
 @record(slots=False)
 class Boolean(Field):
+    """true or false."""
+
     description: str = ""
 
     def kinds(self) -> frozenset[str]:
@@ -120,6 +122,8 @@ class Boolean(Field):
 
 @record(slots=False)
 class Integer(Field):
+    """An integer between `minimum` and `maximum` (a signed 64-bit one by default)."""
+
     minimum: int = LONG_MIN
     maximum: int = LONG_MAX
     description: str = ""
@@ -144,6 +148,8 @@ class Integer(Field):
 
 @record(slots=False)
 class Number(Field):
+    """A finite number between `minimum` and `maximum`."""
+
     minimum: float
     maximum: float
     description: str = ""
@@ -302,6 +308,8 @@ class Nullable(Field):
 
 @record(slots=False)
 class ListOf(Field):
+    """A list of `item`s, `min_items` to `max_items` long (`unique`: no item twice)."""
+
     item: Field
     max_items: int | None = None
     min_items: int = 0

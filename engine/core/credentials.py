@@ -14,6 +14,8 @@ from engine.core.frozen import record
 
 @record
 class Credential:
+    """A secret that opens one console's API: a SEC token or Basic credentials."""
+
     secret: str  # a SEC token, or "user:password" for Basic
     console: str
     admin: bool = True

@@ -50,6 +50,8 @@ class Event(StrEnum):
 
 @record
 class Transition:
+    """An event that moves a job from any of `sources` to `dest`, and who may fire it."""
+
     event: Event
     sources: tuple[str, ...]
     dest: str
@@ -78,6 +80,8 @@ class Phase:
 
 @record
 class Lifecycle:
+    """The states and transitions of one kind of job."""
+
     kind: JobKind
     states: tuple[str, ...]
     initial: str

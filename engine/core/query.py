@@ -387,6 +387,8 @@ class Contains:
 
 @record
 class Not:
+    """`not operand`."""
+
     operand: Node
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -402,6 +404,8 @@ class Not:
 
 @record
 class And:
+    """`a and b ...`: every operand matches."""
+
     operands: tuple[Node, ...]
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -417,6 +421,8 @@ class And:
 
 @record
 class Or:
+    """`a or b ...`: some operand matches."""
+
     operands: tuple[Node, ...]
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -472,6 +478,8 @@ class Filter:
 
 @record
 class _Token:
+    """A lexical token of a filter, at character `pos`."""
+
     kind: str  # "(", ")", ",", "op", "str", "word", "end"
     text: str
     pos: int
@@ -942,6 +950,8 @@ def parse_range(header: str | None) -> RangeSpec | None:
 
 @record
 class SortKey:
+    """One term of `sort`: a field and its direction."""
+
     field: str
     descending: bool = False
 

@@ -306,6 +306,8 @@ APPLIANCES: dict[str, tuple[str, str]] = {
 
 @record
 class DataBackupHost:
+    """A managed host's data backup settings in a backup configuration."""
+
     host_id: int
     event_data_backup_enabled: bool = True
     flow_data_backup_enabled: bool = True
