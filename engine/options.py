@@ -16,8 +16,9 @@ import argparse
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from engine.core.frozen import record
 
 #: Which object a setting fills: the simulator's `Settings`, where `bre serve` listens, its
 #: connection limits, or the command itself.
@@ -160,7 +161,7 @@ def release(value: Any, where: str) -> str:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Option:
     """One setting: config-file key `key`, flag `--key-with-dashes`, variable `BRE_KEY`,
     unless named otherwise; it sets `field` (default: `key`) of its `owner`."""
@@ -542,7 +543,7 @@ def from_config(path: str) -> dict[str, Any]:
     return values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Resolved:
     """The values given (by field name, per owner); what is not given keeps its default."""
 

@@ -9,13 +9,17 @@ later keys (e.g. `ca=`) can be added without breaking them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from engine.core.frozen import record
 
 PREFIX = "ready: "
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ready:
+    """The ready line of `bre serve`, read back: its URL and its `key=value` pairs."""
+
     url: str
     pairs: dict[str, str] = field(default_factory=dict)
 

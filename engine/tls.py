@@ -16,15 +16,15 @@ import shutil
 import socket
 import ssl
 import tempfile
-from dataclasses import dataclass
 
+from engine.core.frozen import record
 from engine.simulator import SettingsError
 
 #: Names every made certificate carries, besides the served host.
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TlsFiles:
     """The PEM files uvicorn serves with, and the CA file clients trust (None: one's own)."""
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -35,6 +34,7 @@ from engine.control.schema import ControlError, Field
 from engine.control.world import WORLD
 from engine.core.credentials import same_secret
 from engine.core.errors import QRadarError
+from engine.core.frozen import record
 from engine.runtime.clock import VirtualClock
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
@@ -48,7 +48,7 @@ Handler = Callable[["ControlSurface", Request], Awaitable[Response]]
 JournalOf = Callable[[str], Journal]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operation:
     """One operation of the control surface: where it is, what it takes and answers."""
 

@@ -12,7 +12,6 @@ show the world of the caller's console, read-only.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -23,6 +22,7 @@ from engine.core import codes, query, versions
 from engine.core.codes import HTTP_MESSAGES, Code
 from engine.core.endpoints import ENDPOINTS, SUCCESS_MESSAGES, Endpoint
 from engine.core.errors import QRadarError
+from engine.core.frozen import record
 from engine.core.pages import NULL_TEXT
 from engine.core.records import Host
 from engine.core.releases import DEFAULT, Release
@@ -313,7 +313,7 @@ async def backup_configuration(call: Call) -> Reply:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Document:
     """One GET route of the help, config and system families, with what the OpenAPI document
     says of it: the shape of one document (a list of them when `listing`), whether it needs

@@ -14,7 +14,6 @@ API, scenarios and `/simulator/...` over HTTP, so the three can never drift apar
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -40,6 +39,7 @@ from engine.control.schema import (
 from engine.control.world import BACKUP, INSTANT, WORLD, backup_record
 from engine.core.enums import JobKind
 from engine.core.errors import QRadarError
+from engine.core.frozen import record
 from engine.core.jobs import Job
 from engine.core.progression import Outcome
 from engine.core.records import World
@@ -55,7 +55,7 @@ log = structlog.get_logger("engine")
 Effect = Callable[["Control", Console, Any], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Action:
     """One action of the control language: what it takes, and what it does to a console."""
 

@@ -17,9 +17,9 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from engine.core.frozen import record
 from engine.core.progression import MAX_DURATION_MS, RuleError, parse_duration_ms
 from engine.core.validation import LONG_MAX
 
@@ -102,8 +102,10 @@ class Field:
         return schema
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Boolean(Field):
+    """true or false."""
+
     description: str = ""
 
     def kinds(self) -> frozenset[str]:
@@ -118,8 +120,10 @@ class Boolean(Field):
         return self._described({"type": "boolean"})
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Integer(Field):
+    """An integer between `minimum` and `maximum` (a signed 64-bit one by default)."""
+
     minimum: int = LONG_MIN
     maximum: int = LONG_MAX
     description: str = ""
@@ -142,8 +146,10 @@ class Integer(Field):
         )
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Number(Field):
+    """A finite number between `minimum` and `maximum`."""
+
     minimum: float
     maximum: float
     description: str = ""
@@ -164,7 +170,7 @@ class Number(Field):
         return self._described({"type": "number", "minimum": self.minimum, "maximum": self.maximum})
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Text(Field):
     """A string of printable characters (tabs and newlines allowed in free text)."""
 
@@ -207,7 +213,7 @@ class Text(Field):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class OneOf(Field):
     """One of some strings (case-insensitive when asked: the rules' `SUCCESS` / `success`)."""
 
@@ -229,7 +235,7 @@ class OneOf(Field):
         return self._described({"type": "string", "enum": list(self.values)})
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Constant(Field):
     """Exactly `true` (e.g. `{reset: true}`)."""
 
@@ -250,7 +256,7 @@ class Constant(Field):
 _DURATION_TEXT = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$"
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Duration(Field):
     """`500ms`, `5s`, `2m`, `1h` or a number of seconds; read as milliseconds, at most
     MAX_DURATION_MS."""
@@ -283,7 +289,7 @@ class Duration(Field):
         )
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Nullable(Field):
     """`null`, or what `inner` accepts."""
 
@@ -300,8 +306,10 @@ class Nullable(Field):
         return self._described({**self.inner.schema(), "nullable": True})
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class ListOf(Field):
+    """A list of `item`s, `min_items` to `max_items` long (`unique`: no item twice)."""
+
     item: Field
     max_items: int | None = None
     min_items: int = 0
@@ -336,7 +344,7 @@ class ListOf(Field):
         return self._described(schema)
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Pair(Field):
     """Two values written as a list, e.g. Basic credentials `[user, password]`. OpenAPI 3.0
     has no tuples: the schema describes both items by the first, so make it the stricter."""
@@ -358,7 +366,7 @@ class Pair(Field):
         return self._described({"type": "array", "items": items, "minItems": 2, "maxItems": 2})
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Either(Field):
     """One of several fields, chosen by the JSON kind of the value (so each kind once)."""
 
@@ -398,7 +406,7 @@ def _json_kind(value: Any) -> str:
     return "unknown"
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Obj(Field):
     """A mapping of declared keys; unknown keys are errors, never ignored.
 

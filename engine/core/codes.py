@@ -10,9 +10,9 @@ empty description, as QRadar sends them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from engine.core.endpoints import BY_ID, V12, V13, V15, V18, V26, EndpointId
+from engine.core.frozen import record
 from engine.core.lifecycle import BACKUP_DELETABLE, RESTORE_DELETABLE
 from engine.core.records import BACKUP_SORTABLE, RESTORE_SORTABLE
 from engine.core.versions import ApiVersion
@@ -40,7 +40,7 @@ HTTP_MESSAGES: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Code:
     """One catalogue entry.
 

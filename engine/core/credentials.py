@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+
+from engine.core.frozen import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Credential:
+    """A secret that opens one console's API: a SEC token or Basic credentials."""
+
     secret: str  # a SEC token, or "user:password" for Basic
     console: str
     admin: bool = True

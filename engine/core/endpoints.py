@@ -9,10 +9,10 @@ and the code catalogue's endpoint lists all read this table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 from engine.core.enums import JobKind
+from engine.core.frozen import record
 from engine.core.pages import PAGES, Page
 from engine.core.pages import Parameter as Parameter  # re-exported: the route table's vocabulary
 from engine.core.pages import Placement as Placement
@@ -48,7 +48,7 @@ class EndpointId(StrEnum):
     IPTABLES_UPDATE = "Ip"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Endpoint:
     """One documented endpoint; `path` is relative to `/api`."""
 

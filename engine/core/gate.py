@@ -8,17 +8,14 @@ process or in two sharing a database file, can never both win.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from engine.core.endpoints import EndpointId
 from engine.core.errors import QRadarError
-from engine.core.frozen import quick_init
+from engine.core.frozen import record
 
 E = EndpointId
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class GateView:
     """What the gate needs to know about a console at one instant."""
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from engine.core.enums import JobKind, Origin
-from engine.core.frozen import quick_init
+from engine.core.frozen import record
 from engine.core.progression import Outcome
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Job:
     """The engine's side of a record: what the worker needs, not shown by the API."""
 

@@ -16,10 +16,11 @@ Rules the tables keep (reference section 5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 
 from engine.core.enums import BackupStatus, JobKind, RestoreStatus
+from engine.core.frozen import record
 
 #: The pseudo-state of a backup whose record the engine has removed (not an API status).
 REMOVED = "REMOVED"
@@ -47,8 +48,10 @@ class Event(StrEnum):
     REMOVE = "remove"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transition:
+    """An event that moves a job from any of `sources` to `dest`, and who may fire it."""
+
     event: Event
     sources: tuple[str, ...]
     dest: str
@@ -56,7 +59,7 @@ class Transition:
     note: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Phase:
     """A timed state: the job spends a duration in it (the progression rule's key, in lower
     case), then the engine fires `ends`, or `fails` when the job's outcome is FAILED."""
@@ -75,8 +78,10 @@ class Phase:
         return self.fails if failed and self.fails is not None else self.ends
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lifecycle:
+    """The states and transitions of one kind of job."""
+
     kind: JobKind
     states: tuple[str, ...]
     initial: str

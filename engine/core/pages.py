@@ -20,9 +20,9 @@ shows codes 1034-1037 (docs/decisions.md).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.core.frozen import record
 from engine.core.versions import V21, V26, ApiVersion
 
 #: What a page prints where its source has no text.
@@ -38,7 +38,7 @@ class Placement(StrEnum):
     BODY = "BODY"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Parameter:
     """One row of a page's parameter or body table."""
 
@@ -51,7 +51,7 @@ class Parameter:
     sample: str | None = None  # the body sample
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Page:
     """The words of one endpoint's page; `versioned` texts change at the versions they name."""
 

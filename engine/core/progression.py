@@ -14,11 +14,12 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import StrEnum
 from typing import Any
 
 from engine.core.enums import JobKind
+from engine.core.frozen import record
 from engine.core.lifecycle import LIFECYCLES
 
 
@@ -93,7 +94,7 @@ def format_duration_ms(ms: int) -> str:
     return f"{ms}ms"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutcomePlan:
     """SUCCESS / FAILED / HANG, a sequence (one per job, the last repeating), or a rate."""
 
@@ -142,7 +143,7 @@ def _outcome(value: Any, key: str) -> Outcome:
         raise RuleError(f"{key}: {value!r} is not SUCCESS, FAILED or HANG") from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Progression:
     """The rule for one kind of job (or one job)."""
 

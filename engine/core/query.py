@@ -34,12 +34,12 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn, TypeAlias
 
 from engine.core import codes
 from engine.core.errors import QRadarError
+from engine.core.frozen import record
 
 __all__ = [
     "FILTER_WORK_BUDGET",
@@ -100,7 +100,7 @@ def _to_decimal(text: str) -> Decimal | None:
         return Decimal(repr(float(text)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     """A literal of a filter, with its readings as number and boolean computed once."""
 
@@ -225,7 +225,7 @@ def _negatable_match(
     return result != negated
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Compare:
     """`field op value`; `<>` and `^=` are stored as `!=`."""
 
@@ -244,7 +244,7 @@ class Compare:
         return f"{self.field} {self.op} {self.value.render()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InList:
     """`field [not] in (a, b, ...)`; members that do not fit the field never match."""
 
@@ -288,7 +288,7 @@ class InList:
         return f"{self.field} {'not ' if self.negated else ''}in ({members})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Between:
     """`field [not] between low and high`, both ends inclusive; low > high matches nothing."""
 
@@ -314,7 +314,7 @@ class Between:
         return f"{self.field} {word} {self.low.render()} and {self.high.render()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IsNull:
     """`field is [not] null`; a missing key is null, an empty list is not."""
 
@@ -331,7 +331,7 @@ class IsNull:
         return f"{self.field} is {'not ' if self.negated else ''}null"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Like:
     """`field [not] like|ilike "pattern"`: `%` any run, `_` one character, `\\` escapes."""
 
@@ -366,7 +366,7 @@ class Like:
         return f"{self.field} {word} {self.source}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Contains:
     """`field contains value`: an element of a list field equals the value (false on scalars)."""
 
@@ -385,8 +385,10 @@ class Contains:
         return f"{self.field} contains {self.value.render()}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Not:
+    """`not operand`."""
+
     operand: Node
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -400,8 +402,10 @@ class Not:
         return f"not ({self.operand.render()})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class And:
+    """`a and b ...`: every operand matches."""
+
     operands: tuple[Node, ...]
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -415,8 +419,10 @@ class And:
         return " and ".join(f"({o.render()})" for o in self.operands)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Or:
+    """`a or b ...`: some operand matches."""
+
     operands: tuple[Node, ...]
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -433,7 +439,7 @@ class Or:
 Node: TypeAlias = Compare | InList | Between | IsNull | Like | Contains | Not | And | Or
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Filter:
     """A parsed filter; `expr is None` (an empty filter) matches every record."""
 
@@ -470,8 +476,10 @@ class Filter:
 # ============================================================================ filter: tokens
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Token:
+    """A lexical token of a filter, at character `pos`."""
+
     kind: str  # "(", ")", ",", "op", "str", "word", "end"
     text: str
     pos: int
@@ -748,7 +756,7 @@ def parse_filter(text: str, allowed: Collection[str]) -> Filter:
 # ============================================================================ fields
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldSpec:
     """One named field and, when the client gave them, its sub-fields."""
 
@@ -756,7 +764,7 @@ class FieldSpec:
     sub: FieldSelection | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldSelection:
     """A parsed `fields` selector; `specs is None` selects everything (no or empty selector)."""
 
@@ -894,7 +902,7 @@ def parse_fields(text: str, allowed: Collection[str] | Mapping[str, Any]) -> Fie
 _RANGE = re.compile(r"\s*items\s*=\s*([0-9]{1,18})\s*-\s*([0-9]{1,18})\s*", re.ASCII | re.I)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RangeSpec:
     """`Range: items=start-end`, zero-based and inclusive at both ends."""
 
@@ -940,8 +948,10 @@ def parse_range(header: str | None) -> RangeSpec | None:
 # ============================================================================ sort
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SortKey:
+    """One term of `sort`: a field and its direction."""
+
     field: str
     descending: bool = False
 
@@ -1029,7 +1039,7 @@ def _record_key(field: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
 # ============================================================================ a list request
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListRequest:
     """What a list endpoint asks of its records, parsed: the store answers it (in its own query
     language where it can), and `answer` is the reference it must agree with."""

@@ -14,7 +14,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import Any
 
 from engine.core.enums import (
@@ -24,7 +24,7 @@ from engine.core.enums import (
     RestoreGroup,
     RestoreStatus,
 )
-from engine.core.frozen import quick_init
+from engine.core.frozen import record
 from engine.core.lifecycle import RESTORE
 from engine.core.versions import V26, ApiVersion
 
@@ -39,7 +39,7 @@ class Kind(enum.Enum):
     ENUMS = "enums"  # a tuple of StrEnum, written as a list of values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     """One field of a record, read from its declaration."""
 
@@ -114,8 +114,7 @@ def initiator(name: str, *, service: bool) -> str:
     return f"API_user: {name}" if service else name
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Restore:
     """A restore record (section 3.1)."""
 
@@ -165,8 +164,7 @@ RESTORE_SORTABLE: tuple[str, ...] = (
 _RESTORE_JSON = json_encoder(Restore, RESTORE_FIELDS)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Backup:
     """A backup record (section 2.1); `build_version` exists only in IBM's samples."""
 
@@ -234,7 +232,7 @@ def backup_fields(
 COMPONENTS: tuple[str, ...] = ("console", "eventcollector", "eventprocessor", "qflow", "dataNode")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Host:
     """A managed host of the deployment, as the validations see it."""
 
@@ -306,14 +304,16 @@ APPLIANCES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DataBackupHost:
+    """A managed host's data backup settings in a backup configuration."""
+
     host_id: int
     event_data_backup_enabled: bool = True
     flow_data_backup_enabled: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BackupConfiguration:
     """A deployed scheduled-backup configuration (section 2.7).
 
@@ -359,7 +359,7 @@ class BackupConfiguration:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class World:
     """What a console holds before any request: its deployment, configurations and backups."""
 

@@ -25,16 +25,16 @@ Sources:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from engine.core import versions
+from engine.core.frozen import record
 from engine.core.versions import ApiVersion
 
 V = ApiVersion.parse
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Release:
     """One row of IBM's table, with what `/api/system/about` shows for it."""
 

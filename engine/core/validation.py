@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from engine.core import codes
 from engine.core.endpoints import V13, V15, V18, EndpointId
 from engine.core.enums import BackupStatus, BackupType, RestoreGroup, RestoreStatus
 from engine.core.errors import QRadarError
+from engine.core.frozen import record
 from engine.core.lifecycle import BACKUP_DELETABLE, RESTORE_DELETABLE
 from engine.core.records import Backup, BackupConfiguration, Host, Restore
 from engine.core.versions import LATEST, ApiVersion
@@ -81,7 +81,7 @@ def require_object(body: Any, name: str) -> Mapping[str, Any]:
 # --- restores --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RestoreRequest:
     """A read POST /restores body: `groups` as sent (strings), checked with the backup."""
 
@@ -143,7 +143,7 @@ _NEEDS_DEPLOYMENT_V18 = _NEEDS_DEPLOYMENT | {RestoreGroup.OFFENSES_DATA}
 _NEEDS_DOMAINS = frozenset({RestoreGroup.ASSETS_DATA, RestoreGroup.USERS_CONFIG})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RestoreSite:
     """A read POST /restores/{id} body: the status asked for, and the optional cross-deployment
     targets (13.0+)."""
@@ -203,7 +203,7 @@ def check_restore_deletable(restore: Restore) -> None:
 # --- backups ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BackupRequest:
     """A validated POST /backups request, host resolved."""
 

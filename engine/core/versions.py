@@ -20,10 +20,11 @@ behaviour of 24.0, and the 26.0 changes (`app_deployment_location`, 500/1021) st
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from engine.core.frozen import record
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@record(order=True)
 class ApiVersion:
     """A `major.minor` API version; orders numerically (as the tuple of its fields: each
     comparison is one method, where `functools.total_ordering` made three calls of some)."""
