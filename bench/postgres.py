@@ -5,7 +5,8 @@ the SQLite adapter's single-process figure measured in the same run.
 
 A lifecycle is the engine benchmark's (create, request, three transitions under the
 `immediate` rule, every step committed). Each process is a whole `Simulator` on the shared
-database (every console attached, as `bre serve` does) driving its share of the consoles; the
+database (every console attached, as `bre serve` does; told how many processes share the host,
+as `bre serve --workers N` tells its processes) driving its share of the consoles; the
 aggregate rate is all lifecycles over the slowest process's time (the median of three runs,
 one with --quick; 5 lifecycles per console with --quick, 10 without). PostgreSQL shares the
 CPUs with the processes (nothing is pinned). Per lifecycle the notes give the CPU time of the
@@ -37,6 +38,7 @@ import psycopg
 from bench import Row, process_cpu_s
 from bench import engine as engine_bench
 from engine.simulator import Settings, Simulator
+from engine.store.factory import HOST_PROCESSES
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PROCESSES = (1, 2, 4)
@@ -62,11 +64,11 @@ async def _share(
     processes: int,
     per_console: int,
     ready: Callable[[], None],
-    done: Callable[[tuple[int, float, float, int, int]], None],
+    done: Callable[[tuple[int, float, float, int, int, int]], None],
 ) -> None:
     """Drive this process's share of the consoles; `done` is told the lifecycles, seconds, CPU
-    seconds, commits and statements before the simulator closes (its connections are measured
-    open)."""
+    seconds, commits, statements and writers before the simulator closes (its connections are
+    measured open)."""
     async with Simulator(Settings(db=url, clock="virtual")) as sim:
         ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
         mine = [await sim.find_console(i) for i in ids[index::processes]]
@@ -85,19 +87,20 @@ async def _share(
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         after = sim.store.stats()
         commits, statements = (after[k] - before[k] for k in ("batches", "statements"))
-        done((len(consoles) * per_console, seconds, cpu, commits, statements))
+        done((len(consoles) * per_console, seconds, cpu, commits, statements, after["writers"]))
 
 
 def _process(
     url: str, index: int, processes: int, per_console: int, events: Any, go: Any, measured: Any
 ) -> None:
     engine_bench.configure_logging()
+    os.environ[HOST_PROCESSES] = str(processes)  # as `bre serve --workers N` says to each
 
     def ready() -> None:
         events.put(("ready", index))
         go.wait()
 
-    def done(result: tuple[int, float, float, int, int]) -> None:
+    def done(result: tuple[int, float, float, int, int, int]) -> None:
         events.put(("done", result))
         measured.wait(60)  # the server's CPU is read while every connection is open
 
@@ -112,13 +115,14 @@ def _process(
 class Scaled:
     """One run of `scale`: the aggregate rate, and per lifecycle the CPU seconds of the
     simulator processes and of their server backends (None: the server is not local), the
-    writers' commits and the statements sent (round trips)."""
+    writers' commits and the statements sent (round trips); the writers of each process."""
 
     rate: float
     client_cpu: float
     server_cpu: float | None
     commits: float
     statements: float
+    writers: int
 
 
 def backends_cpu_s(url: str) -> dict[int, float] | None:
@@ -174,6 +178,7 @@ def scale(url: str, processes: int, per_console: int) -> Scaled:
         else sum(s - server.get(pid, 0.0) for pid, s in after.items()) / lifecycles,
         sum(r[3] for r in results) / lifecycles,
         sum(r[4] for r in results) / lifecycles,
+        results[0][5],
     )
 
 
@@ -253,7 +258,7 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
             if r.server_cpu is None
             else f"{r.server_cpu * 1e6:.0f} µs in the server"
         )
-        + f", {r.statements:.1f} statements, {r.commits:.3f} commits"
+        + f", {r.statements:.1f} statements, {r.commits:.3f} commits, {r.writers} writer(s)"
         for p, r in runs.items()
     )
     notes.append(

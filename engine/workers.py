@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -27,6 +27,7 @@ import structlog
 
 from engine import launch
 from engine.server import Listen, bind
+from engine.store.factory import HOST_PROCESSES
 
 log = structlog.get_logger("server")
 
@@ -57,6 +58,12 @@ def _drain(child: _Child, stream: IO[str]) -> None:
     child.ready.set()  # it exited: whoever waits stops waiting
 
 
+def child_env(environ: Mapping[str, str], count: int) -> dict[str, str]:
+    """A child's environment: the parent's, unbuffered, and how many simulator processes
+    share this host (`HOST_PROCESSES`), from which a store sizes its threads."""
+    return {**environ, "PYTHONUNBUFFERED": "1", HOST_PROCESSES: str(count)}
+
+
 class Workers:
     """N `bre serve` children on one inherited socket, supervised."""
 
@@ -79,7 +86,7 @@ class Workers:
             stdin=subprocess.DEVNULL,
             text=True,
             pass_fds=(fd,),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=child_env(os.environ, self.count),
         )
         child = _Child(index, process, time.monotonic())
         assert process.stdout is not None

@@ -27,6 +27,11 @@ ADAPTERS: dict[str, str] = {
     "sqlite": "engine.store.sqlite:SqliteStore.open_url",
     "postgresql": "engine.store.postgres:PostgresStore.open",
 }
+#: The environment variable saying how many simulator processes share this host's CPUs (a
+#: positive integer; unset: this one alone). `bre serve --workers N` gives it to its N
+#: processes; processes started some other way may set it. A store that runs threads of its
+#: own sizes them by it (the PostgreSQL store: `engine.store.postgres.writers_for`).
+HOST_PROCESSES = "BRE_HOST_PROCESSES"
 #: what `memory:` and `:memory:` have in common: the data lives in the process that opened it
 _PER_PROCESS = (":memory:", "memory:")
 

@@ -37,12 +37,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import queue
 import random
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future as ThreadFuture
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -78,6 +79,7 @@ from engine.store.base import (
     secret_digest,
     settings_of,
 )
+from engine.store.factory import HOST_PROCESSES
 from engine.store.rows import BACKUPS, RESTORES, Table, job_values
 from engine.store.urls import redacted
 
@@ -87,12 +89,8 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 MAX_BATCH = 128  # units per transaction
-# Writer connections; a console's units always go to the same one. Two, measured on 2 CPUs with
-# the server beside them (`python -m bench --quick --only postgres`, alternating, 2026-12-01):
-# 1, 2 and 4 simulator processes did 1,817 / 4,146 / 3,163 lifecycles/s with one writer,
-# 2,346 / 3,885 / 2,786 and 2,180 / 4,086 / 2,592 with two, 2,449 / 2,885 / 2,426 with four:
-# more writer threads cost every process GIL and thread hand-offs, and one writer serialises
-# a lone process.
+# Writer connections of a process alone on its host; a console's units always go to the same
+# one. See `writers_for` for the measurements.
 WRITERS = 2
 CHANNEL = "bre_jobs"  # NOTIFY channel: the payloads of `notices`
 NOTICE_BYTES = 7000  # at most per payload (PostgreSQL refuses 8,000 bytes or more)
@@ -754,6 +752,32 @@ def read_notice(payload: str) -> tuple[str, list[str], list[str]]:
         return payload, [], []
 
 
+def writers_for(processes: int, cpus: int) -> int:
+    """Writers of one of `processes` simulator processes sharing `cpus` CPUs (the server
+    may share them too): WRITERS while each process has that many CPUs of its own, else one.
+
+    A process alone needs two: one writer serialises its round trips (1 process on 2 CPUs,
+    `python -m bench --quick --only postgres`, alternating, 2026-12-01: 1,817 lifecycles/s
+    with one writer, 2,346 with two). Processes sharing the CPUs need one: each more writer
+    thread costs every process GIL and thread hand-offs and halves its group-commit batches
+    (2 and 4 processes: 4,146 / 3,163 with one writer, 3,885 / 2,786 with two, 2,885 / 2,426
+    with four)."""
+    return max(1, min(WRITERS, cpus // max(processes, 1)))
+
+
+def host_processes(environ: Mapping[str, str]) -> int:
+    """How many simulator processes share this host's CPUs (`HOST_PROCESSES`; 1 unset or
+    unreadable: the setting only tunes, it never stops a store from opening)."""
+    try:
+        return max(int(environ.get(HOST_PROCESSES, "1")), 1)
+    except ValueError:
+        return 1
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def connect(url: str) -> Conn:
     """A connection in autocommit: the store says BEGIN and COMMIT itself."""
     conn: Conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
@@ -812,15 +836,20 @@ class _Closed(Exception):
 
 
 class PostgresStore:
-    """The store on one PostgreSQL database: WRITERS writer threads (connections opened on
-    first use), a reader and a listener thread."""
+    """The store on one PostgreSQL database: `writers` writer threads (connections opened on
+    first use; by default `writers_for` the processes sharing the host), a reader and a
+    listener thread."""
 
-    def __init__(self, url: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, url: str, loop: asyncio.AbstractEventLoop, writers: int | None = None
+    ) -> None:
         self.url = url
         self.path = redacted(url)  # what errors and readiness name
         self._loop = loop
         self._token = secrets.token_hex(8)  # this store's NOTIFY payloads, ignored by itself
-        self._lanes = [_Lane(i) for i in range(WRITERS)]
+        if writers is None:
+            writers = writers_for(host_processes(os.environ), _cpus())
+        self._lanes = [_Lane(i) for i in range(writers)]
         self._reader_conn: Conn | None = None
         self._read_statements = 0  # written by the reader thread alone
         self._reader: threading.Thread | None = None
@@ -839,10 +868,12 @@ class PostgresStore:
         self._probe: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, *, lock_timeout_ms: int = 10_000) -> PostgresStore:
+    async def open(
+        cls, url: str, *, lock_timeout_ms: int = 10_000, writers: int | None = None
+    ) -> PostgresStore:
         """Connect, create or migrate the schema, start the threads. A `StorageError` names the
         database (without its password) and says what to do when it cannot be used."""
-        store = cls(url, asyncio.get_running_loop())
+        store = cls(url, asyncio.get_running_loop(), writers)
         store._lock_timeout_ms = lock_timeout_ms
         try:
             await asyncio.to_thread(store._setup)
@@ -882,7 +913,7 @@ class PostgresStore:
 
         A unit that names its console (a `console` attribute, as the engine's units do) goes
         to the writer of that console: units of one console run in the order they came, and
-        consoles are written in parallel on WRITERS connections, whose statements' round
+        consoles are written in parallel on the writers' connections, whose statements' round
         trips overlap (one writer measured 76 lifecycles/s on 1,000 consoles where SQLite
         did 1,094). Other units (creating a console, the probe) go to the first writer."""
         if self._closed:
@@ -1344,6 +1375,7 @@ class PostgresStore:
             "queued": sum(lane.queue.qsize() for lane in self._lanes),
             "storage_faults": self._stats.faults,
             "statements": sum(lane.statements for lane in self._lanes) + self._read_statements,
+            "writers": len(self._lanes),
         }
 
     def __repr__(self) -> str:

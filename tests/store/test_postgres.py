@@ -492,18 +492,25 @@ class _Of:
         return tx.next_id(self.console, JobKind.RESTORE)
 
 
+@pytest.mark.parametrize("writers", [1, 2])
 async def test_units_of_one_console_keep_their_order_across_writers(
-    store: PostgresStore,
+    store: PostgresStore, pg_url: str, writers: int
 ) -> None:
     """Consoles are written in parallel on several connections; the units of one console
-    always on the same one, in the order they came."""
+    always on the same one, in the order they came (one writer or two, as `writers_for`
+    may choose)."""
     consoles = [f"k{i}" for i in range(8)]
     for console in consoles:
         await store.transact(lambda tx, console=console: tx.put_console(ConsoleState(console)))
-    futures = [(c, store.transact(_Of(c))) for _ in range(25) for c in consoles]
-    ids: dict[str, list[int]] = {c: [] for c in consoles}
-    for console, future in futures:
-        ids[console].append(await future)
+    sized = await PostgresStore.open(pg_url, writers=writers)
+    try:
+        assert sized.stats()["writers"] == writers
+        futures = [(c, sized.transact(_Of(c))) for _ in range(25) for c in consoles]
+        ids: dict[str, list[int]] = {c: [] for c in consoles}
+        for console, future in futures:
+            ids[console].append(await future)
+    finally:
+        await sized.close()
     assert all(got == list(range(1, 26)) for got in ids.values())
 
 
