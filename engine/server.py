@@ -253,7 +253,7 @@ async def _no_body() -> dict[str, Any]:  # never read: a direct request announce
 _METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
 
 
-def _target(target: bytes, root_path: str) -> tuple[str | None, bytes] | None:
+def _target(target: bytes) -> tuple[str | None, bytes] | None:
     """A request target's path under `/api` (None: elsewhere) and its query, as uvicorn reads
     them; None when it cannot (uvicorn answers that on its own path)."""
     import httptools
@@ -265,7 +265,6 @@ def _target(target: bytes, root_path: str) -> tuple[str | None, bytes] | None:
         return None
     if "%" in path:
         path = unquote(path)
-    path = root_path + path
     if not path.startswith("/api/") and path != "/api":
         return None, b""
     return path[4:], url.query or b""
@@ -333,6 +332,7 @@ def _direct(api: QRadarApi) -> type[Any]:
                 or self.limit_concurrency is not None
                 or self.access_log
                 or self.config.reset_contextvars
+                or self.root_path  # `bre serve` sets none: the application reads it
                 or parser.should_upgrade()
             ):
                 return False
@@ -345,7 +345,7 @@ def _direct(api: QRadarApi) -> type[Any]:
             target = self.url
             known = targets.get(target)
             if known is None:
-                known = _target(target, self.root_path)
+                known = _target(target)
                 if known is None:
                     return False
                 if len(targets) < 256 and len(target) <= 256:
