@@ -21,8 +21,7 @@ import signal
 import socket
 import sys
 import threading
-import types
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -251,31 +250,10 @@ async def _no_body() -> dict[str, Any]:  # never read: a direct request announce
     return {"type": "http.disconnect"}
 
 
-async def _resumed(request: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """The rest of a coroutine that was started outside a task and yielded `waiting` (what
-    it waits for, as a task sees it): as if the task had run it from the start."""
-    await _from(request, waiting)
-
-
-@types.coroutine
-def _from(request: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
-    while True:
-        try:
-            yield waiting
-        except BaseException as error:  # the task's cancellation: the coroutine's to handle
-            step = partial(request.throw, error)
-        else:
-            step = partial(request.send, None)
-        try:
-            waiting = step()
-        except StopIteration:
-            return
-
-
 _METHODS = {b"GET": "GET", b"HEAD": "HEAD"}
 
 
-def _target(target: bytes, root_path: str) -> tuple[str | None, bytes] | None:
+def _target(target: bytes) -> tuple[str | None, bytes] | None:
     """A request target's path under `/api` (None: elsewhere) and its query, as uvicorn reads
     them; None when it cannot (uvicorn answers that on its own path)."""
     import httptools
@@ -287,7 +265,6 @@ def _target(target: bytes, root_path: str) -> tuple[str | None, bytes] | None:
         return None
     if "%" in path:
         path = unquote(path)
-    path = root_path + path
     if not path.startswith("/api/") and path != "/api":
         return None, b""
     return path[4:], url.query or b""
@@ -297,8 +274,8 @@ def _direct(api: QRadarApi) -> type[Any]:
     """uvicorn's httptools protocol, handing a complete `/api` request without a body (GET,
     HEAD) to `api.answer` and writing its reply itself: the bytes uvicorn's ASGI cycle would
     write (its status line, its `server` and `date` headers, the same checks), without the
-    scope, the message dicts, the middleware and the application's routing in between (a
-    third of a GET's server CPU). Any other request, or one uvicorn treats specially
+    scope, the message dicts, the middleware and the application's routing in between.
+    Any other request, or one uvicorn treats specially
     (pipelined behind an unfinished answer, `Expect`, upgrade, proxy headers, a malformed
     URL), takes uvicorn's ASGI path unchanged."""
     from uvicorn.protocols.http.httptools_impl import (
@@ -328,11 +305,6 @@ def _direct(api: QRadarApi) -> type[Any]:
     targets: dict[bytes, tuple[str | None, bytes]] = {}
 
     class DirectProtocol(HttpToolsProtocol):
-        #: the answer to the request whose headers just completed, run once the data read
-        #: is parsed (so that a parser error in the rest of it is answered first, as on the
-        #: ASGI path, where the answer runs in a task after this call)
-        _direct: Coroutine[Any, Any, None] | None = None
-
         def on_message_begin(self) -> None:
             """uvicorn's, but the ASGI scope is made only for a request that needs it."""
             self.url = b""
@@ -360,6 +332,7 @@ def _direct(api: QRadarApi) -> type[Any]:
                 or self.limit_concurrency is not None
                 or self.access_log
                 or self.config.reset_contextvars
+                or self.root_path  # `bre serve` sets none: the application reads it
                 or parser.should_upgrade()
             ):
                 return False
@@ -372,7 +345,7 @@ def _direct(api: QRadarApi) -> type[Any]:
             target = self.url
             known = targets.get(target)
             if known is None:
-                known = _target(target, self.root_path)
+                known = _target(target)
                 if known is None:
                     return False
                 if len(targets) < 256 and len(target) <= 256:
@@ -387,32 +360,15 @@ def _direct(api: QRadarApi) -> type[Any]:
             )
             direct = _DirectCycle(keep)
             self.cycle = direct  # type: ignore[assignment]
-            # its headers now: a request after it in the same read starts a list of its own
-            self._direct = self._answer(direct, _METHODS[method], path, self.headers, query)
-            return True
-
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            request = self._direct
-            if request is not None:  # whole (no body): answered once the parser is done
-                self._direct = None
-                self._run(request)
-
-        def _run(self, request: Coroutine[Any, Any, None]) -> None:
-            """Run the answer here and now, without a task: it rarely waits (SQLite reads
-            are made on this thread). If it does wait (PostgreSQL, a fault's latency), a task
-            goes on with it, one uvicorn's shutdown waits for as for its own."""
-            try:
-                waiting = request.send(None)
-            except StopIteration:
-                return
-            except BaseException as exc:  # `_answer` lets nothing out: a bug of this class
-                self.logger.error("Exception in ASGI application\n", exc_info=exc)
-                self.transport.close()
-                return
-            task = self.loop.create_task(_resumed(request, waiting))
+            # its headers now: a request after it in the same read starts a list of its own.
+            # A task of its own, as uvicorn gives the ASGI application: run at once, outside
+            # a task, it saved 8% of a GET, but anyio's primitives need a current task (a
+            # console attached at its first request here failed with 500)
+            request = self._answer(direct, _METHODS[method], path, self.headers, query)
+            task = self.loop.create_task(request)
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
+            return True
 
         async def _answer(
             self,

@@ -135,7 +135,7 @@ def test_each_answer_is_the_asgi_paths(server: tuple[Served, int]) -> None:
 
 
 def test_each_answer_is_the_asgi_paths_on_postgresql(pg_url: str) -> None:
-    """PostgreSQL reads wait: a direct answer goes on in a task."""
+    """PostgreSQL reads wait for the reader thread."""
     with _server("--db", pg_url) as (served, restore):
         _compare_each(served, restore)
 
@@ -196,7 +196,7 @@ def test_a_kept_alive_connection_answers_alike(server: tuple[Served, int]) -> No
 
 
 def test_an_answer_that_waits_answers_alike(server: tuple[Served, int]) -> None:
-    """A fault's latency: the direct answer waits in a task of its own."""
+    """A fault's latency: the direct answer waits."""
     served, _ = server
     admin = {"Authorization": f"Bearer {served.fields['admin']}"}
     faults = [
