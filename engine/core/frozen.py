@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
-import sys
-import textwrap
 from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError, fields, is_dataclass
 from operator import attrgetter
@@ -93,13 +91,8 @@ def _make_init(cls: type, *, slots: bool) -> Callable[..., None]:
     names: dict[str, Any] = {"_NOTHING": _NOTHING, "_object_setattr": object.__setattr__}
     post_init = hasattr(cls, "__post_init__")
     source, annotations = _init_source(cls, names, slots=slots, post_init=post_init)
-    # a closure over `names` in the module's globals, as the generated `__init__` is (so that
-    # `typing.get_type_hints` reads its annotations in the module)
-    maker = f"def __make__({', '.join(names)}):\n" + textwrap.indent(source, " ")
-    made: dict[str, Any] = {}
-    module = sys.modules.get(cls.__module__)
-    exec(maker + "\n return __init__", vars(module) if module else {}, made)  # the declaration's
-    init: Callable[..., None] = made["__make__"](**names)
+    exec(source, names)  # built from the declaration, never from input
+    init: Callable[..., None] = names["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__annotations__ = annotations
