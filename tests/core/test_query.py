@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from engine.core import codes
 from engine.core.endpoints import EndpointId
 from engine.core.errors import QRadarError
+from engine.core.filters import _compare
 from engine.core.query import (
     FILTER_WORK_BUDGET,
     MAX_FILTER_DEPTH,
@@ -22,7 +23,6 @@ from engine.core.query import (
     RangeSpec,
     SortKey,
     Value,
-    _compare,
     full_window,
     parse_fields,
     parse_filter,
@@ -1169,3 +1169,23 @@ def test_sort_records_orders_integers_with_nulls_first(values: list[int | None])
     ordered = sort_records(records, (SortKey("v"),))
     expected = sorted(records, key=lambda r: (r["v"] is not None, r["v"] or 0))
     assert ordered == expected
+
+
+def test_the_filter_language_loads_on_first_use_and_is_the_same_through_query() -> None:
+    """`bre serve` starts without `engine.core.filters`; its names reach callers of
+    `engine.core.query` unchanged."""
+    import subprocess
+    import sys
+
+    from engine.core import filters, query
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, engine.core.query, engine.api.handlers; "
+         "print('engine.core.filters' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert loaded == "False"
+    assert query.parse_filter is filters.parse_filter
+    assert query.Node is filters.Node
+    with pytest.raises(AttributeError):
+        _ = query.no_such_name  # type: ignore[attr-defined]  # mypy: not a name of query
