@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -34,6 +34,7 @@ from engine.api.app import create_app
 from engine.api.connections import ConnectionLimits
 from engine.api.qradar import QRadarApi
 from engine.api.wire import Reply, body_parts, head, kept
+from engine.core.frozen import record
 from engine.ready import ready_line
 from engine.simulator import Settings, SettingsError, Simulator
 from engine.store.urls import redacted
@@ -55,7 +56,7 @@ _SIGNALS = {signal.SIGTERM, signal.SIGINT}
 YOUNG_COLLECTION_THRESHOLD = 50_000
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Listen:
     """Where and how `bre serve` accepts connections."""
 

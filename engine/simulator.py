@@ -24,7 +24,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from engine.control.inputs import TOKEN, TOKEN_REQUEST, check_console
 from engine.control.progression import checked_rules
 from engine.control.schema import ControlError
 from engine.core.credentials import Credential, new_secret
+from engine.core.frozen import record
 from engine.core.records import World, demo_world
 from engine.core.releases import read_release
 from engine.options import SettingsError as SettingsError  # re-exported: raised here too
@@ -87,7 +88,7 @@ class ConsoleExists(ControlError):
         super().__init__("id", f"console {id!r} exists")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Health:
     """Readiness: whether the simulator as a whole can make progress, and if not, why."""
 
@@ -98,7 +99,7 @@ class Health:
         return {"ready": True} if self.ready else {"ready": False, "reason": self.reason}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     """How a simulator runs. `from_env` reads `BRE_*` variables over these defaults."""
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from engine.core.frozen import record
 
 if TYPE_CHECKING:  # imported when a server starts, not by `bre --help`
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -45,7 +46,7 @@ def default_max_connections() -> int:
     return max(8, min(4096, soft - _RESERVED_FDS))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConnectionLimits:
     """The limits above; every one is a setting of `bre serve` (README, "Security and limits")."""
 

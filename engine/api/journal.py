@@ -18,15 +18,16 @@ import itertools
 import json
 import sys
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
+
+from engine.core.frozen import record
 
 BODY_LIMIT = 16_384
 #: What an entry costs besides its parts: the tuple and its numbers.
 ENTRY_OVERHEAD = sys.getsizeof((0,) * 12) + 3 * 32
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     seq: int
     at_ms: int

@@ -39,6 +39,7 @@ from engine.core import codes, versions
 from engine.core.credentials import Credential, same_secret
 from engine.core.endpoints import ENDPOINTS, Endpoint, EndpointId, Placement
 from engine.core.errors import QRadarError, error_body
+from engine.core.frozen import record
 from engine.core.releases import Release
 from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
@@ -128,7 +129,7 @@ class Disconnected(Exception):
 Handler = Callable[[Call], Awaitable[Reply]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     """A path template of `/api` with a handler per method; family endpoints carry their entry."""
 

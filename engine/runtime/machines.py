@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from transitions import Machine, MachineError
 
 from engine.core.enums import JobKind
-from engine.core.frozen import quick_init
+from engine.core.frozen import record
 from engine.core.lifecycle import LIFECYCLES, Event, Lifecycle
 
 # transitions logs every trigger at DEBUG; with the level set, each call is one cheap check.
@@ -41,8 +40,7 @@ class IllegalTransition(RuntimeError):
         self.kind, self.state, self.event = kind, state, event
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class Fired:
     """A transition that happened, for logs, journals and waiters."""
 

@@ -26,7 +26,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import orjson
@@ -34,7 +34,7 @@ import orjson
 from engine.core.credentials import Credential as Credential  # the port's vocabulary too
 from engine.core.credentials import same_secret as same_secret
 from engine.core.enums import JobKind
-from engine.core.frozen import quick_init
+from engine.core.frozen import record
 from engine.core.gate import GateView
 from engine.core.jobs import Job as Job
 from engine.core.lifecycle import BACKUP, RESTORE
@@ -62,22 +62,19 @@ def settings_of(text: str) -> dict[str, Any]:
     return parsed
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class StoredRestore:
     record: Restore
     job: Job
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class StoredBackup:
     record: Backup
     job: Job
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@record
 class ConsoleState:
     """A console's settings as stored; `settings` is the JSON the control surface writes."""
 
@@ -97,7 +94,7 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Page(Generic[R]):
     """One page of a list request: the records in the window, and how many records match the
     filter (the total of `Content-Range`)."""
@@ -106,7 +103,7 @@ class Page(Generic[R]):
     total: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EncodedPage:
     """A list page as the API sends it (a JSON array, in parts sent one after the other) and
     the total that matches."""
@@ -265,7 +262,7 @@ class StorageCorrupt(StorageError):
     """The file is damaged or is not a database: it will not pass by itself."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreHealth:
     """Whether writes succeed: `failing_since` (wall-clock seconds) is set from the first failed
     write until the next one that succeeds; `corrupt` stays set until the store is reopened."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import cast
 
+from engine.core.frozen import record
 from engine.store.base import Store
 
 #: scheme -> "module:callable" of the adapter's opener; a URL without a known scheme is an
@@ -36,7 +36,7 @@ HOST_PROCESSES = "BRE_HOST_PROCESSES"
 _PER_PROCESS = (":memory:", "memory:")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoreUrl:
     """A store URL, read: which adapter, and whether other processes can share the data."""
 

@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from engine.core.enums import JobKind
+from engine.core.frozen import record
 from engine.core.gate import GateView
 from engine.core.query import ListRequest
 from engine.core.records import Backup, BackupConfiguration, DataBackupHost, Host, Restore
@@ -808,7 +809,7 @@ class _Stats:
     faults: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _ClockOf:
     """The unit that stores a console's clock, on that console's writer (after its units)."""
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from engine.core.enums import JobKind, Origin
+from engine.core.frozen import record
 from engine.core.progression import Outcome
 from engine.core.records import Backup, Column, Kind, Restore, columns
 from engine.store.base import Job
@@ -97,7 +97,7 @@ def job_values(job: Job) -> tuple[Any, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Table(Generic[R]):
     """A record kind's table: its SQL names and the functions between rows and records."""
 

@@ -28,21 +28,25 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from engine.core import query
-from engine.core.query import ListRequest, Node, Value
+from engine.core.frozen import record
+from engine.core.query import ListRequest
 from engine.core.records import Backup, Restore
+
+if TYPE_CHECKING:  # the filter language is imported by the first filter (engine.core.query)
+    from decimal import Decimal
+
+    from engine.core.filters import Node, Value
 
 Kind = Literal["int", "bool", "text", "text_list"]
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 TRUE, FALSE = "1 = 1", "1 = 0"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     """One API field as stored: its column, its kind, and for a list field the closed set of
     names its elements come from."""
@@ -53,7 +57,7 @@ class Column:
     domain: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Table:
     """A record table as the compiler sees it: API field name -> column."""
 
@@ -126,7 +130,7 @@ class Dialect(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Compiled:
     """The parts of the list statement: a condition (`where`, with `params`) and an order."""
 
