@@ -942,8 +942,7 @@ class SqliteStore:
             self._pending.set()
             return
         while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            batch = [u for u in batch if not u.future.done()]  # callers that gave up
+            batch = self._take_batch()
             if not batch:
                 continue
             try:
@@ -959,6 +958,11 @@ class SqliteStore:
                 return
             self._deliver(batch, ran)
 
+    def _take_batch(self) -> list[_Unit]:
+        """The next MAX_BATCH queued units, less those whose callers gave up (maybe none)."""
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        return [u for u in batch if not u.future.done()]
+
     async def _write_loop(self) -> None:
         """The writer task: batches that must wait for another process's lock (on aiosqlite's
         thread, not stalling the loop), and the queue's last units when the store closes."""
@@ -966,8 +970,7 @@ class SqliteStore:
             await self._pending.wait()
             self._pending.clear()
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                batch = [u for u in batch if not u.future.done()]  # callers that gave up
+                batch = self._take_batch()
                 if not batch:
                     continue
                 try:
