@@ -1,4 +1,4 @@
-"""Frozen dataclasses that are cheap to declare and to build: `record`, and `quick_init`.
+"""Frozen dataclasses that are cheap to declare and to build: `record`.
 
 A `@dataclass(frozen=True, slots=True)` compiles six methods from source when its class is
 declared (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`): about
@@ -9,7 +9,7 @@ some ninety such classes before its first answer, which was a quarter of its sta
 ordering, frozenness, `__slots__`, pickling and `__match_args__`; `dataclasses.fields`,
 `replace` and `asdict` work as on any dataclass) but compiles only its `__init__`; the other
 methods are closures over the fields' names. Its `__init__` sets each slot through the slot's
-own descriptor (`quick_init`'s), which is also what the records built on every transition need:
+own descriptor, which is also what the records built on every transition need:
 a frozen dataclass's generated `__init__` looks `object.__setattr__` up per field (a 10-field
 `Job` cost about six times what a mutable one does).
 """
@@ -97,22 +97,6 @@ def _make_init(cls: type, *, slots: bool) -> Callable[..., None]:
     init.__module__ = cls.__module__
     init.__annotations__ = annotations
     return init
-
-
-def quick_init(cls: C) -> C:
-    """Give the frozen, slotted dataclass `cls` an `__init__` that sets its slots directly."""
-    params = getattr(cls, "__dataclass_params__", None)
-    if not is_dataclass(cls) or params is None or not params.frozen or "__slots__" not in vars(cls):
-        raise TypeError(f"{cls.__name__}: quick_init is for frozen, slotted dataclasses")
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__}: quick_init does not call __post_init__")
-    for f in fields(cls):
-        if not f.init or f.kw_only:
-            raise TypeError(f"{cls.__name__}.{f.name}: quick_init takes plain fields only")
-    init = _make_init(cls, slots=True)
-    init.__doc__ = vars(cls)["__init__"].__doc__
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
 
 
 # ---------------------------------------------------------------------------- record
@@ -230,10 +214,12 @@ def _declare(cls: C, *, order: bool, slots: bool) -> C:
             if method not in (_getstate, _setstate):
                 method.__qualname__ = f"{cls.__qualname__}.{name}"
             setattr(made, name, method)
+    # what `dataclasses` says of the class (`__dataclass_params__`) as if it had made these
+    # methods: set on its own object (a new one would need its constructor, which every
+    # Python version extends)
     params = made.__dataclass_params__  # type: ignore[attr-defined]
-    made.__dataclass_params__ = type(params)(  # type: ignore[attr-defined]
-        True, True, True, order, False, True
-    )
+    params.init = params.repr = params.eq = params.frozen = True
+    params.order = order
     if not documented:  # the generated class's own: its name and signature
         import inspect
 
