@@ -349,7 +349,9 @@ def _direct(api: QRadarApi) -> type[Any]:
                 known = _target(target)
                 if known is None:
                     return False
-                if len(targets) < 256 and len(target) <= 256:
+                if len(target) <= 256:
+                    if len(targets) >= 256:
+                        targets.clear()  # bounded; what clients ask for now is cached again
                     targets[target] = known
             path, query = known
             if path is None:

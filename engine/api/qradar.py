@@ -157,6 +157,8 @@ def _route_index(routes: list[Route]) -> _RouteIndex | None:
     last: dict[str, tuple[int, Route, str]] = {}
     for i, route in enumerate(routes):
         template = route.template
+        if template.endswith("/"):
+            return None  # its regex matches the path with the `/`, which `_match` cuts off
         if "{" not in template:
             exact.setdefault(template, (i, route))
             continue
@@ -241,7 +243,9 @@ class QRadarApi:
             name = names.get(raw_name)
             if name is None:
                 name = raw_name.decode("latin-1").lower()
-                if len(names) < 512 and len(raw_name) <= 64:
+                if len(raw_name) <= 64:
+                    if len(names) >= 512:
+                        names.clear()  # bounded; the names clients send now are cached again
                     names[raw_name] = name
             if name not in headers:
                 headers[name] = raw_value.decode("latin-1")
@@ -273,8 +277,8 @@ class QRadarApi:
                     sample_keys=self.simulator.settings.sample_keys,
                     session=session,
                 )
-                if console.outage_mode:
-                    await self._check_outage(console)
+                if console.outage_mode and await console.restore_running():
+                    raise QRadarError.of(codes.SERVICES_STOPPED)
                 version, deprecated = self._version(console.release, headers.get("version"))
                 call.version = version
                 reply = await self._dispatch(call)
@@ -459,10 +463,6 @@ class QRadarApi:
             return _fault_reply(500, 1000, None, None, version)
         return error_reply(QRadarError.of(codes.HELP_FAILED), version)
 
-    async def _check_outage(self, console: Console) -> None:
-        if console.outage_mode and await console.restore_running():
-            raise QRadarError.of(codes.SERVICES_STOPPED)
-
     def _version(self, release: Release, header: str | None) -> tuple[ApiVersion, bool]:
         """The version the console's release serves for the header (422/13, 422/14), and
         whether the release deprecates it; remembered: asked on every request."""
@@ -476,8 +476,9 @@ class QRadarApi:
             except versions.VersionNotValid:
                 raise QRadarError.of(codes.VERSION_NOT_VALID, value=header) from None
             known = version, release.deprecated(version)
-            if len(self._versions) < 256:
-                self._versions[key] = known
+            if len(self._versions) >= 256:
+                self._versions.clear()  # bounded (the header is the client's text)
+            self._versions[key] = known
         return known
 
     async def _dispatch(self, call: Call) -> Reply:

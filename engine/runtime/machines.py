@@ -5,8 +5,9 @@ attached (`model=None`, `initial=None`, `auto_transitions=False`, `send_event=Tr
 fired on a transient `JobModel` rebuilt from the stored row for one unit of work, so no model
 outlives its transaction. The machine decides which transitions exist; since it is plain (no
 conditions, one callback), firing one is a lookup in the table read from the built machine,
-with exactly the effects of `machine.events[name].trigger(model)` (which a machine given more
-than that falls back to, and which a test compares it with).
+with the effects of `machine.events[name].trigger(model)` from every state the machine knows
+(which a machine given more than that falls back to, and which a test compares it with); a
+status it does not know is an IllegalTransition, where `trigger` raises a ValueError.
 
 The machines are the synchronous `Machine`, fired inside the store's unit of work: that sidesteps
 the three hazards of `AsyncMachine` (a second trigger cancelling the first caller, swallowed

@@ -933,10 +933,11 @@ class SqliteStore:
 
     # the writer ---------------------------------------------------------------------------
     def _drain(self) -> None:
-        """The writer's usual turn, a plain callback (`transact` schedules it when the queue
-        fills): every queued batch runs here, on the event loop's thread, while the write lock
-        is free at once. A batch that finds another process writing, and anything queued while
-        the writer task waits on the thread or the store closes, is the writer task's."""
+        """The writer's usual turn, a plain callback (`transact` schedules it with the first
+        unit of a turn of the event loop): every queued batch runs here, on the event loop's
+        thread, while the write lock is free at once. A batch that finds another process
+        writing, and anything queued while the writer task waits on the thread or the store
+        closes, is the writer task's."""
         self._drain_soon = False
         if self._hopping or self._closing:
             self._pending.set()
@@ -1071,7 +1072,8 @@ class SqliteStore:
         With `wait=False` (on the event loop's thread) the write lock must be free at once:
         when another process holds it, nothing runs and None is returned, and the batch goes
         to aiosqlite's thread (`wait=True`), which waits for the lock without stalling the
-        loop. The connection has one user at a time: the writer task, here or there.
+        loop. The connection has one user at a time: `_drain` on the loop's thread, or the writer
+        task, here or on that thread.
 
         A unit's own exception rolls back that unit alone. An SQLite error of the storage
         (raised by a statement of a unit, or by COMMIT) fails the whole batch with that error:

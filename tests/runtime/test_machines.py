@@ -119,3 +119,16 @@ def test_a_machine_given_more_than_persist_fires_through_the_library() -> None:
         assert _plain_moves(inner, persist) is not None
         inner.after_state_change = [lambda event: None]
         assert _plain_moves(inner, persist) is None
+
+
+@pytest.mark.parametrize("kind", list(LIFECYCLES))
+def test_a_status_the_machine_does_not_know_is_refused_without_a_write(kind) -> None:
+    """A stored status no table names (an obsolete or corrupt row) is an IllegalTransition
+    through the table, where the library's `trigger` raised a ValueError: nothing is written."""
+    recorder = Recorder()
+    fired: list[Fired] = []
+    model = JobModel(kind, "c1", 7, "NOT_A_STATUS", NOW, recorder, fired)
+    recorder.model = model
+    with pytest.raises(IllegalTransition):
+        Machines().by_kind[kind].fire(model, next(iter(Event)))
+    assert (model.status, recorder.calls, fired) == ("NOT_A_STATUS", [], [])
