@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine.api.qradar import Call, Handler
+from engine.api.qradar import Call, Handler, path_number
 from engine.api.wire import Reply
 from engine.core import codes, query
 from engine.core.endpoints import BY_ID, EndpointId
@@ -34,12 +34,12 @@ def _initiator(call: Call) -> str:
 
 
 def path_id(call: Call, name: str = "id") -> int:
-    raw = call.params.get(name, "")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # str.isdigit() takes "²"
+    number = path_number(call.params.get(name, ""))
+    if number is None:
         raise QRadarError.of(
             codes.UNREADABLE_PARAMETER, name=name, placement="path", content_type="TEXT_PLAIN"
         )
-    return int(raw)
+    return number
 
 
 def select(call: Call, body: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
@@ -238,9 +238,26 @@ async def create_restore(call: Call) -> Reply:
 
 
 async def get_restore(call: Call) -> Reply:
-    check_fields(call, RESTORE_FIELDS)
-    body = await call.console.get_restore_json(path_id(call))
-    return Reply(200, select(call, body, RESTORE_FIELDS))
+    text = call.fields()
+    if text is not None:
+        query.parse_fields(text, RESTORE_FIELDS)  # `check_fields`: 422/30 before the path's
+    id = path_id(call)
+    console = call.console
+    if text is None and not console.polls:
+        # the polling path: the body as the store encodes it (a poll-mode read moves jobs
+        # on first: `Console.get_restore_json`)
+        read = call.restore_read  # with the credential (`QRadarApi._restore_to_read`)
+        if read is not None:
+            encoded = read[0]
+        else:
+            encoded = await console.read(lambda tx: tx.restore_encoded(console.id, id))
+        if encoded is None:
+            raise QRadarError.at(E.RESTORE_GET, 1001, id=id)
+        return Reply(200, parts=(encoded,))
+    body = await console.get_restore_json(id)
+    if text is None:
+        return Reply(200, body)
+    return Reply(200, query.parse_fields(text, RESTORE_FIELDS).apply(body))
 
 
 async def request_restore(call: Call) -> Reply:

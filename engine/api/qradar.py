@@ -45,7 +45,7 @@ from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
 from engine.simulator import DEFAULT_CONSOLE, Simulator
-from engine.store.base import StorageError
+from engine.store.base import StorageError, Tx
 
 log = structlog.get_logger("api")
 
@@ -75,6 +75,9 @@ class Call:
     endpoint: Endpoint | None = None
     sample_keys: bool = False  # also emit IBM's sample keys on backups
     session: Session | None = None  # the session the request is in (Basic or its cookie)
+    #: the restore its path names, as the API sends it (None: there is none), read with the
+    #: credential (`QRadarApi._restore_to_read`); None when not read so
+    restore_read: tuple[bytes | None] | None = None
 
     def fields(self) -> str | None:
         """`fields` where the endpoint documents it (query or header); the other place too."""
@@ -120,6 +123,18 @@ async def presented_credential(
     if ":" not in decoded:
         return None
     return await simulator.authenticate(decoded, basic=True)
+
+
+def path_number(raw: str) -> int | None:
+    """A path parameter as a record id: ASCII digits that fit a Long (`str.isdigit()` takes
+    "²"), else None."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def _credential_and_restore(secret: str, id: int, tx: Tx) -> tuple[Credential | None, bytes | None]:
+    return tx.credential_and_restore(secret, False, id)
 
 
 class Disconnected(Exception):
@@ -195,6 +210,12 @@ class QRadarApi:
                        admin=False, produces="text/plain")  # fmt: skip
         self.routes = [*routes, logout]
         self._index = _route_index(self.routes)
+        #: the route of `GET /restores/{id}` (polling's), whose record is read with the
+        #: credential (`_restore_to_read`)
+        self._restore_route = next(
+            (r for r in self.routes if (e := r.handlers.get("GET", (None, None))[1]) is not None
+             and e.id is EndpointId.RESTORE_GET), None,
+        )  # fmt: skip
         self.journals = journals
         self.max_body = max_body
         self._versions: dict[tuple[str, str | None], tuple[ApiVersion, bool]] = {}
@@ -259,12 +280,16 @@ class QRadarApi:
         body = b""
         deprecated = False  # the chosen version's, once chosen
         try:
-            if cors.is_preflight(method, headers):  # a browser's, without credentials
+            if method == "OPTIONS" and cors.is_preflight(method, headers):  # no credentials
                 reply = await self._preflight(path, headers)
             else:
                 if "content-length" in headers or "transfer-encoding" in headers:
                     body = await self._read_body(receive, headers)
-                credential, console, session = await self._authenticate(method, headers)
+                matched = self._match(path)
+                restore_id = self._restore_to_read(method, matched, query, headers)
+                credential, console, session, restore_read = await self._authenticate(
+                    method, headers, restore_id
+                )
                 call = Call(
                     method,
                     path,
@@ -276,12 +301,13 @@ class QRadarApi:
                     body=body,
                     sample_keys=self.simulator.settings.sample_keys,
                     session=session,
+                    restore_read=restore_read,
                 )
                 if console.outage_mode and await console.restore_running():
                     raise QRadarError.of(codes.SERVICES_STOPPED)
                 version, deprecated = self._version(console.release, headers.get("version"))
                 call.version = version
-                reply = await self._dispatch(call)
+                reply = await self._dispatch(call, matched)
         except Disconnected:
             return  # the client left before its request was whole: nothing to answer
         except QRadarError as error:
@@ -337,34 +363,63 @@ class QRadarApi:
         return b"".join(chunks)
 
     async def _authenticate(
-        self, method: str, headers: Mapping[str, str]
-    ) -> tuple[Credential, Console, Session | None]:
+        self, method: str, headers: Mapping[str, str], restore_id: int | None = None
+    ) -> tuple[Credential, Console, Session | None, tuple[bytes | None] | None]:
         """The credential as stored now (never cached: a console deleted by another process
         answers 401 at once), the console it selects, and the session the request is in:
         Basic opens one (or goes on with the one its cookie names); a `SEC` header that is no
-        token may name one; else the `SEC` cookie, with `QRadarCSRF` on writes (403)."""
+        token may name one; else the `SEC` cookie, with `QRadarCSRF` on writes (403). With
+        `restore_id`, a token's credential is read together with that restore of its console
+        (`Call.restore_read`, the last item; None when not read so)."""
         sec = headers.get("sec")
         jar = cookies(headers) if "cookie" in headers else {}
         basic = headers.get("authorization", "")[:6].lower() == "basic "
         if sec or basic or "SEC" not in jar:
-            credential = await presented_credential(self.simulator, headers)
+            read: tuple[bytes | None] | None = None
+            if not sec:
+                credential = await presented_credential(self.simulator, headers)
+            elif restore_id is None:
+                credential = await self.simulator.authenticate(sec.strip())
+            else:  # `presented_credential`'s read, with the restore's
+                reading = partial(_credential_and_restore, sec.strip(), restore_id)
+                credential, encoded = await self.simulator.store.read(reading)
+                read = (encoded,)
             if credential is None and sec:
                 session = self.sessions.find(sec)
                 if session is not None:  # the session as a header: no CSRF (not ambient)
-                    return await self._resume(session)
+                    return *await self._resume(session), None
             if credential is None:
                 raise QRadarError.of(codes.UNAUTHORIZED)
             console = await self.simulator.console_of(credential)
             if console is None:
                 raise QRadarError.of(codes.UNAUTHORIZED)
-            return credential, console, self._basic_session(credential, console, jar)
+            return credential, console, self._basic_session(credential, console, jar), read
         session = self.sessions.find(jar["SEC"])
         if session is None:
             raise QRadarError.of(codes.UNAUTHORIZED)
         credential, console, _ = await self._resume(session)
         if method not in SAFE_METHODS and not session.csrf_matches(headers.get("qradarcsrf")):
             raise QRadarError.of(codes.CSRF_REFUSED)
-        return credential, console, session
+        return credential, console, session, None
+
+    def _restore_to_read(
+        self,
+        method: str,
+        matched: tuple[Route | None, dict[str, str]],
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+    ) -> int | None:
+        """The id of a `GET /restores/{id}` (or HEAD) without `fields`, whose record is read
+        with the credential: one read of the store instead of two (on SQLite one read lock
+        of the database, two system calls). None for any other request. Only data is read
+        ahead: every check keeps its order (401 before 404), and the handler reads again when
+        anything may have happened in between (a fault rule, poll mode)."""
+        route, params = matched
+        if route is None or route is not self._restore_route:
+            return None
+        if (method != "GET" and method != "HEAD") or "fields" in query or "fields" in headers:
+            return None
+        return path_number(params.get("id", ""))
 
     def _basic_session(
         self, credential: Credential, console: Console, jar: Mapping[str, str]
@@ -481,8 +536,11 @@ class QRadarApi:
             self._versions[key] = known
         return known
 
-    async def _dispatch(self, call: Call) -> Reply:
-        route, params = self._match(call.path)
+    async def _dispatch(
+        self, call: Call, matched: tuple[Route | None, dict[str, str]] | None = None
+    ) -> Reply:
+        """The route's handler for `call` (`matched`: `_match(call.path)`, when known)."""
+        route, params = matched if matched is not None else self._match(call.path)
         if route is None:
             raise QRadarError.of(codes.UNKNOWN_PATH, path=call.path)
         call.params = params
@@ -508,9 +566,11 @@ class QRadarApi:
         call.endpoint = endpoint
         if route.admin and not call.credential.admin:
             raise QRadarError.of(codes.FORBIDDEN)
-        self._check_accept(call, endpoint, route.produces)
+        if "accept" in call.headers:
+            self._check_accept(call, endpoint, route.produces)
         fault = self.control.faults(call.console.id).take(call.method, "/api" + call.path)
         if fault is not None:
+            call.restore_read = None  # read again after the rule: it may wait, or answer
             if fault.latency_ms:
                 await anyio.sleep(fault.latency_ms / 1000)
             if fault.status is not None:
@@ -569,7 +629,10 @@ class QRadarApi:
         self, call: Call, query: str, reply: Reply, payload: bytes, started: float
     ) -> None:
         journal = self.journals(call.console.id)
-        kept = {k: v for k, v in call.headers.items() if k in _JOURNAL_HEADERS}
+        kept = {}
+        for name, value in call.headers.items():  # not a comprehension: no frame of its own
+            if name in _JOURNAL_HEADERS:
+                kept[name] = value
         journal.record(
             call.console.clock.now_ms(),
             call.method,

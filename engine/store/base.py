@@ -154,6 +154,14 @@ class Tx(Protocol):
         ...
 
     def credential(self, secret: str, basic: bool) -> Credential | None: ...
+    def credential_and_restore(
+        self, secret: str, basic: bool, id: int
+    ) -> tuple[Credential | None, bytes | None]:
+        """`credential(secret, basic)` and, in the same read, `restore_encoded` of restore `id`
+        of its console (None without a credential): the two reads of a `GET /restores/{id}`
+        in one (on SQLite one statement, one read lock of the database instead of two)."""
+        ...
+
     def credentials(self, console: str) -> list[Credential]: ...
     def put_credential(self, credential: Credential) -> bool:
         """Store a credential of its console (a secret it already has is updated); False, and
@@ -188,6 +196,11 @@ class Tx(Protocol):
     def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
         """A visible restore as the API shows it (`Restore.to_json()`), built from the stored
         row without the domain object: the read model of polling clients, the hottest path."""
+        ...
+
+    def restore_encoded(self, console: str, id: int) -> bytes | None:
+        """A visible restore as the API sends it: exactly `orjson.dumps(restore_json(...))`,
+        which a store may build itself (SQLite does: no Python object per field)."""
         ...
 
     def restores(self, console: str) -> list[Restore]:

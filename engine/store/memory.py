@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from engine.core.enums import JobKind
 from engine.core.gate import GateView
 from engine.core.query import ListRequest
@@ -241,6 +243,14 @@ class MemoryTx:
             return None
         return found
 
+    def credential_and_restore(
+        self, secret: str, basic: bool, id: int
+    ) -> tuple[Credential | None, bytes | None]:
+        credential = self.credential(secret, basic)
+        if credential is None:
+            return None, None
+        return credential, self.restore_encoded(credential.console, id)
+
     def credentials(self, console: str) -> list[Credential]:
         mine = [c for c in self._d.credentials.values() if c.console == console]
         return sorted(mine, key=lambda c: c.secret)
@@ -344,6 +354,10 @@ class MemoryTx:
     def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
         record = self.visible_restore(console, id)
         return None if record is None else record.to_json()
+
+    def restore_encoded(self, console: str, id: int) -> bytes | None:
+        body = self.restore_json(console, id)
+        return None if body is None else orjson.dumps(body)
 
     def restores(self, console: str) -> list[Restore]:
         jobs = self._restores(console)

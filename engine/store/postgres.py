@@ -48,6 +48,7 @@ from concurrent.futures import Future as ThreadFuture
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
 import psycopg
 
 from engine.core.enums import JobKind
@@ -342,6 +343,14 @@ class PostgresTx:
             return None
         return Credential(row[0], row[1], bool(row[2]), row[3], basic)
 
+    def credential_and_restore(
+        self, secret: str, basic: bool, id: int
+    ) -> tuple[Credential | None, bytes | None]:
+        credential = self.credential(secret, basic)
+        if credential is None:
+            return None, None
+        return credential, self.restore_encoded(credential.console, id)
+
     def credentials(self, console: str) -> list[Credential]:
         rows = self._all(
             "SELECT secret, admin, name, basic FROM credentials WHERE console = %s "
@@ -462,6 +471,10 @@ class PostgresTx:
     def restore_json(self, console: str, id: int) -> dict[str, Any] | None:
         row = self._one(_VISIBLE_RESTORE, (console, id))
         return None if row is None else RESTORES.json(row)
+
+    def restore_encoded(self, console: str, id: int) -> bytes | None:
+        body = self.restore_json(console, id)
+        return None if body is None else orjson.dumps(body)
 
     def restores(self, console: str) -> list[Restore]:
         rows = self._all(

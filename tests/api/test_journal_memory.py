@@ -6,11 +6,12 @@ were, 5,000 responses of 334 bytes held 4.8 KiB each while the journal counted 1
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 import orjson
 
-from engine.api.journal import Journal
+from engine.api.journal import ENTRY_OVERHEAD, Journal, _held
 
 BODY = b'{"backup_id": 1, "groups": ["CUSTOM_RULES_CONFIG"]}'
 
@@ -75,3 +76,22 @@ def test_a_kept_response_is_an_exact_size_copy_of_what_was_sent() -> None:
     (entry,) = journal.entries()
     assert entry.payload == payload
     assert entry.payload is not payload
+
+
+def test_an_entry_counts_what_getsizeof_says_of_its_parts() -> None:
+    """The sizes `record` computes for ASCII texts and for bytes are `sys.getsizeof`'s."""
+    for text in ("", "GET", "/api/backup_and_restore/restores/1", "fïlter=ñ", "范围 \U0001f600"):
+        headers = {"version": text, "range": "items=0-1", text or "x": "é"}
+        response_headers = {"Content-Range": text} if text else {}
+        body, payload = text.encode(), _restore(1)
+        journal = Journal(header_bytes=1 << 20)
+        journal.record(1, text, text, text, headers, body, 200, payload, response_headers, 0.1)
+        expected = (
+            ENTRY_OVERHEAD
+            + 3 * sys.getsizeof(text)
+            + _held(headers)
+            + sys.getsizeof(bytes(body))
+            + sys.getsizeof(bytes(payload))
+            + (_held(response_headers) if response_headers else sys.getsizeof({}))
+        )
+        assert journal.bytes == expected, text

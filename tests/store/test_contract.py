@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
+import orjson
 import pytest
 
 from engine.core.enums import (
@@ -101,6 +102,10 @@ async def put_backup(store: Store, b: Backup, **job_changes: Any) -> None:
 
 def _json_of(tx: Tx, id: int) -> dict[str, Any] | None:
     return tx.restore_json(C, id)
+
+
+def _encoded_of(tx: Tx, id: int) -> bytes | None:
+    return tx.restore_encoded(C, id)
 
 
 def _insert(tx: Tx, record: Restore, job: Job) -> None:
@@ -454,6 +459,92 @@ async def test_the_restore_read_model_is_the_record_as_the_api_shows_it(
         view = await store.read(functools.partial(_json_of, id=id))
         assert view == record.to_json()
         assert json.dumps(view) == json.dumps(record.to_json())
+
+
+@pytest.mark.parametrize("status", list(RestoreStatus))
+async def test_the_encoded_restore_is_the_read_model_as_sent(
+    store: Store, status: RestoreStatus
+) -> None:
+    """`restore_encoded` is the body `GET /restores/{id}` sends: byte for byte what orjson
+    makes of `Restore.to_json()` (nulls, booleans, empty and full groups, key order, Longs);
+    None for an unknown or hidden record."""
+    await with_console(store)
+    variants = (
+        restore(0, status),
+        restore(
+            0,
+            status,
+            groups=tuple(RestoreGroup),
+            backup_id=None,
+            time_initiated=NOW,
+            time_completed=NOW + 1,
+            is_cross_deployment_restore=True,
+            host_id=2**63 - 1,
+            backup_type=BackupType.DATA,
+        ),
+        restore(0, status, groups=(), backup_id=-(2**63), initiated_by=""),
+    )
+    for id, record in enumerate(variants, start=1):
+        record = replace(record, id=id)
+        await put_restore(store, record)
+        encoded = await store.read(functools.partial(_encoded_of, id=id))
+        assert encoded == orjson.dumps(record.to_json())
+    assert await store.read(functools.partial(_encoded_of, id=99)) is None
+    await store.transact(lambda tx: tx.hide_restore(C, 1))
+    assert await store.read(functools.partial(_encoded_of, id=1)) is None
+
+
+async def test_a_credential_is_read_with_a_restore_of_its_own_console(store: Store) -> None:
+    """`credential_and_restore`: the credential as `credential` reads it, and the encoded
+    restore of its console only (None for another console's, a hidden or an unknown one)."""
+    await with_console(store)
+    await with_console(store, "other")
+    token, basic = Credential("token-c", C), Credential("user:pw", C, basic=True)
+    elsewhere = Credential("token-other", "other")
+    for credential in (token, basic, elsewhere):
+        await store.transact(functools.partial(_put_credential, credential=credential))
+    await put_restore(store, restore(1))
+    await put_restore(store, restore(2))
+    await store.transact(lambda tx: tx.hide_restore(C, 2))
+
+    def read(secret: str, basic: bool, id: int) -> Any:
+        return store.read(lambda tx: tx.credential_and_restore(secret, basic, id))
+
+    encoded = orjson.dumps(restore(1).to_json())
+    assert await read("token-c", False, 1) == (token, encoded)
+    assert await read("user:pw", True, 1) == (basic, encoded)
+    assert await read("token-c", False, 2) == (token, None)  # hidden
+    assert await read("token-c", False, 3) == (token, None)
+    assert await read("token-other", False, 1) == (elsewhere, None)  # not its console's
+    assert await read("user:pw", False, 1) == (None, None)  # a token's secret, not a login's
+    assert await read("nobody", False, 1) == (None, None)
+    assert await read("token-c", False, 1) == (
+        await store.read(lambda tx: tx.credential("token-c", False)),
+        await store.read(functools.partial(_encoded_of, id=1)),
+    )
+
+
+def _put_credential(tx: Tx, credential: Credential) -> None:
+    assert tx.put_credential(credential)
+
+
+#: Every character up to U+07FF (control characters, quotes, backslash, Latin, Greek...) and
+#: some beyond (CJK, astral, the last ones), without lone surrogates (no store holds them)
+_TEXTS = [
+    "".join(chr(c) for c in range(start, min(start + 256, 0x800))) for start in range(0, 0x800, 256)
+] + ["\u4e2d\u6587 \U0001f600 \ufffd\uffff \U0010ffff", 'a"b\\c/d\x7f', "\x00x\x00"]
+
+
+@pytest.mark.parametrize("text", _TEXTS, ids=range(len(_TEXTS)))
+async def test_the_encoded_restore_escapes_texts_as_orjson(store: Store, text: str) -> None:
+    if "\x00" in text and type(store).__name__ == "PostgresStore":
+        text = text.replace("\x00", "")  # PostgreSQL's text holds no NUL (a write fails)
+    await with_console(store)
+    record = restore(1, initiated_by=text, backup_name=text, backup_version=text,
+                     backup_filename=text)  # fmt: skip
+    await put_restore(store, record)
+    encoded = await store.read(functools.partial(_encoded_of, id=1))
+    assert encoded == orjson.dumps(record.to_json())
 
 
 async def test_records_read_back_as_written_in_id_order(store: Store) -> None:
