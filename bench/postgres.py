@@ -11,10 +11,11 @@ aggregate rate is all lifecycles over the slowest process's time (the median of 
 one with --quick; 5 lifecycles per console with --quick, 10 without). PostgreSQL shares the
 CPUs with the processes (nothing is pinned). Per lifecycle the notes give the CPU time of the
 simulator processes (`process_time`) and of their server backends (read in /proc when the
-server is local), the statements sent and the commits: on a machine where the server shares
-the CPUs, CPU per lifecycle is what bounds the curve. The server is BENCH_POSTGRES (else
-BRE_TEST_POSTGRES, else the local server); the benchmark runs in a database of its own,
-dropped at the end.
+server is local), the statements sent, the commits, the backends' voluntary context switches
+and, where the host's writers take turns (`slots_for`), how many commits waited for a turn:
+on a machine where the server shares the CPUs, CPU per lifecycle is what bounds the curve.
+The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES, else the local server); the benchmark
+runs in a database of its own, dropped at the end.
 """
 
 from __future__ import annotations
