@@ -11,10 +11,11 @@ aggregate rate is all lifecycles over the slowest process's time (the median of 
 one with --quick; 5 lifecycles per console with --quick, 10 without). PostgreSQL shares the
 CPUs with the processes (nothing is pinned). Per lifecycle the notes give the CPU time of the
 simulator processes (`process_time`) and of their server backends (read in /proc when the
-server is local), the statements sent and the commits: on a machine where the server shares
-the CPUs, CPU per lifecycle is what bounds the curve. The server is BENCH_POSTGRES (else
-BRE_TEST_POSTGRES, else the local server); the benchmark runs in a database of its own,
-dropped at the end.
+server is local), the statements sent, the commits, the backends' voluntary context switches
+and, where the host's writers take turns (`slots_for`), how many commits waited for a turn:
+on a machine where the server shares the CPUs, CPU per lifecycle is what bounds the curve.
+The server is BENCH_POSTGRES (else BRE_TEST_POSTGRES, else the local server); the benchmark
+runs in a database of its own, dropped at the end.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ async def _share(
     processes: int,
     per_console: int,
     ready: Callable[[], None],
-    done: Callable[[tuple[int, float, float, int, int, int]], None],
+    done: Callable[[tuple[int, float, float, int, int, int, int, int]], None],
 ) -> None:
     """Drive this process's share of the consoles; `done` is told the lifecycles, seconds, CPU
-    seconds, commits, statements and writers before the simulator closes (its connections are
-    measured open)."""
+    seconds, commits, statements, writers, writer slots of the host (0: no limit) and waits
+    for a slot before the simulator closes (its connections are measured open)."""
     async with Simulator(Settings(db=url, clock="virtual")) as sim:
         ids = sorted(i for i in await sim.list_consoles() if i.startswith("bench-"))
         mine = [await sim.find_console(i) for i in ids[index::processes]]
@@ -86,8 +87,13 @@ async def _share(
         await asyncio.gather(*(driver(c) for c in consoles))
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         after = sim.store.stats()
-        commits, statements = (after[k] - before[k] for k in ("batches", "statements"))
-        done((len(consoles) * per_console, seconds, cpu, commits, statements, after["writers"]))
+        commits, statements, waits = (
+            after[k] - before[k] for k in ("batches", "statements", "slot_waits")
+        )
+        done((
+            len(consoles) * per_console, seconds, cpu, commits, statements, after["writers"],
+            after["slots"], waits,
+        ))  # fmt: skip
 
 
 def _process(
@@ -100,7 +106,7 @@ def _process(
         events.put(("ready", index))
         go.wait()
 
-    def done(result: tuple[int, float, float, int, int, int]) -> None:
+    def done(result: tuple[int, float, float, int, int, int, int, int]) -> None:
         events.put(("done", result))
         measured.wait(60)  # the server's CPU is read while every connection is open
 
@@ -115,19 +121,25 @@ def _process(
 class Scaled:
     """One run of `scale`: the aggregate rate, and per lifecycle the CPU seconds of the
     simulator processes and of their server backends (None: the server is not local), the
-    writers' commits and the statements sent (round trips); the writers of each process."""
+    writers' commits, the statements sent (round trips), the server backends' voluntary
+    context switches (None: not local) and the commits that waited for a writer slot; the
+    writers of each process and the writer slots of the host (0: no limit)."""
 
     rate: float
     client_cpu: float
     server_cpu: float | None
     commits: float
     statements: float
+    switches: float | None
+    slot_waits: float
     writers: int
+    slots: int
 
 
-def backends_cpu_s(url: str) -> dict[int, float] | None:
-    """CPU seconds used so far by each server backend connected to the database of `url`
-    (read in /proc: None when the server is not on this machine or not readable)."""
+def backends_cpu_s(url: str) -> dict[int, tuple[float, int]] | None:
+    """CPU seconds used so far by each server backend connected to the database of `url`, and
+    its voluntary context switches (a wait for its client, a lock or the disk), read in /proc:
+    None when the server is not on this machine or not readable."""
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         return None
     with psycopg.connect(url, autocommit=True) as conn:
@@ -138,10 +150,29 @@ def backends_cpu_s(url: str) -> dict[int, float] | None:
     used = {}
     for pid in pids:
         try:
-            used[pid] = process_cpu_s(pid)
+            used[pid] = process_cpu_s(pid), _switches(pid)
         except OSError:
             return None
     return used
+
+
+def _switches(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _per(
+    after: dict[int, tuple[float, int]] | None,
+    before: dict[int, tuple[float, int]] | None,
+    index: int,
+    lifecycles: int,
+) -> float | None:
+    if before is None or after is None:
+        return None
+    return sum(v[index] - before.get(pid, (0.0, 0))[index] for pid, v in after.items()) / lifecycles
 
 
 def scale(url: str, processes: int, per_console: int) -> Scaled:
@@ -173,12 +204,13 @@ def scale(url: str, processes: int, per_console: int) -> Scaled:
     return Scaled(
         lifecycles / max(r[1] for r in results),
         sum(r[2] for r in results) / lifecycles,
-        None
-        if server is None or after is None
-        else sum(s - server.get(pid, 0.0) for pid, s in after.items()) / lifecycles,
+        _per(after, server, 0, lifecycles),
         sum(r[3] for r in results) / lifecycles,
         sum(r[4] for r in results) / lifecycles,
+        _per(after, server, 1, lifecycles),
+        sum(r[7] for r in results) / lifecycles,
         results[0][5],
+        results[0][6],
     )
 
 
@@ -258,7 +290,10 @@ def run(quick: bool, say: Callable[[str], None], notes: list[str]) -> list[Row]:
             if r.server_cpu is None
             else f"{r.server_cpu * 1e6:.0f} µs in the server"
         )
-        + f", {r.statements:.1f} statements, {r.commits:.3f} commits, {r.writers} writer(s)"
+        + f", {r.statements:.1f} statements, {r.commits:.3f} commits"
+        + ("" if r.switches is None else f", {r.switches:.1f} backend context switches")
+        + f", {r.writers} writer(s)"
+        + (f", {r.slots} slots, {r.slot_waits:.3f} slot waits" if r.slots else "")
         for p, r in runs.items()
     )
     notes.append(
