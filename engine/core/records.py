@@ -132,15 +132,16 @@ class Restore:
     backup_filename: str
     groups: tuple[RestoreGroup, ...]
 
-    def reached(self, status: RestoreStatus, now_ms: int) -> Restore:
+    def reached(self, status: RestoreStatus, now_ms: int, *, initiated: bool = False) -> Restore:
         """The record once the engine moves it to `status` at `now_ms`: INITIALIZING sets
-        `time_initiated`; a final status sets `time_completed` and nulls `backup_id` (section
-        3.1). Built field by field: `dataclasses.replace` costs twice as much, on every
-        transition."""
+        `time_initiated` (so does `initiated`: the record went through INITIALIZING on its way
+        to `status` at that instant, in a chain of phases that take no time); a final status
+        sets `time_completed` and nulls `backup_id` (section 3.1). Built field by field:
+        `dataclasses.replace` costs twice as much, on every transition."""
         final = status in RESTORE.final
         return Restore(
             self.id, self.initiated_by, self.host_id,
-            now_ms if status is RestoreStatus.INITIALIZING else self.time_initiated,
+            now_ms if initiated or status is RestoreStatus.INITIALIZING else self.time_initiated,
             now_ms if final else self.time_completed,
             status, self.is_cross_deployment_restore,
             None if final else self.backup_id,

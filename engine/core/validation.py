@@ -181,6 +181,8 @@ def check_requestable(restore: Restore, site: RestoreSite, hosts: Iterable[Host]
         raise QRadarError.at(E.RESTORE_UPDATE, 1013)
     if restore.status is not RestoreStatus.PENDING:
         raise QRadarError.at(E.RESTORE_UPDATE, 1012, id=restore.id, status=restore.status.value)
+    if site.host_id is None and site.event_collector_id is None:
+        return  # no restore site to check (nearly every request)
     by_id = {h.id: h for h in hosts}
     for host_id, component, missing, lacking in (
         (site.host_id, "qflow", 1031, 1030),

@@ -42,6 +42,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 log = structlog.get_logger("engine")
 HISTORY = 200  # transitions kept per console for /simulator/consoles/{id}/history
+_FIRED = 6  # values per transition in `Console._history`
 
 
 class Console:
@@ -55,9 +56,13 @@ class Console:
         self.waker = Waker()
         #: set when something changes; created by the first waiter (most units have none)
         self._changed: anyio.Event | None = None
-        #: the last HISTORY transitions as tuples of strings and numbers, which the garbage
-        #: collector stops tracking (as objects, they made every full collection longer)
-        self._history: deque[tuple[str, int, str, str, str, int]] = deque(maxlen=HISTORY)
+        #: the last HISTORY transitions (at least), a flat tuple of strings and numbers per
+        #: unit that fired any: (kind, id, source, dest, event, at_ms) after one another. The
+        #: garbage collector stops tracking such tuples (as objects, transitions made every
+        #: full collection longer), and one per unit rather than one per transition makes it
+        #: run less often (every object that outlives a turn counts towards its next run).
+        self._history: deque[tuple[Any, ...]] = deque()
+        self._transitions = 0  # in `_history`
         #: the last jobs the worker faulted (kind, id, status left in, cause, at_ms), newest last
         self.faults: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         #: every status of the last jobs with the instant it began (the web page's timeline)
@@ -102,11 +107,9 @@ class Console:
                     endpoint=sorted(e.value for e in error.code.endpoints),
                 )
             raise
-        unit = work.unit
-        assert unit is not None  # the store ran it
-        if unit.fired:
-            self._report(unit.fired, wake and bool(unit.scheduled))
-        elif wake and unit.scheduled:
+        if work.fired is not None:
+            self._report(work.fired, wake and work.scheduled)
+        elif wake and work.scheduled:
             self.waker.notify()
         return result
 
@@ -132,13 +135,17 @@ class Console:
                     "at_ms": f.at_ms,
                 }
                 log.info("transition", console=f.console, kind=f.kind.value, id=f.id, **fields)
-        self._history.extend(
-            (f.kind._value_, f.id, f.source, f.dest, f.event, f.at_ms) for f in fired
-        )
+        flat: list[Any] = []
+        record = self.phases.record
         for f in fired:
-            self.phases.record(
-                f.kind._value_, f.id, f.dest, f.at_ms, external=f.event == "external"
-            )
+            kind = f.kind._value_
+            flat += (kind, f.id, f.source, f.dest, f.event, f.at_ms)
+            record(kind, f.id, f.dest, f.at_ms, f.event == "external")
+        history = self._history
+        history.append(tuple(flat))
+        self._transitions += len(fired)
+        while self._transitions - len(history[0]) // _FIRED >= HISTORY:  # the oldest not needed
+            self._transitions -= len(history.popleft()) // _FIRED
         if wake:
             self.waker.notify()
         self._tell_waiters()
@@ -146,10 +153,12 @@ class Console:
     @property
     def history(self) -> list[Fired]:
         """The last transitions of this console's jobs (at most HISTORY), oldest first."""
-        return [
-            Fired(self.id, JobKind(kind), id, source, dest, event, at_ms)
-            for kind, id, source, dest, event, at_ms in self._history
+        flat = [value for unit in self._history for value in unit]
+        fired = [
+            Fired(self.id, JobKind(flat[i]), *flat[i + 1 : i + _FIRED])
+            for i in range(0, len(flat), _FIRED)
         ]
+        return fired[-HISTORY:]
 
     def changed(self) -> anyio.Event:
         """An event set at this console's next change (a unit that fired a transition or
@@ -473,19 +482,25 @@ class Console:
         within_s: float | None = None,
     ) -> Restore:
         wanted = {status} if isinstance(status, str) else set(status)
+        console = self.id
+        if not self.polls:  # a first look without the machinery of waiting (a plain read)
+            record = await self.read(lambda tx: _restore_record(tx, console, id))
+            if record is None:
+                raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
+            if record.status._value_ in wanted:
+                return record
         found: list[Restore] = []
 
         async def check() -> bool:
             if self.polls:  # poll mode: a read moves jobs on
                 await self._polled(JobKind.RESTORE, id)
-            stored = await self.read(lambda tx: tx.restore(self.id, id))
-            if stored is None:
+            record = await self.read(lambda tx: _restore_record(tx, console, id))
+            if record is None:
                 raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
-            found[:] = [stored.record]
-            return stored.record.status.value in wanted
+            found[:] = [record]
+            return record.status._value_ in wanted
 
-        if self.polls or not await check():  # a first check without the machinery of waiting
-            await self.wait_for(check, within_s)
+        await self.wait_for(check, within_s)
         return found[0]
 
     async def wait_for_backup(
@@ -511,19 +526,23 @@ class Console:
         return found[0]
 
     def __repr__(self) -> str:
-        return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={len(self._history)})"
+        transitions = min(self._transitions, HISTORY)
+        return f"Console(id={self.id!r}, clock={self.clock!r}, transitions={transitions})"
 
 
 class _OfConsole(Generic[T]):
     """A unit of work of a console, as the store runs it: it says which console it is for (a
     store may write units of different consoles in parallel and keeps those of one console in
-    order, `PostgresStore.transact`), and keeps the `units.Unit` of its last run. One object
-    per unit, not a closure and its cells: the collector runs less often.
+    order, `PostgresStore.transact`), and keeps what its last run fired and whether it left a
+    job waiting for a phase to end (not the `units.Unit`: a unit's objects are freed when it
+    has run, before the commit, rather than counted by the collector until the caller has its
+    answer). One object per unit, not a closure and its cells: the collector runs less often.
 
     Every unit first reads the console's row (most read it anyway, for its rules): a console
-    another process deleted raises `units.ConsoleMissing`, never a refusal such as 1003."""
+    another process deleted raises `units.ConsoleMissing`, never a refusal such as 1003; those
+    of `units.CONSOLE_READ_WHEN_NEEDED` read it themselves when that can be the case."""
 
-    __slots__ = ("args", "console", "kwargs", "machines", "now", "unit", "work")
+    __slots__ = ("args", "console", "fired", "kwargs", "machines", "now", "scheduled", "work")
 
     def __init__(
         self,
@@ -536,15 +555,30 @@ class _OfConsole(Generic[T]):
         self.machines = console.machines
         self.now = console.clock.now_ms()
         self.work, self.args, self.kwargs = work, args, kwargs
-        self.unit: units.Unit | None = None
+        self.fired: list[Fired] | None = None  # None: nothing (a list when some)
+        self.scheduled = False
 
     def __call__(self, tx: Tx) -> T:
         # a fresh unit each run: a store may run a unit again after a rollback (a server
         # database aborts a transaction on deadlock), and the unit must not keep the
         # transitions of the run that was rolled back
-        unit = self.unit = units.Unit(self.console, self.now, self.machines)
-        unit.state(tx)
-        return self.work(tx, unit, *self.args, **self.kwargs)
+        self.fired, self.scheduled = None, False
+        unit = units.Unit(self.console, self.now, self.machines)
+        if self.work not in units.CONSOLE_READ_WHEN_NEEDED:
+            unit.state(tx)
+        result = self.work(tx, unit, *self.args, **self.kwargs)
+        self.fired, self.scheduled = unit.fired or None, bool(unit.scheduled)
+        return result
+
+
+def _restore_record(tx: Tx, console: str, id: int) -> Restore | None:
+    """A restore record, deleted or not (a deleted one's job may run on): the visible record's
+    read first, which builds no job."""
+    record = tx.visible_restore(console, id)
+    if record is not None:
+        return record
+    stored = tx.restore(console, id)
+    return None if stored is None else stored.record
 
 
 def _unfinished(tx: Tx, console: str, kind: JobKind, id: int) -> bool:

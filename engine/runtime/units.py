@@ -146,21 +146,45 @@ def _fire(
 
 class _RestoreMoves:
     """The transitions of one restore in a unit (a chain of `immediate` phases fires four): the
-    persist callback of its transient model, which builds the moved record and job. With
-    `write`, each is written at once with a compare-and-set; without, the caller writes the
-    job once at the end of a chain (`_run_job`): the unit holds the write lock throughout, so
-    one compare-and-set against the status the store had covers every transition of it."""
+    persist callback of its transient model. With `write`, each is written at once with a
+    compare-and-set; without, the caller writes the job once at the end of a chain
+    (`_chain_restore`): the unit holds the write lock throughout, so one compare-and-set
+    against the status the store had covers every transition of it. Without `write`, the
+    moved record and job are built once, when asked for (`moved`), not at every transition of
+    the chain: a transition only notes what changed."""
 
-    __slots__ = ("job", "record", "rule", "tx", "unit", "write")
+    __slots__ = (
+        "due", "initiated", "job", "ordinal", "outcome", "pending", "record", "rule", "state",
+        "status", "tx", "unit", "write",
+    )  # fmt: skip
 
     def __init__(self, tx: Tx, unit: Unit, stored: StoredRestore, *, write: bool) -> None:
         self.tx, self.unit, self.write = tx, unit, write
-        self.record, self.job = stored.record, stored.job  # where the restore is now
+        self.record, self.job = stored.record, stored.job  # as last built
         self.rule: Progression | None = None  # the job's rule: the same for every transition
+        job = stored.job
+        # where the restore is now (ahead of `record` and `job` while `pending`)
+        self.state: str = job.status
+        self.status: RestoreStatus = stored.record.status
+        self.due, self.outcome, self.ordinal = job.due_at, job.outcome, job.ordinal
+        self.initiated = False  # went through INITIALIZING since `record` was built
+        self.pending = False  # moved since `record` and `job` were built
+
+    def moved(self) -> tuple[Restore, Job]:
+        """The record and job where the restore is now."""
+        if self.pending:
+            job, now = self.job, self.unit.now_ms
+            self.record = self.record.reached(self.status, now, initiated=self.initiated)
+            self.job = Job(
+                JobKind.RESTORE, job.id, self.state, job.visible, job.origin, self.due,
+                self.outcome, job.rule, self.ordinal, now,
+            )  # fmt: skip
+            self.pending = self.initiated = False
+        return self.record, self.job
 
     @property
     def stored(self) -> StoredRestore:
-        return StoredRestore(self.record, self.job)
+        return StoredRestore(*self.moved())
 
     def model(self) -> JobModel:
         """The model to fire: it holds this callback, this holds nothing of it (no cycle left
@@ -173,29 +197,28 @@ class _RestoreMoves:
 
     def _persist(self, source: str, dest: str) -> None:
         tx, unit = self.tx, self.unit
-        record, job = self.record, self.job
-        now = unit.now_ms
+        job = self.job
         rule = self.rule
         if rule is None:
             rule = self.rule = unit.rule(tx, JobKind.RESTORE, job)
         status = _RESTORE_STATUS[dest]
-        ordinal, outcome = job.ordinal, job.outcome
+        ordinal, outcome = self.ordinal, self.outcome
         if status is RestoreStatus.REQUESTING:
             ordinal = tx.next_ordinal(unit.console, JobKind.RESTORE)
             outcome = rule.outcome.choose(unit.seed(tx), JobKind.RESTORE, ordinal)
         # a UI restore moves only when told to finish
         due = None
         if job.origin is not Origin.EXTERNAL:
-            due = _phase_end(rule, JobKind.RESTORE, dest, outcome, now)
-        jb = Job(
-            JobKind.RESTORE, job.id, dest, job.visible, job.origin, due, outcome, job.rule,
-            ordinal, now,
-        )  # fmt: skip
+            due = _phase_end(rule, JobKind.RESTORE, dest, outcome, unit.now_ms)
         unit.schedule(JobKind.RESTORE, job.id, due)
-        moved = record.reached(status, now)
+        self.state, self.status, self.due, self.outcome, self.ordinal = (
+            dest, status, due, outcome, ordinal,
+        )  # fmt: skip
+        if status is RestoreStatus.INITIALIZING:
+            self.initiated = True
+        self.pending = True
         if self.write:
-            _write_restore(tx, unit, source, StoredRestore(moved, jb))
-        self.record, self.job = moved, jb
+            _write_restore(tx, unit, source, *self.moved())
 
 
 def _move_restore(
@@ -207,9 +230,26 @@ def _move_restore(
     return moves.stored
 
 
-def _write_restore(tx: Tx, unit: Unit, expected: str, stored: StoredRestore) -> None:
+def _chain_restore(moves: _RestoreMoves, model: JobModel, written: str) -> int:
+    """Move a restore through every phase that is already over (zero-length ones included),
+    then write it once over the row whose status is `written`; the count of transitions."""
+    unit = moves.unit
+    now, fire = unit.now_ms, unit.machines.fire
+    count = 0
+    while moves.due is not None and moves.due <= now:
+        event = _next(JobKind.RESTORE, moves.state, moves.outcome)
+        if event is None:
+            break
+        fire(model, event)
+        count += 1
+    record, job = moves.moved()
+    if count or job.status != written:
+        _write_restore(moves.tx, unit, written, record, job)
+    return count
+
+
+def _write_restore(tx: Tx, unit: Unit, expected: str, record: Restore, job: Job) -> None:
     """Write a moved restore over the row that had status `expected` (compare-and-set)."""
-    record, job = stored.record, stored.job
     if record.status in _RESTORE_FINAL and not job.visible:
         # the record was deleted while its job ran: the job ends, nothing is left to show
         tx.purge_restore(unit.console, record.id)
@@ -221,6 +261,8 @@ def create_restore(
     tx: Tx, unit: Unit, request: validation.RestoreRequest, version: ApiVersion, initiated_by: str
 ) -> Restore:
     backup = tx.visible_backup(unit.console, request.backup_id)
+    if backup is None:
+        unit.state(tx)  # a deleted console is `ConsoleMissing`, not 1003
     groups = validation.check_restorable(request, backup, version)
     assert backup is not None
     gate.check_restore_create(tx.unfinished_restore_record(unit.console))
@@ -243,6 +285,13 @@ def create_restore(
     return restore
 
 
+#: Units that read the console's row only when they need to (`Console` runs the others after a
+#: read of it): a backup of the console found in the unit's transaction means that the console
+#: is there (its records are deleted with it), so a restore's creation reads the row only when
+#: the backup is not found. A read less on every creation.
+CONSOLE_READ_WHEN_NEEDED = frozenset({create_restore})
+
+
 def visible_restore(tx: Tx, console: str, id: int, endpoint: EndpointId) -> StoredRestore:
     """A restore record the API can see, with its job; 404/1001 as `endpoint` documents it."""
     stored = tx.restore(console, id)
@@ -261,9 +310,9 @@ def request_restore(tx: Tx, unit: Unit, id: int, site: validation.RestoreSite) -
     moves = _RestoreMoves(tx, unit, stored, write=False)
     model = moves.model()
     unit.machines.fire(model, Event.REQUEST)
-    requested = moves.stored
-    _run_job(tx, unit, requested, written=stored.job.status, chain=(moves, model))
-    return requested.record  # the answer shows REQUESTING, as the client caused it
+    requested, _ = moves.moved()  # the answer shows REQUESTING, as the client caused it
+    _chain_restore(moves, model, written=stored.job.status)
+    return requested
 
 
 def delete_restore(tx: Tx, unit: Unit, id: int) -> None:
@@ -438,8 +487,13 @@ def delete_backup(tx: Tx, unit: Unit, id: int) -> Backup:
 
 def _next_event(job: Job) -> Event | None:
     """What the engine fires when a job's phase is over (None: the state is not timed)."""
-    phase = LIFECYCLES[job.kind].phase(job.status)
-    return None if phase is None else phase.next_event(job.outcome is Outcome.FAILED)
+    return _next(job.kind, job.status, job.outcome)
+
+
+def _next(kind: JobKind, status: str, outcome: Outcome | None) -> Event | None:
+    """`_next_event` of a job of `kind` in `status` with `outcome`."""
+    phase = LIFECYCLES[kind].phase(status)
+    return None if phase is None else phase.next_event(outcome is Outcome.FAILED)
 
 
 def _advance(
@@ -514,7 +568,7 @@ def fault_job(tx: Tx, unit: Unit, kind: JobKind, id: int) -> str | None:
             ended = replace(job, status=dest, due_at=None, outcome=Outcome.FAILED, phase_since=now)
             if isinstance(stored, StoredRestore):
                 record = stored.record.reached(RestoreStatus.FAILED, now)
-                _write_restore(tx, unit, source, StoredRestore(record, ended))
+                _write_restore(tx, unit, source, record, ended)
             else:
                 backup = _backup_reached(tx, unit, stored.record, BackupStatus.FAILED)
                 _write_backup(tx, unit, source, StoredBackup(backup, ended))
@@ -524,7 +578,7 @@ def fault_job(tx: Tx, unit: Unit, kind: JobKind, id: int) -> str | None:
     else:
         held = replace(job, due_at=None)
         if isinstance(stored, StoredRestore):
-            _write_restore(tx, unit, job.status, StoredRestore(stored.record, held))
+            _write_restore(tx, unit, job.status, stored.record, held)
         else:
             _write_backup(tx, unit, job.status, StoredBackup(stored.record, held))
         unit.fired.append(Fired(unit.console, kind, id, job.status, job.status, "fault", now))
@@ -533,37 +587,25 @@ def fault_job(tx: Tx, unit: Unit, kind: JobKind, id: int) -> str | None:
 
 
 def _run_job(
-    tx: Tx,
-    unit: Unit,
-    stored: StoredRestore | StoredBackup | None,
-    written: str | None = None,
-    chain: tuple[_RestoreMoves, JobModel] | None = None,
+    tx: Tx, unit: Unit, stored: StoredRestore | StoredBackup | None, written: str | None = None
 ) -> int:
     """Move one job through every phase that is already over (zero-length ones included), so
     that `immediate` jobs finish in the unit that started them. The chain is written once, at
-    its end, over the row whose status is `written` (the job's own when the caller wrote it).
-    `chain`: the moves (and model) of the restore that brought it to `stored`, if any."""
+    its end, over the row whose status is `written` (the job's own when the caller wrote it)."""
     if stored is None:
         return 0
     written = stored.job.status if written is None else written
-    moved = 0
     now = unit.now_ms
     if isinstance(stored, StoredRestore):
         job = stored.job
-        while job.due_at is not None and job.due_at <= now:
-            event = _next_event(job)
-            if event is None:
-                break
-            if chain is None:
-                moves = _RestoreMoves(tx, unit, stored, write=False)
-                chain = moves, moves.model()
-            unit.machines.fire(chain[1], event)
-            job = chain[0].job
-            moved += 1
-        if moved:
-            assert chain is not None
-            stored = chain[0].stored
-    while isinstance(stored, StoredBackup) and stored.job.due_at is not None:
+        if job.due_at is not None and job.due_at <= now:
+            moves = _RestoreMoves(tx, unit, stored, write=False)
+            return _chain_restore(moves, moves.model(), written)
+        if job.status != written:
+            _write_restore(tx, unit, written, stored.record, job)
+        return 0
+    moved = 0
+    while stored is not None and stored.job.due_at is not None:
         if stored.job.due_at > now:
             break
         event = _next_event(stored.job)
@@ -571,10 +613,7 @@ def _run_job(
             break
         stored = _move_backup(tx, unit, stored, event, write=False)
         moved += 1
-    if isinstance(stored, StoredRestore):
-        if moved or stored.job.status != written:
-            _write_restore(tx, unit, written, stored)
-    elif isinstance(stored, StoredBackup) and (moved or stored.job.status != written):
+    if stored is not None and (moved or stored.job.status != written):
         _write_backup(tx, unit, written, stored)
     return moved
 

@@ -49,9 +49,31 @@ def _read(column: Column, value: str, names: dict[str, Any]) -> str:
         return f"(None if {value} is None else {read})" if column.nullable else read
     if column.kind is Kind.ENUMS:
         assert column.enum is not None
-        names.setdefault(f"_{column.name}", {e.value: e for e in column.enum})
-        return f"(tuple(_{column.name}[g] for g in {value}.split(',')) if {value} else ())"
+        names.setdefault(f"_{column.name}", _EnumsReader(column.enum))
+        return f"_{column.name}({value})"
     return value
+
+
+class _EnumsReader:
+    """A tuple of enums from its SQL text (values joined by commas), each distinct text read
+    once: a restore's groups are read with every restore, and few texts recur."""
+
+    __slots__ = ("_by_value", "_read")
+
+    def __init__(self, enum: type[Any]) -> None:
+        self._by_value = {e.value: e for e in enum}
+        self._read: dict[str, tuple[Any, ...]] = {}
+
+    def __call__(self, text: str | None) -> tuple[Any, ...]:
+        if not text:
+            return ()
+        read = self._read.get(text)
+        if read is None:
+            if len(self._read) >= 4096:
+                self._read.clear()
+            by_value = self._by_value
+            read = self._read[text] = tuple([by_value[v] for v in text.split(",")])
+        return read
 
 
 def _write(column: Column, value: str) -> str:
@@ -114,19 +136,24 @@ class Table(Generic[R]):
     updates: Callable[[R], tuple[Any, ...]]  # the record -> the updatable columns' values
     json: Callable[[tuple[Any, ...]], dict[str, Any]]  # a row -> the documented fields' JSON
     status_at: int  # where a row holds the status
+    job: Callable[[tuple[Any, ...]], Job]  # a full row (record columns, then `JOB_COLUMNS`)
 
     @property
     def width(self) -> int:
         return len(self.record_columns)
 
-    def job(self, row: tuple[Any, ...]) -> Job:
-        """The job of a full row (record columns, then `JOB_COLUMNS`)."""
-        visible, origin, due_at, outcome, rule, ordinal, since = row[self.width :]
-        return Job(
-            self.kind, row[0], row[self.status_at], bool(visible), _ORIGIN[origin], due_at,
-            _OUTCOME[outcome] if outcome else None, json.loads(rule) if rule else None,
-            ordinal, since,
-        )  # fmt: skip
+
+def _job_reader(kind: JobKind, width: int, status_at: int) -> Callable[[tuple[Any, ...]], Job]:
+    """The job of a full row, compiled for the table (every read of a job goes through it)."""
+    at = {name: f"row[{width + i}]" for i, name in enumerate(JOB_COLUMNS)}
+    source = (
+        f"lambda row: _Job(_kind, row[0], row[{status_at}], bool({at['visible']}), "
+        f"_ORIGIN[{at['origin']}], {at['due_at']}, "
+        f"_OUTCOME[{at['outcome']}] if {at['outcome']} else None, "
+        f"_loads({at['rule']}) if {at['rule']} else None, {at['ordinal']}, {at['phase_since']})"
+    )
+    names = {"_Job": Job, "_kind": kind, "_ORIGIN": _ORIGIN, "_OUTCOME": _OUTCOME}
+    return _compile(source, {**names, "_loads": json.loads})  # type: ignore[no-any-return]
 
 
 def table(name: str, kind: JobKind, record: type[R]) -> Table[R]:
@@ -140,6 +167,7 @@ def table(name: str, kind: JobKind, record: type[R]) -> Table[R]:
     documented = [(i, c) for i, c in enumerate(cols) if c.documented]
     body = ", ".join(f"{c.name!r}: {_json(c, f'row[{i}]')}" for i, c in documented)
     record_columns = tuple(column_name(c.name) for c in cols)
+    status_at = next(i for i, c in enumerate(cols) if c.name == "status")
     return Table(
         name=name,
         kind=kind,
@@ -150,7 +178,8 @@ def table(name: str, kind: JobKind, record: type[R]) -> Table[R]:
         values=_compile(f"lambda r: ({writes},)", names),
         updates=_compile(f"lambda r: ({updates},)", names),
         json=_compile(f"lambda row: {{{body}}}", names),
-        status_at=next(i for i, c in enumerate(cols) if c.name == "status"),
+        status_at=status_at,
+        job=_job_reader(kind, len(cols), status_at),
     )
 
 

@@ -151,6 +151,23 @@ async def test_deleting_a_running_record_does_not_stop_its_job(console: Console)
     assert (await console.request_restore(fresh.id)).status == R.REQUESTING
 
 
+async def test_wait_for_restore_sees_a_deleted_record_whose_job_runs_on(
+    console: Console,
+) -> None:
+    """`wait_for_restore` reads the record deleted or not: the hidden job's status moves on,
+    and the wait ends when it is final; an id never created is 404/1001."""
+    await console.set_rule("restore", {"in_progress": "1m"})
+    restore = await console.create_restore(1, GROUPS)
+    await console.request_restore(restore.id)
+    await vclock(console).advance(5)
+    await console.delete_restore(restore.id)
+    running = await console.wait_for_restore(restore.id, R.IN_PROGRESS)
+    assert running.status == R.IN_PROGRESS
+    assert running.time_initiated is not None
+    with pytest.raises(NotFound):
+        await console.wait_for_restore(restore.id + 1)
+
+
 async def test_deleting_a_pending_record_frees_creation(console: Console) -> None:
     restore = await console.create_restore(1, GROUPS)
     await console.delete_restore(restore.id)
@@ -428,3 +445,5 @@ async def test_history_keeps_the_last_transitions(console: Console) -> None:
     assert {f.id for f in history[-4:]} == {ids[-1]}
     assert ids[0] not in {f.id for f in history}  # the oldest are gone
     assert all(f.console == console.id and f.kind is JobKind.RESTORE for f in history)
+    kept = sum(len(unit) for unit in console._history) // 6  # what the console holds: bounded
+    assert HISTORY <= kept < HISTORY + 4

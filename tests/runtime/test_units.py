@@ -79,3 +79,16 @@ async def test_a_phase_that_takes_time_ends_the_chain(console: Console) -> None:
     assert [f.dest for f in unit.fired] == ["REQUESTING", "INITIALIZING"]
     assert recording.updates == [("PENDING", RestoreStatus.INITIALIZING)]
     assert unit.scheduled  # the worker must look at it when the phase ends
+
+
+@pytest.mark.parametrize("backup_id", [1, 999])
+async def test_a_unit_of_a_console_deleted_in_the_store_raises_console_missing(
+    console: Console, backup_id: int
+) -> None:
+    """A console another process deleted: creating a restore raises `ConsoleMissing`, never a
+    refusal such as 1003 (its backups went with it)."""
+    await console.store.transact(lambda tx: tx.delete_console(console.id))
+    with pytest.raises(units.ConsoleMissing):
+        await console.create_restore(backup_id, GROUPS)
+    with pytest.raises(units.ConsoleMissing):
+        await console.request_restore(1)
