@@ -571,6 +571,13 @@ class Simulator:
         that a console deleted by another process takes its tokens along."""
         return await self.store.read(lambda tx: tx.credential(secret, basic))
 
+    async def authenticate_reading(
+        self, secret: str, restore: int
+    ) -> tuple[Credential | None, bytes | None]:
+        """`authenticate(secret)` and, in the same read, restore `restore` of its console as
+        the API sends it (`Tx.credential_and_restore`): a polled restore in one store read."""
+        return await self.store.read(lambda tx: tx.credential_and_restore(secret, False, restore))
+
     async def _claim_default_credentials(self) -> None:
         """The configured credentials of the default console are its own, also in a database
         made before they were configured; one that another console holds cannot start."""

@@ -239,25 +239,11 @@ async def create_restore(call: Call) -> Reply:
 
 async def get_restore(call: Call) -> Reply:
     text = call.fields()
-    if text is not None:
-        query.parse_fields(text, RESTORE_FIELDS)  # `check_fields`: 422/30 before the path's
+    selector = None if text is None else query.parse_fields(text, RESTORE_FIELDS)  # 422 first
     id = path_id(call)
-    console = call.console
-    if text is None and not console.polls:
-        # the polling path: the body as the store encodes it (a poll-mode read moves jobs
-        # on first: `Console.get_restore_json`)
-        read = call.restore_read  # with the credential (`QRadarApi._restore_to_read`)
-        if read is not None:
-            encoded = read[0]
-        else:
-            encoded = await console.read(lambda tx: tx.restore_encoded(console.id, id))
-        if encoded is None:
-            raise QRadarError.at(E.RESTORE_GET, 1001, id=id)
-        return Reply(200, parts=(encoded,))
-    body = await console.get_restore_json(id)
-    if text is None:
-        return Reply(200, body)
-    return Reply(200, query.parse_fields(text, RESTORE_FIELDS).apply(body))
+    if selector is None:  # polling's path: the body as the store encodes it
+        return Reply(200, parts=(await call.console.get_restore_encoded(id, call.restore_read),))
+    return Reply(200, selector.apply(await call.console.get_restore_json(id)))
 
 
 async def request_restore(call: Call) -> Reply:

@@ -45,7 +45,7 @@ from engine.core.versions import ApiVersion
 from engine.runtime.console import Console
 from engine.runtime.units import ConsoleMissing
 from engine.simulator import DEFAULT_CONSOLE, Simulator
-from engine.store.base import StorageError, Tx
+from engine.store.base import StorageError
 
 log = structlog.get_logger("api")
 
@@ -131,10 +131,6 @@ def path_number(raw: str) -> int | None:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         return None
     return int(raw)
-
-
-def _credential_and_restore(secret: str, id: int, tx: Tx) -> tuple[Credential | None, bytes | None]:
-    return tx.credential_and_restore(secret, False, id)
 
 
 class Disconnected(Exception):
@@ -381,8 +377,9 @@ class QRadarApi:
             elif restore_id is None:
                 credential = await self.simulator.authenticate(sec.strip())
             else:  # `presented_credential`'s read, with the restore's
-                reading = partial(_credential_and_restore, sec.strip(), restore_id)
-                credential, encoded = await self.simulator.store.read(reading)
+                credential, encoded = await self.simulator.authenticate_reading(
+                    sec.strip(), restore_id
+                )
                 read = (encoded,)
             if credential is None and sec:
                 session = self.sessions.find(sec)

@@ -233,6 +233,19 @@ class Console:
             raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
         return restore
 
+    async def get_restore_encoded(self, id: int, read: tuple[bytes | None] | None = None) -> bytes:
+        """`get_restore_json(id)` as the API sends it, encoded by the store (polling's hot path).
+        `read`: the restore as read with the credential (`Simulator.authenticate_reading`),
+        used unless poll mode moves jobs on first."""
+        if self.polls:  # poll mode: a read moves jobs on
+            await self._polled(JobKind.RESTORE, id)
+            read = None
+        if read is None:
+            read = (await self.read(lambda tx: tx.restore_encoded(self.id, id)),)
+        if read[0] is None:
+            raise QRadarError.at(EndpointId.RESTORE_GET, 1001, id=id)
+        return read[0]
+
     async def get_restore_json(self, id: int) -> dict[str, Any]:
         """`get_restore(id).to_json()`, read straight into the API's shape (polling's hot path)."""
         if self.polls:  # poll mode: a read moves jobs on
