@@ -42,6 +42,9 @@ T = TypeVar("T")
 P = ParamSpec("P")
 log = structlog.get_logger("engine")
 HISTORY = 200  # transitions kept per console for /simulator/consoles/{id}/history
+#: transitions kept beyond HISTORY at most: the oldest unit is cut only past it (an ordinary
+#: unit fires up to four, and cutting it on every unit would copy it each time)
+_SLACK = 64
 _FIRED = 6  # values per transition in `Console._history`
 
 
@@ -146,6 +149,10 @@ class Console:
         self._transitions += len(fired)
         while self._transitions - len(history[0]) // _FIRED >= HISTORY:  # the oldest not needed
             self._transitions -= len(history.popleft()) // _FIRED
+        excess = self._transitions - HISTORY
+        if excess >= _SLACK:  # the oldest is a big unit (a worker pass): keep only its newest
+            history[0] = history[0][excess * _FIRED :]
+            self._transitions = HISTORY
         if wake:
             self.waker.notify()
         self._tell_waiters()

@@ -447,3 +447,26 @@ async def test_history_keeps_the_last_transitions(console: Console) -> None:
     assert all(f.console == console.id and f.kind is JobKind.RESTORE for f in history)
     kept = sum(len(unit) for unit in console._history) // 6  # what the console holds: bounded
     assert HISTORY <= kept < HISTORY + 4
+
+
+async def test_history_stays_bounded_after_a_unit_of_many_transitions(console: Console) -> None:
+    """A worker pass may fire hundreds of transitions in one unit: the console keeps only the
+    newest of them beyond HISTORY, not the whole unit."""
+    from engine.runtime.console import HISTORY
+    from engine.runtime.machines import Fired
+
+    big = [
+        Fired(console.id, JobKind.RESTORE, i, "INITIALIZING", "IN_PROGRESS", "begin", 1_000 + i)
+        for i in range(1, 1_001)
+    ]
+    console._report(big, wake=False)
+    for i in range(5):  # then a few ordinary units
+        console._report(
+            [Fired(console.id, JobKind.RESTORE, 2_000 + i, "PENDING", "REQUESTING", "request", 9)],
+            wake=False,
+        )
+    history = console.history
+    assert len(history) == HISTORY
+    assert [f.id for f in history] == [*range(806, 1_001), *range(2_000, 2_005)]
+    kept = sum(len(unit) for unit in console._history) // 6
+    assert kept < HISTORY + 64  # not the whole unit of 1,000
