@@ -1242,9 +1242,10 @@ class PostgresStore:
 
     def _begin(self, tx: PostgresTx) -> None:
         """BEGIN; when the host's writers take turns (`slots_for`), a free slot in the same
-        round trip, else a wait for one (in turn: PostgreSQL grants a lock to its waiters in
-        order). The slot is released by COMMIT or ROLLBACK. It only tunes: a writer waits for
-        it no longer than for a row lock (`lock_timeout`), then goes on without one."""
+        round trip, else a wait for one slot picked at random (PostgreSQL grants that slot to
+        its waiters in order; a writer does not move to another slot freed first). The slot is
+        released by COMMIT or ROLLBACK. It only tunes: a writer waits for it no longer than for
+        a row lock (`lock_timeout`), then goes on without one."""
         slots = self._slots
         if slots is None:
             tx._x("BEGIN")

@@ -222,15 +222,19 @@ def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> 
 
 #: Digests of presented secrets (`secret_digest`, a pure function: SHA-256 and its hex digest
 #: were about 7,000 instructions of a GET), by secret. Not the credential: that is read from
-#: the store at every request.
+#: the store at every request. Keyed by what clients send: only secrets of up to
+#: _DIGESTED_LENGTH characters are kept (a header may be 64 KiB long).
 _DIGESTS: dict[str, str] = {}
 _DIGESTS_KEPT = 1024
+_DIGESTED_LENGTH = 256
 
 
 def _digest(secret: str) -> str:
     digest = _DIGESTS.get(secret)
     if digest is None:
         digest = secret_digest(secret)
+        if len(secret) > _DIGESTED_LENGTH:
+            return digest
         if len(_DIGESTS) >= _DIGESTS_KEPT:
             _DIGESTS.clear()  # bounded; the secrets clients present now are kept again
         _DIGESTS[secret] = digest

@@ -95,3 +95,17 @@ def test_the_credentials_of_a_first_version_database_are_migrated(tmp_path: Path
     found = SqliteTx(conn).credential("bre-sim-token", False)
     conn.close()
     assert found == Credential("bre-sim-token", "default", True, "admin", False)
+
+
+def test_digests_of_presented_secrets_are_kept_only_for_short_secrets() -> None:
+    """The cache of digests is keyed by what clients send: a long header value (up to 64 KiB)
+    is digested each time, never kept (1,024 of them would hold 64 MiB)."""
+    from engine.store import sqlite as sqlite_store
+    from engine.store.base import secret_digest
+
+    long_secret = "x" * 60_000
+    assert sqlite_store._digest(long_secret) == secret_digest(long_secret)
+    assert long_secret not in sqlite_store._DIGESTS
+    short = "a-token-of-ordinary-length"
+    assert sqlite_store._digest(short) == secret_digest(short)
+    assert short in sqlite_store._DIGESTS
