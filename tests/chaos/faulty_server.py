@@ -17,10 +17,12 @@ from engine.core.records import Restore
 _reached = Restore.reached
 
 
-def reached(self: Restore, status: RestoreStatus, now_ms: int) -> Restore:
+def reached(
+    self: Restore, status: RestoreStatus, now_ms: int, *, initiated: bool = False
+) -> Restore:
     if status is RestoreStatus.IN_PROGRESS:
         raise OverflowError("Python int too large to convert to SQLite INTEGER")
-    return _reached(self, status, now_ms)
+    return _reached(self, status, now_ms, initiated=initiated)
 
 
 if __name__ == "__main__":
