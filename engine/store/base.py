@@ -368,3 +368,14 @@ class RecordsStore(Protocol):
 
 class StaleState(RuntimeError):
     """A compare-and-set found the record in another state: another writer got there first."""
+
+
+def credential_then_restore(
+    tx: Tx, secret: str, basic: bool, id: int
+) -> tuple[Credential | None, bytes | None]:
+    """`Tx.credential_and_restore` as two reads of `tx`, for the adapters whose two reads cost
+    no more than one (memory; PostgreSQL, on one connection in autocommit)."""
+    credential = tx.credential(secret, basic)
+    if credential is None:
+        return None, None
+    return credential, tx.restore_encoded(credential.console, id)

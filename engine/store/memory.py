@@ -50,6 +50,7 @@ from engine.store.base import (
     StoredRestore,
     StoreHealth,
     answer_by_oracle,
+    credential_then_restore,
     encode_page,
     same_secret,
     secret_digest,
@@ -246,10 +247,7 @@ class MemoryTx:
     def credential_and_restore(
         self, secret: str, basic: bool, id: int
     ) -> tuple[Credential | None, bytes | None]:
-        credential = self.credential(secret, basic)
-        if credential is None:
-            return None, None
-        return credential, self.restore_encoded(credential.console, id)
+        return credential_then_restore(self, secret, basic, id)
 
     def credentials(self, console: str) -> list[Credential]:
         mine = [c for c in self._d.credentials.values() if c.console == console]

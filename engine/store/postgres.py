@@ -84,6 +84,7 @@ from engine.store.base import (
     StoredRestore,
     StoreHealth,
     answer_by_oracle,
+    credential_then_restore,
     encode_page,
     same_secret,
     secret_digest,
@@ -354,10 +355,7 @@ class PostgresTx:
     def credential_and_restore(
         self, secret: str, basic: bool, id: int
     ) -> tuple[Credential | None, bytes | None]:
-        credential = self.credential(secret, basic)
-        if credential is None:
-            return None, None
-        return credential, self.restore_encoded(credential.console, id)
+        return credential_then_restore(self, secret, basic, id)
 
     def credentials(self, console: str) -> list[Credential]:
         rows = self._all(
