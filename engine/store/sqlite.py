@@ -251,6 +251,14 @@ _CREDENTIAL_AND_RESTORE = (
 )
 
 
+def _presented(row: Any, secret: str, basic: bool) -> Credential | None:
+    """The credential of a row found by the digest of `secret` (`_CREDENTIAL`'s first four
+    columns), once the secrets compare equal in constant time; None without one."""
+    if row is None or not same_secret(row[0], secret):
+        return None
+    return Credential(row[0], row[1], bool(row[2]), row[3], basic)
+
+
 class SqliteTx:
     """The `Tx` of the SQLite store: domain reads and writes on one connection, in its thread."""
 
@@ -290,17 +298,14 @@ class SqliteTx:
 
     def credential(self, secret: str, basic: bool) -> Credential | None:
         row = self._c.execute(_CREDENTIAL, (_digest(secret), int(basic))).fetchone()
-        if row is None or not same_secret(row[0], secret):
-            return None
-        return Credential(row[0], row[1], bool(row[2]), row[3], basic)
+        return _presented(row, secret, basic)
 
     def credential_and_restore(
         self, secret: str, basic: bool, id: int
     ) -> tuple[Credential | None, bytes | None]:
         row = self._c.execute(_CREDENTIAL_AND_RESTORE, (id, _digest(secret), int(basic))).fetchone()
-        if row is None or not same_secret(row[0], secret):
-            return None, None
-        return Credential(row[0], row[1], bool(row[2]), row[3], basic), row[4]
+        credential = _presented(row, secret, basic)
+        return (None, None) if credential is None else (credential, row[4])
 
     def credentials(self, console: str) -> list[Credential]:
         rows = self._c.execute(
